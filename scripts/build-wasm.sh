@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Builds the TLS engine (wasm/pinned_fetch.wasm) from wasm/ with one pinned
+# toolchain: Debian's rustc-web (std built from source for wasm32), clang-19
+# for ring's C, and binaryen's wasm-opt. See ../shared/wasm-toolchain.md.
+#   scripts/build-wasm.sh          rebuild and update the engine and its manifest
+#   scripts/build-wasm.sh --check  rebuild and fail if the committed engine differs
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+crate="$root/wasm"
+engine="$crate/pinned_fetch.wasm"
+manifest="$crate/pinned_fetch.manifest.json"
+check=false
+[ "${1:-}" = "--check" ] && check=true
+
+install_toolchain() {
+  local packages="rustc-web cargo-web rust-web-src lld-22 clang-19 llvm-19 binaryen"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing the engine toolchain: $packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null
+  else
+    echo "The engine toolchain is missing. Install (Debian 12): apt-get install $packages" >&2
+    exit 1
+  fi
+}
+[ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] && command -v clang-19 >/dev/null \
+  && command -v llvm-ar-19 >/dev/null && command -v wasm-opt >/dev/null || install_toolchain
+
+# Debian's rustc, not rustup's (which has no wasm32 standard library here).
+export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
+export CC_wasm32_unknown_unknown=clang-19 AR_wasm32_unknown_unknown=llvm-ar-19
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+# Paths must not leak into the binary, so that any checkout builds the same bytes.
+export RUSTFLAGS="--remap-path-prefix=$crate=/pinned-fetch/wasm --remap-path-prefix=$cargo_home=/cargo"
+
+(cd "$crate" && /usr/bin/cargo build --locked --release --target wasm32-unknown-unknown -Zbuild-std=core,alloc)
+
+built=$(mktemp --suffix=.wasm)
+trap 'rm -f "$built"' EXIT
+wasm-opt -Oz --strip-debug --strip-producers \
+  --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+  --enable-mutable-globals --enable-multivalue --enable-reference-types \
+  "$crate/target/wasm32-unknown-unknown/release/pinned_fetch_engine.wasm" -o "$built"
+
+sha=$(sha256sum "$built" | cut -d' ' -f1)
+if $check; then
+  committed=$(sha256sum "$engine" | cut -d' ' -f1)
+  listed=$(grep -oE '"sha256": *"[0-9a-f]{64}"' "$manifest" | grep -oE '[0-9a-f]{64}')
+  if [ "$sha" != "$committed" ] || [ "$sha" != "$listed" ]; then
+    echo "engine check FAILED: the source builds $sha, the committed engine is $committed, its manifest lists $listed." >&2
+    echo "Run npm run build:wasm and commit wasm/pinned_fetch.wasm and its manifest." >&2
+    exit 1
+  fi
+  echo "engine check passed: wasm/pinned_fetch.wasm ($sha) is what the committed source builds."
+  exit 0
+fi
+
+cp "$built" "$engine"
+cat > "$manifest" <<JSON
+{
+  "file": "pinned_fetch.wasm",
+  "sha256": "$sha",
+  "bytes": $(stat -c %s "$engine"),
+  "gzipBytes": $(gzip -9c "$engine" | wc -c),
+  "rustc": "$(/usr/bin/rustc --version)",
+  "cargo": "$(/usr/bin/cargo --version)",
+  "clang": "$(clang-19 --version | head -1)",
+  "wasmOpt": "$(wasm-opt --version)"
+}
+JSON
+echo "built wasm/pinned_fetch.wasm: $sha"

@@ -1,0 +1,175 @@
+//! The exported functions. Handles are non-zero; 0 means failure. After each
+//! session call, `pf_result` describes what the host must take:
+//! `[flags, out_ptr, out_len, plain_ptr, plain_len, failure_code, message_ptr,
+//! message_len, protocol_version, alpn_ptr, alpn_len]`. The pointers stay valid
+//! until the next call into the module.
+
+use alloc::alloc::{Layout, alloc, dealloc};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::slice;
+
+use rustls::ClientConfig;
+
+use crate::config::new_config;
+use crate::session::{Action, Session};
+use crate::slab::{Global, Slab};
+
+static CONFIGS: Global<Slab<Arc<ClientConfig>>> = Global::new(Slab::new());
+static SESSIONS: Global<Slab<Session>> = Global::new(Slab::new());
+static RESULT: Global<[u32; 11]> = Global::new([0; 11]);
+
+/// Allocates `len` bytes for the host to fill (at least 1, so the pointer is real).
+#[unsafe(no_mangle)]
+pub extern "C" fn pf_alloc(len: usize) -> *mut u8 {
+    match Layout::from_size_align(len.max(1), 1) {
+        Ok(layout) => unsafe { alloc(layout) },
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pf_free(ptr: *mut u8, len: usize) {
+    if let Ok(layout) = Layout::from_size_align(len.max(1), 1) {
+        unsafe { dealloc(ptr, layout) }
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn pf_result() -> *const u32 {
+    RESULT.get().as_ptr()
+}
+
+/// `input`: the trust anchors as DER certificates, each preceded by its
+/// length (u32 LE); no certificates means Mozilla's roots.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pf_config_new(ptr: *const u8, len: usize) -> u32 {
+    let input = unsafe { bytes(ptr, len) };
+    let Some(ders) = split_u32_prefixed(input) else {
+        return 0;
+    };
+    match new_config(&ders) {
+        Some(config) => CONFIGS.get().insert(config),
+        None => 0,
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn pf_config_free(config: u32) {
+    CONFIGS.get().remove(config);
+}
+
+/// `input`: the server name's length (u16 LE) and bytes, then the ALPN
+/// protocols in their wire form (each preceded by a length byte).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pf_session_new(config: u32, ptr: *const u8, len: usize) -> u32 {
+    let input = unsafe { bytes(ptr, len) };
+    let Some(config) = CONFIGS.get().get_mut(config).cloned() else {
+        return 0;
+    };
+    let Some((name, alpn)) = parse_session_input(input) else {
+        return 0;
+    };
+    match Session::new(config, name, alpn) {
+        Some(session) => SESSIONS.get().insert(session),
+        None => 0,
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn pf_session_free(session: u32) {
+    SESSIONS.get().remove(session);
+}
+
+/// Room for `len` received bytes; call `pf_session_process` after writing them.
+#[unsafe(no_mangle)]
+pub extern "C" fn pf_session_input(session: u32, len: usize) -> *mut u8 {
+    match SESSIONS.get().get_mut(session) {
+        Some(session) => session.input_room(len),
+        None => core::ptr::null_mut(),
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn pf_session_process(session: u32, received: usize) -> u32 {
+    run(session, received, Action::None)
+}
+
+/// Encrypts `len` bytes of application data at `ptr`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pf_session_write(session: u32, ptr: *const u8, len: usize) -> u32 {
+    run(session, 0, Action::Write(unsafe { bytes(ptr, len) }))
+}
+
+/// Queues a close_notify alert.
+#[unsafe(no_mangle)]
+pub extern "C" fn pf_session_close(session: u32) -> u32 {
+    run(session, 0, Action::CloseNotify)
+}
+
+fn run(handle: u32, received: usize, action: Action<'_>) -> u32 {
+    let result = RESULT.get();
+    *result = [0; 11];
+    let Some(session) = SESSIONS.get().get_mut(handle) else {
+        return 0;
+    };
+    session.process(handle, received, action);
+    let (code, message) = match &session.failure {
+        Some((code, message)) => (*code as u32, message.as_bytes()),
+        None => (0, &[][..]),
+    };
+    let alpn = session.alpn();
+    *result = [
+        session.flags,
+        session.outgoing.as_ptr() as u32,
+        session.outgoing.len() as u32,
+        session.plaintext.as_ptr() as u32,
+        session.plaintext.len() as u32,
+        code,
+        message.as_ptr() as u32,
+        message.len() as u32,
+        session.protocol_version(),
+        alpn.as_ptr() as u32,
+        alpn.len() as u32,
+    ];
+    session.flags
+}
+
+unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if len == 0 { &[] } else { unsafe { slice::from_raw_parts(ptr, len) } }
+}
+
+fn split_u32_prefixed(mut input: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut items = Vec::new();
+    while !input.is_empty() {
+        let (len, rest) = input.split_first_chunk::<4>()?;
+        let len = u32::from_le_bytes(*len) as usize;
+        if rest.len() < len {
+            return None;
+        }
+        let (item, rest) = rest.split_at(len);
+        items.push(item);
+        input = rest;
+    }
+    Some(items)
+}
+
+fn parse_session_input(input: &[u8]) -> Option<(&str, Vec<Vec<u8>>)> {
+    let (len, rest) = input.split_first_chunk::<2>()?;
+    let len = u16::from_le_bytes(*len) as usize;
+    if rest.len() < len {
+        return None;
+    }
+    let (name, mut rest) = rest.split_at(len);
+    let name = core::str::from_utf8(name).ok()?;
+    let mut alpn = Vec::new();
+    while let Some((&len, tail)) = rest.split_first() {
+        let len = len as usize;
+        if len == 0 || tail.len() < len {
+            return None;
+        }
+        alpn.push(tail[..len].to_vec());
+        rest = &tail[len..];
+    }
+    Some((name, alpn))
+}

@@ -1,0 +1,24 @@
+//! The pinned-fetch TLS engine: rustls as a WebAssembly module with a plain C ABI.
+//!
+//! The host (TypeScript) owns the sockets. It writes received TLS bytes into a
+//! session's input buffer, calls `pf_session_process`, and sends what comes out;
+//! certificate pins are decided by the host through the `verify_path` import,
+//! which sees only the path webpki verified.
+#![no_std]
+
+extern crate alloc;
+
+mod abi;
+mod config;
+mod host;
+mod session;
+mod slab;
+mod verifier;
+
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}

@@ -1,0 +1,256 @@
+//! One TLS client session driven through rustls's unbuffered API. The host
+//! feeds received bytes in; each call leaves TLS bytes to send and decrypted
+//! plaintext for the host to take before the next call.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::mem;
+
+use rustls::client::UnbufferedClientConnection;
+use rustls::pki_types::ServerName;
+use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError};
+use rustls::{CertificateError, ClientConfig, Error};
+
+use crate::verifier::{CURRENT_SESSION, VERIFY_DETAIL};
+
+/// Status flags reported to the host after every call.
+pub const HANDSHAKE_DONE: u32 = 1;
+pub const PEER_CLOSED: u32 = 2;
+pub const CLOSED: u32 = 4;
+pub const FAILED: u32 = 8;
+
+/// Failure codes, mapped to `PinnedFetchError` codes by the host.
+#[derive(Clone, Copy)]
+#[repr(u32)]
+pub enum FailureCode {
+    Tls = 1,
+    Untrusted = 2,
+    Expired = 3,
+    Hostname = 4,
+    PinMismatch = 5,
+}
+
+/// Room for one handshake flight record before rustls asks for more.
+const ENCODE_HINT: usize = 4096;
+/// Per-record overhead of encryption, rounded up generously.
+const RECORD_OVERHEAD: usize = 64;
+const MAX_FRAGMENT: usize = 16_384;
+
+pub enum Action<'a> {
+    None,
+    Write(&'a [u8]),
+    CloseNotify,
+}
+
+pub struct Session {
+    tls: UnbufferedClientConnection,
+    /// Received TLS bytes; `filled` of them are valid, the rest is spare room.
+    incoming: Vec<u8>,
+    filled: usize,
+    pub outgoing: Vec<u8>,
+    pub plaintext: Vec<u8>,
+    pub flags: u32,
+    pub failure: Option<(FailureCode, String)>,
+}
+
+impl Session {
+    pub fn new(
+        config: Arc<ClientConfig>,
+        server_name: &str,
+        alpn: Vec<Vec<u8>>,
+    ) -> Option<Self> {
+        let name = ServerName::try_from(server_name).ok()?.to_owned();
+        let tls = UnbufferedClientConnection::new_with_alpn(config, name, alpn).ok()?;
+        Some(Self {
+            tls,
+            incoming: Vec::new(),
+            filled: 0,
+            outgoing: Vec::new(),
+            plaintext: Vec::new(),
+            flags: 0,
+            failure: None,
+        })
+    }
+
+    /// Room for `len` received bytes, which the host writes before `process`.
+    pub fn input_room(&mut self, len: usize) -> *mut u8 {
+        if self.incoming.len() < self.filled + len {
+            self.incoming.resize(self.filled + len, 0);
+        }
+        self.incoming[self.filled..].as_mut_ptr()
+    }
+
+    /// Takes `received` bytes written into the input room, then runs the
+    /// connection until it needs more input, performing `action` once it may.
+    pub fn process(&mut self, id: u32, received: usize, action: Action<'_>) {
+        self.outgoing.clear();
+        self.plaintext.clear();
+        if self.failure.is_some() {
+            return;
+        }
+        self.filled = (self.filled + received).min(self.incoming.len());
+        *CURRENT_SESSION.get() = id;
+        *VERIFY_DETAIL.get() = None;
+        if let Err(error) = self.drive(action) {
+            self.fail(error);
+        }
+    }
+
+    fn drive(&mut self, mut action: Action<'_>) -> Result<(), Error> {
+        loop {
+            let status = self
+                .tls
+                .process_tls_records(&mut self.incoming[..self.filled]);
+            let mut discard = status.discard;
+            let idle = match status.state? {
+                ConnectionState::ReadTraffic(mut traffic) => {
+                    while let Some(record) = traffic.next_record() {
+                        let record = record?;
+                        discard += record.discard;
+                        self.plaintext.extend_from_slice(record.payload);
+                    }
+                    false
+                }
+                ConnectionState::EncodeTlsData(mut data) => {
+                    encode(&mut self.outgoing, ENCODE_HINT, |out| data.encode(out))?;
+                    false
+                }
+                // The host sends `outgoing` in order before anything later.
+                ConnectionState::TransmitTlsData(data) => {
+                    data.done();
+                    false
+                }
+                ConnectionState::PeerClosed => {
+                    self.flags |= PEER_CLOSED;
+                    false
+                }
+                ConnectionState::Closed => {
+                    self.flags |= CLOSED;
+                    true
+                }
+                ConnectionState::WriteTraffic(mut traffic) => {
+                    self.flags |= HANDSHAKE_DONE;
+                    match mem::replace(&mut action, Action::None) {
+                        Action::None => true,
+                        Action::Write(data) => {
+                            let hint = data.len() + (data.len() / MAX_FRAGMENT + 1) * RECORD_OVERHEAD;
+                            encode(&mut self.outgoing, hint, |out| traffic.encrypt(data, out))?;
+                            false
+                        }
+                        Action::CloseNotify => {
+                            encode(&mut self.outgoing, RECORD_OVERHEAD, |out| {
+                                traffic.queue_close_notify(out)
+                            })?;
+                            false
+                        }
+                    }
+                }
+                _ => true,
+            };
+            self.incoming.copy_within(discard..self.filled, 0);
+            self.filled -= discard;
+            if idle {
+                break;
+            }
+        }
+        match action {
+            Action::None => Ok(()),
+            _ => Err(Error::General(String::from(
+                "the connection cannot send application data in its current state",
+            ))),
+        }
+    }
+
+    fn fail(&mut self, error: Error) {
+        let code = match &error {
+            Error::InvalidCertificate(cert) => match cert {
+                CertificateError::Expired
+                | CertificateError::ExpiredContext { .. }
+                | CertificateError::NotValidYet
+                | CertificateError::NotValidYetContext { .. } => FailureCode::Expired,
+                CertificateError::NotValidForName
+                | CertificateError::NotValidForNameContext { .. } => FailureCode::Hostname,
+                CertificateError::ApplicationVerificationFailure => FailureCode::PinMismatch,
+                _ => FailureCode::Untrusted,
+            },
+            _ => FailureCode::Tls,
+        };
+        let message = match VERIFY_DETAIL.get().take() {
+            Some(detail) => format!("{error} ({detail})"),
+            None => format!("{error}"),
+        };
+        self.failure = Some((code, message));
+        self.flags |= FAILED;
+        // rustls has queued a fatal alert for the peer: encode it for sending.
+        for _ in 0..4 {
+            let status = self.tls.process_tls_records(&mut []);
+            let Ok(ConnectionState::EncodeTlsData(mut data)) = status.state else {
+                break;
+            };
+            if encode(&mut self.outgoing, RECORD_OVERHEAD, |out| data.encode(out)).is_err() {
+                break;
+            }
+        }
+    }
+
+    pub fn protocol_version(&self) -> u32 {
+        self.tls
+            .protocol_version()
+            .map_or(0, |version| u16::from(version) as u32)
+    }
+
+    pub fn alpn(&self) -> &[u8] {
+        self.tls.alpn_protocol().unwrap_or(&[])
+    }
+}
+
+/// An encoding step that reports the room it needs when given too little.
+trait NeedsRoom {
+    fn required_size(&self) -> Option<usize>;
+}
+
+impl NeedsRoom for EncodeError {
+    fn required_size(&self) -> Option<usize> {
+        match self {
+            EncodeError::InsufficientSize(size) => Some(size.required_size),
+            _ => None,
+        }
+    }
+}
+
+impl NeedsRoom for EncryptError {
+    fn required_size(&self) -> Option<usize> {
+        match self {
+            EncryptError::InsufficientSize(size) => Some(size.required_size),
+            _ => None,
+        }
+    }
+}
+
+/// Appends the output of `step` to `out`, growing it to the size rustls asks for.
+fn encode<E: NeedsRoom + core::fmt::Debug>(
+    out: &mut Vec<u8>,
+    hint: usize,
+    mut step: impl FnMut(&mut [u8]) -> Result<usize, E>,
+) -> Result<(), Error> {
+    let start = out.len();
+    let mut room = hint;
+    loop {
+        out.resize(start + room, 0);
+        match step(&mut out[start..]) {
+            Ok(written) => {
+                out.truncate(start + written);
+                return Ok(());
+            }
+            Err(error) => match error.required_size() {
+                Some(required) if required > room => room = required,
+                _ => {
+                    out.truncate(start);
+                    return Err(Error::General(format!("encoding TLS data failed: {error:?}")));
+                }
+            },
+        }
+    }
+}

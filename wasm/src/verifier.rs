@@ -1,0 +1,137 @@
+//! Chain verification: webpki builds and checks the path, then the host decides
+//! on the pins — for the verified path only, never for extra certificates the
+//! server merely sent.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
+use rustls::pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, Error, SignatureScheme};
+use webpki::{EndEntityCert, KeyUsage};
+
+use crate::host;
+use crate::slab::Global;
+
+/// The session whose handshake is being processed, so that the verifier,
+/// shared by every session of a config, can name it to the host.
+pub static CURRENT_SESSION: Global<u32> = Global::new(0);
+
+/// webpki's description of the last verification failure.
+pub static VERIFY_DETAIL: Global<Option<String>> = Global::new(None);
+
+/// Kinds of entries in the encoded path handed to the host.
+const ENTRY_CERTIFICATE: u8 = 0;
+const ENTRY_ANCHOR_SUBJECT: u8 = 1;
+const ENTRY_ANCHOR_SPKI: u8 = 2;
+
+#[derive(Debug)]
+pub struct PathVerifier {
+    pub anchors: Vec<TrustAnchor<'static>>,
+    pub algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for PathVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        let leaf = EndEntityCert::try_from(end_entity).map_err(pki_error)?;
+        let path = leaf
+            .verify_for_usage(
+                self.algorithms.all,
+                &self.anchors,
+                intermediates,
+                now,
+                KeyUsage::server_auth(),
+                None,
+                None,
+            )
+            .map_err(pki_error)?;
+        leaf.verify_is_valid_for_subject_name(server_name)
+            .map_err(pki_error)?;
+
+        let mut encoded = Vec::new();
+        push_entry(&mut encoded, ENTRY_CERTIFICATE, end_entity);
+        for cert in path.intermediate_certificates() {
+            push_entry(&mut encoded, ENTRY_CERTIFICATE, cert.der().as_ref());
+        }
+        // webpki keeps an anchor as the contents of its subject and SPKI
+        // SEQUENCEs; the host wants them as DER values.
+        let anchor = path.anchor();
+        push_entry(&mut encoded, ENTRY_ANCHOR_SUBJECT, &der_sequence(&anchor.subject));
+        push_entry(&mut encoded, ENTRY_ANCHOR_SPKI, &der_sequence(&anchor.subject_public_key_info));
+
+        if host::pins_accept(*CURRENT_SESSION.get(), &encoded) {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(CertificateError::ApplicationVerificationFailure.into())
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+fn push_entry(out: &mut Vec<u8>, kind: u8, bytes: &[u8]) {
+    out.push(kind);
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// Wraps `contents` in a DER SEQUENCE header.
+fn der_sequence(contents: &[u8]) -> Vec<u8> {
+    let len = contents.len();
+    let mut out = Vec::with_capacity(len + 4);
+    out.push(0x30);
+    if len < 0x80 {
+        out.push(len as u8);
+    } else if len <= 0xff {
+        out.extend_from_slice(&[0x81, len as u8]);
+    } else {
+        out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
+    }
+    out.extend_from_slice(contents);
+    out
+}
+
+/// Maps webpki's verdicts onto rustls's certificate errors (the host reads them
+/// back as codes) and keeps webpki's own words for the message.
+fn pki_error(error: webpki::Error) -> Error {
+    use webpki::Error::*;
+    *VERIFY_DETAIL.get() = Some(format!("{error:?}"));
+    match error {
+        CertExpired { .. } | InvalidCertValidity => CertificateError::Expired.into(),
+        CertNotValidYet { .. } => CertificateError::NotValidYet.into(),
+        CertNotValidForName(_) => CertificateError::NotValidForName.into(),
+        UnknownIssuer => CertificateError::UnknownIssuer.into(),
+        InvalidSignatureForPublicKey => CertificateError::BadSignature.into(),
+        BadDer | BadDerTime | TrailingData(_) => CertificateError::BadEncoding.into(),
+        _ => CertificateError::Other(rustls::OtherError()).into(),
+    }
+}
