@@ -177,10 +177,10 @@ impl Session {
             },
             _ => FailureCode::Tls,
         };
-        let message = match VERIFY_DETAIL.get().take() {
-            Some(detail) => format!("{error} ({detail})"),
-            None => format!("{error}"),
-        };
+        let mut message = format!("{error}");
+        if let Some(detail) = VERIFY_DETAIL.get().take().filter(|detail| !message.contains(detail.as_str())) {
+            message = format!("{message} ({detail})");
+        }
         self.failure = Some((code, message));
         self.flags |= FAILED;
         // rustls has queued a fatal alert for the peer: encode it for sending.

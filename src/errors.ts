@@ -1,0 +1,52 @@
+/** What went wrong, precisely enough to act on. */
+export type PinnedFetchErrorCode =
+  | "ERR_PIN_MISMATCH"
+  | "ERR_CERT_UNTRUSTED"
+  | "ERR_CERT_EXPIRED"
+  | "ERR_CERT_HOSTNAME"
+  | "ERR_TLS"
+  | "ERR_CONNECT"
+  | "ERR_TIMEOUT"
+  | "ERR_HTTP"
+  | "ERR_CONFIG";
+
+/** One certificate of a verified path, as shown to people. */
+export interface CertificateSummary {
+  subject: string;
+  issuer: string;
+  /** Absent for a built-in root, of which only the name and key are bundled. */
+  notBefore?: Date;
+  notAfter?: Date;
+  /** `sha256/<base64>` of the certificate's SubjectPublicKeyInfo. */
+  pin: string;
+}
+
+export interface PinnedFetchErrorDetails {
+  host?: string;
+  expected?: readonly string[];
+  chain?: readonly CertificateSummary[];
+  cause?: unknown;
+}
+
+/**
+ * Every failure of pinned-fetch. A `TypeError`, as fetch rejects network
+ * errors with one, so code written for fetch keeps working.
+ */
+export class PinnedFetchError extends TypeError {
+  override readonly name = "PinnedFetchError";
+  readonly code: PinnedFetchErrorCode;
+  /** The host whose certificate or connection failed. */
+  readonly host?: string;
+  /** For ERR_PIN_MISMATCH: the pins the host's rule accepts. */
+  readonly expected?: readonly string[];
+  /** For ERR_PIN_MISMATCH: the verified path the server presented, leaf first. */
+  readonly chain?: readonly CertificateSummary[];
+
+  constructor(code: PinnedFetchErrorCode, message: string, details: PinnedFetchErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    if (details.host !== undefined) this.host = details.host;
+    if (details.expected !== undefined) this.expected = details.expected;
+    if (details.chain !== undefined) this.chain = details.chain;
+  }
+}

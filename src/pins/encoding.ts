@@ -1,0 +1,27 @@
+/** Base64 and PEM, with the globals every runtime has. */
+
+export function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/** Strict standard base64 (with padding); null when `text` is not that. */
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> | null {
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) return null;
+  return Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+
+/** The DER bodies of the CERTIFICATE blocks in `pem`; null if a block is not base64. */
+export function pemCertificates(pem: string): Uint8Array<ArrayBuffer>[] | null {
+  const ders: Uint8Array<ArrayBuffer>[] = [];
+  for (const [, label, body] of pem.matchAll(PEM_BLOCK)) {
+    if (label !== "CERTIFICATE") continue;
+    const der = fromBase64(body!.replace(/\s+/g, ""));
+    if (!der) return null;
+    ders.push(der);
+  }
+  return ders;
+}

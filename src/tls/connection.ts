@@ -1,0 +1,305 @@
+import { type CertificateSummary, PinnedFetchError, type PinnedFetchErrorCode } from "../errors.js";
+import { type VerifiedPath, pathMatches, summarizePath } from "../pins/path.js";
+import { parsePin } from "../pins/policy.js";
+import { type Runtime, type Socket, detectRuntime } from "../runtime/index.js";
+import { abortable, deadline } from "../signals.js";
+import { type Engine, Failure, HANDSHAKE_DONE, MAX_WRITE, PEER_CLOSED, type Step, loadEngine } from "./engine.js";
+import { TrustContext } from "./trust.js";
+
+/** undici's default: TCP connect and TLS handshake together. */
+export const DEFAULT_CONNECT_TIMEOUT = 10_000;
+
+/** A TLS connection as web streams, for HTTP and any other protocol. */
+export interface TlsConnection {
+  /** Decrypted bytes from the server; ends at its close_notify. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to encrypt and send; closing it sends close_notify. */
+  readonly writable: WritableStream<Uint8Array>;
+  /** The protocol agreed through ALPN, or null. */
+  readonly alpn: string | null;
+  readonly protocol: "TLSv1.3" | "TLSv1.2";
+  /** The verified path, leaf first (empty for a resumed session, which is not verified again). */
+  readonly peerCertificates: readonly CertificateSummary[];
+  /** Sends close_notify if it can and closes the socket. */
+  close(): Promise<void>;
+}
+
+export interface ConnectTlsOptions {
+  /** The server's name: sent as SNI and verified against its certificate. */
+  hostname: string;
+  port: number;
+  /** `sha256/<base64>` pins; some certificate of the verified path must match one. */
+  pins?: readonly string[];
+  /** PEM CA certificates to trust instead of Mozilla's roots. */
+  ca?: string | readonly string[];
+  /** ALPN protocols to offer, most preferred first. */
+  alpn?: readonly string[];
+  signal?: AbortSignal;
+  /** Milliseconds for TCP connect and TLS handshake together; default 10,000. */
+  connectTimeout?: number;
+  /** Connect to this address instead of resolving `hostname` (curl's `--resolve`). */
+  address?: string;
+}
+
+/** Opens a pinned TLS connection; resolves once the handshake and pin check have passed. */
+export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnection> {
+  const pins = options.pins && new Set(options.pins.map((pin) => parsePin(pin, options.hostname)));
+  const trust = new TrustContext(options.ca);
+  return openTls(await detectRuntime(), trust, { ...options, pins });
+}
+
+export interface OpenTlsOptions {
+  hostname: string;
+  port: number;
+  address?: string | undefined;
+  pins?: ReadonlySet<string> | undefined;
+  alpn?: readonly string[] | undefined;
+  signal?: AbortSignal | undefined;
+  connectTimeout?: number | undefined;
+}
+
+/** The layer below HTTP: a connection under a shared trust context (whose sessions it may resume). */
+export async function openTls(runtime: Runtime, trust: TrustContext, options: OpenTlsOptions): Promise<Connection> {
+  const { hostname, port } = options;
+  const engine = await loadEngine(runtime);
+  const timeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
+  const stage = deadline(
+    options.signal,
+    timeout,
+    () =>
+      `Connecting to ${hostname}:${port} timed out after ${timeout} ms (TCP connect and TLS handshake). ` +
+      `Check that the server is reachable, or raise connectTimeout.`,
+  );
+  let connection: Connection | undefined;
+  try {
+    const socket = await runtime.connect({ host: options.address ?? hostname, port, signal: stage.signal });
+    connection = new Connection(engine, trust, socket, options);
+    await abortable(connection.handshake, stage.signal, () => connection!.destroy());
+    return connection;
+  } catch (error) {
+    connection?.destroy();
+    throw error;
+  } finally {
+    stage.dispose();
+  }
+}
+
+const FAILURE_CODES: Record<Failure, PinnedFetchErrorCode> = {
+  [Failure.Tls]: "ERR_TLS",
+  [Failure.Untrusted]: "ERR_CERT_UNTRUSTED",
+  [Failure.Expired]: "ERR_CERT_EXPIRED",
+  [Failure.Hostname]: "ERR_CERT_HOSTNAME",
+  [Failure.PinMismatch]: "ERR_PIN_MISMATCH",
+};
+
+export class Connection implements TlsConnection {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  /** Settles when the handshake and the pin check are done. */
+  readonly handshake: Promise<void>;
+  alpn: string | null = null;
+  protocol: "TLSv1.3" | "TLSv1.2" = "TLSv1.3";
+  readonly #engine: Engine;
+  readonly #trust: TrustContext;
+  readonly #socket: Socket;
+  readonly #host: string;
+  readonly #pins: ReadonlySet<string> | undefined;
+  readonly #session: number;
+  #flags = 0;
+  #failure: PinnedFetchError | null = null;
+  #destroyed = false;
+  #path: VerifiedPath | undefined;
+  #summary: CertificateSummary[] | undefined;
+  /** Plaintext that arrived with the handshake, before anyone read. */
+  #early: Uint8Array[] = [];
+
+  constructor(engine: Engine, trust: TrustContext, socket: Socket, options: OpenTlsOptions) {
+    this.#engine = engine;
+    this.#trust = trust;
+    this.#socket = socket;
+    this.#host = options.hostname;
+    this.#pins = options.pins;
+    const serverName = options.hostname.replace(/^\[(.*)\]$/, "$1");
+    const session = engine.newSession(trust.config(engine), serverName, options.alpn ?? [], (path) => {
+      this.#path = path;
+      return !this.#pins || pathMatches(path, this.#pins);
+    });
+    if (session === null) {
+      socket.close();
+      throw new PinnedFetchError("ERR_CONFIG", `"${options.hostname}" is not a valid DNS name or IP address for TLS.`);
+    }
+    this.#session = session;
+    this.handshake = this.#handshake();
+    // Reading starts after the handshake, which owns the socket until then.
+    this.readable = new ReadableStream<Uint8Array>({
+      start: () => this.handshake.catch(() => {}),
+      pull: (controller) => this.#pull(controller),
+      cancel: () => this.destroy(),
+    });
+    this.writable = new WritableStream<Uint8Array>({
+      write: (chunk) => this.#write(chunk),
+      close: () => this.#sendCloseNotify(),
+      abort: () => this.destroy(),
+    });
+  }
+
+  get peerCertificates(): readonly CertificateSummary[] {
+    this.#summary ??= this.#path ? summarizePath(this.#path, this.#trust.anchors) : [];
+    return this.#summary;
+  }
+
+  /** Whether the connection can still carry a request. */
+  get open(): boolean {
+    return !this.#destroyed && !this.#failure && !(this.#flags & PEER_CLOSED);
+  }
+
+  setKeepsProcessAlive(keep: boolean): void {
+    if (!this.#destroyed) this.#socket.setKeepsProcessAlive(keep);
+  }
+
+  async #handshake(): Promise<void> {
+    this.#take(this.#engine.receive(this.#session, null));
+    while (!(this.#flags & HANDSHAKE_DONE)) {
+      const chunk = await this.#socket.read();
+      if (chunk === null) {
+        throw this.#fail(
+          new PinnedFetchError(
+            "ERR_TLS",
+            `${this.#host} closed the connection during the TLS handshake. Is it a TLS server on that port, and does it accept TLS 1.2 or 1.3?`,
+            { host: this.#host },
+          ),
+        );
+      }
+      const plaintext = this.#take(this.#engine.receive(this.#session, chunk));
+      if (plaintext) this.#early.push(plaintext);
+    }
+    const { version, alpn } = this.#engine.negotiated();
+    this.protocol = version === "TLSv1.2" ? "TLSv1.2" : "TLSv1.3";
+    this.alpn = alpn;
+  }
+
+  /** Sends what the engine produced and surfaces its failure; returns the plaintext. */
+  #take(step: Step): Uint8Array | null {
+    if (step.output) this.#socket.write(step.output).catch(() => {});
+    this.#flags = step.flags;
+    if (step.failure) throw this.#fail(this.#failureError(step.failure.code, step.failure.message));
+    return step.plaintext;
+  }
+
+  async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    try {
+      for (;;) {
+        const early = this.#early.shift();
+        if (early) return controller.enqueue(early);
+        if (this.#flags & PEER_CLOSED) return controller.close();
+        this.#assertUsable();
+        const chunk = await this.#socket.read();
+        this.#assertUsable();
+        if (chunk === null) {
+          throw this.#fail(
+            new PinnedFetchError(
+              "ERR_TLS",
+              `${this.#host} closed the connection without a TLS close_notify, so what it sent may be truncated.`,
+              { host: this.#host },
+            ),
+          );
+        }
+        const plaintext = this.#take(this.#engine.receive(this.#session, chunk));
+        if (plaintext) return controller.enqueue(plaintext);
+      }
+    } catch (error) {
+      this.destroy();
+      controller.error(error);
+    }
+  }
+
+  async #write(chunk: Uint8Array): Promise<void> {
+    for (let at = 0; at < chunk.length; at += MAX_WRITE) {
+      this.#assertUsable();
+      const step = this.#engine.write(this.#session, chunk.subarray(at, at + MAX_WRITE));
+      if (step.failure) throw this.#fail(this.#failureError(step.failure.code, step.failure.message));
+      if (step.output) await this.#socket.write(step.output);
+    }
+  }
+
+  async #sendCloseNotify(): Promise<void> {
+    if (this.#destroyed || this.#failure) return;
+    const step = this.#engine.close(this.#session);
+    if (step.output) await this.#socket.write(step.output);
+  }
+
+  async close(): Promise<void> {
+    if (this.#destroyed) return;
+    await this.#sendCloseNotify().catch(() => {});
+    this.destroy();
+  }
+
+  /** Closes the socket at once and releases the engine session. Idempotent. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#socket.close();
+    this.#engine.freeSession(this.#session);
+  }
+
+  #assertUsable(): void {
+    if (this.#failure) throw this.#failure;
+    if (this.#destroyed) {
+      throw new PinnedFetchError("ERR_TLS", `The connection to ${this.#host} was closed.`, { host: this.#host });
+    }
+  }
+
+  #fail(error: PinnedFetchError): PinnedFetchError {
+    this.#failure ??= error;
+    return error;
+  }
+
+  #failureError(failure: Failure, detail: string): PinnedFetchError {
+    const host = this.#host;
+    switch (failure) {
+      case Failure.PinMismatch:
+        return this.#pinMismatch();
+      case Failure.Untrusted:
+        return new PinnedFetchError(
+          "ERR_CERT_UNTRUSTED",
+          `The certificate of ${host} does not chain to a trusted root (${detail}). ` +
+            `If the server uses a private CA, pass that CA's certificate in \`ca\`.`,
+          { host },
+        );
+      case Failure.Expired:
+        return new PinnedFetchError(
+          "ERR_CERT_EXPIRED",
+          `A certificate of ${host} is expired or not yet valid (${detail}). ` +
+            `The server must renew it; if it looks current, check this machine's clock.`,
+          { host },
+        );
+      case Failure.Hostname:
+        return new PinnedFetchError(
+          "ERR_CERT_HOSTNAME",
+          `The certificate presented by ${host} is not valid for that name (${detail}). ` +
+            `Use the name the certificate was issued for, or fix the server's certificate.`,
+          { host },
+        );
+      default:
+        return new PinnedFetchError(FAILURE_CODES[failure] ?? "ERR_TLS", `TLS with ${host} failed: ${detail}.`, { host });
+    }
+  }
+
+  #pinMismatch(): PinnedFetchError {
+    const host = this.#host;
+    const expected = [...(this.#pins ?? [])];
+    const chain = this.peerCertificates;
+    const lines = chain.map((cert, index) => {
+      const validity = cert.notAfter ? `, valid until ${cert.notAfter.toISOString().slice(0, 10)}` : "";
+      return `  ${index + 1}. ${cert.subject} (issued by ${cert.issuer}${validity})\n     ${cert.pin}`;
+    });
+    return new PinnedFetchError(
+      "ERR_PIN_MISMATCH",
+      `Certificate pin mismatch for ${host}: no certificate on the verified path has one of the pinned keys ` +
+        `(${expected.join(", ")}). The server presented, leaf first:\n${lines.join("\n")}\n` +
+        `Nothing was sent. If ${host} changed its keys on purpose, add the new pin (an intermediate's pin makes a ` +
+        `good backup); if not, this connection may be intercepted.`,
+      { host, expected, chain },
+    );
+  }
+}

@@ -1,0 +1,244 @@
+import type { VerifiedPath } from "../pins/path.js";
+import type { Runtime } from "../runtime/index.js";
+
+/**
+ * The rustls engine: one WebAssembly instance per process serves every
+ * connection. Sessions are handles; after each call the engine leaves TLS
+ * bytes to send and plaintext to deliver, which this binding copies out.
+ */
+
+const ENGINE_URL = new URL("../../wasm/pinned_fetch.wasm", import.meta.url);
+
+/** Status flags of a session (wasm/src/session.rs). */
+export const HANDSHAKE_DONE = 1;
+export const PEER_CLOSED = 2;
+export const CLOSED = 4;
+export const FAILED = 8;
+
+/** Failure codes of a session (wasm/src/session.rs). */
+export enum Failure {
+  Tls = 1,
+  Untrusted = 2,
+  Expired = 3,
+  Hostname = 4,
+  PinMismatch = 5,
+}
+
+/** Decides on a verified path during the handshake; false aborts it. */
+export type PathVerifier = (path: VerifiedPath) => boolean;
+
+export interface Step {
+  flags: number;
+  /** TLS bytes to send, in order, before anything later. */
+  output: Uint8Array | null;
+  plaintext: Uint8Array | null;
+  failure: { code: Failure; message: string } | null;
+}
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  pf_alloc(len: number): number;
+  pf_free(ptr: number, len: number): void;
+  pf_result(): number;
+  pf_config_new(ptr: number, len: number): number;
+  pf_config_free(config: number): void;
+  pf_session_new(config: number, ptr: number, len: number): number;
+  pf_session_free(session: number): void;
+  pf_session_input(session: number, len: number): number;
+  pf_session_process(session: number, received: number): number;
+  pf_session_write(session: number, ptr: number, len: number): number;
+  pf_session_close(session: number): number;
+}
+
+const RESULT_WORDS = 11;
+const ENTRY_CERTIFICATE = 0;
+const ENTRY_ANCHOR_SUBJECT = 1;
+const ENTRY_ANCHOR_SPKI = 2;
+/** Plaintext handed to the engine per call: bounds the scratch buffer. */
+export const MAX_WRITE = 64 * 1024;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class Engine {
+  readonly #exports: Exports;
+  readonly #verifiers = new Map<number, PathVerifier>();
+  #bytes!: Uint8Array;
+  #view!: DataView;
+  #scratch = 0;
+  #scratchSize = 0;
+
+  private constructor(module: WebAssembly.Module) {
+    const instance = new WebAssembly.Instance(module, { host: this.#imports() });
+    this.#exports = instance.exports as unknown as Exports;
+    this.#refresh();
+  }
+
+  static async load(runtime: Runtime): Promise<Engine> {
+    const module = await WebAssembly.compile(await runtime.readFile(ENGINE_URL));
+    return new Engine(module);
+  }
+
+  #imports() {
+    return {
+      random: (ptr: number, len: number): number => {
+        try {
+          crypto.getRandomValues(new Uint8Array(this.#exports.memory.buffer, ptr, len));
+          return 0;
+        } catch {
+          return 1;
+        }
+      },
+      now_ms: (): number => Date.now(),
+      verify_path: (session: number, ptr: number, len: number): number => {
+        // An exception must not unwind through the engine: it rejects the path instead.
+        try {
+          const verifier = this.#verifiers.get(session);
+          return verifier?.(this.#decodePath(ptr, len)) ? 0 : 1;
+        } catch {
+          return 1;
+        }
+      },
+    };
+  }
+
+  /** Views over memory must be renewed whenever the engine's memory grew. */
+  #refresh(): void {
+    if (this.#bytes?.buffer !== this.#exports.memory.buffer) {
+      this.#bytes = new Uint8Array(this.#exports.memory.buffer);
+      this.#view = new DataView(this.#exports.memory.buffer);
+    }
+  }
+
+  #decodePath(ptr: number, len: number): VerifiedPath {
+    this.#refresh();
+    const certificates: Uint8Array<ArrayBuffer>[] = [];
+    let subject: Uint8Array<ArrayBuffer> | undefined;
+    let spki: Uint8Array<ArrayBuffer> | undefined;
+    for (let at = ptr, end = ptr + len; at < end; ) {
+      const kind = this.#bytes[at]!;
+      const size = this.#view.getUint32(at + 1, true);
+      const value = this.#bytes.slice(at + 5, at + 5 + size);
+      at += 5 + size;
+      if (kind === ENTRY_CERTIFICATE) certificates.push(value);
+      else if (kind === ENTRY_ANCHOR_SUBJECT) subject = value;
+      else if (kind === ENTRY_ANCHOR_SPKI) spki = value;
+    }
+    if (!subject || !spki || certificates.length === 0) throw new Error("incomplete verified path");
+    return { certificates, anchor: { subject, spki } };
+  }
+
+  /** Copies `data` into the engine's scratch buffer and returns its address. */
+  #stage(data: Uint8Array): number {
+    if (data.length > this.#scratchSize) {
+      if (this.#scratchSize) this.#exports.pf_free(this.#scratch, this.#scratchSize);
+      this.#scratchSize = Math.max(data.length, 4096);
+      this.#scratch = this.#exports.pf_alloc(this.#scratchSize);
+    }
+    this.#refresh();
+    this.#bytes.set(data, this.#scratch);
+    return this.#scratch;
+  }
+
+  /** A trust policy over `anchors` (DER), or Mozilla's roots when empty; null if one is unusable. */
+  newConfig(anchors: readonly Uint8Array[]): number | null {
+    const size = anchors.reduce((sum, der) => sum + 4 + der.length, 0);
+    const input = new Uint8Array(size);
+    const view = new DataView(input.buffer);
+    let at = 0;
+    for (const der of anchors) {
+      view.setUint32(at, der.length, true);
+      input.set(der, at + 4);
+      at += 4 + der.length;
+    }
+    const handle = this.#exports.pf_config_new(this.#stage(input), input.length);
+    return handle === 0 ? null : handle;
+  }
+
+  freeConfig(config: number): void {
+    this.#exports.pf_config_free(config);
+  }
+
+  /** A client session for `serverName` (a DNS name or IP address); null if the name is invalid. */
+  newSession(config: number, serverName: string, alpn: readonly string[], verifier: PathVerifier): number | null {
+    const name = encoder.encode(serverName);
+    const protocols = alpn.map((protocol) => encoder.encode(protocol));
+    const input = new Uint8Array(2 + name.length + protocols.reduce((sum, p) => sum + 1 + p.length, 0));
+    new DataView(input.buffer).setUint16(0, name.length, true);
+    input.set(name, 2);
+    let at = 2 + name.length;
+    for (const protocol of protocols) {
+      input[at] = protocol.length;
+      input.set(protocol, at + 1);
+      at += 1 + protocol.length;
+    }
+    const session = this.#exports.pf_session_new(config, this.#stage(input), input.length);
+    if (session === 0) return null;
+    this.#verifiers.set(session, verifier);
+    return session;
+  }
+
+  freeSession(session: number): void {
+    this.#verifiers.delete(session);
+    this.#exports.pf_session_free(session);
+  }
+
+  /** Feeds received TLS bytes (none to start the handshake). */
+  receive(session: number, data: Uint8Array | null): Step {
+    if (data && data.length > 0) {
+      const ptr = this.#exports.pf_session_input(session, data.length);
+      this.#refresh();
+      this.#bytes.set(data, ptr);
+    }
+    this.#exports.pf_session_process(session, data?.length ?? 0);
+    return this.#step();
+  }
+
+  /** Encrypts at most MAX_WRITE bytes of application data. */
+  write(session: number, data: Uint8Array): Step {
+    this.#exports.pf_session_write(session, this.#stage(data), data.length);
+    return this.#step();
+  }
+
+  /** Queues a close_notify alert. */
+  close(session: number): Step {
+    this.#exports.pf_session_close(session);
+    return this.#step();
+  }
+
+  /** The negotiated protocol version and ALPN of the last session called. */
+  negotiated(): { version: string; alpn: string | null } {
+    const result = this.#result();
+    const version = result[8] === 0x0304 ? "TLSv1.3" : result[8] === 0x0303 ? "TLSv1.2" : "unknown";
+    const alpn = result[10]! > 0 ? decoder.decode(this.#bytes.subarray(result[9], result[9]! + result[10]!)) : null;
+    return { version, alpn };
+  }
+
+  #result(): Uint32Array {
+    this.#refresh();
+    return new Uint32Array(this.#exports.memory.buffer, this.#exports.pf_result(), RESULT_WORDS);
+  }
+
+  #step(): Step {
+    const [flags, outPtr, outLen, plainPtr, plainLen, code, messagePtr, messageLen] = this.#result();
+    return {
+      flags: flags!,
+      output: outLen ? this.#bytes.slice(outPtr, outPtr! + outLen) : null,
+      plaintext: plainLen ? this.#bytes.slice(plainPtr, plainPtr! + plainLen) : null,
+      failure: code
+        ? { code: code as Failure, message: decoder.decode(this.#bytes.subarray(messagePtr, messagePtr! + messageLen!)) }
+        : null,
+    };
+  }
+}
+
+let shared: Promise<Engine> | undefined;
+
+/** The process's one engine, compiled and instantiated on first use. */
+export function loadEngine(runtime: Runtime): Promise<Engine> {
+  shared ??= Engine.load(runtime).catch((error) => {
+    shared = undefined;
+    throw error;
+  });
+  return shared;
+}
