@@ -37,6 +37,10 @@ export const nodeRuntime: Runtime = {
   async readFile(url: URL): Promise<Uint8Array<ArrayBuffer>> {
     return new Uint8Array(await readFile(url));
   },
+
+  unrefTimer(timer: ReturnType<typeof setTimeout>): void {
+    timer.unref();
+  },
 };
 
 class NodeSocket implements Socket {

@@ -29,4 +29,6 @@ export interface Runtime {
   connect(options: ConnectOptions): Promise<Socket>;
   /** Reads a file shipped with the package (the engine). */
   readFile(url: URL): Promise<Uint8Array<ArrayBuffer>>;
+  /** Lets the process exit while `timer` is pending (timers of idle connections). */
+  unrefTimer(timer: ReturnType<typeof setTimeout>): void;
 }

@@ -1,0 +1,114 @@
+import { PinnedFetchError } from "./errors.js";
+import { HttpConnection, type OutgoingRequest } from "./http/connection.js";
+import { Pool } from "./http/pool.js";
+import { PinPolicy, normalizeHost } from "./pins/policy.js";
+import { detectRuntime } from "./runtime/index.js";
+import { openTls } from "./tls/connection.js";
+import { TrustContext } from "./tls/trust.js";
+
+export interface PinnedFetchOptions {
+  /** Pins per exact host name: `{ "api.example.com": ["sha256/…", "sha256/…"] }`. */
+  pins?: Readonly<Record<string, readonly string[]>>;
+  /** PEM CA certificates to trust instead of Mozilla's roots. */
+  ca?: string | readonly string[];
+  /** Milliseconds for TCP connect and TLS handshake together; default 10,000. */
+  connectTimeout?: number;
+  /** Connect to this address for a host name, like curl's `--resolve`; SNI and verification still use the name. */
+  resolve?: Readonly<Record<string, string>>;
+}
+
+/** fetch, pinned; `close()` closes its pooled connections. */
+export interface PinnedFetch {
+  (input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+const USER_AGENT = "pinned-fetch/0.1.0";
+/** Methods that announce an empty body, as undici does. */
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+/**
+ * A fetch whose every connection is verified against `ca` (or Mozilla's
+ * roots) and, for hosts in `pins`, against their pins — before a byte of the
+ * request is sent. Throws ERR_CONFIG for malformed options.
+ */
+export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch {
+  const policy = new PinPolicy(options.pins);
+  const trust = new TrustContext(options.ca);
+  const { connectTimeout } = options;
+  if (connectTimeout !== undefined && !(typeof connectTimeout === "number" && connectTimeout > 0)) {
+    throw new PinnedFetchError("ERR_CONFIG", `connectTimeout must be a positive number of milliseconds, not ${String(connectTimeout)}.`);
+  }
+  const addresses = new Map(Object.entries(options.resolve ?? {}).map(([host, address]) => [normalizeHost(host), address]));
+  const runtime = detectRuntime();
+  let pool: Pool | undefined;
+
+  async function pinnedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const request = new Request(input, init);
+    const { signal } = request;
+    signal.throwIfAborted();
+    const url = new URL(request.url);
+    if (url.protocol !== "https:") {
+      throw new PinnedFetchError("ERR_CONFIG", `pinned-fetch only makes HTTPS requests; ${url.protocol} URLs cannot be pinned (${url.href}).`);
+    }
+    const body = init?.body instanceof ReadableStream ? init.body : request.body && new Uint8Array(await request.arrayBuffer());
+    const host = normalizeHost(url.hostname);
+    const port = Number(url.port || 443);
+    const outgoing: OutgoingRequest = {
+      method: request.method,
+      target: `${url.pathname}${url.search}`,
+      fields: requestFields(request.method, request.headers, url, body),
+      body,
+    };
+
+    pool ??= new Pool(await runtime);
+    const key = `${host}:${port}`;
+    const connection = await pool.acquire(key, async () => {
+      const tls = await openTls(await runtime, trust, {
+        hostname: host,
+        port,
+        address: addresses.get(host),
+        pins: policy.pinsFor(host),
+        alpn: ["http/1.1"],
+        signal,
+        connectTimeout,
+      });
+      return new HttpConnection(tls);
+    });
+    const release = (reusable: boolean) => pool!.release(key, connection, reusable);
+    const { head, body: responseBody } = await connection.exchange(outgoing, signal, release).catch((error) => {
+      release(false);
+      throw error;
+    });
+    const headers = new Headers();
+    for (const [name, value] of head.fields) headers.append(name, value);
+    const response = new Response(responseBody, { status: head.status, statusText: head.statusText, headers });
+    Object.defineProperty(response, "url", { value: request.url });
+    return response;
+  }
+
+  return Object.assign(pinnedFetch, {
+    async close() {
+      await pool?.close();
+    },
+  });
+}
+
+/** The request's header fields as fetch sends them, with Host and body framing. */
+function requestFields(
+  method: string,
+  headers: Headers,
+  url: URL,
+  body: Uint8Array | ReadableStream | null,
+): [string, string][] {
+  const fields: [string, string][] = [["host", url.host]];
+  if (!headers.has("accept")) fields.push(["accept", "*/*"]);
+  if (!headers.has("user-agent")) fields.push(["user-agent", USER_AGENT]);
+  for (const [name, value] of headers) {
+    if (name !== "host" && name !== "content-length" && name !== "transfer-encoding") fields.push([name, value]);
+  }
+  if (body instanceof ReadableStream) fields.push(["transfer-encoding", "chunked"]);
+  else if (body) fields.push(["content-length", String(body.length)]);
+  else if (BODY_METHODS.has(method)) fields.push(["content-length", "0"]);
+  return fields;
+}

@@ -1,0 +1,208 @@
+import { PinnedFetchError } from "../errors.js";
+import { abortable } from "../signals.js";
+import type { Connection } from "../tls/connection.js";
+import { type Framing, MAX_CHUNK_LINE, MAX_HEAD_SIZE, type ResponseHead, encodeLatin1, framing, parseChunkSize, parseHead } from "./message.js";
+import { ByteReader } from "./reader.js";
+
+const CRLF = encodeLatin1("\r\n");
+const HEAD_END = encodeLatin1("\r\n\r\n");
+const LAST_CHUNK = encodeLatin1("0\r\n\r\n");
+/** Bodies up to this size are sent in the same write as the head. */
+const COALESCE_LIMIT = 16 * 1024;
+
+export interface OutgoingRequest {
+  method: string;
+  /** The request target: path and query. */
+  target: string;
+  /** Header fields, complete: Host and body framing included. */
+  fields: Iterable<[string, string]>;
+  /** A known-length body, a stream (sent chunked), or none. */
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+}
+
+export interface IncomingResponse {
+  head: ResponseHead;
+  body: ReadableStream<Uint8Array> | null;
+}
+
+/**
+ * HTTP/1.1 over one TLS connection, one exchange at a time. `onIdle` is told
+ * when the response has been read to its end and whether the connection can
+ * carry another request.
+ */
+export class HttpConnection {
+  readonly tls: Connection;
+  readonly #reader: ByteReader;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+
+  constructor(tls: Connection) {
+    this.tls = tls;
+    this.#reader = new ByteReader(tls.readable);
+    this.#writer = tls.writable.getWriter();
+  }
+
+  get open(): boolean {
+    return this.tls.open;
+  }
+
+  destroy(): void {
+    this.tls.destroy();
+  }
+
+  async exchange(
+    request: OutgoingRequest,
+    signal: AbortSignal,
+    onIdle: (reusable: boolean) => void,
+  ): Promise<IncomingResponse> {
+    const exchange = async () => {
+      const [head] = await Promise.all([this.#readHead(), this.#send(request)]);
+      return head;
+    };
+    const head = await abortable(exchange(), signal, () => this.destroy());
+    const bodyFraming = framing(request.method, head);
+    const reusable = !head.closes && bodyFraming.kind !== "close";
+    if (bodyFraming.kind === "none" || (bodyFraming.kind === "length" && bodyFraming.length === 0)) {
+      onIdle(reusable && !this.#reader.buffered);
+      return { head, body: bodyFraming.kind === "none" ? null : emptyStream() };
+    }
+    return { head, body: this.#body(bodyFraming, signal, (clean) => onIdle(clean && reusable && !this.#reader.buffered)) };
+  }
+
+  async #send({ method, target, fields, body }: OutgoingRequest): Promise<void> {
+    let head = `${method} ${target} HTTP/1.1\r\n`;
+    for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
+    const headBytes = encodeLatin1(`${head}\r\n`);
+    if (body instanceof ReadableStream) {
+      await this.#writer.write(headBytes);
+      const reader = body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (value.length === 0) continue;
+        await this.#writer.write(encodeLatin1(`${value.length.toString(16)}\r\n`));
+        await this.#writer.write(value);
+        await this.#writer.write(CRLF);
+      }
+      await this.#writer.write(LAST_CHUNK);
+    } else if (body && body.length <= COALESCE_LIMIT) {
+      const message = new Uint8Array(headBytes.length + body.length);
+      message.set(headBytes);
+      message.set(body, headBytes.length);
+      await this.#writer.write(message);
+    } else {
+      await this.#writer.write(headBytes);
+      if (body) await this.#writer.write(body);
+    }
+  }
+
+  /** The final response head; interim (1xx) responses are skipped. */
+  async #readHead(): Promise<ResponseHead> {
+    for (;;) {
+      const bytes = await this.#reader.readUntil(HEAD_END, MAX_HEAD_SIZE, "response head");
+      if (bytes === null) {
+        throw new PinnedFetchError("ERR_HTTP", "The server closed the connection without sending a response.");
+      }
+      const head = parseHead(bytes);
+      if (head.status === 101) {
+        throw new PinnedFetchError("ERR_HTTP", "The server switched protocols (101), which no request asked for.");
+      }
+      if (head.status >= 200) return head;
+    }
+  }
+
+  #body(bodyFraming: Framing, signal: AbortSignal, onEnd: (clean: boolean) => void): ReadableStream<Uint8Array> {
+    const reader = this.#reader;
+    let remaining = bodyFraming.kind === "length" ? bodyFraming.length : 0;
+    let ended = false;
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    const end = (clean: boolean) => {
+      if (ended) return;
+      ended = true;
+      signal.removeEventListener("abort", onAbort);
+      if (!clean) this.destroy();
+      onEnd(clean);
+    };
+    const onAbort = () => {
+      end(false);
+      controller.error(signal.reason);
+    };
+
+    const nextChunk = async (): Promise<Uint8Array | null> => {
+      switch (bodyFraming.kind) {
+        case "length": {
+          if (remaining === 0) return null;
+          const bytes = await reader.read(remaining);
+          if (bytes === null) {
+            throw new PinnedFetchError(
+              "ERR_HTTP",
+              `The connection closed ${remaining} bytes before the end of the response body (Content-Length: ${bodyFraming.length}).`,
+            );
+          }
+          remaining -= bytes.length;
+          return bytes;
+        }
+        case "chunked": {
+          if (remaining === 0) {
+            const line = await reader.readUntil(CRLF, MAX_CHUNK_LINE, "chunk size line");
+            if (line === null) throw new PinnedFetchError("ERR_HTTP", "The connection closed inside a chunked body.");
+            remaining = parseChunkSize(line);
+            if (remaining === 0) {
+              // Trailer fields (ignored), up to the blank line.
+              while ((await reader.readUntil(CRLF, MAX_HEAD_SIZE, "trailer"))?.length) {}
+              return null;
+            }
+          }
+          const bytes = await reader.read(remaining);
+          if (bytes === null) throw new PinnedFetchError("ERR_HTTP", "The connection closed inside a chunked body.");
+          remaining -= bytes.length;
+          if (remaining === 0) {
+            const crlf = await reader.readUntil(CRLF, 0, "chunk");
+            if (crlf?.length !== 0) throw new PinnedFetchError("ERR_HTTP", "A chunk of the response body is longer than its size.");
+          }
+          return bytes;
+        }
+        default:
+          try {
+            return await reader.read(Number.MAX_SAFE_INTEGER);
+          } catch (cause) {
+            throw new PinnedFetchError(
+              "ERR_HTTP",
+              "The connection ended without TLS close_notify before the body was delimited, so the body may be truncated.",
+              { cause },
+            );
+          }
+      }
+    };
+
+    return new ReadableStream<Uint8Array>(
+      {
+        start(streamController) {
+          controller = streamController;
+          signal.addEventListener("abort", onAbort, { once: true });
+        },
+        async pull() {
+          try {
+            const chunk = await nextChunk();
+            if (chunk === null) {
+              controller.close();
+              end(true);
+            } else {
+              controller.enqueue(chunk);
+            }
+          } catch (error) {
+            end(false);
+            controller.error(error);
+          }
+        },
+        cancel() {
+          end(false);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+}
+
+function emptyStream(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (controller) => controller.close() });
+}

@@ -1,0 +1,101 @@
+import { PinnedFetchError } from "../errors.js";
+
+/** The largest response head accepted, as undici's default. */
+export const MAX_HEAD_SIZE = 64 * 1024;
+/** The largest chunk-size line accepted (size and extensions). */
+export const MAX_CHUNK_LINE = 4 * 1024;
+
+export interface ResponseHead {
+  status: number;
+  statusText: string;
+  /** Raw header fields in order, names in lower case. */
+  fields: [string, string][];
+  /** HTTP/1.0, or `Connection: close`: the connection ends with this response. */
+  closes: boolean;
+}
+
+/** How a response body is delimited (RFC 9112, section 6.3). */
+export type Framing = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" } | { kind: "close" };
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^\r\n]*))?$/;
+
+function malformed(detail: string): PinnedFetchError {
+  return new PinnedFetchError("ERR_HTTP", `The server sent a malformed HTTP response: ${detail}.`);
+}
+
+/** Parses a response head (without its final blank line), strictly. */
+export function parseHead(bytes: Uint8Array): ResponseHead {
+  const lines = latin1(bytes).split("\r\n");
+  const statusLine = STATUS_LINE.exec(lines[0]!);
+  if (!statusLine) throw malformed(`status line ${JSON.stringify(lines[0]!.slice(0, 80))}`);
+  const fields: [string, string][] = [];
+  for (const line of lines.slice(1)) {
+    if (line.startsWith(" ") || line.startsWith("\t")) throw malformed("obsolete line folding in a header");
+    const colon = line.indexOf(":");
+    const name = line.slice(0, colon);
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+    if (colon <= 0 || !TOKEN.test(name)) throw malformed(`header line ${JSON.stringify(line.slice(0, 80))}`);
+    if (/[\0\r\n]/.test(value)) throw malformed(`a control character in header ${name}`);
+    fields.push([name.toLowerCase(), value]);
+  }
+  const connection = fieldValues(fields, "connection").flatMap((value) => value.toLowerCase().split(/\s*,\s*/));
+  return {
+    status: Number(statusLine[2]),
+    statusText: statusLine[3] ?? "",
+    fields,
+    closes: statusLine[1] === "0" || connection.includes("close"),
+  };
+}
+
+/** How the body of `head`, answering `method`, is delimited. */
+export function framing(method: string, head: ResponseHead): Framing {
+  const { status, fields } = head;
+  if (method === "HEAD" || status < 200 || status === 204 || status === 205 || status === 304) return { kind: "none" };
+  const transferEncoding = fieldValues(fields, "transfer-encoding");
+  const contentLength = fieldValues(fields, "content-length");
+  if (transferEncoding.length > 0) {
+    if (contentLength.length > 0) throw malformed("both Transfer-Encoding and Content-Length");
+    const codings = transferEncoding.flatMap((value) => value.toLowerCase().split(/\s*,\s*/));
+    if (codings.length !== 1 || codings[0] !== "chunked") {
+      throw malformed(`unsupported Transfer-Encoding "${transferEncoding.join(", ")}"`);
+    }
+    return { kind: "chunked" };
+  }
+  if (contentLength.length > 0) {
+    const values = new Set(contentLength.flatMap((value) => value.split(",").map((part) => part.trim())));
+    const [value] = values;
+    if (values.size !== 1 || !/^\d{1,15}$/.test(value!)) {
+      throw malformed(`Content-Length "${contentLength.join(", ")}"`);
+    }
+    return { kind: "length", length: Number(value) };
+  }
+  return { kind: "close" };
+}
+
+/** Parses a chunk-size line (extensions ignored). */
+export function parseChunkSize(line: Uint8Array): number {
+  const text = latin1(line);
+  const size = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;.*)?$/.exec(text);
+  if (!size) throw malformed(`chunk size ${JSON.stringify(text.slice(0, 40))}`);
+  return parseInt(size[1]!, 16);
+}
+
+function fieldValues(fields: [string, string][], name: string): string[] {
+  return fields.filter(([field]) => field === name).map(([, value]) => value);
+}
+
+/** HTTP heads are bytes; each maps to the code point of the same value. */
+export function latin1(bytes: Uint8Array): string {
+  let text = "";
+  for (let at = 0; at < bytes.length; at += 8192) {
+    text += String.fromCharCode(...bytes.subarray(at, at + 8192));
+  }
+  return text;
+}
+
+export function encodeLatin1(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let at = 0; at < text.length; at++) bytes[at] = text.charCodeAt(at);
+  return bytes;
+}

@@ -1,0 +1,77 @@
+import { PinnedFetchError } from "../errors.js";
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Reads an HTTP/1.1 byte stream: delimited sections (head, chunk-size lines)
+ * with a size limit, and body bytes handed on without copying.
+ */
+export class ByteReader {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #buffer: Uint8Array = EMPTY;
+
+  constructor(readable: ReadableStream<Uint8Array>) {
+    this.#reader = readable.getReader();
+  }
+
+  /** Whether bytes have arrived that nobody asked for yet. */
+  get buffered(): boolean {
+    return this.#buffer.length > 0;
+  }
+
+  /** Reads through the first `delimiter`, returning what precedes it; null at a clean end before any byte. */
+  async readUntil(delimiter: Uint8Array, limit: number, what: string): Promise<Uint8Array | null> {
+    let searchFrom = 0;
+    for (;;) {
+      const at = indexOf(this.#buffer, delimiter, searchFrom);
+      if (at !== -1) {
+        const section = this.#buffer.subarray(0, at);
+        this.#buffer = this.#buffer.subarray(at + delimiter.length);
+        return section;
+      }
+      if (this.#buffer.length > limit) {
+        throw new PinnedFetchError("ERR_HTTP", `The server sent a ${what} longer than ${limit} bytes.`);
+      }
+      searchFrom = Math.max(0, this.#buffer.length - delimiter.length + 1);
+      const { done, value } = await this.#reader.read();
+      if (done) {
+        if (this.#buffer.length === 0) return null;
+        throw new PinnedFetchError("ERR_HTTP", `The connection ended in the middle of a ${what}.`);
+      }
+      this.#buffer = this.#buffer.length === 0 ? value : concat(this.#buffer, value);
+    }
+  }
+
+  /** Up to `max` bytes, or null at the end of the stream. */
+  async read(max: number): Promise<Uint8Array | null> {
+    if (this.#buffer.length === 0) {
+      const { done, value } = await this.#reader.read();
+      if (done) return null;
+      this.#buffer = value;
+    }
+    const bytes = this.#buffer.subarray(0, max);
+    this.#buffer = this.#buffer.subarray(bytes.length);
+    return bytes;
+  }
+
+  release(): void {
+    this.#reader.releaseLock();
+  }
+}
+
+function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {
+  const first = needle[0]!;
+  for (let at = haystack.indexOf(first, from); at !== -1 && at + needle.length <= haystack.length; at = haystack.indexOf(first, at + 1)) {
+    let matched = 1;
+    while (matched < needle.length && haystack[at + matched] === needle[matched]) matched++;
+    if (matched === needle.length) return at;
+  }
+  return -1;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
+}

@@ -1,0 +1,8 @@
+export { createPinnedFetch, type PinnedFetch, type PinnedFetchOptions } from "./fetch.js";
+export { connectTls, type ConnectTlsOptions, type TlsConnection } from "./tls/connection.js";
+export {
+  PinnedFetchError,
+  type CertificateSummary,
+  type PinnedFetchErrorCode,
+  type PinnedFetchErrorDetails,
+} from "./errors.js";

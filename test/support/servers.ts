@@ -1,0 +1,119 @@
+// Real TLS servers on loopback for the tests: node:https (and raw node:tls)
+// with certificates from the test PKI, counting what they receive.
+import { createHash, X509Certificate } from "node:crypto";
+import { type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server } from "node:https";
+import { type AddressInfo, createServer as createTcpServer, type Socket as NetSocket } from "node:net";
+import type { SecureVersion, TLSSocket } from "node:tls";
+
+import type { Issued } from "./pki.js";
+
+/** The sha256/ SPKI pin of a certificate, computed by node:crypto (independently of the code under test). */
+export function pinOf(certificate: Issued): string {
+  const spki = new X509Certificate(certificate.certPem).publicKey.export({ type: "spki", format: "der" });
+  return `sha256/${createHash("sha256").update(spki).digest("base64")}`;
+}
+
+export interface TestServer {
+  port: number;
+  /** TLS connections that completed a handshake. */
+  connections: number;
+  /** Decrypted bytes the server received, over all connections. */
+  receivedBytes: number;
+  /** HTTP requests the server saw. */
+  requests: number;
+  /** Handshakes the client aborted or that failed. */
+  handshakeFailures: number;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  /** The leaf first, then what else the server sends. */
+  chain: Issued[];
+  key: Issued;
+  minVersion?: SecureVersion;
+  maxVersion?: SecureVersion;
+}
+
+/** An HTTPS server on 127.0.0.1 with a few routes (see `route`). */
+export async function startHttpsServer(options: ServerOptions): Promise<TestServer> {
+  const stats = { connections: 0, receivedBytes: 0, requests: 0, handshakeFailures: 0 };
+  const server: Server = createHttpsServer(
+    {
+      key: options.key.keyPem,
+      cert: options.chain.map((certificate) => certificate.certPem).join(""),
+      minVersion: options.minVersion ?? "TLSv1.2",
+      maxVersion: options.maxVersion ?? "TLSv1.3",
+    },
+    (request, response) => {
+      stats.requests++;
+      route(request, response);
+    },
+  );
+  server.on("secureConnection", (socket: TLSSocket) => {
+    stats.connections++;
+    socket.on("data", (chunk: Buffer) => (stats.receivedBytes += chunk.length));
+  });
+  server.on("tlsClientError", () => stats.handshakeFailures++);
+  return listen(server, stats);
+}
+
+/** A TCP server on 127.0.0.1 whose connections get `onConnection` (for broken or silent peers). */
+export async function startTcpServer(onConnection: (socket: NetSocket) => void): Promise<TestServer> {
+  const stats = { connections: 0, receivedBytes: 0, requests: 0, handshakeFailures: 0 };
+  const server = createTcpServer((socket) => {
+    stats.connections++;
+    socket.on("data", (chunk) => (stats.receivedBytes += chunk.length));
+    socket.on("error", () => {});
+    onConnection(socket);
+  });
+  return listen(server, stats);
+}
+
+async function listen(
+  server: Server | ReturnType<typeof createTcpServer>,
+  stats: Omit<TestServer, "port" | "close">,
+): Promise<TestServer> {
+  const sockets = new Set<NetSocket>();
+  server.on("connection", (socket: NetSocket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return Object.assign(stats, {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  });
+}
+
+/**
+ * `/hello`: a fixed body with Content-Length; `/chunked`: three chunks;
+ * `/echo`: the request's method, headers and body as JSON; `/bytes/N`: N bytes.
+ */
+function route(request: IncomingMessage, response: ServerResponse): void {
+  const url = new URL(request.url ?? "/", "https://test");
+  if (url.pathname === "/hello") {
+    response.writeHead(200, { "content-type": "text/plain", "content-length": "19" }).end("hello, pinned world");
+  } else if (url.pathname === "/chunked") {
+    response.writeHead(200, { "content-type": "text/plain" });
+    response.write("one,");
+    response.write("two,");
+    setTimeout(() => response.end("three"), 5);
+  } else if (url.pathname === "/echo") {
+    const parts: Buffer[] = [];
+    request.on("data", (part: Buffer) => parts.push(part));
+    request.on("end", () => {
+      const body = JSON.stringify({ method: request.method, headers: request.headers, body: Buffer.concat(parts).toString() });
+      response.writeHead(200, { "content-type": "application/json" }).end(body);
+    });
+  } else if (url.pathname.startsWith("/bytes/")) {
+    const size = Number(url.pathname.slice("/bytes/".length));
+    response.writeHead(200, { "content-length": String(size) }).end(Buffer.alloc(size, 0x61));
+  } else {
+    response.writeHead(404).end("not found");
+  }
+}
