@@ -42,6 +42,8 @@ export async function startHttpsServer(options: ServerOptions): Promise<TestServ
     {
       key: options.key.keyPem,
       cert: options.chain.map((certificate) => certificate.certPem).join(""),
+      // Without it, Nagle's algorithm holds a response's last small segment for a delayed ACK.
+      noDelay: true,
       minVersion: options.minVersion ?? "TLSv1.2",
       maxVersion: options.maxVersion ?? "TLSv1.3",
     },
