@@ -24,6 +24,8 @@ export interface TestServer {
   requests: number;
   /** Handshakes the client aborted or that failed. */
   handshakeFailures: number;
+  /** Handshakes that resumed an earlier TLS session. */
+  resumed: number;
   close(): Promise<void>;
 }
 
@@ -37,7 +39,7 @@ export interface ServerOptions {
 
 /** An HTTPS server on 127.0.0.1 with a few routes (see `route`). */
 export async function startHttpsServer(options: ServerOptions): Promise<TestServer> {
-  const stats = { connections: 0, receivedBytes: 0, requests: 0, handshakeFailures: 0 };
+  const stats = { connections: 0, receivedBytes: 0, requests: 0, handshakeFailures: 0, resumed: 0 };
   const server: Server = createHttpsServer(
     {
       key: options.key.keyPem,
@@ -54,6 +56,7 @@ export async function startHttpsServer(options: ServerOptions): Promise<TestServ
   );
   server.on("secureConnection", (socket: TLSSocket) => {
     stats.connections++;
+    if (socket.isSessionReused()) stats.resumed++;
     socket.on("data", (chunk: Buffer) => (stats.receivedBytes += chunk.length));
   });
   server.on("tlsClientError", () => stats.handshakeFailures++);
@@ -62,7 +65,7 @@ export async function startHttpsServer(options: ServerOptions): Promise<TestServ
 
 /** A TCP server on 127.0.0.1 whose connections get `onConnection` (for broken or silent peers). */
 export async function startTcpServer(onConnection: (socket: NetSocket) => void): Promise<TestServer> {
-  const stats = { connections: 0, receivedBytes: 0, requests: 0, handshakeFailures: 0 };
+  const stats = { connections: 0, receivedBytes: 0, requests: 0, handshakeFailures: 0, resumed: 0 };
   const server = createTcpServer((socket) => {
     stats.connections++;
     socket.on("data", (chunk) => (stats.receivedBytes += chunk.length));
