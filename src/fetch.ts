@@ -1,13 +1,13 @@
 import { PinnedFetchError } from "./errors.js";
 import { HttpConnection, type OutgoingRequest } from "./http/connection.js";
 import { Pool } from "./http/pool.js";
-import { PinPolicy, normalizeHost } from "./pins/policy.js";
+import { PinPolicy, canonicalHost, configuredHost } from "./pins/policy.js";
 import { detectRuntime } from "./runtime/index.js";
 import { openTls } from "./tls/connection.js";
 import { TrustContext } from "./tls/trust.js";
 
 export interface PinnedFetchOptions {
-  /** Pins per exact host name: `{ "api.example.com": ["sha256/…", "sha256/…"] }`. */
+  /** Pins per host name: `{ "api.example.com": ["sha256/…", "sha256/…"] }`. */
   pins?: Readonly<Record<string, readonly string[]>>;
   /** PEM CA certificates to trust instead of Mozilla's roots. */
   ca?: string | readonly string[];
@@ -39,9 +39,11 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   if (connectTimeout !== undefined && !(typeof connectTimeout === "number" && connectTimeout > 0)) {
     throw new PinnedFetchError("ERR_CONFIG", `connectTimeout must be a positive number of milliseconds, not ${String(connectTimeout)}.`);
   }
-  const addresses = new Map(Object.entries(options.resolve ?? {}).map(([host, address]) => [normalizeHost(host), address]));
+  const addresses = new Map(
+    Object.entries(options.resolve ?? {}).map(([host, address]) => [configuredHost(host, "resolve"), address]),
+  );
   const runtime = detectRuntime();
-  let pool: Pool | undefined;
+  let pool: Promise<Pool> | undefined;
 
   async function pinnedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const request = new Request(input, init);
@@ -52,7 +54,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
       throw new PinnedFetchError("ERR_CONFIG", `pinned-fetch only makes HTTPS requests; ${url.protocol} URLs cannot be pinned (${url.href}).`);
     }
     const body = init?.body instanceof ReadableStream ? init.body : request.body && new Uint8Array(await request.arrayBuffer());
-    const host = normalizeHost(url.hostname);
+    const host = canonicalHost(url.hostname)!;
     const port = Number(url.port || 443);
     const outgoing: OutgoingRequest = {
       method: request.method,
@@ -61,9 +63,9 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
       body,
     };
 
-    pool ??= new Pool(await runtime);
+    const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter)));
     const key = `${host}:${port}`;
-    const connection = await pool.acquire(key, async () => {
+    const connection = await connections.acquire(key, async () => {
       const tls = await openTls(await runtime, trust, {
         hostname: host,
         port,
@@ -75,21 +77,24 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
       });
       return new HttpConnection(tls);
     });
-    const release = (reusable: boolean) => pool!.release(key, connection, reusable);
-    const { head, body: responseBody } = await connection.exchange(outgoing, signal, release).catch((error) => {
+    const release = (reusable: boolean) => connections.release(key, connection, reusable);
+    try {
+      const { head, body: responseBody } = await connection.exchange(outgoing, signal, release);
+      const headers = new Headers();
+      for (const [name, value] of head.fields) headers.append(name, value);
+      const response = new Response(responseBody, { status: head.status, statusText: head.statusText, headers });
+      Object.defineProperty(response, "url", { value: request.url });
+      return response;
+    } catch (error) {
       release(false);
-      throw error;
-    });
-    const headers = new Headers();
-    for (const [name, value] of head.fields) headers.append(name, value);
-    const response = new Response(responseBody, { status: head.status, statusText: head.statusText, headers });
-    Object.defineProperty(response, "url", { value: request.url });
-    return response;
+      if (error instanceof PinnedFetchError || error === signal.reason) throw error;
+      throw new PinnedFetchError("ERR_HTTP", `The response from ${host} cannot be represented: ${String(error)}`, { cause: error });
+    }
   }
 
   return Object.assign(pinnedFetch, {
     async close() {
-      await pool?.close();
+      await (await pool)?.close();
     },
   });
 }

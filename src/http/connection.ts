@@ -1,5 +1,5 @@
 import { PinnedFetchError } from "../errors.js";
-import { abortable } from "../signals.js";
+import { abortable, deadline } from "../signals.js";
 import type { Connection } from "../tls/connection.js";
 import { type Framing, MAX_CHUNK_LINE, MAX_HEAD_SIZE, type ResponseHead, encodeLatin1, framing, parseChunkSize, parseHead } from "./message.js";
 import { ByteReader } from "./reader.js";
@@ -9,6 +9,9 @@ const HEAD_END = encodeLatin1("\r\n\r\n");
 const LAST_CHUNK = encodeLatin1("0\r\n\r\n");
 /** Bodies up to this size are sent in the same write as the head. */
 const COALESCE_LIMIT = 16 * 1024;
+/** undici's defaults: the wait for a response head, and for each piece of its body. */
+const HEADERS_TIMEOUT = 300_000;
+const BODY_TIMEOUT = 300_000;
 
 export interface OutgoingRequest {
   method: string;
@@ -34,6 +37,8 @@ export class HttpConnection {
   readonly tls: Connection;
   readonly #reader: ByteReader;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The request body being streamed, until its last chunk is sent. */
+  #requestBody: ReadableStreamDefaultReader<Uint8Array> | null = null;
 
   constructor(tls: Connection) {
     this.tls = tls;
@@ -54,13 +59,29 @@ export class HttpConnection {
     signal: AbortSignal,
     onIdle: (reusable: boolean) => void,
   ): Promise<IncomingResponse> {
-    const exchange = async () => {
-      const [head] = await Promise.all([this.#readHead(), this.#send(request)]);
-      return head;
-    };
-    const head = await abortable(exchange(), signal, () => this.destroy());
+    const host = this.tls.host;
+    const stage = deadline(signal, HEADERS_TIMEOUT, () => `${host} sent no response within ${HEADERS_TIMEOUT / 1000} s.`);
+    const sending = this.#send(request);
+    const reading = this.#readHead();
+    let head: ResponseHead;
+    try {
+      // A server may answer before the whole body is sent (a 413, say): the head wins.
+      head = await abortable(Promise.race([reading, sending.then(() => reading)]), stage.signal, () => this.destroy());
+    } catch (error) {
+      reading.catch(() => {});
+      sending.catch(() => {});
+      this.#stopSending(error);
+      throw error;
+    } finally {
+      stage.dispose();
+    }
     const bodyFraming = framing(request.method, head);
-    const reusable = !head.closes && bodyFraming.kind !== "close";
+    const unsent = this.#requestBody !== null;
+    if (unsent) {
+      sending.catch(() => {});
+      this.#stopSending(new PinnedFetchError("ERR_HTTP", `${host} answered before the request body was sent.`));
+    }
+    const reusable = !unsent && !head.closes && bodyFraming.kind !== "close";
     if (bodyFraming.kind === "none" || (bodyFraming.kind === "length" && bodyFraming.length === 0)) {
       onIdle(reusable && !this.#reader.buffered);
       return { head, body: bodyFraming.kind === "none" ? null : emptyStream() };
@@ -68,22 +89,28 @@ export class HttpConnection {
     return { head, body: this.#body(bodyFraming, signal, (clean) => onIdle(clean && reusable && !this.#reader.buffered)) };
   }
 
+  /** Cancels a request body still being streamed. */
+  #stopSending(reason: unknown): void {
+    this.#requestBody?.cancel(reason).catch(() => {});
+    this.#requestBody = null;
+  }
+
   async #send({ method, target, fields, body }: OutgoingRequest): Promise<void> {
     let head = `${method} ${target} HTTP/1.1\r\n`;
     for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
     const headBytes = encodeLatin1(`${head}\r\n`);
     if (body instanceof ReadableStream) {
+      const reader = (this.#requestBody = body.getReader());
       await this.#writer.write(headBytes);
-      const reader = body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (value.length === 0) continue;
-        await this.#writer.write(encodeLatin1(`${value.length.toString(16)}\r\n`));
-        await this.#writer.write(value);
+      for (let read = await reader.read(); !read.done; read = await reader.read()) {
+        if (read.value.length === 0) continue;
+        await this.#writer.write(encodeLatin1(`${read.value.length.toString(16)}\r\n`));
+        await this.#writer.write(read.value);
         await this.#writer.write(CRLF);
       }
+      if (this.#requestBody !== reader) return; // cancelled: the connection is not reused
       await this.#writer.write(LAST_CHUNK);
+      this.#requestBody = null;
     } else if (body && body.length <= COALESCE_LIMIT) {
       const message = new Uint8Array(headBytes.length + body.length);
       message.set(headBytes);
@@ -98,7 +125,7 @@ export class HttpConnection {
   /** The final response head; interim (1xx) responses are skipped. */
   async #readHead(): Promise<ResponseHead> {
     for (;;) {
-      const bytes = await this.#reader.readUntil(HEAD_END, MAX_HEAD_SIZE, "response head");
+      const bytes = await this.#reader.readUntil(HEAD_END, MAX_HEAD_SIZE, "The server sent a response head over 64 KiB.");
       if (bytes === null) {
         throw new PinnedFetchError("ERR_HTTP", "The server closed the connection without sending a response.");
       }
@@ -112,6 +139,7 @@ export class HttpConnection {
 
   #body(bodyFraming: Framing, signal: AbortSignal, onEnd: (clean: boolean) => void): ReadableStream<Uint8Array> {
     const reader = this.#reader;
+    const host = this.tls.host;
     let remaining = bodyFraming.kind === "length" ? bodyFraming.length : 0;
     let ended = false;
     let controller!: ReadableStreamDefaultController<Uint8Array>;
@@ -143,21 +171,20 @@ export class HttpConnection {
         }
         case "chunked": {
           if (remaining === 0) {
-            const line = await reader.readUntil(CRLF, MAX_CHUNK_LINE, "chunk size line");
+            const line = await reader.readUntil(CRLF, MAX_CHUNK_LINE, "The server sent a chunk-size line over 4 KiB.");
             if (line === null) throw new PinnedFetchError("ERR_HTTP", "The connection closed inside a chunked body.");
             remaining = parseChunkSize(line);
             if (remaining === 0) {
               // Trailer fields (ignored), up to the blank line.
-              while ((await reader.readUntil(CRLF, MAX_HEAD_SIZE, "trailer"))?.length) {}
+              while ((await reader.readUntil(CRLF, MAX_HEAD_SIZE, "The server sent a trailer field over 64 KiB."))?.length) {}
               return null;
             }
           }
           const bytes = await reader.read(remaining);
           if (bytes === null) throw new PinnedFetchError("ERR_HTTP", "The connection closed inside a chunked body.");
           remaining -= bytes.length;
-          if (remaining === 0) {
-            const crlf = await reader.readUntil(CRLF, 0, "chunk");
-            if (crlf?.length !== 0) throw new PinnedFetchError("ERR_HTTP", "A chunk of the response body is longer than its size.");
+          if (remaining === 0 && (await reader.readUntil(CRLF, 0, "A chunk of the response body is longer than its declared size.")) === null) {
+            throw new PinnedFetchError("ERR_HTTP", "The connection closed inside a chunked body.");
           }
           return bytes;
         }
@@ -181,6 +208,12 @@ export class HttpConnection {
           signal.addEventListener("abort", onAbort, { once: true });
         },
         async pull() {
+          const timer = setTimeout(() => {
+            end(false);
+            controller.error(
+              new PinnedFetchError("ERR_TIMEOUT", `${host} sent nothing of the response body for ${BODY_TIMEOUT / 1000} s.`),
+            );
+          }, BODY_TIMEOUT);
           try {
             const chunk = await nextChunk();
             if (chunk === null) {
@@ -192,6 +225,8 @@ export class HttpConnection {
           } catch (error) {
             end(false);
             controller.error(error);
+          } finally {
+            clearTimeout(timer);
           }
         },
         cancel() {

@@ -18,7 +18,8 @@ export interface ResponseHead {
 export type Framing = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" } | { kind: "close" };
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^\r\n]*))?$/;
+/** RFC 9112: the status code, then a reason phrase of HTAB, SP, VCHAR and obs-text. */
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-5]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 
 function malformed(detail: string): PinnedFetchError {
   return new PinnedFetchError("ERR_HTTP", `The server sent a malformed HTTP response: ${detail}.`);

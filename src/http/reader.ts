@@ -19,24 +19,27 @@ export class ByteReader {
     return this.#buffer.length > 0;
   }
 
-  /** Reads through the first `delimiter`, returning what precedes it; null at a clean end before any byte. */
-  async readUntil(delimiter: Uint8Array, limit: number, what: string): Promise<Uint8Array | null> {
+  /**
+   * Reads through the first `delimiter`, returning what precedes it; null at
+   * a clean end before any byte. More than `limit` bytes before it fail with
+   * ERR_HTTP and the message `tooLong`.
+   */
+  async readUntil(delimiter: Uint8Array, limit: number, tooLong: string): Promise<Uint8Array | null> {
     let searchFrom = 0;
     for (;;) {
       const at = indexOf(this.#buffer, delimiter, searchFrom);
+      if (at > limit) throw new PinnedFetchError("ERR_HTTP", tooLong);
       if (at !== -1) {
         const section = this.#buffer.subarray(0, at);
         this.#buffer = this.#buffer.subarray(at + delimiter.length);
         return section;
       }
-      if (this.#buffer.length > limit) {
-        throw new PinnedFetchError("ERR_HTTP", `The server sent a ${what} longer than ${limit} bytes.`);
-      }
+      if (this.#buffer.length > limit + delimiter.length) throw new PinnedFetchError("ERR_HTTP", tooLong);
       searchFrom = Math.max(0, this.#buffer.length - delimiter.length + 1);
       const { done, value } = await this.#reader.read();
       if (done) {
         if (this.#buffer.length === 0) return null;
-        throw new PinnedFetchError("ERR_HTTP", `The connection ended in the middle of a ${what}.`);
+        throw new PinnedFetchError("ERR_HTTP", "The connection ended in the middle of the response.");
       }
       this.#buffer = this.#buffer.length === 0 ? value : concat(this.#buffer, value);
     }

@@ -28,9 +28,11 @@ function sequenceItems(block: asn1js.AsnType): asn1js.AsnType[] | undefined {
   return block instanceof asn1js.Sequence ? (block.valueBlock.value as asn1js.AsnType[]) : undefined;
 }
 
-/** Parses a DER certificate; throws on anything else. */
+/** Parses a DER certificate; throws on anything else, trailing bytes included. */
 export function parseCertificate(der: Uint8Array<ArrayBuffer>): pkijs.Certificate {
-  return pkijs.Certificate.fromBER(der);
+  const { result, offset } = asn1js.fromBER(der);
+  if (offset !== der.byteLength) throw new Error("not a single DER value");
+  return new pkijs.Certificate({ schema: result });
 }
 
 export function summarizeCertificate(der: Uint8Array<ArrayBuffer>): CertificateSummary {

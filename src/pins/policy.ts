@@ -20,19 +20,45 @@ export class PinPolicy {
           `pins["${host}"] has no pins. Give at least one "sha256/<base64>" pin, or remove the host.`,
         );
       }
-      this.#rules.set(normalizeHost(host), new Set(hostPins.map((pin) => parsePin(pin, host))));
+      this.#rules.set(configuredHost(host, "pins"), new Set(hostPins.map((pin) => parsePin(pin, host))));
     }
   }
 
-  /** The pins `host` must match, or undefined when it has no rule. */
+  /** The pins `host` (canonical, see `canonicalHost`) must match, or undefined when it has no rule. */
   pinsFor(host: string): ReadonlySet<string> | undefined {
-    return this.#rules.get(normalizeHost(host));
+    return this.#rules.get(host);
   }
 }
 
-/** Pins are given for single hosts, compared in lower case; IPv6 without brackets. */
-export function normalizeHost(host: string): string {
-  return host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+/**
+ * The one form a host is compared in, so that no spelling escapes its rule:
+ * lower case, internationalized names in punycode, no trailing dot, IPv6
+ * without brackets. Null for anything that is not a host.
+ */
+export function canonicalHost(host: string): string | null {
+  if (typeof host !== "string" || host === "" || /[\s/?#@\\]/.test(host)) return null;
+  const literal = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  let hostname: string;
+  try {
+    const url = new URL(`https://${literal}/`);
+    if (url.port !== "") return null;
+    hostname = url.hostname;
+  } catch {
+    return null;
+  }
+  return hostname.replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+}
+
+/** `canonicalHost` for a host in the options; ERR_CONFIG if it is not one. */
+export function configuredHost(host: string, option: string): string {
+  const canonical = canonicalHost(host);
+  if (canonical === null || canonical === "") {
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `${option} names ${JSON.stringify(host)}, which is not a host name or IP address (give it without scheme, port or path).`,
+    );
+  }
+  return canonical;
 }
 
 /** Validates a `sha256/<base64>` pin and returns it in canonical form. */
@@ -43,8 +69,8 @@ export function parsePin(pin: string, host = "connectTls"): string {
     throw new PinnedFetchError(
       "ERR_CONFIG",
       `Malformed pin for ${host}: ${JSON.stringify(pin)}. Expected "sha256/" followed by the base64 SHA-256 ` +
-        `of a certificate's SubjectPublicKeyInfo (44 characters ending in "="), as \`npx pinned-fetch pins <url>\` ` +
-        `or openssl prints it.`,
+        `of a certificate's SubjectPublicKeyInfo (44 characters ending in "="); the README shows how to get it ` +
+        `with openssl.`,
     );
   }
   const canonical = `sha256/${match![1]}`;

@@ -1,6 +1,6 @@
 import { type CertificateSummary, PinnedFetchError, type PinnedFetchErrorCode } from "../errors.js";
 import { type VerifiedPath, pathMatches, summarizePath } from "../pins/path.js";
-import { parsePin } from "../pins/policy.js";
+import { configuredHost, parsePin } from "../pins/policy.js";
 import { type Runtime, type Socket, detectRuntime } from "../runtime/index.js";
 import { abortable, deadline } from "../signals.js";
 import { type Engine, Failure, HANDSHAKE_DONE, MAX_WRITE, PEER_CLOSED, type Step, loadEngine } from "./engine.js";
@@ -8,6 +8,8 @@ import { TrustContext } from "./trust.js";
 
 /** undici's default: TCP connect and TLS handshake together. */
 export const DEFAULT_CONNECT_TIMEOUT = 10_000;
+/** How long close() lets close_notify wait behind unsent data. */
+const CLOSE_GRACE = 1_000;
 
 /** A TLS connection as web streams, for HTTP and any other protocol. */
 export interface TlsConnection {
@@ -43,12 +45,14 @@ export interface ConnectTlsOptions {
 
 /** Opens a pinned TLS connection; resolves once the handshake and pin check have passed. */
 export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnection> {
-  const pins = options.pins && new Set(options.pins.map((pin) => parsePin(pin, options.hostname)));
+  const hostname = configuredHost(options.hostname, "hostname");
+  const pins = options.pins && new Set(options.pins.map((pin) => parsePin(pin, hostname)));
   const trust = new TrustContext(options.ca);
-  return openTls(await detectRuntime(), trust, { ...options, pins });
+  return openTls(await detectRuntime(), trust, { ...options, hostname, pins });
 }
 
 export interface OpenTlsOptions {
+  /** In canonical form (see `canonicalHost`). */
   hostname: string;
   port: number;
   address?: string | undefined;
@@ -62,6 +66,7 @@ export interface OpenTlsOptions {
 export async function openTls(runtime: Runtime, trust: TrustContext, options: OpenTlsOptions): Promise<Connection> {
   const { hostname, port } = options;
   const engine = await loadEngine(runtime);
+  const config = trust.config(engine);
   const timeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
   const stage = deadline(
     options.signal,
@@ -73,7 +78,7 @@ export async function openTls(runtime: Runtime, trust: TrustContext, options: Op
   let connection: Connection | undefined;
   try {
     const socket = await runtime.connect({ host: options.address ?? hostname, port, signal: stage.signal });
-    connection = new Connection(engine, trust, socket, options);
+    connection = new Connection(engine, trust, config, socket, options);
     await abortable(connection.handshake, stage.signal, () => connection!.destroy());
     return connection;
   } catch (error) {
@@ -113,14 +118,13 @@ export class Connection implements TlsConnection {
   /** Plaintext that arrived with the handshake, before anyone read. */
   #early: Uint8Array[] = [];
 
-  constructor(engine: Engine, trust: TrustContext, socket: Socket, options: OpenTlsOptions) {
+  constructor(engine: Engine, trust: TrustContext, config: number, socket: Socket, options: OpenTlsOptions) {
     this.#engine = engine;
     this.#trust = trust;
     this.#socket = socket;
     this.#host = options.hostname;
     this.#pins = options.pins;
-    const serverName = options.hostname.replace(/^\[(.*)\]$/, "$1");
-    const session = engine.newSession(trust.config(engine), serverName, options.alpn ?? [], (path) => {
+    const session = engine.newSession(config, options.hostname, options.alpn ?? [], (path) => {
       this.#path = path;
       return !this.#pins || pathMatches(path, this.#pins);
     });
@@ -143,6 +147,11 @@ export class Connection implements TlsConnection {
     });
   }
 
+  /** The server's name, as verified. */
+  get host(): string {
+    return this.#host;
+  }
+
   get peerCertificates(): readonly CertificateSummary[] {
     this.#summary ??= this.#path ? summarizePath(this.#path, this.#trust.anchors) : [];
     return this.#summary;
@@ -161,6 +170,7 @@ export class Connection implements TlsConnection {
     this.#take(this.#engine.receive(this.#session, null));
     while (!(this.#flags & HANDSHAKE_DONE)) {
       const chunk = await this.#socket.read();
+      this.#assertUsable();
       if (chunk === null) {
         throw this.#fail(
           new PinnedFetchError(
@@ -217,8 +227,12 @@ export class Connection implements TlsConnection {
     for (let at = 0; at < chunk.length; at += MAX_WRITE) {
       this.#assertUsable();
       const step = this.#engine.write(this.#session, chunk.subarray(at, at + MAX_WRITE));
-      if (step.failure) throw this.#fail(this.#failureError(step.failure.code, step.failure.message));
-      if (step.output) await this.#socket.write(step.output);
+      const sent = step.output ? this.#socket.write(step.output) : undefined;
+      if (step.failure) {
+        sent?.catch(() => {}); // the alert goes out if it can; the failure is what counts
+        throw this.#fail(this.#failureError(step.failure.code, step.failure.message));
+      }
+      await sent;
     }
   }
 
@@ -228,9 +242,13 @@ export class Connection implements TlsConnection {
     if (step.output) await this.#socket.write(step.output);
   }
 
+  /** Sends close_notify, waiting at most CLOSE_GRACE for a congested socket, then closes. */
   async close(): Promise<void> {
     if (this.#destroyed) return;
-    await this.#sendCloseNotify().catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE)));
+    await Promise.race([this.#sendCloseNotify().catch(() => {}), grace]);
+    clearTimeout(timer);
     this.destroy();
   }
 
@@ -288,7 +306,12 @@ export class Connection implements TlsConnection {
   #pinMismatch(): PinnedFetchError {
     const host = this.#host;
     const expected = [...(this.#pins ?? [])];
-    const chain = this.peerCertificates;
+    let chain: readonly CertificateSummary[] = [];
+    try {
+      chain = this.peerCertificates;
+    } catch {
+      // A certificate webpki accepted but pkijs cannot read: report without the chain.
+    }
     const lines = chain.map((cert, index) => {
       const validity = cert.notAfter ? `, valid until ${cert.notAfter.toISOString().slice(0, 10)}` : "";
       return `  ${index + 1}. ${cert.subject} (issued by ${cert.issuer}${validity})\n     ${cert.pin}`;

@@ -1,3 +1,4 @@
+import { PinnedFetchError } from "../errors.js";
 import type { VerifiedPath } from "../pins/path.js";
 import type { Runtime } from "../runtime/index.js";
 
@@ -185,25 +186,51 @@ export class Engine {
 
   /** Feeds received TLS bytes (none to start the handshake). */
   receive(session: number, data: Uint8Array | null): Step {
-    if (data && data.length > 0) {
-      const ptr = this.#exports.pf_session_input(session, data.length);
-      this.#refresh();
-      this.#bytes.set(data, ptr);
+    try {
+      if (data && data.length > 0) {
+        const ptr = this.#exports.pf_session_input(session, data.length);
+        if (ptr === 0) throw new Error(`no session ${session}`);
+        this.#refresh();
+        this.#bytes.set(data, ptr);
+      }
+      this.#exports.pf_session_process(session, data?.length ?? 0);
+      return this.#step();
+    } catch (error) {
+      throw this.#broken(error);
     }
-    this.#exports.pf_session_process(session, data?.length ?? 0);
-    return this.#step();
   }
 
   /** Encrypts at most MAX_WRITE bytes of application data. */
   write(session: number, data: Uint8Array): Step {
-    this.#exports.pf_session_write(session, this.#stage(data), data.length);
-    return this.#step();
+    try {
+      this.#exports.pf_session_write(session, this.#stage(data), data.length);
+      return this.#step();
+    } catch (error) {
+      throw this.#broken(error);
+    }
   }
 
   /** Queues a close_notify alert. */
   close(session: number): Step {
-    this.#exports.pf_session_close(session);
-    return this.#step();
+    try {
+      this.#exports.pf_session_close(session);
+      return this.#step();
+    } catch (error) {
+      throw this.#broken(error);
+    }
+  }
+
+  /**
+   * A trap (or a misused handle) leaves the engine in an unknown state: it
+   * serves no one any more, and the next connection loads a fresh one.
+   */
+  #broken(cause: unknown): PinnedFetchError {
+    if (current === this) shared = current = undefined;
+    return new PinnedFetchError(
+      "ERR_TLS",
+      "The TLS engine failed; this connection is closed and new connections use a fresh engine. Please report this.",
+      { cause },
+    );
   }
 
   /** The negotiated protocol version and ALPN of the last session called. */
@@ -233,12 +260,16 @@ export class Engine {
 }
 
 let shared: Promise<Engine> | undefined;
+let current: Engine | undefined;
 
 /** The process's one engine, compiled and instantiated on first use. */
 export function loadEngine(runtime: Runtime): Promise<Engine> {
-  shared ??= Engine.load(runtime).catch((error) => {
-    shared = undefined;
-    throw error;
-  });
+  shared ??= Engine.load(runtime).then(
+    (engine) => (current = engine),
+    (error) => {
+      shared = undefined;
+      throw error;
+    },
+  );
   return shared;
 }

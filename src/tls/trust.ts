@@ -16,7 +16,7 @@ const configs = new FinalizationRegistry<{ engine: Engine; config: number }>(({ 
 export class TrustContext {
   /** The caller's anchors as DER; empty means Mozilla's roots. */
   readonly anchors: readonly Uint8Array<ArrayBuffer>[];
-  #config: number | undefined;
+  #config: { engine: Engine; handle: number } | undefined;
 
   /** Throws ERR_CONFIG for anything in `ca` that is not a PEM certificate. */
   constructor(ca?: string | readonly string[]) {
@@ -24,20 +24,20 @@ export class TrustContext {
     this.anchors = pems.flatMap((pem, index) => parseAnchors(pem, pems.length > 1 ? `ca[${index}]` : "ca"));
   }
 
-  /** The engine config for this context, made on first use. */
+  /** The config for this context in `engine`, made on first use (and again for a fresh engine). */
   config(engine: Engine): number {
-    if (this.#config === undefined) {
-      const config = engine.newConfig(this.anchors);
-      if (config === null) {
+    if (this.#config?.engine !== engine) {
+      const handle = engine.newConfig(this.anchors);
+      if (handle === null) {
         throw new PinnedFetchError(
           "ERR_CONFIG",
           "A certificate in `ca` cannot serve as a trust anchor (the TLS engine rejected it). Give the PEM of a CA certificate.",
         );
       }
-      this.#config = config;
-      configs.register(this, { engine, config });
+      this.#config = { engine, handle };
+      configs.register(this, { engine, config: handle });
     }
-    return this.#config;
+    return this.#config.handle;
   }
 }
 

@@ -19,6 +19,7 @@ export interface IssueOptions {
   ipAddresses?: string[]; // IPv4 or IPv6 literals
   notBefore?: Date; // default: now - 1 hour
   notAfter?: Date; // default: now + 30 days
+  key?: CryptoKeyPair; // reuse a key pair (to cross-sign a CA); default: a new one
 }
 
 export interface Pki {
@@ -90,7 +91,7 @@ function keyUsage(bits: number, unusedBits: number): asn1js.BitString {
 }
 
 export async function issue(options: IssueOptions): Promise<Issued> {
-  const key = await subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+  const key = options.key ?? (await subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]));
   const now = Date.now();
   const cert = new pkijs.Certificate();
   cert.version = 2; // v3

@@ -4,7 +4,7 @@ import { createHash, X509Certificate } from "node:crypto";
 import { type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server } from "node:https";
 import { type AddressInfo, createServer as createTcpServer, type Socket as NetSocket } from "node:net";
-import type { SecureVersion, TLSSocket } from "node:tls";
+import { createServer as createTlsServer, type SecureVersion, type Server as TlsServer, type TLSSocket } from "node:tls";
 
 import type { Issued } from "./pki.js";
 
@@ -63,6 +63,25 @@ export async function startHttpsServer(options: ServerOptions): Promise<TestServ
   return listen(server, stats);
 }
 
+/** A TLS server on 127.0.0.1 that hands each decrypted connection to `onConnection` (for hand-made HTTP). */
+export async function startTlsServer(
+  options: ServerOptions,
+  onConnection: (socket: TLSSocket) => void,
+): Promise<TestServer> {
+  const stats = { connections: 0, receivedBytes: 0, requests: 0, handshakeFailures: 0, resumed: 0 };
+  const server = createTlsServer(
+    { key: options.key.keyPem, cert: options.chain.map((certificate) => certificate.certPem).join(""), noDelay: true },
+    (socket) => {
+      stats.connections++;
+      socket.on("data", (chunk: Buffer) => (stats.receivedBytes += chunk.length));
+      socket.on("error", () => {});
+      onConnection(socket);
+    },
+  );
+  server.on("tlsClientError", () => stats.handshakeFailures++);
+  return listen(server, stats);
+}
+
 /** A TCP server on 127.0.0.1 whose connections get `onConnection` (for broken or silent peers). */
 export async function startTcpServer(onConnection: (socket: NetSocket) => void): Promise<TestServer> {
   const stats = { connections: 0, receivedBytes: 0, requests: 0, handshakeFailures: 0, resumed: 0 };
@@ -76,7 +95,7 @@ export async function startTcpServer(onConnection: (socket: NetSocket) => void):
 }
 
 async function listen(
-  server: Server | ReturnType<typeof createTcpServer>,
+  server: Server | TlsServer | ReturnType<typeof createTcpServer>,
   stats: Omit<TestServer, "port" | "close">,
 ): Promise<TestServer> {
   const sockets = new Set<NetSocket>();

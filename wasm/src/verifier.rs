@@ -1,16 +1,17 @@
-//! Chain verification: webpki builds and checks the path, then the host decides
-//! on the pins — for the verified path only, never for extra certificates the
-//! server merely sent.
+//! Chain verification: webpki checks the name, builds and checks the path, and
+//! the host decides on the pins of each fully verified candidate path — never
+//! on extra certificates the server merely sent.
 
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::Cell;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, Error, SignatureScheme};
-use webpki::{EndEntityCert, KeyUsage};
+use webpki::{EndEntityCert, KeyUsage, VerifiedPath};
 
 use crate::host;
 use crate::slab::Global;
@@ -43,35 +44,34 @@ impl ServerCertVerifier for PathVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         let leaf = EndEntityCert::try_from(end_entity).map_err(pki_error)?;
-        let path = leaf
-            .verify_for_usage(
-                self.algorithms.all,
-                &self.anchors,
-                intermediates,
-                now,
-                KeyUsage::server_auth(),
-                None,
-                None,
-            )
-            .map_err(pki_error)?;
         leaf.verify_is_valid_for_subject_name(server_name)
             .map_err(pki_error)?;
 
-        let mut encoded = Vec::new();
-        push_entry(&mut encoded, ENTRY_CERTIFICATE, end_entity);
-        for cert in path.intermediate_certificates() {
-            push_entry(&mut encoded, ENTRY_CERTIFICATE, cert.der().as_ref());
-        }
-        // webpki keeps an anchor as the contents of its subject and SPKI
-        // SEQUENCEs; the host wants them as DER values.
-        let anchor = path.anchor();
-        push_entry(&mut encoded, ENTRY_ANCHOR_SUBJECT, &der_sequence(&anchor.subject));
-        push_entry(&mut encoded, ENTRY_ANCHOR_SPKI, &der_sequence(&anchor.subject_public_key_info));
-
-        if host::pins_accept(*CURRENT_SESSION.get(), &encoded) {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(CertificateError::ApplicationVerificationFailure.into())
+        // The pins are decided inside path building, so that webpki tries the
+        // other valid paths (cross-signed intermediates) before giving up.
+        let session = *CURRENT_SESSION.get();
+        let pins_rejected = Cell::new(false);
+        let decide_pins = |path: &VerifiedPath<'_>| {
+            if host::pins_accept(session, &encode_path(path)) {
+                Ok(())
+            } else {
+                pins_rejected.set(true);
+                Err(webpki::Error::UnknownIssuer)
+            }
+        };
+        match leaf.verify_for_usage(
+            self.algorithms.all,
+            &self.anchors,
+            intermediates,
+            now,
+            KeyUsage::server_auth(),
+            None,
+            Some(&decide_pins),
+        ) {
+            Ok(_) => Ok(ServerCertVerified::assertion()),
+            // A trusted path existed, but no path matched the pins.
+            Err(_) if pins_rejected.get() => Err(CertificateError::ApplicationVerificationFailure.into()),
+            Err(error) => Err(pki_error(error)),
         }
     }
 
@@ -96,6 +96,22 @@ impl ServerCertVerifier for PathVerifier {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
     }
+}
+
+/// Leaf, intermediates, then the anchor's subject and SPKI, each entry as
+/// `[kind: u8][length: u32 LE][bytes]`.
+fn encode_path(path: &VerifiedPath<'_>) -> Vec<u8> {
+    let mut encoded = Vec::new();
+    push_entry(&mut encoded, ENTRY_CERTIFICATE, path.end_entity().der().as_ref());
+    for cert in path.intermediate_certificates() {
+        push_entry(&mut encoded, ENTRY_CERTIFICATE, cert.der().as_ref());
+    }
+    // webpki keeps an anchor as the contents of its subject and SPKI
+    // SEQUENCEs; the host wants them as DER values.
+    let anchor = path.anchor();
+    push_entry(&mut encoded, ENTRY_ANCHOR_SUBJECT, &der_sequence(&anchor.subject));
+    push_entry(&mut encoded, ENTRY_ANCHOR_SPKI, &der_sequence(&anchor.subject_public_key_info));
+    encoded
 }
 
 fn push_entry(out: &mut Vec<u8>, kind: u8, bytes: &[u8]) {
