@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { createPinnedFetch, type PinnedFetch, PinnedFetchError } from "../src/index.js";
+import { createPinnedFetch, type PinnedFetch } from "../src/index.js";
 import { createPki, type Pki } from "./support/pki.js";
+import { rejection } from "./support/rejection.js";
 import { pinOf, startHttpsServer, type TestServer } from "./support/servers.js";
 
 let pki: Pki;
@@ -9,16 +10,6 @@ beforeAll(async () => {
   pki = await createPki();
 });
 
-/** Rejects with the PinnedFetchError `promise` rejects with. */
-async function failure(promise: Promise<unknown>): Promise<PinnedFetchError> {
-  const error = await promise.then(
-    () => expect.unreachable("the request succeeded"),
-    (error: unknown) => error,
-  );
-  expect(error).toBeInstanceOf(PinnedFetchError);
-  expect(error).toBeInstanceOf(TypeError);
-  return error as PinnedFetchError;
-}
 
 const MISSING_PIN = "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
@@ -70,7 +61,7 @@ describe.each(["TLSv1.3", "TLSv1.2"] as const)("pinned requests over %s", (versi
 
   it("rejects another CA's valid certificate before sending a byte", async () => {
     const before = impostor.receivedBytes;
-    const error = await failure(pinnedFetch([pinOf(pki.intermediate), pinOf(pki.root)])(url(impostor)));
+    const error = await rejection(pinnedFetch([pinOf(pki.intermediate), pinOf(pki.root)])(url(impostor)));
     expect(error.code).toBe("ERR_PIN_MISMATCH");
     expect(error.host).toBe("localhost");
     expect(error.expected).toEqual([pinOf(pki.intermediate), pinOf(pki.root)]);
@@ -87,7 +78,7 @@ describe.each(["TLSv1.3", "TLSv1.2"] as const)("pinned requests over %s", (versi
 
   it("ignores the pinned intermediate when the server merely appends it", async () => {
     const target = impostorWithPinnedIntermediate;
-    const error = await failure(pinnedFetch([pinOf(pki.intermediate)])(url(target)));
+    const error = await rejection(pinnedFetch([pinOf(pki.intermediate)])(url(target)));
     expect(error.code).toBe("ERR_PIN_MISMATCH");
     expect(error.chain?.map((certificate) => certificate.pin)).not.toContain(pinOf(pki.intermediate));
     expect(target.receivedBytes).toBe(0);
@@ -115,7 +106,7 @@ describe("certificate failures win over matching pins", () => {
       ca: pki.root.certPem,
       resolve: { localhost: "127.0.0.1" },
     });
-    const error = await failure(fetch(`https://localhost:${server.port}/hello`));
+    const error = await rejection(fetch(`https://localhost:${server.port}/hello`));
     expect(error.code).toBe(code);
     expect(error.host).toBe("localhost");
     expect(server.receivedBytes).toBe(0);
@@ -125,7 +116,7 @@ describe("certificate failures win over matching pins", () => {
   it("trusts Mozilla's roots, not a local test CA, when no ca is given", async () => {
     const server = await start(() => pki.leaf, () => pki.intermediate);
     const fetch = createPinnedFetch({ resolve: { localhost: "127.0.0.1" } });
-    expect((await failure(fetch(`https://localhost:${server.port}/hello`))).code).toBe("ERR_CERT_UNTRUSTED");
+    expect((await rejection(fetch(`https://localhost:${server.port}/hello`))).code).toBe("ERR_CERT_UNTRUSTED");
   });
 });
 

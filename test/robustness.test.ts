@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { connectTls, createPinnedFetch, PinnedFetchError } from "../src/index.js";
 import { createPki, issue, type Pki } from "./support/pki.js";
+import { rejection } from "./support/rejection.js";
 import { pinOf, startHttpsServer, startTlsServer, type TestServer } from "./support/servers.js";
 
 let pki: Pki;
@@ -14,14 +15,6 @@ beforeAll(async () => {
 });
 afterAll(() => Promise.all(servers.map((server) => server.close())));
 
-async function rejection(promise: Promise<unknown>): Promise<PinnedFetchError> {
-  const error = await promise.then(
-    () => expect.unreachable("it succeeded"),
-    (error: unknown) => error,
-  );
-  expect(error).toBeInstanceOf(PinnedFetchError);
-  return error as PinnedFetchError;
-}
 
 /** A TLS server (test leaf) answering every request with `respond`. */
 async function rawServer(respond: (socket: TLSSocket) => void): Promise<TestServer> {

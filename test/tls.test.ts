@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { connectTls, createPinnedFetch, PinnedFetchError } from "../src/index.js";
 import { createPki, type Pki } from "./support/pki.js";
+import { rejection } from "./support/rejection.js";
 import { pinOf, startTcpServer, type TestServer } from "./support/servers.js";
 
 let pki: Pki;
@@ -27,14 +28,6 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => echo.close(() => resolve())));
 
-async function rejection(promise: Promise<unknown>): Promise<PinnedFetchError> {
-  const error = await promise.then(
-    () => expect.unreachable("it succeeded"),
-    (error: unknown) => error,
-  );
-  expect(error).toBeInstanceOf(PinnedFetchError);
-  return error as PinnedFetchError;
-}
 
 describe("connectTls", () => {
   it("round-trips bytes through an echo server, with ALPN and the verified path", async () => {

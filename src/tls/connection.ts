@@ -169,23 +169,22 @@ export class Connection implements TlsConnection {
   async #handshake(): Promise<void> {
     this.#take(this.#engine.receive(this.#session, null));
     while (!(this.#flags & HANDSHAKE_DONE)) {
-      const chunk = await this.#socket.read();
-      this.#assertUsable();
-      if (chunk === null) {
-        throw this.#fail(
-          new PinnedFetchError(
-            "ERR_TLS",
-            `${this.#host} closed the connection during the TLS handshake. Is it a TLS server on that port, and does it accept TLS 1.2 or 1.3?`,
-            { host: this.#host },
-          ),
-        );
-      }
-      const plaintext = this.#take(this.#engine.receive(this.#session, chunk));
+      const plaintext = await this.#receive(
+        "closed the connection during the TLS handshake. Is it a TLS server on that port, and does it accept TLS 1.2 or 1.3?",
+      );
       if (plaintext) this.#early.push(plaintext);
     }
     const { version, alpn } = this.#engine.negotiated();
     this.protocol = version === "TLSv1.2" ? "TLSv1.2" : "TLSv1.3";
     this.alpn = alpn;
+  }
+
+  /** Feeds the socket's next bytes to the engine and returns the plaintext; `ended` says what an end means. */
+  async #receive(ended: string): Promise<Uint8Array | null> {
+    const chunk = await this.#socket.read();
+    this.#assertUsable();
+    if (chunk === null) throw this.#fail(new PinnedFetchError("ERR_TLS", `${this.#host} ${ended}`, { host: this.#host }));
+    return this.#take(this.#engine.receive(this.#session, chunk));
   }
 
   /** Sends what the engine produced and surfaces its failure; returns the plaintext. */
@@ -203,18 +202,9 @@ export class Connection implements TlsConnection {
         if (early) return controller.enqueue(early);
         if (this.#flags & PEER_CLOSED) return controller.close();
         this.#assertUsable();
-        const chunk = await this.#socket.read();
-        this.#assertUsable();
-        if (chunk === null) {
-          throw this.#fail(
-            new PinnedFetchError(
-              "ERR_TLS",
-              `${this.#host} closed the connection without a TLS close_notify, so what it sent may be truncated.`,
-              { host: this.#host },
-            ),
-          );
-        }
-        const plaintext = this.#take(this.#engine.receive(this.#session, chunk));
+        const plaintext = await this.#receive(
+          "closed the connection without a TLS close_notify, so what it sent may be truncated.",
+        );
         if (plaintext) return controller.enqueue(plaintext);
       }
     } catch (error) {
