@@ -37,6 +37,8 @@ export class HttpConnection {
   readonly tls: Connection;
   readonly #reader: ByteReader;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Whether the request is not fully written yet: the server may answer early. */
+  #sending = false;
   /** The request body being streamed, until its last chunk is sent. */
   #requestBody: ReadableStreamDefaultReader<Uint8Array> | null = null;
 
@@ -76,7 +78,7 @@ export class HttpConnection {
       stage.dispose();
     }
     const bodyFraming = framing(request.method, head);
-    const unsent = this.#requestBody !== null;
+    const unsent = this.#sending;
     if (unsent) {
       sending.catch(() => {});
       this.#stopSending(new PinnedFetchError("ERR_HTTP", `${host} answered before the request body was sent.`));
@@ -95,7 +97,13 @@ export class HttpConnection {
     this.#requestBody = null;
   }
 
-  async #send({ method, target, fields, body }: OutgoingRequest): Promise<void> {
+  async #send(request: OutgoingRequest): Promise<void> {
+    this.#sending = true;
+    await this.#write(request);
+    this.#sending = false;
+  }
+
+  async #write({ method, target, fields, body }: OutgoingRequest): Promise<void> {
     let head = `${method} ${target} HTTP/1.1\r\n`;
     for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
     const headBytes = encodeLatin1(`${head}\r\n`);
