@@ -60,7 +60,7 @@ describe.each(["TLSv1.3", "TLSv1.2"] as const)("pinned requests over %s", (versi
   });
 
   it("rejects another CA's valid certificate before sending a byte", async () => {
-    const before = impostor.receivedBytes;
+    const before = { bytes: impostor.receivedBytes, failures: impostor.handshakeFailures };
     const error = await rejection(pinnedFetch([pinOf(pki.intermediate), pinOf(pki.root)])(url(impostor)));
     expect(error.code).toBe("ERR_PIN_MISMATCH");
     expect(error.host).toBe("localhost");
@@ -72,8 +72,9 @@ describe.each(["TLSv1.3", "TLSv1.2"] as const)("pinned requests over %s", (versi
     ]);
     expect(error.chain?.[0]?.subject).toContain("CN=localhost");
     expect(error.message).toContain(pinOf(pki.otherLeaf));
-    expect(impostor.receivedBytes).toBe(before);
+    expect(impostor.receivedBytes).toBe(before.bytes);
     expect(impostor.requests).toBe(0);
+    await expect.poll(() => impostor.handshakeFailures).toBe(before.failures + 1); // aborted by our alert
   });
 
   it("ignores the pinned intermediate when the server merely appends it", async () => {

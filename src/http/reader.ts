@@ -56,10 +56,6 @@ export class ByteReader {
     this.#buffer = this.#buffer.subarray(bytes.length);
     return bytes;
   }
-
-  release(): void {
-    this.#reader.releaseLock();
-  }
 }
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {

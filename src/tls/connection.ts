@@ -1,4 +1,4 @@
-import { type CertificateSummary, PinnedFetchError, type PinnedFetchErrorCode } from "../errors.js";
+import { type CertificateSummary, PinnedFetchError } from "../errors.js";
 import { type VerifiedPath, pathMatches, summarizePath } from "../pins/path.js";
 import { configuredHost, parsePin } from "../pins/policy.js";
 import { type Runtime, type Socket, detectRuntime } from "../runtime/index.js";
@@ -88,14 +88,6 @@ export async function openTls(runtime: Runtime, trust: TrustContext, options: Op
     stage.dispose();
   }
 }
-
-const FAILURE_CODES: Record<Failure, PinnedFetchErrorCode> = {
-  [Failure.Tls]: "ERR_TLS",
-  [Failure.Untrusted]: "ERR_CERT_UNTRUSTED",
-  [Failure.Expired]: "ERR_CERT_EXPIRED",
-  [Failure.Hostname]: "ERR_CERT_HOSTNAME",
-  [Failure.PinMismatch]: "ERR_PIN_MISMATCH",
-};
 
 export class Connection implements TlsConnection {
   readonly readable: ReadableStream<Uint8Array>;
@@ -289,7 +281,7 @@ export class Connection implements TlsConnection {
           { host },
         );
       default:
-        return new PinnedFetchError(FAILURE_CODES[failure] ?? "ERR_TLS", `TLS with ${host} failed: ${detail}.`, { host });
+        return new PinnedFetchError("ERR_TLS", `TLS with ${host} failed: ${detail}.`, { host });
     }
   }
 

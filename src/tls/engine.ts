@@ -10,11 +10,9 @@ import type { Runtime } from "../runtime/index.js";
 
 const ENGINE_URL = new URL("../../wasm/pinned_fetch.wasm", import.meta.url);
 
-/** Status flags of a session (wasm/src/session.rs). */
+/** Status flags of a session that the host acts on (wasm/src/session.rs). */
 export const HANDSHAKE_DONE = 1;
 export const PEER_CLOSED = 2;
-export const CLOSED = 4;
-export const FAILED = 8;
 
 /** Failure codes of a session (wasm/src/session.rs). */
 export enum Failure {
@@ -66,6 +64,7 @@ export class Engine {
   readonly #verifiers = new Map<number, PathVerifier>();
   #bytes!: Uint8Array;
   #view!: DataView;
+  #result!: Uint32Array;
   #scratch = 0;
   #scratchSize = 0;
 
@@ -108,6 +107,7 @@ export class Engine {
     if (this.#bytes?.buffer !== this.#exports.memory.buffer) {
       this.#bytes = new Uint8Array(this.#exports.memory.buffer);
       this.#view = new DataView(this.#exports.memory.buffer);
+      this.#result = new Uint32Array(this.#exports.memory.buffer, this.#exports.pf_result(), RESULT_WORDS);
     }
   }
 
@@ -181,7 +181,11 @@ export class Engine {
 
   freeSession(session: number): void {
     this.#verifiers.delete(session);
-    this.#exports.pf_session_free(session);
+    try {
+      this.#exports.pf_session_free(session);
+    } catch {
+      // A broken engine (see #broken) is retired; its memory goes with it.
+    }
   }
 
   /** Feeds received TLS bytes (none to start the handshake). */
@@ -235,19 +239,16 @@ export class Engine {
 
   /** The negotiated protocol version and ALPN of the last session called. */
   negotiated(): { version: string; alpn: string | null } {
-    const result = this.#result();
+    this.#refresh();
+    const result = this.#result;
     const version = result[8] === 0x0304 ? "TLSv1.3" : result[8] === 0x0303 ? "TLSv1.2" : "unknown";
     const alpn = result[10]! > 0 ? decoder.decode(this.#bytes.subarray(result[9], result[9]! + result[10]!)) : null;
     return { version, alpn };
   }
 
-  #result(): Uint32Array {
-    this.#refresh();
-    return new Uint32Array(this.#exports.memory.buffer, this.#exports.pf_result(), RESULT_WORDS);
-  }
-
   #step(): Step {
-    const [flags, outPtr, outLen, plainPtr, plainLen, code, messagePtr, messageLen] = this.#result();
+    this.#refresh();
+    const [flags, outPtr, outLen, plainPtr, plainLen, code, messagePtr, messageLen] = this.#result;
     return {
       flags: flags!,
       output: outLen ? this.#bytes.slice(outPtr, outPtr! + outLen) : null,

@@ -39,7 +39,7 @@ export interface ServerOptions {
 
 /** An HTTPS server on 127.0.0.1 with a few routes (see `route`). */
 export async function startHttpsServer(options: ServerOptions): Promise<TestServer> {
-  const stats = { connections: 0, receivedBytes: 0, requests: 0, handshakeFailures: 0, resumed: 0 };
+  const stats = newStats();
   const server: Server = createHttpsServer(
     {
       key: options.key.keyPem,
@@ -68,7 +68,7 @@ export async function startTlsServer(
   options: ServerOptions,
   onConnection: (socket: TLSSocket) => void,
 ): Promise<TestServer> {
-  const stats = { connections: 0, receivedBytes: 0, requests: 0, handshakeFailures: 0, resumed: 0 };
+  const stats = newStats();
   const server = createTlsServer(
     { key: options.key.keyPem, cert: options.chain.map((certificate) => certificate.certPem).join(""), noDelay: true },
     (socket) => {
@@ -84,7 +84,7 @@ export async function startTlsServer(
 
 /** A TCP server on 127.0.0.1 whose connections get `onConnection` (for broken or silent peers). */
 export async function startTcpServer(onConnection: (socket: NetSocket) => void): Promise<TestServer> {
-  const stats = { connections: 0, receivedBytes: 0, requests: 0, handshakeFailures: 0, resumed: 0 };
+  const stats = newStats();
   const server = createTcpServer((socket) => {
     stats.connections++;
     socket.on("data", (chunk) => (stats.receivedBytes += chunk.length));
@@ -92,6 +92,10 @@ export async function startTcpServer(onConnection: (socket: NetSocket) => void):
     onConnection(socket);
   });
   return listen(server, stats);
+}
+
+function newStats(): Omit<TestServer, "port" | "close"> {
+  return { connections: 0, receivedBytes: 0, requests: 0, handshakeFailures: 0, resumed: 0 };
 }
 
 async function listen(
