@@ -2,7 +2,7 @@ import { PinnedFetchError } from "./errors.js";
 import { HttpConnection, type OutgoingRequest } from "./http/connection.js";
 import { Pool } from "./http/pool.js";
 import { PinPolicy, canonicalHost, configuredHost } from "./pins/policy.js";
-import { detectRuntime } from "./runtime/index.js";
+import { type Runtime, type RuntimeName, selectRuntime } from "./runtime/index.js";
 import { openTls } from "./tls/connection.js";
 import { TrustContext } from "./tls/trust.js";
 
@@ -15,6 +15,8 @@ export interface PinnedFetchOptions {
   connectTimeout?: number;
   /** Connect to this address for a host name, like curl's `--resolve`; SNI and verification still use the name. */
   resolve?: Readonly<Record<string, string>>;
+  /** The runtime whose sockets to use: detected by default; `"node"`, `"deno"`, `"bun"`, or an adapter of your own. */
+  runtime?: RuntimeName | Runtime;
 }
 
 /** fetch, pinned; `close()` closes its pooled connections. */
@@ -42,7 +44,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   const addresses = new Map(
     Object.entries(options.resolve ?? {}).map(([host, address]) => [configuredHost(host, "resolve"), address]),
   );
-  const runtime = detectRuntime();
+  const runtime = selectRuntime(options.runtime);
   let pool: Promise<Pool> | undefined;
 
   async function pinnedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {

@@ -6,3 +6,4 @@ export {
   type PinnedFetchErrorCode,
   type PinnedFetchErrorDetails,
 } from "./errors.js";
+export type { ConnectOptions, Runtime, RuntimeName, Socket } from "./runtime/index.js";

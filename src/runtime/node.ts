@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
 
-import { PinnedFetchError } from "../errors.js";
+import { closedError, connectError } from "./failures.js";
+import { PushedReads } from "./pushed.js";
 import type { ConnectOptions, Runtime, Socket } from "./types.js";
 
 /** Node's sockets through `node:net`. */
@@ -11,7 +12,8 @@ export const nodeRuntime: Runtime = {
   connect({ host, port, signal }: ConnectOptions): Promise<Socket> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const socket = netConnect({ host, port, noDelay: true });
+      // Half-open, as in Deno and Bun: the peer's FIN ends reads, not our writes.
+      const socket = netConnect({ host, port, noDelay: true, allowHalfOpen: true });
       const onAbort = () => {
         socket.destroy();
         reject(signal?.reason);
@@ -44,59 +46,28 @@ export const nodeRuntime: Runtime = {
 };
 
 class NodeSocket implements Socket {
-  #socket: NetSocket;
-  #received: Uint8Array[] = [];
-  #ended = false;
-  #error: PinnedFetchError | null = null;
-  #waiting: ((chunk: Uint8Array | null) => void) | null = null;
-  #failWaiting: ((error: Error) => void) | null = null;
+  readonly #socket: NetSocket;
+  readonly #reads: PushedReads;
 
   constructor(socket: NetSocket, host: string, port: number) {
     this.#socket = socket;
-    // Paused until read() asks: TLS is read only as fast as its consumer goes.
+    this.#reads = new PushedReads(() => socket.resume());
     socket.pause();
     socket.on("data", (chunk: Buffer) => {
-      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       socket.pause();
-      if (this.#waiting) this.#settle(bytes);
-      else this.#received.push(bytes);
+      this.#reads.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     });
-    socket.on("end", () => {
-      this.#ended = true;
-      if (this.#waiting) this.#settle(null);
-    });
-    socket.on("error", (error) => {
-      this.#error = connectError(host, port, error);
-      const fail = this.#failWaiting;
-      this.#waiting = this.#failWaiting = null;
-      fail?.(this.#error);
-    });
-    socket.on("close", () => {
-      this.#ended = true;
-      if (this.#waiting) this.#settle(null);
-    });
-  }
-
-  #settle(chunk: Uint8Array | null) {
-    const resolve = this.#waiting;
-    this.#waiting = this.#failWaiting = null;
-    resolve?.(chunk);
+    socket.on("end", () => this.#reads.end());
+    socket.on("error", (error) => this.#reads.fail(connectError(host, port, error)));
+    socket.on("close", () => this.#reads.end());
   }
 
   read(): Promise<Uint8Array | null> {
-    const queued = this.#received.shift();
-    if (queued) return Promise.resolve(queued);
-    if (this.#error) return Promise.reject(this.#error);
-    if (this.#ended) return Promise.resolve(null);
-    return new Promise((resolve, reject) => {
-      this.#waiting = resolve;
-      this.#failWaiting = reject;
-      this.#socket.resume();
-    });
+    return this.#reads.read();
   }
 
   write(data: Uint8Array): Promise<void> {
-    if (this.#error) return Promise.reject(this.#error);
+    if (this.#reads.error) return Promise.reject(this.#reads.error);
     if (this.#socket.destroyed) return Promise.reject(closedError());
     if (this.#socket.write(data)) return Promise.resolve();
     return new Promise((resolve) => {
@@ -118,27 +89,4 @@ class NodeSocket implements Socket {
     if (keep) this.#socket.ref();
     else this.#socket.unref();
   }
-}
-
-function closedError(): PinnedFetchError {
-  return new PinnedFetchError("ERR_CONNECT", "The connection is already closed.");
-}
-
-const REASONS: Record<string, string> = {
-  ECONNREFUSED: "the connection was refused (is the server running on that port?)",
-  ECONNRESET: "the connection was reset by the peer",
-  ENOTFOUND: "the host name could not be resolved (check the URL or your DNS, or map it with `resolve`)",
-  EAI_AGAIN: "the host name could not be resolved right now (DNS lookup failed temporarily)",
-  ETIMEDOUT: "the connection attempt timed out at the network level",
-  EHOSTUNREACH: "the host is unreachable",
-  ENETUNREACH: "the network is unreachable",
-  EPIPE: "the peer closed the connection while we were sending",
-};
-
-function connectError(host: string, port: number, error: Error & { code?: string }): PinnedFetchError {
-  const reason = (error.code && REASONS[error.code]) ?? error.message;
-  return new PinnedFetchError("ERR_CONNECT", `Connection to ${host}:${port} failed: ${reason}.`, {
-    host,
-    cause: error,
-  });
 }

@@ -1,14 +1,25 @@
 /**
  * The one thing a runtime lends pinned-fetch: a raw TCP socket. Everything
- * above it — TLS, HTTP, pins — is the same code in every runtime.
+ * above it — TLS, HTTP, pins — is the same code in every runtime, and every
+ * adapter keeps to the same contract:
+ * - reads are pulled: nothing is read from the network while nobody asks;
+ * - the peer's end (FIN) ends reads with null and leaves writing possible;
+ * - failures (refused, reset, DNS) are ERR_CONNECT, from the next read;
+ * - an aborted connect rejects with the signal's reason.
  */
 export interface Socket {
-  /** The next received bytes, or null once the peer has finished sending. One read at a time. */
+  /**
+   * The next received bytes, or null once the peer has finished sending or
+   * the socket was closed. One read at a time; the bytes are valid until the
+   * next read (an adapter may reuse its buffer).
+   */
   read(): Promise<Uint8Array | null>;
   /**
    * Queues `data` for sending. Bytes go out in the order of the calls, so a
-   * caller may start the next write without waiting; the promise resolves when
-   * the socket can take more (backpressure).
+   * caller may start the next write without waiting; the promise resolves
+   * when the socket can take more (backpressure), or once the socket is
+   * closed or failed — a failure is reported by read(). Rejects if the socket
+   * had already failed or closed.
    */
   write(data: Uint8Array): Promise<void>;
   /** Closes the socket in both directions; pending reads end with null. Idempotent. */
@@ -20,11 +31,15 @@ export interface Socket {
 export interface ConnectOptions {
   host: string;
   port: number;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
+/** The runtimes pinned-fetch detects and has adapters for. */
+export type RuntimeName = "node" | "deno" | "bun";
+
 export interface Runtime {
-  readonly name: "node" | "deno" | "bun";
+  /** "node", "deno" or "bun" for the built-in adapters. */
+  readonly name: string;
   /** Opens a TCP connection; fails with ERR_CONNECT, or the signal's reason once aborted. */
   connect(options: ConnectOptions): Promise<Socket>;
   /** Reads a file shipped with the package (the engine). */

@@ -1,7 +1,7 @@
 import { type CertificateSummary, PinnedFetchError } from "../errors.js";
 import { type VerifiedPath, pathMatches, summarizePath } from "../pins/path.js";
 import { configuredHost, parsePin } from "../pins/policy.js";
-import { type Runtime, type Socket, detectRuntime } from "../runtime/index.js";
+import { type Runtime, type RuntimeName, type Socket, selectRuntime } from "../runtime/index.js";
 import { abortable, deadline } from "../signals.js";
 import { type Engine, Failure, HANDSHAKE_DONE, MAX_WRITE, PEER_CLOSED, type Step, loadEngine } from "./engine.js";
 import { TrustContext } from "./trust.js";
@@ -41,6 +41,8 @@ export interface ConnectTlsOptions {
   connectTimeout?: number;
   /** Connect to this address instead of resolving `hostname` (curl's `--resolve`). */
   address?: string;
+  /** The runtime whose sockets to use: detected by default; `"node"`, `"deno"`, `"bun"`, or an adapter of your own. */
+  runtime?: RuntimeName | Runtime;
 }
 
 /** Opens a pinned TLS connection; resolves once the handshake and pin check have passed. */
@@ -48,7 +50,7 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
   const hostname = configuredHost(options.hostname, "hostname");
   const pins = options.pins && new Set(options.pins.map((pin) => parsePin(pin, hostname)));
   const trust = new TrustContext(options.ca);
-  return openTls(await detectRuntime(), trust, { ...options, hostname, pins });
+  return openTls(await selectRuntime(options.runtime), trust, { ...options, hostname, pins });
 }
 
 export interface OpenTlsOptions {

@@ -75,8 +75,18 @@ export class Engine {
   }
 
   static async load(runtime: Runtime): Promise<Engine> {
-    const module = await WebAssembly.compile(await runtime.readFile(ENGINE_URL));
-    return new Engine(module);
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = await runtime.readFile(ENGINE_URL);
+    } catch (cause) {
+      throw new PinnedFetchError(
+        "ERR_CONFIG",
+        `The TLS engine ${ENGINE_URL.href} could not be read (${String(cause)}). ` +
+          `It ships with the package; in Deno, allow reading it with --allow-read.`,
+        { cause },
+      );
+    }
+    return new Engine(await WebAssembly.compile(bytes));
   }
 
   #imports() {

@@ -1,0 +1,169 @@
+import { abortable } from "../signals.js";
+import { closedError, connectError } from "./failures.js";
+import { PushedReads } from "./pushed.js";
+import type { ConnectOptions, Runtime, Socket } from "./types.js";
+
+/** The part of Bun's TCP socket this adapter uses. */
+interface BunTcpSocket {
+  readonly data: BunSocket;
+  /** Bytes taken, which may be fewer than given (the rest is ours to resend on drain); -1 once closed. */
+  write(data: Uint8Array): number;
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+  ref(): void;
+  unref(): void;
+  setNoDelay(noDelay?: boolean): boolean;
+}
+
+interface BunSocketHandlers {
+  open(socket: BunTcpSocket): void;
+  data(socket: BunTcpSocket, data: Uint8Array): void;
+  drain(socket: BunTcpSocket): void;
+  end(socket: BunTcpSocket): void;
+  close(socket: BunTcpSocket, error?: Error): void;
+  error(socket: BunTcpSocket, error: Error): void;
+  connectError(socket: BunTcpSocket, error: Error): void;
+}
+
+/** The part of the `Bun` namespace this adapter uses. */
+interface BunApi {
+  connect(options: {
+    hostname: string;
+    port: number;
+    allowHalfOpen: boolean;
+    data: BunSocket;
+    socket: BunSocketHandlers;
+  }): Promise<BunTcpSocket>;
+  file(url: URL): { bytes(): Promise<Uint8Array<ArrayBuffer>> };
+}
+
+const bun = (): BunApi => (globalThis as unknown as { Bun: BunApi }).Bun;
+
+/** One set of handlers for every socket; each socket's `data` is its adapter. */
+const HANDLERS: BunSocketHandlers = {
+  open: (socket) => socket.data.opened(socket),
+  data: (socket, data) => socket.data.received(data),
+  drain: (socket) => socket.data.flush(),
+  end: (socket) => socket.data.ended(),
+  close: (socket, error) => socket.data.closed(error),
+  error: (socket, error) => socket.data.failed(error),
+  connectError: () => {}, // Bun.connect rejects with it
+};
+
+/** Bun's sockets through `Bun.connect`. */
+export const bunRuntime: Runtime = {
+  name: "bun",
+
+  async connect({ host, port, signal }: ConnectOptions): Promise<Socket> {
+    signal?.throwIfAborted();
+    const adapter = new BunSocket(host, port);
+    // Half-open, as in Node and Deno: the peer's FIN ends reads, not our writes.
+    const connecting = bun().connect({ hostname: host, port, allowHalfOpen: true, data: adapter, socket: HANDLERS });
+    await abortable(connecting, signal, () => connecting.then((late) => late.terminate(), () => {})).catch(
+      (error: unknown) => {
+        throw signal?.aborted ? signal.reason : connectError(host, port, error);
+      },
+    );
+    return adapter;
+  },
+
+  readFile(url: URL): Promise<Uint8Array<ArrayBuffer>> {
+    return bun().file(url).bytes();
+  },
+
+  unrefTimer(timer: ReturnType<typeof setTimeout>): void {
+    timer.unref();
+  },
+};
+
+interface PendingWrite {
+  data: Uint8Array;
+  resolve(): void;
+}
+
+class BunSocket implements Socket {
+  readonly #host: string;
+  readonly #port: number;
+  readonly #reads: PushedReads;
+  #socket: BunTcpSocket | null = null;
+  /** Bytes Bun did not take yet, in order; sent on drain. */
+  readonly #pending: PendingWrite[] = [];
+  #closed = false;
+
+  constructor(host: string, port: number) {
+    this.#host = host;
+    this.#port = port;
+    this.#reads = new PushedReads(() => this.#socket?.resume());
+  }
+
+  opened(socket: BunTcpSocket): void {
+    this.#socket = socket;
+    socket.pause();
+    socket.setNoDelay(true);
+  }
+
+  received(data: Uint8Array): void {
+    this.#socket?.pause();
+    this.#reads.push(data);
+  }
+
+  ended(): void {
+    this.#reads.end();
+  }
+
+  failed(error: Error): void {
+    this.#reads.fail(connectError(this.#host, this.#port, error));
+  }
+
+  closed(error?: Error): void {
+    if (error) this.failed(error);
+    this.#shutDown();
+  }
+
+  #shutDown(): void {
+    this.#closed = true;
+    this.#reads.end();
+    for (const write of this.#pending.splice(0)) write.resolve();
+  }
+
+  read(): Promise<Uint8Array | null> {
+    return this.#reads.read();
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    if (this.#reads.error) return Promise.reject(this.#reads.error);
+    if (this.#closed || !this.#socket) return Promise.reject(closedError());
+    if (this.#pending.length === 0) {
+      const taken = this.#socket.write(data);
+      if (taken >= data.length) return Promise.resolve();
+      data = data.subarray(Math.max(taken, 0));
+    }
+    return new Promise((resolve) => this.#pending.push({ data, resolve }));
+  }
+
+  /** Sends what Bun could not take before, as far as it takes it now. */
+  flush(): void {
+    while (this.#pending.length > 0 && this.#socket) {
+      const head = this.#pending[0]!;
+      const taken = this.#socket.write(head.data);
+      if (taken < head.data.length) {
+        head.data = head.data.subarray(Math.max(taken, 0));
+        return;
+      }
+      this.#pending.shift();
+      head.resolve();
+    }
+  }
+
+  close(): void {
+    if (!this.#closed) this.#socket?.terminate();
+    this.#shutDown();
+  }
+
+  setKeepsProcessAlive(keep: boolean): void {
+    if (this.#closed) return;
+    if (keep) this.#socket?.ref();
+    else this.#socket?.unref();
+  }
+}

@@ -1,0 +1,119 @@
+import { abortable } from "../signals.js";
+import { closedError, connectError } from "./failures.js";
+import type { ConnectOptions, Runtime, Socket } from "./types.js";
+
+/** The part of `Deno.TcpConn` this adapter uses. */
+interface DenoConn {
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(data: Uint8Array): Promise<number>;
+  close(): void;
+  setNoDelay(noDelay?: boolean): void;
+  ref(): void;
+  unref(): void;
+}
+
+/** The part of the `Deno` namespace this adapter uses. */
+interface DenoApi {
+  connect(options: { hostname: string; port: number; transport: "tcp"; signal?: AbortSignal }): Promise<DenoConn>;
+  readFile(path: URL): Promise<Uint8Array<ArrayBuffer>>;
+  unrefTimer(id: number): void;
+}
+
+const deno = (): DenoApi => (globalThis as unknown as { Deno: DenoApi }).Deno;
+
+/** Received bytes per read: a TLS record is at most ~16 KiB, so one read often takes several. */
+const READ_SIZE = 64 * 1024;
+
+/** Deno's sockets through `Deno.connect`. */
+export const denoRuntime: Runtime = {
+  name: "deno",
+
+  async connect({ host, port, signal }: ConnectOptions): Promise<Socket> {
+    // The signal cancels the connect attempt itself; Deno ignores it once connected.
+    const connecting = deno().connect({ hostname: host, port, transport: "tcp", ...(signal && { signal }) });
+    const conn = await abortable(connecting, signal, () => connecting.then((late) => late.close(), () => {})).catch(
+      (error: unknown) => {
+        throw signal?.aborted ? signal.reason : connectError(host, port, error);
+      },
+    );
+    conn.setNoDelay(true);
+    return new DenoSocket(conn, host, port);
+  },
+
+  readFile(url: URL): Promise<Uint8Array<ArrayBuffer>> {
+    return deno().readFile(url);
+  },
+
+  unrefTimer(timer: ReturnType<typeof setTimeout>): void {
+    deno().unrefTimer(timer as unknown as number);
+  },
+};
+
+class DenoSocket implements Socket {
+  readonly #conn: DenoConn;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #buffer = new Uint8Array(READ_SIZE);
+  /** The last queued write: Deno writes may be partial, so each waits for the one before. */
+  #writing: Promise<void> = Promise.resolve();
+  #closed = false;
+  #error: Error | null = null;
+
+  constructor(conn: DenoConn, host: string, port: number) {
+    this.#conn = conn;
+    this.#host = host;
+    this.#port = port;
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#error) throw this.#error;
+    if (this.#closed) return null;
+    const length = await this.#conn.read(this.#buffer).catch((error: unknown) => {
+      if (!this.#closed) this.#fail(error);
+      return null;
+    });
+    if (length !== null) return this.#buffer.subarray(0, length);
+    // A failed write ends reads with its error, as in Node and Bun.
+    if (this.#error) throw this.#error;
+    return null;
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#closed) return Promise.reject(closedError());
+    this.#writing = this.#writing.then(() => this.#writeAll(data));
+    return this.#writing;
+  }
+
+  async #writeAll(data: Uint8Array): Promise<void> {
+    try {
+      for (let at = 0; at < data.length && !this.#closed && !this.#error; ) {
+        at += await this.#conn.write(data.subarray(at));
+      }
+    } catch (error) {
+      // Reported by the next read, as the other runtimes do.
+      if (!this.#closed) this.#fail(error);
+    }
+  }
+
+  #fail(error: unknown): Error {
+    this.#error ??= connectError(this.#host, this.#port, error);
+    return this.#error;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by Deno after a failure.
+    }
+  }
+
+  setKeepsProcessAlive(keep: boolean): void {
+    if (this.#closed) return;
+    if (keep) this.#conn.ref();
+    else this.#conn.unref();
+  }
+}
