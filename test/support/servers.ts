@@ -4,7 +4,7 @@ import { createHash, X509Certificate } from "node:crypto";
 import { type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server } from "node:https";
 import { type AddressInfo, createServer as createTcpServer, type Socket as NetSocket } from "node:net";
-import { createServer as createTlsServer, type SecureVersion, type Server as TlsServer, type TLSSocket } from "node:tls";
+import { createSecureContext, type SecureVersion, TLSSocket } from "node:tls";
 
 import type { Issued } from "./pki.js";
 
@@ -26,6 +26,10 @@ export interface TestServer {
   handshakeFailures: number;
   /** Handshakes that resumed an earlier TLS session. */
   resumed: number;
+  /** TCP connections open now. */
+  open: number;
+  /** Bytes a streaming TCP server has handed to the network. */
+  sentBytes: number;
   close(): Promise<void>;
 }
 
@@ -63,49 +67,64 @@ export async function startHttpsServer(options: ServerOptions): Promise<TestServ
   return listen(server, stats);
 }
 
-/** A TLS server on 127.0.0.1 that hands each decrypted connection to `onConnection` (for hand-made HTTP). */
+/** A TLS server on 127.0.0.1 that hands each decrypted connection, and the TCP socket under it, to `onConnection`. */
 export async function startTlsServer(
-  options: ServerOptions,
-  onConnection: (socket: TLSSocket) => void,
+  options: ServerOptions & { alpn?: string[] },
+  onConnection: (socket: TLSSocket, tcp: NetSocket) => void,
 ): Promise<TestServer> {
   const stats = newStats();
-  const server = createTlsServer(
-    { key: options.key.keyPem, cert: options.chain.map((certificate) => certificate.certPem).join(""), noDelay: true },
-    (socket) => {
+  const secureContext = createSecureContext({
+    key: options.key.keyPem,
+    cert: options.chain.map((certificate) => certificate.certPem).join(""),
+  });
+  const server = createTcpServer((tcp) => {
+    tcp.setNoDelay(true);
+    tcp.on("error", () => {});
+    const socket = new TLSSocket(tcp, { isServer: true, secureContext, ...(options.alpn && { ALPNProtocols: options.alpn }) });
+    let secure = false;
+    socket.on("error", () => {
+      if (!secure) stats.handshakeFailures++;
+    });
+    socket.on("secure", () => {
+      secure = true;
       stats.connections++;
       socket.on("data", (chunk: Buffer) => (stats.receivedBytes += chunk.length));
-      socket.on("error", () => {});
-      onConnection(socket);
-    },
-  );
-  server.on("tlsClientError", () => stats.handshakeFailures++);
+      onConnection(socket, tcp);
+    });
+  });
   return listen(server, stats);
 }
 
-/** A TCP server on 127.0.0.1 whose connections get `onConnection` (for broken or silent peers). */
-export async function startTcpServer(onConnection: (socket: NetSocket) => void): Promise<TestServer> {
+/** A TCP server on 127.0.0.1 whose connections get `onConnection` (for broken, silent or streaming peers). */
+export async function startTcpServer(
+  onConnection: (socket: NetSocket, stats: TestServer) => void,
+): Promise<TestServer> {
   const stats = newStats();
-  const server = createTcpServer((socket) => {
+  const server = createTcpServer({ allowHalfOpen: true }, (socket) => {
     stats.connections++;
     socket.on("data", (chunk) => (stats.receivedBytes += chunk.length));
     socket.on("error", () => {});
-    onConnection(socket);
+    onConnection(socket, stats as TestServer);
   });
   return listen(server, stats);
 }
 
 function newStats(): Omit<TestServer, "port" | "close"> {
-  return { connections: 0, receivedBytes: 0, requests: 0, handshakeFailures: 0, resumed: 0 };
+  return { connections: 0, receivedBytes: 0, requests: 0, handshakeFailures: 0, resumed: 0, open: 0, sentBytes: 0 };
 }
 
 async function listen(
-  server: Server | TlsServer | ReturnType<typeof createTcpServer>,
+  server: Server | ReturnType<typeof createTcpServer>,
   stats: Omit<TestServer, "port" | "close">,
 ): Promise<TestServer> {
   const sockets = new Set<NetSocket>();
   server.on("connection", (socket: NetSocket) => {
     sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+    stats.open++;
+    socket.on("close", () => {
+      sockets.delete(socket);
+      stats.open--;
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return Object.assign(stats, {

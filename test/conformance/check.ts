@@ -1,0 +1,76 @@
+// What the scenarios are made of, in any runtime: node:assert (which Node,
+// Deno and Bun all provide) and a few waits that are always bounded.
+import assert from "node:assert/strict";
+
+import { createPinnedFetch, type PinnedFetch, PinnedFetchError, type PinnedFetchOptions } from "../../src/index.js";
+import type { Fixture } from "./description.js";
+
+export { assert };
+
+export interface Scenario {
+  name: string;
+  run(fixture: Fixture): Promise<void> | void;
+}
+
+export interface Group {
+  name: string;
+  scenarios: Scenario[];
+}
+
+/** The PinnedFetchError `promise` rejects with; fails if it resolves or rejects otherwise. */
+export async function rejection(promise: Promise<unknown>): Promise<PinnedFetchError> {
+  const outcome = await promise.then(
+    () => ({ error: undefined, resolved: true }),
+    (error: unknown) => ({ error, resolved: false }),
+  );
+  assert.equal(outcome.resolved, false, "expected a rejection, but it succeeded");
+  return asPinnedFetchError(outcome.error);
+}
+
+/** The PinnedFetchError `run` throws synchronously. */
+export function thrown(run: () => unknown): PinnedFetchError {
+  try {
+    run();
+  } catch (error) {
+    return asPinnedFetchError(error);
+  }
+  assert.fail("expected a PinnedFetchError to be thrown");
+}
+
+function asPinnedFetchError(error: unknown): PinnedFetchError {
+  assert.ok(error instanceof PinnedFetchError, `expected a PinnedFetchError, got ${String(error)}`);
+  assert.ok(error instanceof TypeError, "a PinnedFetchError is a TypeError");
+  return error;
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Reads `read()` until `accept` holds, for at most about 5 s. */
+export async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, what: string): Promise<T> {
+  let value = await read();
+  for (let attempt = 0; attempt < 500 && !accept(value); attempt++) {
+    await delay(10);
+    value = await read();
+  }
+  assert.ok(accept(value), `${what}: still ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Runs `use` with a pinned fetch and closes it afterwards. */
+export async function withFetch(options: PinnedFetchOptions, use: (fetch: PinnedFetch) => Promise<void>): Promise<void> {
+  const fetch = createPinnedFetch(options);
+  try {
+    await use(fetch);
+  } finally {
+    await fetch.close();
+  }
+}
+
+/** Trusts the test root, and reaches `localhost` at 127.0.0.1 (so SNI and verification use "localhost"). */
+export function local(fixture: Fixture, pins?: readonly string[]): PinnedFetchOptions {
+  return { ca: fixture.ca.root, resolve: { localhost: "127.0.0.1" }, ...(pins && { pins: { localhost: pins } }) };
+}
+
+export const HELLO = "hello, pinned world";

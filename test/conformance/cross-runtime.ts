@@ -1,0 +1,54 @@
+// The conformance scenarios under Deno and Bun: starts the fixture here in
+// Node, runs test/conformance/run.ts in each runtime against it, and ends
+// with the totals as "N passed, M failed". Part of `npm test`.
+import { spawn } from "node:child_process";
+
+import { BUN, DENO, ROOT, denoRun } from "../support/runtimes.js";
+import { startFixture } from "./fixture.js";
+import { groups } from "./index.js";
+
+/** A whole run that takes longer has hung; it is stopped and counted as failed. */
+const RUN_TIMEOUT = 300_000;
+const SCENARIOS = groups.reduce((count, group) => count + group.scenarios.length, 0);
+
+const fixture = await startFixture();
+const { control, unresolvable } = fixture.description;
+const runner = "test/conformance/run.ts";
+const commands = {
+  deno: [DENO, denoRun(["127.0.0.1", "localhost", "[::1]", unresolvable], ROOT, "--unstable-sloppy-imports", runner)],
+  bun: [BUN, [runner]],
+} as const;
+
+let passed = 0;
+let failed = 0;
+for (const [runtime, [binary, args]] of Object.entries(commands)) {
+  console.log(`\n${runtime}: ${SCENARIOS} conformance scenarios`);
+  const result = await run(binary, [...args, control, runtime]);
+  passed += result.passed;
+  failed += result.failed;
+}
+await fixture.close();
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed === SCENARIOS * Object.keys(commands).length ? 0 : 1);
+
+/** Runs one runtime, echoing its output; a run that dies or hangs counts its unreported scenarios as failed. */
+function run(binary: string, args: string[]): Promise<{ passed: number; failed: number }> {
+  return new Promise((resolve) => {
+    const child = spawn(binary, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "inherit"] });
+    let output = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (text: string) => {
+      output += text;
+      process.stdout.write(text);
+    });
+    const timer = setTimeout(() => {
+      console.log(`(stopped after ${RUN_TIMEOUT / 1000} s)`);
+      child.kill("SIGKILL");
+    }, RUN_TIMEOUT);
+    child.on("close", () => {
+      clearTimeout(timer);
+      const passed = (output.match(/^ok {4}/gm) ?? []).length;
+      resolve({ passed, failed: SCENARIOS - passed });
+    });
+  });
+}

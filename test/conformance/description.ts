@@ -1,0 +1,75 @@
+// What the conformance scenarios are given: the fixture's servers, pins and
+// CAs, as plain data that crosses from the Node harness to Deno and Bun, and
+// the counters each server keeps, read over loopback HTTP.
+import type { RuntimeName } from "../../src/index.js";
+
+export const CERTIFICATES = ["leaf", "intermediate", "root", "otherLeaf", "otherIntermediate", "otherRoot"] as const;
+export type CertificateName = (typeof CERTIFICATES)[number];
+
+/** Each server, by what it does; see fixture.ts. */
+export const SERVERS = [
+  "tls13",
+  "tls12",
+  "impostor13",
+  "impostor12",
+  "appended13",
+  "appended12",
+  "expired",
+  "wrongName",
+  "crossSigned",
+  "echo",
+  "raw",
+  "endless",
+  "stalled",
+  "silent",
+  "garbage",
+  "hangup",
+  "reset",
+  "refused",
+  "halfClose",
+  "sink",
+  "source",
+] as const;
+export type ServerName = (typeof SERVERS)[number];
+
+export interface FixtureDescription {
+  /** The control server: GET /stats/<server> answers a server's counters. */
+  control: string;
+  ports: Record<ServerName, number>;
+  /** `sha256/` SPKI pins, computed by node:crypto. */
+  pins: Record<CertificateName, string>;
+  /** PEM of the two test roots. */
+  ca: { root: string; otherRoot: string };
+  /** A host name that fails DNS resolution without a query leaving the machine (a label over 63 bytes). */
+  unresolvable: string;
+  /** Bytes the `source` server streams on each connection. */
+  sourceBytes: number;
+}
+
+export interface ServerStats {
+  connections: number;
+  open: number;
+  receivedBytes: number;
+  requests: number;
+  handshakeFailures: number;
+  resumed: number;
+  sentBytes: number;
+}
+
+export interface Fixture extends FixtureDescription {
+  /** The runtime the scenarios run in, as the harness started it. */
+  runtime: RuntimeName;
+  stats(server: ServerName): Promise<ServerStats>;
+}
+
+export function fixtureOf(description: FixtureDescription, runtime: RuntimeName): Fixture {
+  return {
+    ...description,
+    runtime,
+    async stats(server) {
+      const response = await fetch(`${description.control}/stats/${server}`);
+      if (!response.ok) throw new Error(`no stats for ${server}: ${response.status}`);
+      return (await response.json()) as ServerStats;
+    },
+  };
+}

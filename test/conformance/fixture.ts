@@ -1,0 +1,139 @@
+// The conformance fixture, run by Node: one test PKI and every server the
+// scenarios talk to, on 127.0.0.1, plus a control server for their counters.
+// The Node tests start it in-process; Deno's and Bun's runs get its
+// description from the control server.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+
+import { createPki, issue, type Pki } from "../support/pki.js";
+import { pinOf, startHttpsServer, startTcpServer, startTlsServer, type TestServer } from "../support/servers.js";
+import { CERTIFICATES, type FixtureDescription, type ServerName } from "./description.js";
+
+export interface RunningFixture {
+  description: FixtureDescription;
+  close(): Promise<void>;
+}
+
+const SOURCE_BYTES = 64 * 1024 * 1024;
+const SOURCE_CHUNK = Buffer.alloc(1024 * 1024, 0x5a);
+
+/**
+ * Hand-made responses of the `raw` server, by request target: what a broken
+ * or unusual server sends. Each gets the TLS socket and the TCP under it.
+ */
+const RAW_ROUTES: Record<string, (socket: TLSSocket, tcp: Socket) => void> = {
+  "/split-crlf": (socket) => {
+    socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r");
+    setTimeout(() => socket.end("\n0\r\n\r\n"), 20);
+  },
+  "/big-head": (socket) => socket.end(`HTTP/1.1 200 OK\r\nx-big: ${"a".repeat(100_000)}\r\ncontent-length: 2\r\n\r\nok`),
+  "/status-600": (socket) => socket.end("HTTP/1.1 600 Nope\r\ncontent-length: 0\r\n\r\n"),
+  "/control-character": (socket) => socket.end("HTTP/1.1 200 O\x01K\r\ncontent-length: 0\r\n\r\n"),
+  "/length-and-chunked": (socket) => socket.end("HTTP/1.1 200 OK\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n"),
+  "/conflicting-lengths": (socket) => socket.end("HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nok"),
+  "/folded": (socket) => socket.end("HTTP/1.1 200 OK\r\nx-a: 1\r\n  folded\r\ncontent-length: 0\r\n\r\n"),
+  "/short-body": (socket) => socket.end("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort"),
+  "/early-413": (socket) => socket.end("HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n"),
+  "/no-answer": () => {},
+  "/stalled-body": (socket) => socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1\r\na\r\n"),
+  "/reset-in-body": (socket, tcp) => {
+    socket.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789");
+    setTimeout(() => tcp.resetAndDestroy(), 20);
+  },
+};
+
+export async function startFixture(): Promise<RunningFixture> {
+  const pki = await createPki();
+  // The same intermediate key, also signed by the other root: a second valid path.
+  const crossSigned = await issue({
+    commonName: "pinned-fetch Test Intermediate CA",
+    ca: true,
+    issuer: pki.otherRoot,
+    key: pki.intermediate.key,
+  });
+  const good = { chain: [pki.leaf, pki.intermediate], key: pki.leaf };
+  const impostor = { chain: [pki.otherLeaf, pki.otherIntermediate], key: pki.otherLeaf };
+  const appended = { chain: [pki.otherLeaf, pki.otherIntermediate, pki.intermediate], key: pki.otherLeaf };
+  const only = (version: "TLSv1.3" | "TLSv1.2") => ({ minVersion: version, maxVersion: version });
+
+  const servers: Record<ServerName, TestServer> = {
+    tls13: await startHttpsServer({ ...good, ...only("TLSv1.3") }),
+    tls12: await startHttpsServer({ ...good, ...only("TLSv1.2") }),
+    impostor13: await startHttpsServer({ ...impostor, ...only("TLSv1.3") }),
+    impostor12: await startHttpsServer({ ...impostor, ...only("TLSv1.2") }),
+    appended13: await startHttpsServer({ ...appended, ...only("TLSv1.3") }),
+    appended12: await startHttpsServer({ ...appended, ...only("TLSv1.2") }),
+    expired: await startHttpsServer({ chain: [pki.expiredLeaf, pki.intermediate], key: pki.expiredLeaf }),
+    wrongName: await startHttpsServer({ chain: [pki.wrongNameLeaf, pki.intermediate], key: pki.wrongNameLeaf }),
+    crossSigned: await startHttpsServer({ chain: [pki.leaf, pki.intermediate, crossSigned], key: pki.leaf }),
+    echo: await startTlsServer({ ...good, alpn: ["echo/1", "http/1.1"] }, (socket) => socket.pipe(socket)),
+    raw: await startTlsServer(good, (socket, tcp) =>
+      socket.once("data", (request: Buffer) => {
+        const target = request.toString("latin1").split(" ", 2)[1] ?? "";
+        (RAW_ROUTES[target] ?? ((s: TLSSocket) => s.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")))(socket, tcp);
+      }),
+    ),
+    endless: await startTlsServer(good, (socket, tcp) => socket.once("data", () => RAW_ROUTES["/stalled-body"]!(socket, tcp))),
+    stalled: await startTlsServer(good, (socket) => socket.pause()),
+    silent: await startTcpServer(() => {}),
+    garbage: await startTcpServer((socket) => socket.end("HTTP/1.1 400 Bad Request\r\n\r\nthis is not TLS at all")),
+    hangup: await startTcpServer((socket) => socket.once("data", () => socket.end())),
+    reset: await startTcpServer((socket) => socket.once("data", () => socket.resetAndDestroy())),
+    refused: await closedPort(),
+    halfClose: await startTcpServer((socket) => socket.end("bye")),
+    sink: await startTcpServer((socket) => socket.pause()),
+    source: await startTcpServer((socket, stats) => stream(socket, stats)),
+  };
+
+  const control = createServer((request, response) => {
+    const [, kind, name] = (request.url ?? "").split("/");
+    if (kind === "description") return response.end(JSON.stringify(description));
+    const server = kind === "stats" && Object.hasOwn(servers, name!) ? servers[name as ServerName] : undefined;
+    if (!server) return response.writeHead(404).end();
+    const { close: _, port: __, ...stats } = server;
+    response.setHeader("content-type", "application/json").end(JSON.stringify(stats));
+  });
+  const description: FixtureDescription = {
+    control: `http://127.0.0.1:${await listen(control)}`,
+    ports: Object.fromEntries(Object.entries(servers).map(([name, server]) => [name, server.port])) as Record<ServerName, number>,
+    pins: Object.fromEntries(CERTIFICATES.map((name) => [name, pinOf(pki[name as keyof Pki])])) as FixtureDescription["pins"],
+    ca: { root: pki.root.certPem, otherRoot: pki.otherRoot.certPem },
+    unresolvable: `${"a".repeat(64)}.test`,
+    sourceBytes: SOURCE_BYTES,
+  };
+  return {
+    description,
+    async close() {
+      control.closeAllConnections();
+      await Promise.all([
+        new Promise((resolve) => control.close(resolve)),
+        ...Object.values(servers).map((server) => server.close()),
+      ]);
+    },
+  };
+}
+
+/** Writes SOURCE_BYTES as fast as the peer reads them, counting what the network took. */
+function stream(socket: Socket, stats: TestServer): void {
+  let chunks = SOURCE_BYTES / SOURCE_CHUNK.length;
+  const next = () => {
+    while (chunks > 0 && !socket.destroyed) {
+      chunks--;
+      const more = socket.write(SOURCE_CHUNK, () => (stats.sentBytes += SOURCE_CHUNK.length));
+      if (!more) return void socket.once("drain", next);
+    }
+    if (chunks === 0) socket.end();
+  };
+  next();
+}
+
+async function closedPort(): Promise<TestServer> {
+  const server = await startTcpServer(() => {});
+  await server.close();
+  return server;
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
+}

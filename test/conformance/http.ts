@@ -1,0 +1,144 @@
+// HTTP/1.1 over the pinned connection: framing both ways, keep-alive, TLS
+// resumption within one instance only, and host names in every spelling.
+import { createPinnedFetch } from "../../src/index.js";
+import { type Group, HELLO, assert, local, rejection, withFetch } from "./check.js";
+import type { Fixture } from "./description.js";
+
+const url = (fixture: Fixture, path: string) => `https://localhost:${fixture.ports.tls13}${path}`;
+const pinned = (fixture: Fixture) => local(fixture, [fixture.pins.intermediate]);
+
+interface Echo {
+  method: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export const http: Group = {
+  name: "HTTP over the pinned connection",
+  scenarios: [
+    {
+      name: "reads a Content-Length body",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const response = await fetch(url(fixture, "/hello"));
+          assert.equal(response.headers.get("content-length"), "19");
+          assert.equal(response.url, url(fixture, "/hello"));
+          assert.equal(await response.text(), HELLO);
+        }),
+    },
+    {
+      name: "reads a chunked body",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const response = await fetch(url(fixture, "/chunked"));
+          assert.equal(response.headers.get("transfer-encoding"), "chunked");
+          assert.equal(await response.text(), "one,two,three");
+        }),
+    },
+    {
+      name: "streams a large body",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const reader = (await fetch(url(fixture, "/bytes/1000000"))).body!.getReader();
+          let total = 0;
+          let chunks = 0;
+          for (let read = await reader.read(); !read.done; read = await reader.read()) {
+            total += read.value.length;
+            chunks++;
+          }
+          assert.equal(total, 1_000_000);
+          assert.ok(chunks > 1, "the body arrives in pieces");
+        }),
+    },
+    {
+      name: "sends a request body with its headers",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const response = await fetch(url(fixture, "/echo"), { method: "POST", body: "ping", headers: { "x-test": "yes" } });
+          const echo = (await response.json()) as Echo;
+          assert.equal(echo.method, "POST");
+          assert.equal(echo.body, "ping");
+          assert.equal(echo.headers["x-test"], "yes");
+          assert.equal(echo.headers["content-length"], "4");
+          assert.equal(echo.headers["host"], `localhost:${fixture.ports.tls13}`);
+          assert.match(echo.headers["user-agent"] ?? "", /^pinned-fetch\//);
+        }),
+    },
+    {
+      name: "sends a streamed request body chunked",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const body = new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode("str"));
+              controller.enqueue(new TextEncoder().encode("eam"));
+              controller.close();
+            },
+          });
+          const response = await fetch(url(fixture, "/echo"), { method: "PUT", body, duplex: "half" } as RequestInit);
+          const echo = (await response.json()) as Echo;
+          assert.equal(echo.body, "stream");
+          assert.equal(echo.headers["transfer-encoding"], "chunked");
+        }),
+    },
+    {
+      name: "reuses one connection for 20 sequential requests",
+      run: async (fixture) => {
+        const before = await fixture.stats("tls13");
+        await withFetch(local(fixture, [fixture.pins.leaf]), async (fetch) => {
+          for (let i = 0; i < 20; i++) assert.equal(await (await fetch(url(fixture, "/hello"))).text(), HELLO);
+        });
+        assert.equal((await fixture.stats("tls13")).connections - before.connections, 1);
+      },
+    },
+    {
+      name: "resumes TLS sessions within one instance, never across instances",
+      run: async (fixture) => {
+        const options = local(fixture, [fixture.pins.leaf]);
+        const before = await fixture.stats("tls13");
+        const delta = async () => {
+          const now = await fixture.stats("tls13");
+          return { connections: now.connections - before.connections, resumed: now.resumed - before.resumed };
+        };
+        const first = createPinnedFetch(options);
+        for (let i = 0; i < 2; i++) {
+          await (await first(url(fixture, "/hello"))).text();
+          await first.close();
+        }
+        assert.deepEqual(await delta(), { connections: 2, resumed: 1 });
+        await withFetch(options, async (second) => {
+          await (await second(url(fixture, "/hello"))).text();
+        });
+        assert.deepEqual(await delta(), { connections: 3, resumed: 1 });
+      },
+    },
+    {
+      name: "pins an IP address host",
+      run: (fixture) =>
+        withFetch({ ca: fixture.ca.root, pins: { "127.0.0.1": [fixture.pins.intermediate] } }, async (fetch) => {
+          assert.equal(await (await fetch(`https://127.0.0.1:${fixture.ports.tls13}/hello`)).text(), HELLO);
+        }),
+    },
+    {
+      name: "returns status and headers of a 404",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const response = await fetch(url(fixture, "/missing"));
+          assert.equal(response.status, 404);
+          assert.equal(response.ok, false);
+          assert.equal(await response.text(), "not found");
+        }),
+    },
+    ...["localhost.", "LOCALHOST", "LocalHost."].map((spelling) => ({
+      name: `holds "${spelling}" to the rule for localhost`,
+      run: async (fixture: Fixture) => {
+        const before = await fixture.stats("tls13");
+        await withFetch(local(fixture, [fixture.pins.otherRoot]), async (fetch) => {
+          const error = await rejection(fetch(`https://${spelling}:${fixture.ports.tls13}/hello`));
+          assert.equal(error.code, "ERR_PIN_MISMATCH");
+        });
+        assert.equal((await fixture.stats("tls13")).requests, before.requests);
+      },
+    })),
+  ],
+};

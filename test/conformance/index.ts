@@ -1,0 +1,13 @@
+// Every conformance scenario, in the order they run. Written once; run by
+// vitest in Node (test/conformance.test.ts) and by run.ts in Deno and Bun.
+import { certificates } from "./certificates.js";
+import type { Group } from "./check.js";
+import { config } from "./config.js";
+import { framing } from "./framing.js";
+import { http } from "./http.js";
+import { cancellation, network } from "./network.js";
+import { pins } from "./pins.js";
+import { runtime } from "./runtime.js";
+import { tls } from "./tls.js";
+
+export const groups: Group[] = [...pins, certificates, http, tls, config, network, cancellation, framing, runtime];

@@ -1,0 +1,102 @@
+// Network failures map to the same codes in every runtime, and an abort
+// signal stops a request at any stage with its own reason.
+import { type Group, assert, local, rejection, withFetch } from "./check.js";
+import type { Fixture, ServerName } from "./description.js";
+
+const fast = (fixture: Fixture) => ({ ca: fixture.ca.root, connectTimeout: 300 });
+const at = (fixture: Fixture, server: ServerName, path = "/") => `https://127.0.0.1:${fixture.ports[server]}${path}`;
+
+const failsWith = (what: string, code: string, url: (fixture: Fixture) => string, message?: RegExp) => ({
+  name: `${what} is ${code}`,
+  run: (fixture: Fixture) =>
+    withFetch(fast(fixture), async (fetch) => {
+      const error = await rejection(fetch(url(fixture)));
+      assert.equal(error.code, code);
+      if (message) assert.match(error.message, message);
+    }),
+});
+
+export const network: Group = {
+  name: "network failures",
+  scenarios: [
+    failsWith("a refused connection", "ERR_CONNECT", (fixture) => at(fixture, "refused"), /refused/),
+    failsWith("a host name that does not resolve", "ERR_CONNECT", (fixture) => `https://${fixture.unresolvable}/`),
+    failsWith("a reset during the handshake", "ERR_CONNECT", (fixture) => at(fixture, "reset"), /reset/),
+    failsWith("a server that never answers the handshake", "ERR_TIMEOUT", (fixture) => at(fixture, "silent"), /connectTimeout/),
+    failsWith("a server that answers with garbage", "ERR_TLS", (fixture) => at(fixture, "garbage")),
+    failsWith("a server that closes during the handshake", "ERR_TLS", (fixture) => at(fixture, "hangup")),
+    {
+      name: "a reset inside the body is ERR_CONNECT from the body",
+      run: (fixture) =>
+        withFetch(local(fixture), async (fetch) => {
+          const response = await fetch(`https://localhost:${fixture.ports.raw}/reset-in-body`);
+          assert.equal(response.status, 200);
+          const error = await rejection(response.arrayBuffer());
+          assert.equal(error.code, "ERR_CONNECT");
+          assert.match(error.message, /reset/);
+        }),
+    },
+  ],
+};
+
+/** Asserts that `promise` rejects with `reason` itself. */
+async function rejectsWith(promise: Promise<unknown>, reason: Error): Promise<void> {
+  const outcome = await promise.then(
+    () => "it succeeded",
+    (error: unknown) => (error === reason ? "the reason" : error),
+  );
+  assert.equal(outcome, "the reason");
+}
+
+export const cancellation: Group = {
+  name: "cancellation",
+  scenarios: [
+    {
+      name: "an aborted signal stops the request before it connects",
+      run: async (fixture) => {
+        const before = await fixture.stats("silent");
+        await withFetch(fast(fixture), async (fetch) => {
+          const reason = new Error("already");
+          await rejectsWith(fetch(at(fixture, "silent"), { signal: AbortSignal.abort(reason) }), reason);
+        });
+        assert.equal((await fixture.stats("silent")).connections, before.connections);
+      },
+    },
+    {
+      name: "aborting during the handshake rejects with the reason",
+      run: (fixture) =>
+        withFetch({ ca: fixture.ca.root }, async (fetch) => {
+          const controller = new AbortController();
+          const pending = fetch(at(fixture, "silent"), { signal: controller.signal });
+          const reason = new Error("stop");
+          setTimeout(() => controller.abort(reason), 20);
+          await rejectsWith(pending, reason);
+        }),
+    },
+    {
+      name: "aborting while waiting for the response head rejects with the reason",
+      run: (fixture) =>
+        withFetch(local(fixture), async (fetch) => {
+          const controller = new AbortController();
+          const pending = fetch(`https://localhost:${fixture.ports.raw}/no-answer`, { signal: controller.signal });
+          const reason = new Error("stop");
+          setTimeout(() => controller.abort(reason), 50);
+          await rejectsWith(pending, reason);
+        }),
+    },
+    {
+      name: "aborting while reading the body errors the body with the reason",
+      run: (fixture) =>
+        withFetch(local(fixture), async (fetch) => {
+          const controller = new AbortController();
+          const response = await fetch(`https://localhost:${fixture.ports.raw}/stalled-body`, { signal: controller.signal });
+          const reader = response.body!.getReader();
+          assert.equal(new TextDecoder().decode((await reader.read()).value), "a");
+          const reason = new Error("stop");
+          const next = reader.read();
+          controller.abort(reason);
+          await rejectsWith(next, reason);
+        }),
+    },
+  ],
+};

@@ -1,0 +1,89 @@
+// Pins on every certificate of the verified path, over TLS 1.3 and 1.2, and
+// the impostors that must be stopped before a byte of the request is sent.
+import { type Group, HELLO, assert, eventually, rejection, withFetch } from "./check.js";
+import type { CertificateName, Fixture, ServerName } from "./description.js";
+
+const MISSING_PIN = "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+function pinsOver(version: "1.3" | "1.2"): Group {
+  const suffix = version === "1.3" ? "13" : "12";
+  const server = `tls${suffix}` as ServerName;
+  const impostor = `impostor${suffix}` as ServerName;
+  const appended = `appended${suffix}` as ServerName;
+  // Both roots are trusted: the impostor's chain is valid, only the pins tell it apart.
+  const options = (fixture: Fixture, pins: string[]) => ({
+    pins: { localhost: pins },
+    ca: [fixture.ca.root, fixture.ca.otherRoot],
+    resolve: { localhost: "127.0.0.1" },
+  });
+  const url = (fixture: Fixture, name: ServerName) => `https://localhost:${fixture.ports[name]}/hello`;
+
+  const acceptsPinOn = (certificate: CertificateName) => ({
+    name: `accepts a pin on the ${certificate}`,
+    run: (fixture: Fixture) =>
+      withFetch(options(fixture, [fixture.pins[certificate]]), async (fetch) => {
+        const response = await fetch(url(fixture, server));
+        assert.equal(response.status, 200);
+        assert.equal(await response.text(), HELLO);
+      }),
+  });
+
+  return {
+    name: `pins over TLS ${version}`,
+    scenarios: [
+      acceptsPinOn("leaf"),
+      acceptsPinOn("intermediate"),
+      acceptsPinOn("root"),
+      {
+        name: "accepts a backup pin when the first pin matches nothing",
+        run: (fixture) =>
+          withFetch(options(fixture, [MISSING_PIN, fixture.pins.intermediate]), async (fetch) => {
+            assert.equal(await (await fetch(url(fixture, server))).text(), HELLO);
+          }),
+      },
+      {
+        name: "rejects another CA's valid certificate before sending a byte",
+        run: async (fixture) => {
+          const { pins } = fixture;
+          const before = await fixture.stats(impostor);
+          await withFetch(options(fixture, [pins.intermediate, pins.root]), async (fetch) => {
+            const error = await rejection(fetch(url(fixture, impostor)));
+            assert.equal(error.code, "ERR_PIN_MISMATCH");
+            assert.equal(error.host, "localhost");
+            assert.deepEqual(error.expected, [pins.intermediate, pins.root]);
+            assert.deepEqual(
+              error.chain?.map((certificate) => certificate.pin),
+              [pins.otherLeaf, pins.otherIntermediate, pins.otherRoot],
+            );
+            assert.match(error.chain?.[0]?.subject ?? "", /CN=localhost/);
+            assert.ok(error.message.includes(pins.otherLeaf), "the message names the presented pins");
+          });
+          // Aborted by our alert: the server decrypted nothing and saw no request.
+          const after = await eventually(
+            () => fixture.stats(impostor),
+            (stats) => stats.handshakeFailures === before.handshakeFailures + 1,
+            "the impostor's handshake failures",
+          );
+          assert.equal(after.receivedBytes, before.receivedBytes);
+          assert.equal(after.requests, 0);
+        },
+      },
+      {
+        name: "ignores the pinned intermediate when the server merely appends it",
+        run: async (fixture) => {
+          const before = await fixture.stats(appended);
+          await withFetch(options(fixture, [fixture.pins.intermediate]), async (fetch) => {
+            const error = await rejection(fetch(url(fixture, appended)));
+            assert.equal(error.code, "ERR_PIN_MISMATCH");
+            assert.ok(!error.chain?.some((certificate) => certificate.pin === fixture.pins.intermediate));
+          });
+          const after = await fixture.stats(appended);
+          assert.equal(after.receivedBytes, before.receivedBytes);
+          assert.equal(after.requests, 0);
+        },
+      },
+    ],
+  };
+}
+
+export const pins: Group[] = [pinsOver("1.3"), pinsOver("1.2")];

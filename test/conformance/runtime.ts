@@ -1,0 +1,124 @@
+// The runtime adapters: detected and overridable, and each runtime's socket
+// keeping one contract (src/runtime/types.ts) — pulled reads, half-close,
+// write backpressure, close and abort.
+import { createPinnedFetch, type Runtime } from "../../src/index.js";
+import { selectRuntime } from "../../src/runtime/index.js";
+import { type Group, HELLO, assert, delay, eventually, local, withFetch } from "./check.js";
+import type { Fixture, ServerName } from "./description.js";
+
+const connect = async (fixture: Fixture, server: ServerName) =>
+  (await selectRuntime(undefined)).connect({ host: "127.0.0.1", port: fixture.ports[server] });
+
+const settled = (promise: Promise<unknown>) => {
+  const state = { settled: false };
+  promise.then(
+    () => (state.settled = true),
+    () => (state.settled = true),
+  );
+  return state;
+};
+
+export const runtime: Group = {
+  name: "runtime adapters",
+  scenarios: [
+    {
+      name: "detects the runtime it runs in",
+      run: async (fixture) => assert.equal((await selectRuntime(undefined)).name, fixture.runtime),
+    },
+    {
+      name: "uses the runtime named in `runtime`",
+      run: (fixture) =>
+        withFetch({ ...local(fixture, [fixture.pins.intermediate]), runtime: fixture.runtime }, async (fetch) => {
+          assert.equal(await (await fetch(`https://localhost:${fixture.ports.tls13}/hello`)).text(), HELLO);
+        }),
+    },
+    {
+      name: "uses an adapter of the caller's",
+      run: async (fixture) => {
+        const native = await selectRuntime(undefined);
+        let connects = 0;
+        const counting: Runtime = {
+          name: "counting",
+          connect: (options) => (connects++, native.connect(options)),
+          readFile: (url) => native.readFile(url),
+          unrefTimer: (timer) => native.unrefTimer(timer),
+        };
+        const fetch = createPinnedFetch({ ...local(fixture, [fixture.pins.intermediate]), runtime: counting });
+        assert.equal(await (await fetch(`https://localhost:${fixture.ports.tls13}/hello`)).text(), HELLO);
+        await fetch.close();
+        assert.equal(connects, 1);
+      },
+    },
+    {
+      name: "the peer's FIN ends reads, and writes still arrive",
+      run: async (fixture) => {
+        const before = await fixture.stats("halfClose");
+        const socket = await connect(fixture, "halfClose");
+        let received = "";
+        for (let chunk = await socket.read(); chunk; chunk = await socket.read()) received += new TextDecoder().decode(chunk);
+        assert.equal(received, "bye");
+        assert.equal(await socket.read(), null);
+        await socket.write(new TextEncoder().encode("after"));
+        await eventually(
+          () => fixture.stats("halfClose"),
+          (stats) => stats.receivedBytes === before.receivedBytes + 5,
+          "bytes the server received after its FIN",
+        );
+        socket.close();
+      },
+    },
+    {
+      name: "a write waits while the peer reads nothing, and settles when the socket closes",
+      run: async (fixture) => {
+        const socket = await connect(fixture, "sink");
+        // Far more than loopback buffers hold, so it cannot have gone out.
+        const write = socket.write(new Uint8Array(64 * 1024 * 1024));
+        const state = settled(write);
+        await delay(100);
+        assert.equal(state.settled, false, "the write resolved while the peer read nothing");
+        socket.close();
+        await write;
+        await socket.write(new Uint8Array(1)).then(
+          () => assert.fail("a write after close succeeded"),
+          (error: { code?: string }) => assert.equal(error.code, "ERR_CONNECT"),
+        );
+      },
+    },
+    {
+      name: "nothing is read from the network while nobody reads",
+      run: async (fixture) => {
+        const before = await fixture.stats("source");
+        const socket = await connect(fixture, "source");
+        let total = (await socket.read())?.length ?? 0;
+        await delay(100);
+        const sent = (await fixture.stats("source")).sentBytes - before.sentBytes;
+        assert.ok(sent < fixture.sourceBytes / 2, `the server could send ${sent} bytes while nobody read`);
+        for (let chunk = await socket.read(); chunk; chunk = await socket.read()) total += chunk.length;
+        assert.equal(total, fixture.sourceBytes);
+        socket.close();
+      },
+    },
+    {
+      name: "close() ends a pending read with null",
+      run: async (fixture) => {
+        const socket = await connect(fixture, "silent");
+        const read = socket.read();
+        socket.close();
+        assert.equal(await read, null);
+      },
+    },
+    {
+      name: "an aborted connect rejects with the signal's reason",
+      run: async (fixture) => {
+        const reason = new Error("stop");
+        const outcome = await (await selectRuntime(undefined))
+          .connect({ host: "127.0.0.1", port: fixture.ports.silent, signal: AbortSignal.abort(reason) })
+          .then(
+            (socket) => (socket.close(), "connected"),
+            (error: unknown) => (error === reason ? "the reason" : error),
+          );
+        assert.equal(outcome, "the reason");
+      },
+    },
+  ],
+};

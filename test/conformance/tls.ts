@@ -1,0 +1,79 @@
+// connectTls: the pinned TLS layer on its own, for protocols other than HTTP.
+import { connectTls } from "../../src/index.js";
+import { type Group, assert, rejection } from "./check.js";
+
+export const tls: Group = {
+  name: "connectTls",
+  scenarios: [
+    {
+      name: "round-trips 200 KB through an echo server, with ALPN and the verified path",
+      run: async (fixture) => {
+        const connection = await connectTls({
+          hostname: "localhost",
+          address: "127.0.0.1",
+          port: fixture.ports.echo,
+          pins: [fixture.pins.intermediate],
+          ca: fixture.ca.root,
+          alpn: ["echo/1"],
+        });
+        assert.equal(connection.alpn, "echo/1");
+        assert.equal(connection.protocol, "TLSv1.3");
+        assert.deepEqual(
+          connection.peerCertificates.map((certificate) => certificate.pin),
+          [fixture.pins.leaf, fixture.pins.intermediate, fixture.pins.root],
+        );
+        assert.ok(connection.peerCertificates[2]?.notAfter instanceof Date);
+
+        const writer = connection.writable.getWriter();
+        const reader = connection.readable.getReader();
+        const message = new Uint8Array(200_000).map((_, index) => index % 251);
+        const received = new Uint8Array(message.length);
+        let length = 0;
+        const reading = (async () => {
+          while (length < message.length) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            received.set(value, length);
+            length += value.length;
+          }
+        })();
+        await writer.write(message);
+        await reading;
+        assert.equal(length, message.length);
+        assert.ok(received.every((byte, index) => byte === message[index]), "the echo matches what was sent");
+        await connection.close();
+      },
+    },
+    {
+      name: "rejects a pin mismatch with the chain",
+      run: async (fixture) => {
+        const error = await rejection(
+          connectTls({
+            hostname: "localhost",
+            address: "127.0.0.1",
+            port: fixture.ports.echo,
+            pins: [fixture.pins.otherRoot],
+            ca: fixture.ca.root,
+          }),
+        );
+        assert.equal(error.code, "ERR_PIN_MISMATCH");
+        assert.equal(error.chain?.length, 3);
+      },
+    },
+    {
+      name: "close() returns while the peer reads nothing",
+      run: async (fixture) => {
+        const connection = await connectTls({
+          hostname: "localhost",
+          address: "127.0.0.1",
+          port: fixture.ports.stalled,
+          ca: fixture.ca.root,
+        });
+        const writer = connection.writable.getWriter();
+        writer.write(new Uint8Array(8 * 1024 * 1024)).catch(() => {});
+        await connection.close();
+        assert.equal(await writer.closed.then(() => "closed", () => "errored"), "errored");
+      },
+    },
+  ],
+};
