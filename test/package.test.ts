@@ -1,51 +1,80 @@
 // How users get pinned-fetch: `npm pack`, installed into an empty project
-// elsewhere, imported by name, making a pinned request.
+// elsewhere, imported by name and making a pinned request — in Node, in Deno
+// (through node_modules, and through an `npm:` specifier) and in Bun. The
+// dependencies come from a loopback registry, so nothing leaves the machine.
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 import { afterAll, beforeAll, expect, it } from "vitest";
 
-import { createPki, type Pki } from "./support/pki.js";
+import { createPki } from "./support/pki.js";
+import { type Registry, startRegistry } from "./support/registry.js";
+import { BUN, DENO, denoRun } from "./support/runtimes.js";
 import { pinOf, startHttpsServer, type TestServer } from "./support/servers.js";
 
 const run = promisify(execFile);
-const root = fileURLToPath(new URL("..", import.meta.url));
-let pki: Pki;
 let server: TestServer;
-let project: string;
+let registry: Registry;
+let workspace: string;
+let target: string;
+
+/** A user's script: one request with the right pin, one with another CA's. */
+const check = (specifier: string) => `import { createPinnedFetch } from "${specifier}";
+const { port, ca, pin, otherPin } = JSON.parse(process.argv[2]);
+const options = (pins) => ({ pins: { localhost: pins }, ca, resolve: { localhost: "127.0.0.1" } });
+const fetch = createPinnedFetch(options([pin]));
+const response = await fetch(\`https://localhost:\${port}/hello\`);
+const outcome = { status: response.status, body: await response.text() };
+await fetch.close();
+const impostor = createPinnedFetch(options([otherPin]));
+outcome.mismatch = await impostor(\`https://localhost:\${port}/hello\`).then(() => "accepted", (error) => error.code);
+console.log(JSON.stringify(outcome));
+`;
+const EXPECTED = { status: 200, body: "hello, pinned world", mismatch: "ERR_PIN_MISMATCH" };
 
 beforeAll(async () => {
-  pki = await createPki();
+  const pki = await createPki();
   server = await startHttpsServer({ chain: [pki.leaf, pki.intermediate], key: pki.leaf });
-  project = await mkdtemp(join(tmpdir(), "pinned-fetch-package-"));
-});
+  workspace = await mkdtemp(join(tmpdir(), "pinned-fetch-package-"));
+  registry = await startRegistry(workspace);
+  target = JSON.stringify({ port: server.port, ca: pki.root.certPem, pin: pinOf(pki.intermediate), otherPin: pinOf(pki.otherRoot) });
+}, 120_000);
 afterAll(async () => {
-  await server.close();
-  await rm(project, { recursive: true, force: true });
+  await Promise.all([server?.close(), registry?.close()]);
+  await rm(workspace, { recursive: true, force: true });
 });
 
-it("works when installed from the packed tarball", { timeout: 180_000 }, async () => {
-  await run("npm", ["pack", "--silent", "--pack-destination", project], { cwd: root });
-  const [tarball] = (await readdir(project)).filter((name) => name.endsWith(".tgz"));
-  expect(tarball).toMatch(/^pinned-fetch-.*\.tgz$/);
-  await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-  await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", `./${tarball}`], { cwd: project });
+/** Runs `args` in `cwd` and returns the outcome the script printed. */
+async function outcome(command: string, args: string[], cwd: string, env: Record<string, string> = {}) {
+  const { stdout } = await run(command, [...args, target], { cwd, env: { ...process.env, NO_COLOR: "1", ...env } });
+  return JSON.parse(stdout) as unknown;
+}
 
-  await writeFile(
-    join(project, "check.mjs"),
-    `import { createPinnedFetch, PinnedFetchError } from "pinned-fetch";
-const { PORT, CA, PIN } = process.env;
-const fetch = createPinnedFetch({ pins: { localhost: [PIN] }, ca: CA, resolve: { localhost: "127.0.0.1" } });
-const response = await fetch(\`https://localhost:\${PORT}/hello\`);
-console.log(JSON.stringify({ status: response.status, body: await response.text(), error: typeof PinnedFetchError }));
-await fetch.close();
-`,
-  );
-  const env = { ...process.env, PORT: String(server.port), CA: pki.root.certPem, PIN: pinOf(pki.intermediate) };
-  const { stdout } = await run("node", ["check.mjs"], { cwd: project, env });
-  expect(JSON.parse(stdout)).toEqual({ status: 200, body: "hello, pinned world", error: "function" });
+it("installs from the packed tarball and works in Node, Deno and Bun", { timeout: 180_000 }, async () => {
+  const project = join(workspace, "project");
+  await mkdir(project);
+  await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+  const npmFlags = ["--no-audit", "--no-fund", `--registry=${registry.url}`, `--cache=${join(workspace, "npm-cache")}`];
+  await run("npm", ["install", ...npmFlags, registry.tarball], { cwd: project });
+  expect([...registry.served].sort()).toEqual(["@noble/hashes", "@peculiar/utils", "asn1js", "bytestreamjs", "pkijs"]);
+  await writeFile(join(project, "check.mjs"), check("pinned-fetch"));
+
+  expect(await outcome("node", ["check.mjs"], project)).toEqual(EXPECTED);
+  expect(await outcome(DENO, [...denoRun(["127.0.0.1", "localhost"], project), "check.mjs"], project)).toEqual(EXPECTED);
+  expect(await outcome(BUN, ["check.mjs"], project)).toEqual(EXPECTED);
+});
+
+it("works in Deno through an npm: specifier", { timeout: 180_000 }, async () => {
+  // No package.json here: Deno fetches npm:pinned-fetch from the registry into its own cache.
+  const script = join(workspace, "deno-npm");
+  const cache = join(workspace, "deno-cache");
+  await mkdir(script);
+  await writeFile(join(script, "check.mjs"), check("npm:pinned-fetch@0.1.0"));
+  const env = { NPM_CONFIG_REGISTRY: `${registry.url}/`, DENO_DIR: cache };
+  registry.served.clear();
+  expect(await outcome(DENO, [...denoRun(["127.0.0.1", "localhost"], cache), "check.mjs"], script, env)).toEqual(EXPECTED);
+  expect(registry.served).toContain("pinned-fetch");
 });
