@@ -14,6 +14,8 @@ const SCENARIOS = groups.reduce((count, group) => count + group.scenarios.length
 const fixture = await startFixture();
 const { control, unresolvable } = fixture.description;
 const runner = "test/conformance/run.ts";
+// Deno runs the TypeScript sources as they are; `--unstable-sloppy-imports` lets their
+// `.js` specifiers find the `.ts` files, as tsc and Bun do.
 const commands = {
   deno: [DENO, denoRun(["127.0.0.1", "localhost", "[::1]", unresolvable], ROOT, "--unstable-sloppy-imports", runner)],
   bun: [BUN, [runner]],

@@ -1,29 +1,39 @@
 // The Deno and Bun binaries that `npm ci` installed (the `deno` and `bun`
-// dev dependencies), called directly: their platform packages carry working
-// binaries whether or not install scripts ran.
+// dev dependencies), called directly. Where a binary sits depends on whether
+// the packages' install scripts ran (Bun's moves its binary out of the
+// platform package), so the first candidate that runs is taken.
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const MODULES = join(ROOT, "node_modules");
 
-/** The one installed platform package of `scope` that holds `binary`. */
-function installed(scope: string, binary: string): string {
-  const directory = join(ROOT, "node_modules", scope);
-  const found = existsSync(directory)
-    ? readdirSync(directory).map((name) => join(directory, name, binary)).find((path) => existsSync(path))
-    : undefined;
-  if (!found) throw new Error(`no ${binary} under node_modules/${scope}: run npm ci`);
-  return found;
+/** The binaries under each installed platform package of `scope` (npm installs only this platform's). */
+function platformBinaries(scope: string, binary: string): string[] {
+  const directory = join(MODULES, scope);
+  return existsSync(directory) ? readdirSync(directory).map((name) => join(directory, name, binary)) : [];
 }
 
-export const DENO = installed("@deno", "deno");
-export const BUN = installed("@oven", "bin/bun");
+function firstRunning(name: string, candidates: string[]): string {
+  for (const candidate of candidates) {
+    try {
+      execFileSync(candidate, ["--version"], { stdio: "ignore", timeout: 10_000 });
+      return candidate;
+    } catch {
+      // not there, or the placeholder left when install scripts did not run
+    }
+  }
+  throw new Error(`no working ${name} binary in node_modules (tried ${candidates.join(", ")}): run npm ci`);
+}
+
+export const DENO = firstRunning("deno", [...platformBinaries("@deno", "deno"), join(MODULES, "deno", "deno")]);
+export const BUN = firstRunning("bun", [...platformBinaries("@oven", "bin/bun"), join(MODULES, "bun", "bin", "bun.exe")]);
 
 /**
  * `deno run` with what pinned-fetch needs: network access to `hosts` and
- * reading the engine under `readable`. `--unstable-sloppy-imports` lets the
- * sources' `.js` specifiers find their `.ts` files, as tsc and Bun do.
+ * reading the engine under `readable`.
  */
 export function denoRun(hosts: readonly string[], readable: string, ...rest: string[]): string[] {
   return ["run", "--no-prompt", "--no-lock", `--allow-net=${hosts.join(",")}`, `--allow-read=${readable}`, ...rest];
