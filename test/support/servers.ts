@@ -1,6 +1,6 @@
 // Real TLS servers on loopback for the tests: node:https (and raw node:tls)
 // with certificates from the test PKI, counting what they receive.
-import { createHash, X509Certificate } from "node:crypto";
+import { constants, createHash, X509Certificate } from "node:crypto";
 import { type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server } from "node:https";
 import { type AddressInfo, createServer as createTcpServer, type Socket as NetSocket } from "node:net";
@@ -39,6 +39,8 @@ export interface ServerOptions {
   key: Issued;
   minVersion?: SecureVersion;
   maxVersion?: SecureVersion;
+  /** false: no session tickets, so every handshake is a full one (benchmarks). */
+  resumption?: boolean;
 }
 
 /** An HTTPS server on 127.0.0.1 with a few routes (see `route`). */
@@ -52,6 +54,8 @@ export async function startHttpsServer(options: ServerOptions): Promise<TestServ
       noDelay: true,
       minVersion: options.minVersion ?? "TLSv1.2",
       maxVersion: options.maxVersion ?? "TLSv1.3",
+      // Node keeps no server-side session cache, so without tickets nothing resumes.
+      ...(options.resumption === false && { secureOptions: constants.SSL_OP_NO_TICKET }),
     },
     (request, response) => {
       stats.requests++;
