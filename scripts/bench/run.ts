@@ -42,7 +42,7 @@ const setup = JSON.stringify({ ...target, rounds, requests });
 const client = "scripts/bench/client.ts";
 const commands: [string, string[]][] = [
   [process.execPath, ["--import", "tsx", client, setup]],
-  [DENO, [...denoRun(["127.0.0.1", "localhost"], ROOT, "--unstable-sloppy-imports", "--allow-env", "--allow-sys"), client, setup]],
+  [DENO, [...denoRun(["127.0.0.1", "localhost"], ROOT, "--unstable-sloppy-imports"), client, setup]],
   [BUN, [client, setup]],
 ];
 
