@@ -12,10 +12,13 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 
 import { createPki } from "./support/pki.js";
 import { type Registry, startRegistry } from "./support/registry.js";
-import { BUN, DENO, denoRun } from "./support/runtimes.js";
+import { BUN, CHILD_ENV, DENO, denoRun } from "./support/runtimes.js";
 import { pinOf, startHttpsServer, type TestServer } from "./support/servers.js";
 
-const run = promisify(execFile);
+const execute = promisify(execFile);
+/** Every tool the test starts, bounded. */
+const run = (command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }) =>
+  execute(command, args, { env: CHILD_ENV, timeout: 120_000, ...options });
 let server: TestServer;
 let registry: Registry;
 let workspace: string;
@@ -49,7 +52,7 @@ afterAll(async () => {
 
 /** Runs `args` in `cwd` and returns the outcome the script printed. */
 async function outcome(command: string, args: string[], cwd: string, env: Record<string, string> = {}) {
-  const { stdout } = await run(command, [...args, target], { cwd, env: { ...process.env, NO_COLOR: "1", ...env } });
+  const { stdout } = await run(command, [...args, target], { cwd, env: { ...CHILD_ENV, ...env } });
   return JSON.parse(stdout) as unknown;
 }
 

@@ -8,6 +8,7 @@ import { request as httpsRequest } from "node:https";
 import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate } from "node:tls";
 
 import { createPinnedFetch } from "../../src/index.js";
+import { detectRuntime } from "../../src/runtime/index.js";
 
 interface Setup {
   port: number;
@@ -19,7 +20,7 @@ interface Setup {
 
 const setup = JSON.parse(process.argv[2]!) as Setup;
 const url = `https://localhost:${setup.port}/bytes/1024`;
-const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
+const runtime = detectRuntime();
 
 // One instance, as an application holds it; `connection: close` makes every request open a new connection.
 const pinnedFetch = createPinnedFetch({ pins: { localhost: setup.pins }, ca: setup.ca, resolve: { localhost: "127.0.0.1" } });

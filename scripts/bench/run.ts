@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 
-import { BUN, DENO, ROOT, denoRun } from "../../test/support/runtimes.js";
+import { BUN, CHILD_ENV, DENO, ROOT, denoRun } from "../../test/support/runtimes.js";
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -23,15 +23,26 @@ interface Result {
   samples: Record<string, number[]>;
 }
 
-/** The first line `child` prints, parsed. */
+/** A process that prints nothing for this long has hung. */
+const SILENCE_LIMIT = 600_000;
+
+/** The first line `child` prints, parsed; a child that exits or stays silent instead is an error (and is killed). */
 function firstLine<T>(child: ChildProcess): Promise<T> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`${child.spawnargs[0]} printed nothing for ${SILENCE_LIMIT / 1000} s`));
+    }, SILENCE_LIMIT);
     lines.once("line", (line) => {
+      clearTimeout(timer);
       lines.close();
       resolve(JSON.parse(line) as T);
     });
-    child.once("exit", (code) => reject(new Error(`${child.spawnargs.join(" ")} exited with ${code}`)));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${child.spawnargs[0]} exited with ${code}`));
+    });
   });
 }
 
@@ -49,7 +60,7 @@ const commands: [string, string[]][] = [
 const results: Result[] = [];
 try {
   for (const [binary, clientArgs] of commands) {
-    const child = spawn(binary, clientArgs, { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(binary, clientArgs, { cwd: ROOT, env: CHILD_ENV, stdio: ["ignore", "pipe", "inherit"] });
     results.push(await firstLine<Result>(child));
   }
 } finally {

@@ -1,7 +1,6 @@
-import { abortable } from "../signals.js";
 import { closedError, connectError } from "./failures.js";
 import { PushedReads } from "./pushed.js";
-import type { ConnectOptions, Runtime, Socket } from "./types.js";
+import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
 /** The part of Bun's TCP socket this adapter uses. */
 interface BunTcpSocket {
@@ -52,19 +51,18 @@ const HANDLERS: BunSocketHandlers = {
 };
 
 /** Bun's sockets through `Bun.connect`. */
-export const bunRuntime: Runtime = {
+export const bunRuntime: BuiltInRuntime = {
   name: "bun",
 
-  async connect({ host, port, signal }: ConnectOptions): Promise<Socket> {
-    signal?.throwIfAborted();
+  // Bun.connect cannot be cancelled: the caller closes a socket that connects after it gave up.
+  async connect({ host, port }: ConnectOptions): Promise<Socket> {
     const adapter = new BunSocket(host, port);
     // Half-open, as in Node and Deno: the peer's FIN ends reads, not our writes.
-    const connecting = bun().connect({ hostname: host, port, allowHalfOpen: true, data: adapter, socket: HANDLERS });
-    await abortable(connecting, signal, () => connecting.then((late) => late.terminate(), () => {})).catch(
-      (error: unknown) => {
-        throw signal?.aborted ? signal.reason : connectError(host, port, error);
-      },
-    );
+    await bun()
+      .connect({ hostname: host, port, allowHalfOpen: true, data: adapter, socket: HANDLERS })
+      .catch((error: unknown) => {
+        throw connectError(host, port, error);
+      });
     return adapter;
   },
 

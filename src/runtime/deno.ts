@@ -1,6 +1,5 @@
-import { abortable } from "../signals.js";
 import { closedError, connectError } from "./failures.js";
-import type { ConnectOptions, Runtime, Socket } from "./types.js";
+import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
 /** The part of `Deno.TcpConn` this adapter uses. */
 interface DenoConn {
@@ -14,7 +13,7 @@ interface DenoConn {
 
 /** The part of the `Deno` namespace this adapter uses. */
 interface DenoApi {
-  connect(options: { hostname: string; port: number; transport: "tcp"; signal?: AbortSignal }): Promise<DenoConn>;
+  connect(options: { hostname: string; port: number; transport: "tcp" }): Promise<DenoConn>;
   readFile(path: URL): Promise<Uint8Array<ArrayBuffer>>;
   unrefTimer(id: number): void;
 }
@@ -25,17 +24,17 @@ const deno = (): DenoApi => (globalThis as unknown as { Deno: DenoApi }).Deno;
 const READ_SIZE = 64 * 1024;
 
 /** Deno's sockets through `Deno.connect`. */
-export const denoRuntime: Runtime = {
+export const denoRuntime: BuiltInRuntime = {
   name: "deno",
 
-  async connect({ host, port, signal }: ConnectOptions): Promise<Socket> {
-    // The signal cancels the connect attempt itself; Deno ignores it once connected.
-    const connecting = deno().connect({ hostname: host, port, transport: "tcp", ...(signal && { signal }) });
-    const conn = await abortable(connecting, signal, () => connecting.then((late) => late.close(), () => {})).catch(
-      (error: unknown) => {
-        throw signal?.aborted ? signal.reason : connectError(host, port, error);
-      },
-    );
+  // No signal for Deno.connect: if it aborts just as the connection is made, Deno keeps the socket and
+  // rejects, and the socket leaks. The caller closes a socket that connects after it gave up instead.
+  async connect({ host, port }: ConnectOptions): Promise<Socket> {
+    const conn = await deno()
+      .connect({ hostname: host, port, transport: "tcp" })
+      .catch((error: unknown) => {
+        throw connectError(host, port, error, failedLookup(error) ? "ENOTFOUND" : undefined);
+      });
     conn.setNoDelay(true);
     return new DenoSocket(conn, host, port);
   },
@@ -96,9 +95,8 @@ class DenoSocket implements Socket {
     }
   }
 
-  #fail(error: unknown): Error {
+  #fail(error: unknown): void {
     this.#error ??= connectError(this.#host, this.#port, error);
-    return this.#error;
   }
 
   close(): void {
@@ -116,4 +114,9 @@ class DenoSocket implements Socket {
     if (keep) this.#conn.ref();
     else this.#conn.unref();
   }
+}
+
+/** Deno's failed lookups carry no code; named as Node and Bun name them, they read the same everywhere. */
+function failedLookup(error: unknown): boolean {
+  return /failed to lookup address/i.test(String((error as { message?: unknown } | null)?.message));
 }

@@ -13,10 +13,14 @@ const REASONS: Record<string, string> = {
   EPIPE: "the peer closed the connection while we were sending",
 };
 
-/** A runtime's socket error as ERR_CONNECT, in the same words in every runtime. */
-export function connectError(host: string, port: number, error: unknown): PinnedFetchError {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  const reason = (typeof code === "string" && REASONS[code]) || String(message ?? error);
+/** A runtime's socket error as ERR_CONNECT, in the same words in every runtime; `code` names an error that has none. */
+export function connectError(
+  host: string,
+  port: number,
+  error: unknown,
+  code: unknown = (error as { code?: unknown } | null)?.code,
+): PinnedFetchError {
+  const reason = (typeof code === "string" && REASONS[code]) || String((error as { message?: unknown } | null)?.message ?? error);
   return new PinnedFetchError("ERR_CONNECT", `Connection to ${host}:${port} failed: ${reason}.`, { host, cause: error });
 }
 

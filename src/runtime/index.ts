@@ -1,10 +1,10 @@
 import { PinnedFetchError } from "../errors.js";
-import type { Runtime, RuntimeName } from "./types.js";
+import type { BuiltInRuntime, Runtime, RuntimeName } from "./types.js";
 
-export type { ConnectOptions, Runtime, RuntimeName, Socket } from "./types.js";
+export type { BuiltInRuntime, ConnectOptions, Runtime, RuntimeName, Socket } from "./types.js";
 
 /** Adapters are imported on demand, so that no runtime loads another's modules. */
-const ADAPTERS: Record<RuntimeName, { available(): boolean; load(): Promise<Runtime> }> = {
+const ADAPTERS: Record<RuntimeName, { available(): boolean; load(): Promise<BuiltInRuntime> }> = {
   deno: {
     available: () => typeof (globalThis as { Deno?: { connect?: unknown } }).Deno?.connect === "function",
     load: () => import("./deno.js").then((module) => module.denoRuntime),
@@ -19,7 +19,7 @@ const ADAPTERS: Record<RuntimeName, { available(): boolean; load(): Promise<Runt
   },
 };
 
-const loaded = new Map<RuntimeName, Promise<Runtime>>();
+const loaded = new Map<RuntimeName, Promise<BuiltInRuntime>>();
 
 /** The runtime we run in. Deno and Bun also provide Node's `process`, so they are asked first. */
 export function detectRuntime(): RuntimeName {
@@ -39,16 +39,24 @@ export function detectRuntime(): RuntimeName {
  */
 export function selectRuntime(choice: RuntimeName | Runtime | undefined): Promise<Runtime> {
   if (typeof choice === "object" && choice !== null) {
-    const { connect, readFile, unrefTimer } = choice as Partial<Runtime>;
-    if (typeof connect !== "function" || typeof readFile !== "function" || typeof unrefTimer !== "function") {
-      throw new PinnedFetchError("ERR_CONFIG", "runtime must be \"node\", \"deno\", \"bun\" or an object with connect, readFile and unrefTimer.");
+    const { connect, unrefTimer } = choice as Partial<Runtime>;
+    if (typeof connect !== "function" || typeof unrefTimer !== "function") {
+      throw new PinnedFetchError("ERR_CONFIG", 'runtime must be "node", "deno", "bun" or an object with connect and unrefTimer.');
     }
     return Promise.resolve(choice);
   }
-  const name = choice ?? detectRuntime();
+  return builtInRuntime(choice ?? detectRuntime());
+}
+
+/** The built-in adapter of the runtime we run in, which reads the engine whatever adapter carries the sockets. */
+export function hostRuntime(): Promise<BuiltInRuntime> {
+  return builtInRuntime(detectRuntime());
+}
+
+function builtInRuntime(name: RuntimeName): Promise<BuiltInRuntime> {
   const adapter = Object.hasOwn(ADAPTERS, name) ? ADAPTERS[name] : undefined;
   if (!adapter) {
-    throw new PinnedFetchError("ERR_CONFIG", `runtime must be "node", "deno", "bun" or an adapter object, not ${JSON.stringify(choice)}.`);
+    throw new PinnedFetchError("ERR_CONFIG", `runtime must be "node", "deno", "bun" or an adapter object, not ${JSON.stringify(name)}.`);
   }
   if (!adapter.available()) {
     throw new PinnedFetchError("ERR_CONFIG", `runtime "${name}" was asked for, but its APIs are not available in this runtime.`);

@@ -3,10 +3,10 @@ import { connect as netConnect, type Socket as NetSocket } from "node:net";
 
 import { closedError, connectError } from "./failures.js";
 import { PushedReads } from "./pushed.js";
-import type { ConnectOptions, Runtime, Socket } from "./types.js";
+import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
 /** Node's sockets through `node:net`. */
-export const nodeRuntime: Runtime = {
+export const nodeRuntime: BuiltInRuntime = {
   name: "node",
 
   connect({ host, port, signal }: ConnectOptions): Promise<Socket> {

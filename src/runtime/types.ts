@@ -4,8 +4,7 @@
  * adapter keeps to the same contract:
  * - reads are pulled: nothing is read from the network while nobody asks;
  * - the peer's end (FIN) ends reads with null and leaves writing possible;
- * - failures (refused, reset, DNS) are ERR_CONNECT, from the next read;
- * - an aborted connect rejects with the signal's reason.
+ * - failures (refused, reset, DNS) are ERR_CONNECT, from the next read.
  */
 export interface Socket {
   /**
@@ -31,19 +30,32 @@ export interface Socket {
 export interface ConnectOptions {
   host: string;
   port: number;
+  /**
+   * Aborts the attempt. An adapter that can cancel an attempt in flight
+   * does; either way the caller rejects at once with the signal's reason
+   * and closes a socket that connects afterwards.
+   */
   signal?: AbortSignal | undefined;
 }
 
 /** The runtimes pinned-fetch detects and has adapters for. */
 export type RuntimeName = "node" | "deno" | "bun";
 
+/**
+ * What a runtime lends: TCP sockets and timers. Only bytes that TLS
+ * protects pass through it, so an adapter of the caller's cannot weaken
+ * verification.
+ */
 export interface Runtime {
   /** "node", "deno" or "bun" for the built-in adapters. */
   readonly name: string;
-  /** Opens a TCP connection; fails with ERR_CONNECT, or the signal's reason once aborted. */
+  /** Opens a TCP connection; fails with ERR_CONNECT. */
   connect(options: ConnectOptions): Promise<Socket>;
-  /** Reads a file shipped with the package (the engine). */
-  readFile(url: URL): Promise<Uint8Array<ArrayBuffer>>;
   /** Lets the process exit while `timer` is pending (timers of idle connections). */
   unrefTimer(timer: ReturnType<typeof setTimeout>): void;
+}
+
+/** A built-in adapter also reads the files shipped with the package: the engine is loaded only through these. */
+export interface BuiltInRuntime extends Runtime {
+  readFile(url: URL): Promise<Uint8Array<ArrayBuffer>>;
 }

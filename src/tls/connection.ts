@@ -67,7 +67,7 @@ export interface OpenTlsOptions {
 /** The layer below HTTP: a connection under a shared trust context (whose sessions it may resume). */
 export async function openTls(runtime: Runtime, trust: TrustContext, options: OpenTlsOptions): Promise<Connection> {
   const { hostname, port } = options;
-  const engine = await loadEngine(runtime);
+  const engine = await loadEngine();
   const config = trust.config(engine);
   const timeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
   const stage = deadline(
@@ -79,7 +79,10 @@ export async function openTls(runtime: Runtime, trust: TrustContext, options: Op
   );
   let connection: Connection | undefined;
   try {
-    const socket = await runtime.connect({ host: options.address ?? hostname, port, signal: stage.signal });
+    stage.signal.throwIfAborted();
+    const connecting = runtime.connect({ host: options.address ?? hostname, port, signal: stage.signal });
+    // Bounded whatever the adapter does with the signal; a socket that connects too late is closed.
+    const socket = await abortable(connecting, stage.signal, () => connecting.then((late) => late.close(), () => {}));
     connection = new Connection(engine, trust, config, socket, options);
     await abortable(connection.handshake, stage.signal, () => connection!.destroy());
     return connection;

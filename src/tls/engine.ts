@@ -1,6 +1,6 @@
 import { PinnedFetchError } from "../errors.js";
 import type { VerifiedPath } from "../pins/path.js";
-import type { Runtime } from "../runtime/index.js";
+import { hostRuntime } from "../runtime/index.js";
 
 /**
  * The rustls engine: one WebAssembly instance per process serves every
@@ -74,10 +74,10 @@ export class Engine {
     this.#refresh();
   }
 
-  static async load(runtime: Runtime): Promise<Engine> {
+  static async load(): Promise<Engine> {
     let bytes: Uint8Array<ArrayBuffer>;
     try {
-      bytes = await runtime.readFile(ENGINE_URL);
+      bytes = await (await hostRuntime()).readFile(ENGINE_URL);
     } catch (cause) {
       throw new PinnedFetchError(
         "ERR_CONFIG",
@@ -274,8 +274,8 @@ let shared: Promise<Engine> | undefined;
 let current: Engine | undefined;
 
 /** The process's one engine, compiled and instantiated on first use. */
-export function loadEngine(runtime: Runtime): Promise<Engine> {
-  shared ??= Engine.load(runtime).then(
+export function loadEngine(): Promise<Engine> {
+  shared ??= Engine.load().then(
     (engine) => (current = engine),
     (error) => {
       shared = undefined;

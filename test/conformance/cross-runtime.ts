@@ -3,7 +3,7 @@
 // with the totals as "N passed, M failed". Part of `npm test`.
 import { spawn } from "node:child_process";
 
-import { BUN, DENO, ROOT, denoRun } from "../support/runtimes.js";
+import { BUN, CHILD_ENV, DENO, ROOT, denoRun } from "../support/runtimes.js";
 import { startFixture } from "./fixture.js";
 import { groups } from "./index.js";
 
@@ -36,7 +36,7 @@ process.exit(failed === 0 && passed === SCENARIOS * Object.keys(commands).length
 /** Runs one runtime, echoing its output; a run that dies or hangs counts its unreported scenarios as failed. */
 function run(binary: string, args: string[]): Promise<{ passed: number; failed: number }> {
   return new Promise((resolve) => {
-    const child = spawn(binary, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(binary, args, { cwd: ROOT, env: CHILD_ENV, stdio: ["ignore", "pipe", "inherit"] });
     let output = "";
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (text: string) => {

@@ -22,6 +22,7 @@ export const SERVERS = [
   "endless",
   "stalled",
   "silent",
+  "blackHole",
   "garbage",
   "hangup",
   "reset",

@@ -7,7 +7,14 @@ import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 
 import { createPki, issue, type Pki } from "../support/pki.js";
-import { pinOf, startHttpsServer, startTcpServer, startTlsServer, type TestServer } from "../support/servers.js";
+import {
+  pinOf,
+  startBlackHole,
+  startHttpsServer,
+  startTcpServer,
+  startTlsServer,
+  type TestServer,
+} from "../support/servers.js";
 import { CERTIFICATES, type FixtureDescription, type ServerName } from "./description.js";
 
 export interface RunningFixture {
@@ -77,6 +84,7 @@ export async function startFixture(): Promise<RunningFixture> {
     endless: await startTlsServer(good, (socket, tcp) => socket.once("data", () => RAW_ROUTES["/stalled-body"]!(socket, tcp))),
     stalled: await startTlsServer(good, (socket) => socket.pause()),
     silent: await startTcpServer(() => {}),
+    blackHole: await startBlackHole(),
     garbage: await startTcpServer((socket) => socket.end("HTTP/1.1 400 Bad Request\r\n\r\nthis is not TLS at all")),
     hangup: await startTcpServer((socket) => socket.once("data", () => socket.end())),
     reset: await startTcpServer((socket) => socket.once("data", () => socket.resetAndDestroy())),

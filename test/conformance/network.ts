@@ -1,6 +1,6 @@
 // Network failures map to the same codes in every runtime, and an abort
 // signal stops a request at any stage with its own reason.
-import { type Group, assert, local, rejection, withFetch } from "./check.js";
+import { type Group, assert, eventually, local, rejection, withFetch } from "./check.js";
 import type { Fixture, ServerName } from "./description.js";
 
 const fast = (fixture: Fixture) => ({ ca: fixture.ca.root, connectTimeout: 300 });
@@ -20,8 +20,9 @@ export const network: Group = {
   name: "network failures",
   scenarios: [
     failsWith("a refused connection", "ERR_CONNECT", (fixture) => at(fixture, "refused"), /refused/),
-    failsWith("a host name that does not resolve", "ERR_CONNECT", (fixture) => `https://${fixture.unresolvable}/`),
+    failsWith("a host name that does not resolve", "ERR_CONNECT", (fixture) => `https://${fixture.unresolvable}/`, /could not be resolved/),
     failsWith("a reset during the handshake", "ERR_CONNECT", (fixture) => at(fixture, "reset"), /reset/),
+    failsWith("a connect that the network never completes", "ERR_TIMEOUT", (fixture) => at(fixture, "blackHole"), /connectTimeout/),
     failsWith("a server that never answers the handshake", "ERR_TIMEOUT", (fixture) => at(fixture, "silent"), /connectTimeout/),
     failsWith("a server that answers with garbage", "ERR_TLS", (fixture) => at(fixture, "garbage")),
     failsWith("a server that closes during the handshake", "ERR_TLS", (fixture) => at(fixture, "hangup")),
@@ -63,6 +64,34 @@ export const cancellation: Group = {
       },
     },
     {
+      name: "aborting a connect that the network never completes rejects with the reason",
+      run: (fixture) =>
+        withFetch({ ca: fixture.ca.root }, async (fetch) => {
+          const controller = new AbortController();
+          const pending = fetch(at(fixture, "blackHole"), { signal: controller.signal });
+          const reason = new Error("stop");
+          setTimeout(() => controller.abort(reason), 20);
+          await rejectsWith(pending, reason);
+        }),
+    },
+    {
+      name: "aborting at any moment of connecting leaves no connection open",
+      run: async (fixture) => {
+        const before = await fixture.stats("silent");
+        await withFetch({ ca: fixture.ca.root }, async (fetch) => {
+          for (let moment = 0; moment < 20; moment++) {
+            const controller = new AbortController();
+            const pending = fetch(at(fixture, "silent"), { signal: controller.signal });
+            const reason = new Error(`stop at ${moment}`);
+            if (moment === 0) controller.abort(reason);
+            else setTimeout(() => controller.abort(reason), moment / 4);
+            await rejectsWith(pending, reason);
+          }
+        });
+        await eventually(() => fixture.stats("silent"), (stats) => stats.open === before.open, "connections left open");
+      },
+    },
+    {
       name: "aborting during the handshake rejects with the reason",
       run: (fixture) =>
         withFetch({ ca: fixture.ca.root }, async (fetch) => {
@@ -77,10 +106,12 @@ export const cancellation: Group = {
       name: "aborting while waiting for the response head rejects with the reason",
       run: (fixture) =>
         withFetch(local(fixture), async (fetch) => {
+          const before = await fixture.stats("raw");
           const controller = new AbortController();
           const pending = fetch(`https://localhost:${fixture.ports.raw}/no-answer`, { signal: controller.signal });
+          await eventually(() => fixture.stats("raw"), (stats) => stats.receivedBytes > before.receivedBytes, "the request");
           const reason = new Error("stop");
-          setTimeout(() => controller.abort(reason), 50);
+          controller.abort(reason);
           await rejectsWith(pending, reason);
         }),
     },

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
-import { ROOT } from "./runtimes.js";
+import { CHILD_ENV, ROOT } from "./runtimes.js";
 
 const run = promisify(execFile);
 
@@ -48,7 +48,7 @@ export async function startRegistry(directory: string): Promise<Registry> {
 
   const pack = async (folders: string[], scripts: boolean) => {
     const flags = ["pack", "--json", "--pack-destination", directory, ...(scripts ? [] : ["--ignore-scripts"])];
-    const { stdout } = await run("npm", [...flags, ...folders], { cwd: ROOT });
+    const { stdout } = await run("npm", [...flags, ...folders], { cwd: ROOT, env: CHILD_ENV, timeout: 120_000 });
     // npm may print the build's output first; the JSON report is the last thing it prints.
     return JSON.parse(stdout.slice(stdout.lastIndexOf("\n[") + 1)) as Packed[];
   };

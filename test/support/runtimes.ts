@@ -10,6 +10,18 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const MODULES = join(ROOT, "node_modules");
 
+/**
+ * The environment for every tool the tests start: no colours to parse, and
+ * no update checks or telemetry that would reach beyond loopback.
+ */
+export const CHILD_ENV: NodeJS.ProcessEnv = {
+  ...process.env,
+  NO_COLOR: "1",
+  DENO_NO_UPDATE_CHECK: "1",
+  DO_NOT_TRACK: "1",
+  npm_config_update_notifier: "false",
+};
+
 /** The binaries under each installed platform package of `scope` (npm installs only this platform's). */
 function platformBinaries(scope: string, binary: string): string[] {
   const directory = join(MODULES, scope);
@@ -19,7 +31,7 @@ function platformBinaries(scope: string, binary: string): string[] {
 function firstRunning(name: string, candidates: string[]): string {
   for (const candidate of candidates) {
     try {
-      execFileSync(candidate, ["--version"], { stdio: "ignore", timeout: 10_000 });
+      execFileSync(candidate, ["--version"], { stdio: "ignore", timeout: 10_000, env: CHILD_ENV });
       return candidate;
     } catch {
       // not there, or the placeholder left when install scripts did not run

@@ -1,9 +1,13 @@
 // Real TLS servers on loopback for the tests: node:https (and raw node:tls)
-// with certificates from the test PKI, counting what they receive.
+// with certificates from the test PKI, counting what they receive; raw TCP
+// peers; and a port where connecting never completes.
+import { spawn } from "node:child_process";
 import { constants, createHash, X509Certificate } from "node:crypto";
+import { once } from "node:events";
 import { type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server } from "node:https";
-import { type AddressInfo, createServer as createTcpServer, type Socket as NetSocket } from "node:net";
+import { type AddressInfo, createConnection, createServer as createTcpServer, type Socket as NetSocket } from "node:net";
+import { createInterface } from "node:readline";
 import { createSecureContext, type SecureVersion, TLSSocket } from "node:tls";
 
 import type { Issued } from "./pki.js";
@@ -104,13 +108,40 @@ export async function startTcpServer(
   onConnection: (socket: NetSocket, stats: TestServer) => void,
 ): Promise<TestServer> {
   const stats = newStats();
-  const server = createTcpServer({ allowHalfOpen: true }, (socket) => {
+  const server = createTcpServer((socket) => {
     stats.connections++;
     socket.on("data", (chunk) => (stats.receivedBytes += chunk.length));
     socket.on("error", () => {});
     onConnection(socket, stats as TestServer);
   });
   return listen(server, stats);
+}
+
+/** Listens in a process that never accepts, so a backlog of one fills at once. */
+const NEVER_ACCEPTS = `const server = require("node:net").createServer();
+server.listen({ port: 0, host: "127.0.0.1", backlog: 1 }, () => {
+  console.log(server.address().port);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+});`;
+
+/**
+ * A port on 127.0.0.1 where connecting never completes: its listener never
+ * accepts and its accept queue is full, so the kernel drops new SYNs.
+ */
+export async function startBlackHole(): Promise<TestServer> {
+  const listener = spawn(process.execPath, ["-e", NEVER_ACCEPTS], { stdio: ["ignore", "pipe", "inherit"] });
+  const [line] = (await once(createInterface({ input: listener.stdout! }), "line")) as [string];
+  const port = Number(line);
+  // Linux queues backlog + 1 connections; these fill the queue, and the rest of them wait like everyone after.
+  const fillers = Array.from({ length: 4 }, () => createConnection({ port, host: "127.0.0.1" }).on("error", () => {}));
+  await Promise.all(fillers.slice(0, 2).map((filler) => once(filler, "connect")));
+  return Object.assign(newStats(), {
+    port,
+    close: async () => {
+      for (const filler of fillers) filler.destroy();
+      listener.kill();
+    },
+  });
 }
 
 function newStats(): Omit<TestServer, "port" | "close"> {
