@@ -1,5 +1,7 @@
 // Network failures map to the same codes in every runtime, and an abort
 // signal stops a request at any stage with its own reason.
+import type { Runtime } from "../../src/index.js";
+import { selectRuntime } from "../../src/runtime/index.js";
 import { type Group, assert, eventually, local, rejection, withFetch } from "./check.js";
 import type { Fixture, ServerName } from "./description.js";
 
@@ -88,6 +90,32 @@ export const cancellation: Group = {
             await rejectsWith(pending, reason);
           }
         });
+        await eventually(() => fixture.stats("silent"), (stats) => stats.open === before.open, "connections left open");
+      },
+    },
+    {
+      name: "aborting while the runtime connects closes the socket that arrives late",
+      run: async (fixture) => {
+        const native = await selectRuntime(undefined);
+        const before = await fixture.stats("silent");
+        const moments: ((abort: () => void) => void)[] = [(abort) => abort(), queueMicrotask, (abort) => setTimeout(abort, 0)];
+        for (const moment of moments) {
+          const controller = new AbortController();
+          const reason = new Error("stop");
+          // An adapter whose connect is still in flight when the signal aborts.
+          const runtime: Runtime = {
+            name: "aborted-in-flight",
+            connect(options) {
+              const connecting = native.connect(options);
+              moment(() => controller.abort(reason));
+              return connecting;
+            },
+            unrefTimer: (timer) => native.unrefTimer(timer),
+          };
+          await withFetch({ ca: fixture.ca.root, runtime }, async (fetch) => {
+            await rejectsWith(fetch(at(fixture, "silent"), { signal: controller.signal }), reason);
+          });
+        }
         await eventually(() => fixture.stats("silent"), (stats) => stats.open === before.open, "connections left open");
       },
     },
