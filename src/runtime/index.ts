@@ -28,7 +28,7 @@ export function detectRuntime(): RuntimeName {
   }
   throw new PinnedFetchError(
     "ERR_CONFIG",
-    "pinned-fetch found neither Node, Deno nor Bun here. Pass a `runtime` adapter that opens TCP sockets.",
+    "pinned-fetch runs on Node, Deno and Bun, and found none of them here.",
   );
 }
 
