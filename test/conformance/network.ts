@@ -1,8 +1,8 @@
 // Network failures map to the same codes in every runtime, and an abort
 // signal stops a request at any stage with its own reason.
-import type { Runtime } from "../../src/index.js";
+import type { PinnedFetch, Runtime } from "../../src/index.js";
 import { selectRuntime } from "../../src/runtime/index.js";
-import { type Group, assert, eventually, local, rejection, withFetch } from "./check.js";
+import { type Group, assert, delay, eventually, local, rejection, withFetch } from "./check.js";
 import type { Fixture, ServerName } from "./description.js";
 
 const fast = (fixture: Fixture) => ({ ca: fixture.ca.root, connectTimeout: 300 });
@@ -51,6 +51,16 @@ async function rejectsWith(promise: Promise<unknown>, reason: Error): Promise<vo
   assert.equal(outcome, "the reason");
 }
 
+/** Fetches `url`, aborts once `ready` resolves, and expects the abort's own reason back. */
+async function abortedOnceReady(fetch: PinnedFetch, url: string, ready: () => Promise<unknown>): Promise<void> {
+  const controller = new AbortController();
+  const reason = new Error("stop");
+  const outcome = rejectsWith(fetch(url, { signal: controller.signal }), reason);
+  await ready();
+  controller.abort(reason);
+  await outcome;
+}
+
 export const cancellation: Group = {
   name: "cancellation",
   scenarios: [
@@ -69,11 +79,7 @@ export const cancellation: Group = {
       name: "aborting a connect that the network never completes rejects with the reason",
       run: (fixture) =>
         withFetch({ ca: fixture.ca.root }, async (fetch) => {
-          const controller = new AbortController();
-          const pending = fetch(at(fixture, "blackHole"), { signal: controller.signal });
-          const reason = new Error("stop");
-          setTimeout(() => controller.abort(reason), 20);
-          await rejectsWith(pending, reason);
+          await abortedOnceReady(fetch, at(fixture, "blackHole"), () => delay(20));
         }),
     },
     {
@@ -123,11 +129,7 @@ export const cancellation: Group = {
       name: "aborting during the handshake rejects with the reason",
       run: (fixture) =>
         withFetch({ ca: fixture.ca.root }, async (fetch) => {
-          const controller = new AbortController();
-          const pending = fetch(at(fixture, "silent"), { signal: controller.signal });
-          const reason = new Error("stop");
-          setTimeout(() => controller.abort(reason), 20);
-          await rejectsWith(pending, reason);
+          await abortedOnceReady(fetch, at(fixture, "silent"), () => delay(20));
         }),
     },
     {
@@ -135,12 +137,9 @@ export const cancellation: Group = {
       run: (fixture) =>
         withFetch(local(fixture), async (fetch) => {
           const before = await fixture.stats("raw");
-          const controller = new AbortController();
-          const pending = fetch(`https://localhost:${fixture.ports.raw}/no-answer`, { signal: controller.signal });
-          await eventually(() => fixture.stats("raw"), (stats) => stats.receivedBytes > before.receivedBytes, "the request");
-          const reason = new Error("stop");
-          controller.abort(reason);
-          await rejectsWith(pending, reason);
+          await abortedOnceReady(fetch, `https://localhost:${fixture.ports.raw}/no-answer`, () =>
+            eventually(() => fixture.stats("raw"), (stats) => stats.receivedBytes > before.receivedBytes, "the request"),
+          );
         }),
     },
     {
