@@ -21,6 +21,19 @@ export interface CertificateSummary {
   pin: string;
 }
 
+/** What `onPinFailure` is told, once per handshake whose certificates missed the pins. */
+export interface PinFailureReport {
+  host: string;
+  port: number;
+  /** The pins the host's rules accept. */
+  expected: readonly string[];
+  /** The verified path the server presented, leaf first, each certificate with its pin. */
+  chain: readonly CertificateSummary[];
+  time: Date;
+  /** Whether the connection was refused (false: report-only, the request went ahead). */
+  enforced: boolean;
+}
+
 export interface PinnedFetchErrorDetails {
   host?: string;
   expected?: readonly string[];

@@ -1,14 +1,17 @@
 import { PinnedFetchError } from "./errors.js";
 import { HttpConnection, type OutgoingRequest } from "./http/connection.js";
 import { Pool } from "./http/pool.js";
-import { PinPolicy, canonicalHost, configuredHost } from "./pins/policy.js";
+import { type PinRule, PinPolicy, type PinningChoices, canonicalHost, configuredHost, pinningMode } from "./pins/policy.js";
 import { type Runtime, type RuntimeName, selectRuntime } from "./runtime/index.js";
 import { openTls } from "./tls/connection.js";
 import { TrustContext } from "./tls/trust.js";
 
-export interface PinnedFetchOptions {
-  /** Pins per host name: `{ "api.example.com": ["sha256/…", "sha256/…"] }`. */
-  pins?: Readonly<Record<string, readonly string[]>>;
+export interface PinnedFetchOptions extends PinningChoices {
+  /**
+   * Pins per host or pattern (`api.example.com`, `*.example.com`, `**.example.com`):
+   * a list of pins, or `{ pins, includeSubdomains?, expires? }`.
+   */
+  pins?: Readonly<Record<string, PinRule>>;
   /** PEM CA certificates to trust instead of Mozilla's roots. */
   ca?: string | readonly string[];
   /** Milliseconds for TCP connect and TLS handshake together; default 10,000. */
@@ -17,6 +20,8 @@ export interface PinnedFetchOptions {
   resolve?: Readonly<Record<string, string>>;
   /** The runtime whose sockets to use: detected by default; `"node"`, `"deno"`, `"bun"`, or an adapter of your own. */
   runtime?: RuntimeName | Runtime;
+  /** Told of configuration that works but is risky (a rule without a backup pin); default `console.warn`. */
+  onWarning?: (message: string) => void;
 }
 
 /** fetch, pinned; `close()` closes its pooled connections. */
@@ -35,7 +40,8 @@ const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
  * request is sent. Throws ERR_CONFIG for malformed options.
  */
 export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch {
-  const policy = new PinPolicy(options.pins);
+  const mode = pinningMode(options);
+  const policy = new PinPolicy(options.pins, options.onWarning ?? ((message) => console.warn(`pinned-fetch: ${message}`)));
   const trust = new TrustContext(options.ca);
   const { connectTimeout } = options;
   if (connectTimeout !== undefined && !(typeof connectTimeout === "number" && connectTimeout > 0)) {
@@ -72,6 +78,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
         hostname: host,
         port,
         address: addresses.get(host),
+        ...mode,
         pins: policy.pinsFor(host),
         alpn: ["http/1.1"],
         signal,

@@ -1,19 +1,24 @@
 import type { CertificateSummary } from "../errors.js";
 import { certificateSpki, spkiPin, summarizeAnchor, summarizeCertificate } from "./certificate.js";
+import type { PinSet } from "./pin.js";
 
-/** The path webpki verified in a handshake: what pins are checked against. */
+/** The certificates a handshake was verified with: what pins are checked against. */
 export interface VerifiedPath {
   /** DER certificates: the leaf first, then the intermediates the path uses. */
   certificates: Uint8Array<ArrayBuffer>[];
-  /** The trust anchor the path ends at: its subject Name and SPKI, as DER. */
-  anchor: { subject: Uint8Array<ArrayBuffer>; spki: Uint8Array<ArrayBuffer> };
+  /**
+   * The trust anchor the path ends at: its subject Name and SPKI, as DER.
+   * Absent when the leaf was trusted by itself (pins-only, or given in `ca`).
+   */
+  anchor?: { subject: Uint8Array<ArrayBuffer>; spki: Uint8Array<ArrayBuffer> } | undefined;
 }
 
 /** True if any certificate of the path, anchor included, has one of `pins`. */
-export function pathMatches(path: VerifiedPath, pins: ReadonlySet<string>): boolean {
-  return (
-    path.certificates.some((der) => pins.has(spkiPin(certificateSpki(der)))) || pins.has(spkiPin(path.anchor.spki))
-  );
+export function pathMatches(path: VerifiedPath, pins: PinSet, anchors: readonly Uint8Array<ArrayBuffer>[]): boolean {
+  if (path.certificates.some((der) => pins.matchesCertificate(der))) return true;
+  if (!path.anchor) return false;
+  const anchor = anchorCertificate(path.anchor.spki, anchors);
+  return anchor ? pins.matchesCertificate(anchor) : pins.matchesSpki(path.anchor.spki);
 }
 
 /**
@@ -21,10 +26,14 @@ export function pathMatches(path: VerifiedPath, pins: ReadonlySet<string>): bool
  * is shown in full when it is one of the caller's `ca` certificates.
  */
 export function summarizePath(path: VerifiedPath, anchors: readonly Uint8Array<ArrayBuffer>[]): CertificateSummary[] {
-  const anchorPin = spkiPin(path.anchor.spki);
-  const anchorCertificate = anchors.find((der) => spkiPin(certificateSpki(der)) === anchorPin);
-  return [
-    ...path.certificates.map(summarizeCertificate),
-    anchorCertificate ? summarizeCertificate(anchorCertificate) : summarizeAnchor(path.anchor.subject, anchorPin),
-  ];
+  const summaries = path.certificates.map(summarizeCertificate);
+  if (!path.anchor) return summaries;
+  const anchor = anchorCertificate(path.anchor.spki, anchors);
+  return [...summaries, anchor ? summarizeCertificate(anchor) : summarizeAnchor(path.anchor.subject, spkiPin(path.anchor.spki))];
+}
+
+/** The caller's `ca` certificate with this key, if the anchor is one of them (a built-in root is not). */
+function anchorCertificate(spki: Uint8Array, anchors: readonly Uint8Array<ArrayBuffer>[]): Uint8Array<ArrayBuffer> | undefined {
+  const pin = spkiPin(spki);
+  return anchors.find((der) => spkiPin(certificateSpki(der)) === pin);
 }

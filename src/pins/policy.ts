@@ -1,33 +1,139 @@
-import { PinnedFetchError } from "../errors.js";
-import { fromBase64 } from "./encoding.js";
+import { type PinFailureReport, PinnedFetchError } from "../errors.js";
+import { type Pin, PinSet, parsePin } from "./pin.js";
 
-/** The SHA-256 of nothing: a placeholder, never a real key's pin. */
-const EMPTY_INPUT_PIN = "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+/** A host's rule as options give it: its pins, or its pins with scope and expiry. */
+export type PinRule =
+  | readonly string[]
+  | {
+      pins: readonly string[];
+      /** The host and every name below it (the same as a `**.` pattern). */
+      includeSubdomains?: boolean;
+      /** After this moment the rule is not enforced, so that an old release never locks itself out. */
+      expires?: Date | string;
+    };
+
+/** Which names a rule covers (OkHttp's patterns). */
+interface Scope {
+  /** `exact`: the host itself; `label`: `*.host`, one more label; `any`: `**.host`, the host and any depth below. */
+  kind: "exact" | "label" | "any";
+  host: string;
+}
+
+interface Rule {
+  scope: Scope;
+  pins: readonly Pin[];
+  expires: Date | undefined;
+}
 
 /**
- * Which pins each host must match. A host without a rule is verified as any
- * HTTPS client would (trusted path, name, validity) but not pinned.
+ * Which pins each host must match. A host with no rule in force is verified
+ * as any HTTPS client would (trusted path, name, validity) but not pinned.
+ * When several rules cover a host, any of their pins will do, as in OkHttp.
  */
 export class PinPolicy {
-  readonly #rules = new Map<string, ReadonlySet<string>>();
+  readonly #rules: Rule[] = [];
 
-  /** Throws ERR_CONFIG, naming the culprit, for a malformed host or pin. */
-  constructor(pins: Readonly<Record<string, readonly string[]>> = {}) {
-    for (const [host, hostPins] of Object.entries(pins)) {
-      if (!Array.isArray(hostPins) || hostPins.length === 0) {
+  /**
+   * Throws ERR_CONFIG, naming the culprit, for a malformed pattern, pin or
+   * expiry; tells `warn` about each rule with a single pin (no backup).
+   */
+  constructor(rules: Readonly<Record<string, PinRule>> = {}, warn: (message: string) => void = () => {}) {
+    for (const [pattern, rule] of Object.entries(rules)) {
+      const pins = Array.isArray(rule) ? rule : (rule as { pins?: unknown })?.pins;
+      if (!Array.isArray(pins) || pins.length === 0) {
         throw new PinnedFetchError(
           "ERR_CONFIG",
-          `pins["${host}"] has no pins. Give at least one "sha256/<base64>" pin, or remove the host.`,
+          `pins["${pattern}"] has no pins. Give at least one "sha256/<base64>" pin, or remove the host.`,
         );
       }
-      this.#rules.set(configuredHost(host, "pins"), new Set(hostPins.map((pin) => parsePin(pin, host))));
+      const options: { includeSubdomains?: boolean; expires?: unknown } = Array.isArray(rule) ? {} : (rule as object);
+      this.#rules.push({
+        scope: scopeOf(pattern, options.includeSubdomains === true),
+        pins: pins.map((pin: string) => parsePin(pin, pattern)),
+        expires: expiryOf(pattern, options.expires),
+      });
+      if (pins.length === 1) {
+        warn(
+          `pins["${pattern}"] has a single pin and no backup: if that key changes, every request to it fails. ` +
+            `Add a second pin, for example the intermediate CA's.`,
+        );
+      }
     }
   }
 
-  /** The pins `host` (canonical, see `canonicalHost`) must match, or undefined when it has no rule. */
-  pinsFor(host: string): ReadonlySet<string> | undefined {
-    return this.#rules.get(host);
+  /** The pins `host` (canonical, see `canonicalHost`) must match at `now`, or undefined when no rule is in force. */
+  pinsFor(host: string, now = new Date()): PinSet | undefined {
+    const pins = this.#rules
+      .filter((rule) => covers(rule.scope, host) && !(rule.expires && rule.expires <= now))
+      .flatMap((rule) => rule.pins);
+    return pins.length > 0 ? new PinSet(pins) : undefined;
   }
+}
+
+/** The options that say how certificates are judged beyond webpki's checks. */
+export interface PinningChoices {
+  /** `"webpki"` (default): a trusted path, and the pins on it. `"pins-only"`: the leaf's pin alone establishes trust. */
+  trust?: "webpki" | "pins-only";
+  /** Accept a trusted path that misses the pins, and tell `onPinFailure` (for a rollout). */
+  reportOnly?: boolean;
+  /** Told of every pin failure, enforced or report-only, once per handshake. */
+  onPinFailure?: (report: PinFailureReport) => void;
+}
+
+/** Checks the choices together; ERR_CONFIG for a value or a combination that would be unsafe or do nothing. */
+export function pinningMode({ trust, reportOnly, onPinFailure }: PinningChoices) {
+  if (trust !== undefined && trust !== "webpki" && trust !== "pins-only") {
+    throw new PinnedFetchError("ERR_CONFIG", `trust must be "webpki" or "pins-only", not ${JSON.stringify(trust)}.`);
+  }
+  if (onPinFailure !== undefined && typeof onPinFailure !== "function") {
+    throw new PinnedFetchError("ERR_CONFIG", "onPinFailure must be a function.");
+  }
+  if (reportOnly && trust === "pins-only") {
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      'reportOnly cannot be combined with trust: "pins-only": there the pin is the only thing that makes the server ' +
+        "trusted, so a mismatch cannot be let through. Roll out with the default trust first.",
+    );
+  }
+  if (reportOnly && !onPinFailure) {
+    throw new PinnedFetchError("ERR_CONFIG", "reportOnly needs onPinFailure, which is told of each failure it lets through.");
+  }
+  return { pinsOnly: trust === "pins-only", reportOnly: reportOnly === true, onPinFailure };
+}
+
+function scopeOf(pattern: string, includeSubdomains: boolean): Scope {
+  const wildcard = /^(\*\*?)\.(.+)$/.exec(pattern);
+  const host = configuredHost(wildcard ? wildcard[2]! : pattern, "pins");
+  if (wildcard && (includeSubdomains || isIpAddress(host))) {
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `pins["${pattern}"]: a wildcard ${isIpAddress(host) ? "cannot apply to an IP address" : "already says which names it covers; drop includeSubdomains"}.`,
+    );
+  }
+  if (!wildcard) return { kind: includeSubdomains && !isIpAddress(host) ? "any" : "exact", host };
+  return { kind: wildcard[1] === "*" ? "label" : "any", host };
+}
+
+function covers({ kind, host }: Scope, name: string): boolean {
+  if (kind === "exact" || name === host) return name === host && kind !== "label";
+  if (!name.endsWith(`.${host}`)) return false;
+  return kind === "any" || !name.slice(0, -host.length - 1).includes(".");
+}
+
+function expiryOf(pattern: string, expires: unknown): Date | undefined {
+  if (expires === undefined) return undefined;
+  const date = expires instanceof Date ? expires : typeof expires === "string" ? new Date(expires) : new Date(NaN);
+  if (Number.isNaN(date.getTime())) {
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `pins["${pattern}"].expires must be a Date or an ISO 8601 date such as "2027-06-30", not ${JSON.stringify(expires)}.`,
+    );
+  }
+  return date;
+}
+
+function isIpAddress(host: string): boolean {
+  return host.includes(":") || /^\d+\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /**
@@ -56,29 +162,6 @@ export function configuredHost(host: string, option: string): string {
     throw new PinnedFetchError(
       "ERR_CONFIG",
       `${option} names ${JSON.stringify(host)}, which is not a host name or IP address (give it without scheme, port or path).`,
-    );
-  }
-  return canonical;
-}
-
-/** Validates a `sha256/<base64>` pin and returns it in canonical form. */
-export function parsePin(pin: string, host = "connectTls"): string {
-  const match = /^sha256\/(.*)$/.exec(typeof pin === "string" ? pin.trim() : "");
-  const digest = match && fromBase64(match[1]!);
-  if (!digest || digest.length !== 32) {
-    throw new PinnedFetchError(
-      "ERR_CONFIG",
-      `Malformed pin for ${host}: ${JSON.stringify(pin)}. Expected "sha256/" followed by the base64 SHA-256 ` +
-        `of a certificate's SubjectPublicKeyInfo (44 characters ending in "="); the README shows how to get it ` +
-        `with openssl.`,
-    );
-  }
-  const canonical = `sha256/${match![1]}`;
-  if (canonical === EMPTY_INPUT_PIN) {
-    throw new PinnedFetchError(
-      "ERR_CONFIG",
-      `The pin for ${host} is the SHA-256 of empty input (${EMPTY_INPUT_PIN}), a placeholder that no key has. ` +
-        `Compute the pin from the server's certificate instead.`,
     );
   }
   return canonical;

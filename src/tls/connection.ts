@@ -1,10 +1,11 @@
-import { type CertificateSummary, PinnedFetchError } from "../errors.js";
-import { type VerifiedPath, pathMatches, summarizePath } from "../pins/path.js";
-import { configuredHost, parsePin } from "../pins/policy.js";
+import { type CertificateSummary, type PinFailureReport, PinnedFetchError } from "../errors.js";
+import { PinSet, parsePin } from "../pins/pin.js";
+import { configuredHost, pinningMode } from "../pins/policy.js";
 import { type Runtime, type RuntimeName, type Socket, selectRuntime } from "../runtime/index.js";
 import { abortable, deadline } from "../signals.js";
 import { type Engine, Failure, HANDSHAKE_DONE, MAX_WRITE, PEER_CLOSED, type Step, loadEngine } from "./engine.js";
 import { TrustContext } from "./trust.js";
+import { HandshakeVerifier, type PinningOptions } from "./verifier.js";
 
 /** undici's default: TCP connect and TLS handshake together. */
 export const DEFAULT_CONNECT_TIMEOUT = 10_000;
@@ -30,8 +31,14 @@ export interface ConnectTlsOptions {
   /** The server's name: sent as SNI and verified against its certificate. */
   hostname: string;
   port: number;
-  /** `sha256/<base64>` pins; some certificate of the verified path must match one. */
+  /** Pins in any form `createPinnedFetch` takes; some certificate of the verified path must match one. */
   pins?: readonly string[];
+  /** `"webpki"` (default), or `"pins-only"`: the leaf's pin alone establishes trust. */
+  trust?: "webpki" | "pins-only";
+  /** Accept a trusted path that misses the pins, and tell `onPinFailure`. */
+  reportOnly?: boolean;
+  /** Told of every pin failure, once per handshake. */
+  onPinFailure?: (report: PinFailureReport) => void;
   /** PEM CA certificates to trust instead of Mozilla's roots. */
   ca?: string | readonly string[];
   /** ALPN protocols to offer, most preferred first. */
@@ -48,17 +55,16 @@ export interface ConnectTlsOptions {
 /** Opens a pinned TLS connection; resolves once the handshake and pin check have passed. */
 export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnection> {
   const hostname = configuredHost(options.hostname, "hostname");
-  const pins = options.pins && new Set(options.pins.map((pin) => parsePin(pin, hostname)));
+  const pins = options.pins && new PinSet(options.pins.map((pin) => parsePin(pin, hostname)));
   const trust = new TrustContext(options.ca);
-  return openTls(await selectRuntime(options.runtime), trust, { ...options, hostname, pins });
+  return openTls(await selectRuntime(options.runtime), trust, { ...options, ...pinningMode(options), hostname, pins });
 }
 
-export interface OpenTlsOptions {
+export interface OpenTlsOptions extends PinningOptions {
   /** In canonical form (see `canonicalHost`). */
   hostname: string;
   port: number;
   address?: string | undefined;
-  pins?: ReadonlySet<string> | undefined;
   alpn?: readonly string[] | undefined;
   signal?: AbortSignal | undefined;
   connectTimeout?: number | undefined;
@@ -102,29 +108,23 @@ export class Connection implements TlsConnection {
   alpn: string | null = null;
   protocol: "TLSv1.3" | "TLSv1.2" = "TLSv1.3";
   readonly #engine: Engine;
-  readonly #trust: TrustContext;
   readonly #socket: Socket;
   readonly #host: string;
-  readonly #pins: ReadonlySet<string> | undefined;
+  readonly #verifier: HandshakeVerifier;
   readonly #session: number;
   #flags = 0;
   #failure: PinnedFetchError | null = null;
   #destroyed = false;
-  #path: VerifiedPath | undefined;
   #summary: CertificateSummary[] | undefined;
   /** Plaintext that arrived with the handshake, before anyone read. */
   #early: Uint8Array[] = [];
 
   constructor(engine: Engine, trust: TrustContext, config: number, socket: Socket, options: OpenTlsOptions) {
     this.#engine = engine;
-    this.#trust = trust;
     this.#socket = socket;
     this.#host = options.hostname;
-    this.#pins = options.pins;
-    const session = engine.newSession(config, options.hostname, options.alpn ?? [], (path) => {
-      this.#path = path;
-      return !this.#pins || pathMatches(path, this.#pins);
-    });
+    this.#verifier = new HandshakeVerifier(options.hostname, options.port, options, trust.anchors);
+    const session = engine.newSession(config, options.hostname, options.alpn ?? [], this.#verifier);
     if (session === null) {
       socket.close();
       throw new PinnedFetchError("ERR_CONFIG", `"${options.hostname}" is not a valid DNS name or IP address for TLS.`);
@@ -150,7 +150,7 @@ export class Connection implements TlsConnection {
   }
 
   get peerCertificates(): readonly CertificateSummary[] {
-    this.#summary ??= this.#path ? summarizePath(this.#path, this.#trust.anchors) : [];
+    this.#summary ??= this.#verifier.chain;
     return this.#summary;
   }
 
@@ -292,13 +292,9 @@ export class Connection implements TlsConnection {
 
   #pinMismatch(): PinnedFetchError {
     const host = this.#host;
-    const expected = [...(this.#pins ?? [])];
-    let chain: readonly CertificateSummary[] = [];
-    try {
-      chain = this.peerCertificates;
-    } catch {
-      // A certificate webpki accepted but pkijs cannot read: report without the chain.
-    }
+    const report = this.#verifier.report(true);
+    this.#verifier.notify(report);
+    const { expected, chain } = report;
     const lines = chain.map((cert, index) => {
       const validity = cert.notAfter ? `, valid until ${cert.notAfter.toISOString().slice(0, 10)}` : "";
       return `  ${index + 1}. ${cert.subject} (issued by ${cert.issuer}${validity})\n     ${cert.pin}`;

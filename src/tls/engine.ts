@@ -23,8 +23,31 @@ export enum Failure {
   PinMismatch = 5,
 }
 
-/** Decides on a verified path during the handshake; false aborts it. */
-export type PathVerifier = (path: VerifiedPath) => boolean;
+/** The verdicts on the certificates as the server sent them (wasm/src/verifier.rs). */
+export enum Verdict {
+  /** Build and verify the path; the pins are decided on it. */
+  Continue = 0,
+  /** The leaf is trusted by itself (pins-only, or given as trusted in `ca`) and valid now. */
+  LeafTrusted = 1,
+  LeafNotValidNow = 2,
+  LeafMismatch = 3,
+  /** As Continue, but a trusted path that misses the pins is accepted and reported. */
+  ContinueReportOnly = 4,
+}
+
+/** The pin verifier of one session, asked by the engine during the handshake. */
+export interface SessionVerifier {
+  /** The leaf and the other certificates as the server sent them, before path building. */
+  presented(certificates: Uint8Array<ArrayBuffer>[]): Verdict;
+  /** A fully verified candidate path: true accepts it, false lets webpki try another. */
+  path(path: VerifiedPath): boolean;
+  /** Report-only: the verified path that was accepted although it missed the pins. */
+  reported(path: VerifiedPath): void;
+}
+
+/** When the engine asks (wasm/src/host.rs). */
+const STAGE_PRESENTED = 0;
+const STAGE_PATH = 1;
 
 export interface Step {
   flags: number;
@@ -61,7 +84,7 @@ const decoder = new TextDecoder();
 
 export class Engine {
   readonly #exports: Exports;
-  readonly #verifiers = new Map<number, PathVerifier>();
+  readonly #verifiers = new Map<number, SessionVerifier>();
   #bytes!: Uint8Array;
   #view!: DataView;
   #result!: Uint32Array;
@@ -100,13 +123,18 @@ export class Engine {
         }
       },
       now_ms: (): number => Date.now(),
-      verify_path: (session: number, ptr: number, len: number): number => {
-        // An exception must not unwind through the engine: it rejects the path instead.
+      verify_path: (session: number, ptr: number, len: number, stage: number): number => {
+        // An exception must not unwind through the engine: it refuses instead.
         try {
           const verifier = this.#verifiers.get(session);
-          return verifier?.(this.#decodePath(ptr, len)) ? 0 : 1;
+          if (!verifier) return Verdict.LeafMismatch;
+          if (stage === STAGE_PRESENTED) return verifier.presented(this.#decodeCertificates(ptr, len).certificates);
+          const path = this.#decodePath(ptr, len);
+          if (stage === STAGE_PATH) return verifier.path(path) ? 0 : 1;
+          verifier.reported(path);
+          return 0;
         } catch {
-          return 1;
+          return stage === STAGE_PRESENTED ? Verdict.LeafMismatch : 1;
         }
       },
     };
@@ -122,6 +150,13 @@ export class Engine {
   }
 
   #decodePath(ptr: number, len: number): VerifiedPath {
+    const { certificates, subject, spki } = this.#decodeCertificates(ptr, len);
+    if (!subject || !spki || certificates.length === 0) throw new Error("incomplete verified path");
+    return { certificates, anchor: { subject, spki } };
+  }
+
+  /** The entries the engine encoded (wasm/src/verifier.rs): certificates, and an anchor's subject and SPKI. */
+  #decodeCertificates(ptr: number, len: number) {
     this.#refresh();
     const certificates: Uint8Array<ArrayBuffer>[] = [];
     let subject: Uint8Array<ArrayBuffer> | undefined;
@@ -135,8 +170,8 @@ export class Engine {
       else if (kind === ENTRY_ANCHOR_SUBJECT) subject = value;
       else if (kind === ENTRY_ANCHOR_SPKI) spki = value;
     }
-    if (!subject || !spki || certificates.length === 0) throw new Error("incomplete verified path");
-    return { certificates, anchor: { subject, spki } };
+    if (certificates.length === 0) throw new Error("no certificates");
+    return { certificates, subject, spki };
   }
 
   /** Copies `data` into the engine's scratch buffer and returns its address. */
@@ -171,7 +206,7 @@ export class Engine {
   }
 
   /** A client session for `serverName` (a DNS name or IP address); null if the name is invalid. */
-  newSession(config: number, serverName: string, alpn: readonly string[], verifier: PathVerifier): number | null {
+  newSession(config: number, serverName: string, alpn: readonly string[], verifier: SessionVerifier): number | null {
     const name = encoder.encode(serverName);
     const protocols = alpn.map((protocol) => encoder.encode(protocol));
     const input = new Uint8Array(2 + name.length + protocols.reduce((sum, p) => sum + 1 + p.length, 0));

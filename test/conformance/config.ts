@@ -17,7 +17,7 @@ const missingRuntime = (fixture: Fixture) => (fixture.runtime === "deno" ? "bun"
 export const config: Group = {
   name: "configuration errors",
   scenarios: [
-    refuses("a pin without its algorithm", { pins: { localhost: ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="] } }),
+    refuses("a bare base64 pin of a SHA-1's length", { pins: { localhost: ["AAAAAAAAAAAAAAAAAAAAAAAAAAA="] } }),
     refuses("a pin of the wrong length", { pins: { localhost: ["sha256/AAAA"] } }),
     refuses("a pin that is not base64", { pins: { localhost: ["sha256/not base64 at all, not at all, no no!!="] } }),
     refuses("the SHA-256 of empty input", { pins: { localhost: ["sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="] } }),

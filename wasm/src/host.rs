@@ -9,8 +9,8 @@ unsafe extern "C" {
     fn random(ptr: *mut u8, len: usize) -> i32;
     /// Milliseconds since the Unix epoch.
     fn now_ms() -> f64;
-    /// Hands the verified path of `session` to the pin verifier; 0 accepts it.
-    fn verify_path(session: u32, ptr: *const u8, len: usize) -> i32;
+    /// Hands certificates of `session` to the pin verifier at `stage`; returns its verdict.
+    fn verify_path(session: u32, ptr: *const u8, len: usize, stage: u32) -> u32;
 }
 
 /// The host's `crypto.getRandomValues` takes at most 65,536 bytes per call.
@@ -38,7 +38,19 @@ impl TimeProvider for HostTime {
     }
 }
 
-/// Asks the host whether the verified path `encoded` satisfies `session`'s pins.
-pub fn pins_accept(session: u32, encoded: &[u8]) -> bool {
-    unsafe { verify_path(session, encoded.as_ptr(), encoded.len()) == 0 }
+/// When the host is asked (see `verifier.rs`).
+#[derive(Clone, Copy)]
+#[repr(u32)]
+pub enum Stage {
+    /// The leaf and intermediates as the server sent them, before path building.
+    Presented = 0,
+    /// A fully verified candidate path.
+    Path = 1,
+    /// The verified path accepted in report-only mode although it missed the pins.
+    Reported = 2,
+}
+
+/// Asks the host about `encoded` certificates of `session` at `stage`.
+pub fn ask(session: u32, encoded: &[u8], stage: Stage) -> u32 {
+    unsafe { verify_path(session, encoded.as_ptr(), encoded.len(), stage as u32) }
 }

@@ -1,6 +1,8 @@
 //! Chain verification: webpki checks the name, builds and checks the path, and
 //! the host decides on the pins of each fully verified candidate path — never
-//! on extra certificates the server merely sent.
+//! on extra certificates the server merely sent. Before path building the host
+//! sees the certificates as sent: for a leaf that its policy trusts by itself
+//! (pins-only, or a certificate given as trusted), it decides there.
 
 use alloc::format;
 use alloc::string::String;
@@ -13,7 +15,7 @@ use rustls::pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, Error, SignatureScheme};
 use webpki::{EndEntityCert, KeyUsage, VerifiedPath};
 
-use crate::host;
+use crate::host::{self, Stage};
 use crate::slab::Global;
 
 /// The session whose handshake is being processed, so that the verifier,
@@ -22,6 +24,16 @@ pub static CURRENT_SESSION: Global<u32> = Global::new(0);
 
 /// webpki's description of the last verification failure.
 pub static VERIFY_DETAIL: Global<Option<String>> = Global::new(None);
+
+/// The host's verdicts on the presented certificates.
+const CONTINUE: u32 = 0;
+const LEAF_TRUSTED: u32 = 1;
+const LEAF_NOT_VALID_NOW: u32 = 2;
+// 3 is LEAF_MISMATCH: refused like any verdict not named here.
+/// Build the path; if no path matches the pins, accept the first trusted one and report it.
+const CONTINUE_REPORT_ONLY: u32 = 4;
+/// The host's verdict on a verified path.
+const PATH_ACCEPTED: u32 = 0;
 
 /// Kinds of entries in the encoded path handed to the host.
 const ENTRY_CERTIFICATE: u8 = 0;
@@ -47,28 +59,51 @@ impl ServerCertVerifier for PathVerifier {
         leaf.verify_is_valid_for_subject_name(server_name)
             .map_err(pki_error)?;
 
+        let session = *CURRENT_SESSION.get();
+        let report_only = match host::ask(session, &encode_presented(end_entity, intermediates), Stage::Presented) {
+            CONTINUE => false,
+            CONTINUE_REPORT_ONLY => true,
+            LEAF_TRUSTED => return Ok(ServerCertVerified::assertion()),
+            LEAF_NOT_VALID_NOW => {
+                *VERIFY_DETAIL.get() = Some(String::from("the certificate is not valid at this time"));
+                return Err(CertificateError::Expired.into());
+            }
+            // LEAF_MISMATCH, and any verdict this engine does not know: refuse.
+            _ => return Err(CertificateError::ApplicationVerificationFailure.into()),
+        };
+
         // The pins are decided inside path building, so that webpki tries the
         // other valid paths (cross-signed intermediates) before giving up.
-        let session = *CURRENT_SESSION.get();
         let pins_rejected = Cell::new(false);
         let decide_pins = |path: &VerifiedPath<'_>| {
-            if host::pins_accept(session, &encode_path(path)) {
+            if host::ask(session, &encode_path(path), Stage::Path) == PATH_ACCEPTED {
                 Ok(())
             } else {
                 pins_rejected.set(true);
                 Err(webpki::Error::UnknownIssuer)
             }
         };
-        match leaf.verify_for_usage(
-            self.algorithms.all,
-            &self.anchors,
-            intermediates,
-            now,
-            KeyUsage::server_auth(),
-            None,
-            Some(&decide_pins),
-        ) {
+        let build = |decide: &dyn Fn(&VerifiedPath<'_>) -> Result<(), webpki::Error>| {
+            leaf.verify_for_usage(
+                self.algorithms.all,
+                &self.anchors,
+                intermediates,
+                now,
+                KeyUsage::server_auth(),
+                None,
+                Some(decide),
+            )
+        };
+        match build(&decide_pins) {
             Ok(_) => Ok(ServerCertVerified::assertion()),
+            // Report-only: a trusted path exists but misses the pins; it is accepted and reported once.
+            Err(_) if pins_rejected.get() && report_only => {
+                let report = |path: &VerifiedPath<'_>| {
+                    host::ask(session, &encode_path(path), Stage::Reported);
+                    Ok(())
+                };
+                build(&report).map(|_| ServerCertVerified::assertion()).map_err(pki_error)
+            }
             // A trusted path existed, but no path matched the pins.
             Err(_) if pins_rejected.get() => Err(CertificateError::ApplicationVerificationFailure.into()),
             Err(error) => Err(pki_error(error)),
@@ -96,6 +131,16 @@ impl ServerCertVerifier for PathVerifier {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
     }
+}
+
+/// The leaf and the other certificates as the server sent them.
+fn encode_presented(end_entity: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>]) -> Vec<u8> {
+    let mut encoded = Vec::new();
+    push_entry(&mut encoded, ENTRY_CERTIFICATE, end_entity.as_ref());
+    for cert in intermediates {
+        push_entry(&mut encoded, ENTRY_CERTIFICATE, cert.as_ref());
+    }
+    encoded
 }
 
 /// Leaf, intermediates, then the anchor's subject and SPKI, each entry as

@@ -1,0 +1,93 @@
+import type { CertificateSummary, PinFailureReport } from "../errors.js";
+import { parseCertificate } from "../pins/certificate.js";
+import { type VerifiedPath, pathMatches, summarizePath } from "../pins/path.js";
+import type { PinSet } from "../pins/pin.js";
+import { type SessionVerifier, Verdict } from "./engine.js";
+
+/** How a connection's certificates are judged, beyond webpki's checks. */
+export interface PinningOptions {
+  pins?: PinSet | undefined;
+  /** The leaf's pin alone establishes trust (its name and validity are still checked). */
+  pinsOnly?: boolean | undefined;
+  /** A trusted path that misses the pins is accepted, and reported. */
+  reportOnly?: boolean | undefined;
+  /** Told of every pin failure, enforced or report-only, once per handshake. */
+  onPinFailure?: ((report: PinFailureReport) => void) | undefined;
+  /** Told of the certificates as the server sent them (getPins). */
+  onPresented?: ((certificates: readonly Uint8Array<ArrayBuffer>[]) => void) | undefined;
+}
+
+/**
+ * The pin verifier of one handshake, asked by the engine: pins are decided on
+ * verified paths only, or on the leaf alone when it is trusted by itself.
+ */
+export class HandshakeVerifier implements SessionVerifier {
+  readonly #host: string;
+  readonly #port: number;
+  readonly #options: PinningOptions;
+  /** The caller's `ca` certificates (DER). */
+  readonly #anchors: readonly Uint8Array<ArrayBuffer>[];
+  /** The path (or leaf) the pins were last decided on. */
+  #decided: VerifiedPath | undefined;
+
+  constructor(host: string, port: number, options: PinningOptions, anchors: readonly Uint8Array<ArrayBuffer>[]) {
+    this.#host = host;
+    this.#port = port;
+    this.#options = options;
+    this.#anchors = anchors;
+  }
+
+  presented(certificates: Uint8Array<ArrayBuffer>[]): Verdict {
+    const { pins, pinsOnly, reportOnly, onPresented } = this.#options;
+    onPresented?.(certificates);
+    const leaf = certificates[0]!;
+    // A certificate given in `ca` is trusted as it is, even with CA:TRUE (as Dart's setTrustedCertificates allows).
+    const givenAsTrusted = this.#anchors.some((anchor) => sameBytes(anchor, leaf));
+    if (!givenAsTrusted && !(pins && pinsOnly)) return pins && reportOnly ? Verdict.ContinueReportOnly : Verdict.Continue;
+
+    const { notBefore, notAfter } = parseCertificate(leaf);
+    const now = Date.now();
+    if (now < notBefore.value.getTime() || now > notAfter.value.getTime()) return Verdict.LeafNotValidNow;
+    this.#decided = { certificates: [leaf] };
+    if (!pins || pins.matchesCertificate(leaf)) return Verdict.LeafTrusted;
+    if (!reportOnly) return Verdict.LeafMismatch;
+    this.reported(this.#decided);
+    return Verdict.LeafTrusted;
+  }
+
+  path(path: VerifiedPath): boolean {
+    this.#decided = path;
+    return !this.#options.pins || pathMatches(path, this.#options.pins, this.#anchors);
+  }
+
+  reported(path: VerifiedPath): void {
+    this.#decided = path;
+    this.notify(this.report(false));
+  }
+
+  /** Tells `onPinFailure`, after the engine call returns: the caller's code never runs inside the handshake. */
+  notify(report: PinFailureReport): void {
+    const { onPinFailure } = this.#options;
+    if (onPinFailure) queueMicrotask(() => onPinFailure(report));
+  }
+
+  /** The path for people, leaf first; empty before verification (or for a resumed session). */
+  get chain(): CertificateSummary[] {
+    return this.#decided ? summarizePath(this.#decided, this.#anchors) : [];
+  }
+
+  /** A pin failure on the last path decided. */
+  report(enforced: boolean): PinFailureReport {
+    let chain: CertificateSummary[] = [];
+    try {
+      chain = this.chain;
+    } catch {
+      // A certificate webpki accepted but pkijs cannot read: report without the chain.
+    }
+    return { host: this.#host, port: this.#port, expected: this.#options.pins?.texts ?? [], chain, time: new Date(), enforced };
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, index) => byte === b[index]);
+}
