@@ -1,7 +1,7 @@
 import { PinnedFetchError } from "./errors.js";
 import { HttpConnection, type OutgoingRequest } from "./http/connection.js";
 import { Pool } from "./http/pool.js";
-import { type PinRule, PinPolicy, type PinningChoices, canonicalHost, configuredHost, pinningMode } from "./pins/policy.js";
+import { type PinRule, PinPolicy, type PinningChoices, addressesOf, canonicalHost, pinningMode } from "./pins/policy.js";
 import { type Runtime, type RuntimeName, selectRuntime } from "./runtime/index.js";
 import { openTls } from "./tls/connection.js";
 import { TrustContext } from "./tls/trust.js";
@@ -47,9 +47,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   if (connectTimeout !== undefined && !(typeof connectTimeout === "number" && connectTimeout > 0)) {
     throw new PinnedFetchError("ERR_CONFIG", `connectTimeout must be a positive number of milliseconds, not ${String(connectTimeout)}.`);
   }
-  const addresses = new Map(
-    Object.entries(options.resolve ?? {}).map(([host, address]) => [configuredHost(host, "resolve"), address]),
-  );
+  const addresses = addressesOf(options.resolve);
   const runtime = selectRuntime(options.runtime);
   let pool: Promise<Pool> | undefined;
 

@@ -1,9 +1,12 @@
 export { createPinnedFetch, type PinnedFetch, type PinnedFetchOptions } from "./fetch.js";
+export type { PinRule } from "./pins/policy.js";
 export { connectTls, type ConnectTlsOptions, type TlsConnection } from "./tls/connection.js";
 export {
   PinnedFetchError,
   type CertificateSummary,
+  type PinFailureReport,
   type PinnedFetchErrorCode,
   type PinnedFetchErrorDetails,
 } from "./errors.js";
 export type { ConnectOptions, Runtime, RuntimeName, Socket } from "./runtime/index.js";
+export { getPins, type CertificateInfo, type GetPinsOptions } from "./get-pins.js";

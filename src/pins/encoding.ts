@@ -25,3 +25,12 @@ export function pemCertificates(pem: string): Uint8Array<ArrayBuffer>[] | null {
   }
   return ders;
 }
+
+/** Bytes as openssl prints a fingerprint: upper-case hex pairs joined by colons. */
+export function toColonHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => byte.toString(16).toUpperCase().padStart(2, "0")).join(":");
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, index) => byte === b[index]);
+}

@@ -3,7 +3,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 
 import { PinnedFetchError } from "../errors.js";
 import { certificateSpki } from "./certificate.js";
-import { fromBase64, toBase64 } from "./encoding.js";
+import { fromBase64, toBase64, toColonHex } from "./encoding.js";
 
 /**
  * What a pin is a digest of: a certificate's SubjectPublicKeyInfo (OkHttp,
@@ -88,7 +88,7 @@ function suggestion(text: string): string | null {
   if (fromBase64(padded)?.length === 32 && `sha256/${padded}` !== text) return `sha256/${padded}`;
   // A fingerprint without its colons.
   const hex = text.replace(/^(SHA256|SHA1) Fingerprint=/i, "");
-  if (/^(?:[0-9A-Fa-f]{64}|[0-9A-Fa-f]{40})$/.test(hex)) return hex.toUpperCase().replace(/(..)(?!$)/g, "$1:");
+  if (/^(?:[0-9A-Fa-f]{64}|[0-9A-Fa-f]{40})$/.test(hex)) return toColonHex(Uint8Array.from(hex.match(/../g)!, (pair) => parseInt(pair, 16)));
   return null;
 }
 

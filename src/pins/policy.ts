@@ -166,3 +166,8 @@ export function configuredHost(host: string, option: string): string {
   }
   return canonical;
 }
+
+/** The `resolve` option by canonical host: where to connect instead of resolving the name. */
+export function addressesOf(resolve: Readonly<Record<string, string>> = {}): Map<string, string> {
+  return new Map(Object.entries(resolve).map(([host, address]) => [configuredHost(host, "resolve"), address]));
+}

@@ -149,6 +149,11 @@ export class Connection implements TlsConnection {
     return this.#host;
   }
 
+  /** The DER certificates of the verified path (empty for a resumed session). */
+  get verifiedCertificates(): readonly Uint8Array<ArrayBuffer>[] {
+    return this.#verifier.certificates;
+  }
+
   get peerCertificates(): readonly CertificateSummary[] {
     this.#summary ??= this.#verifier.chain;
     return this.#summary;

@@ -1,5 +1,6 @@
 import type { CertificateSummary, PinFailureReport } from "../errors.js";
 import { parseCertificate } from "../pins/certificate.js";
+import { sameBytes } from "../pins/encoding.js";
 import { type VerifiedPath, pathMatches, summarizePath } from "../pins/path.js";
 import type { PinSet } from "../pins/pin.js";
 import { type SessionVerifier, Verdict } from "./engine.js";
@@ -71,6 +72,11 @@ export class HandshakeVerifier implements SessionVerifier {
     if (onPinFailure) queueMicrotask(() => onPinFailure(report));
   }
 
+  /** The DER certificates of the last path decided (without a built-in anchor, whose DER is not known). */
+  get certificates(): readonly Uint8Array<ArrayBuffer>[] {
+    return this.#decided?.certificates ?? [];
+  }
+
   /** The path for people, leaf first; empty before verification (or for a resumed session). */
   get chain(): CertificateSummary[] {
     return this.#decided ? summarizePath(this.#decided, this.#anchors) : [];
@@ -86,8 +92,4 @@ export class HandshakeVerifier implements SessionVerifier {
     }
     return { host: this.#host, port: this.#port, expected: this.#options.pins?.texts ?? [], chain, time: new Date(), enforced };
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, index) => byte === b[index]);
 }

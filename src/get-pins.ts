@@ -1,0 +1,77 @@
+import { sha1 } from "@noble/hashes/legacy.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+
+import { type CertificateSummary, PinnedFetchError } from "./errors.js";
+import { summarizeCertificate } from "./pins/certificate.js";
+import { sameBytes, toColonHex } from "./pins/encoding.js";
+import { addressesOf, canonicalHost } from "./pins/policy.js";
+import { type Runtime, type RuntimeName, selectRuntime } from "./runtime/index.js";
+import { openTls } from "./tls/connection.js";
+import { TrustContext } from "./tls/trust.js";
+
+/** A certificate the server sent, with every form of pin people use for it. */
+export interface CertificateInfo extends CertificateSummary {
+  /** SHA-256 of the DER certificate, as `openssl x509 -noout -fingerprint -sha256` prints it. */
+  sha256: string;
+  /** SHA-1 of the DER certificate, as `openssl x509 -noout -fingerprint -sha1` prints it. */
+  sha1: string;
+  der: Uint8Array;
+  /** Whether the certificate is on the path that verified the server; false for one it merely sent. */
+  onVerifiedPath: boolean;
+}
+
+export interface GetPinsOptions {
+  /** PEM CA certificates to trust instead of Mozilla's roots. */
+  ca?: string | readonly string[];
+  /** `{ [host]: address }`, like curl's `--resolve`. */
+  resolve?: Readonly<Record<string, string>>;
+  connectTimeout?: number;
+  signal?: AbortSignal;
+  runtime?: RuntimeName | Runtime;
+}
+
+/**
+ * The certificates an HTTPS server presents, in the order it sent them, each
+ * with its pin and fingerprints: what to paste into `pins`. The server is
+ * verified as by `createPinnedFetch` (without pins); if that fails, the
+ * PinnedFetchError's `chain` holds what the server sent.
+ */
+export async function getPins(url: string | URL, options: GetPinsOptions = {}): Promise<CertificateInfo[]> {
+  const target = new URL(url);
+  if (target.protocol !== "https:") {
+    throw new PinnedFetchError("ERR_CONFIG", `getPins needs an https: URL, not ${target.href}.`);
+  }
+  const hostname = canonicalHost(target.hostname)!;
+  const addresses = addressesOf(options.resolve);
+  const trust = new TrustContext(options.ca);
+  let presented: readonly Uint8Array<ArrayBuffer>[] = [];
+  const describe = (onPath: (der: Uint8Array) => boolean) => presented.map((der) => describeCertificate(der, onPath(der)));
+  try {
+    const connection = await openTls(await selectRuntime(options.runtime), trust, {
+      hostname,
+      port: Number(target.port || 443),
+      address: addresses.get(hostname),
+      signal: options.signal,
+      connectTimeout: options.connectTimeout,
+      onPresented: (certificates) => (presented = certificates),
+    });
+    const verified = connection.verifiedCertificates;
+    await connection.close();
+    return describe((der) => verified.some((other) => sameBytes(other, der)));
+  } catch (error) {
+    if (error instanceof PinnedFetchError && presented.length > 0) {
+      throw new PinnedFetchError(error.code, error.message, { host: hostname, chain: describe(() => false), cause: error });
+    }
+    throw error;
+  }
+}
+
+function describeCertificate(der: Uint8Array<ArrayBuffer>, onVerifiedPath: boolean): CertificateInfo {
+  return {
+    ...summarizeCertificate(der),
+    sha256: toColonHex(sha256(der)),
+    sha1: toColonHex(sha1(der)),
+    der,
+    onVerifiedPath,
+  };
+}
