@@ -3,7 +3,16 @@
 // the counters each server keeps, read over loopback HTTP.
 import type { RuntimeName } from "../../src/index.js";
 
-export const CERTIFICATES = ["leaf", "intermediate", "root", "otherLeaf", "otherIntermediate", "otherRoot"] as const;
+export const CERTIFICATES = [
+  "leaf",
+  "intermediate",
+  "root",
+  "otherLeaf",
+  "otherIntermediate",
+  "otherRoot",
+  "expiredLeaf",
+  "wrongNameLeaf",
+] as const;
 export type CertificateName = (typeof CERTIFICATES)[number];
 
 /** Each server, by what it does; see fixture.ts. */
@@ -17,6 +26,8 @@ export const SERVERS = [
   "expired",
   "wrongName",
   "crossSigned",
+  "names",
+  "selfSignedCa",
   "echo",
   "raw",
   "endless",
@@ -39,8 +50,12 @@ export interface FixtureDescription {
   ports: Record<ServerName, number>;
   /** `sha256/` SPKI pins, computed by node:crypto. */
   pins: Record<CertificateName, string>;
+  /** Every other form of pin of each certificate, computed by node:crypto (openssl): `sha1/` of the SPKI, and fingerprints. */
+  forms: Record<CertificateName, { spkiSha1: string; sha256: string; sha1: string; der: string }>;
   /** PEM of the two test roots. */
   ca: { root: string; otherRoot: string };
+  /** The `selfSignedCa` server's certificate: self-signed, CA:TRUE, for localhost. */
+  selfSigned: { pem: string; pin: string };
   /** A host name that fails DNS resolution without a query leaving the machine (a label over 63 bytes). */
   unresolvable: string;
   /** Bytes the `source` server streams on each connection. */

@@ -2,11 +2,12 @@
 // scenarios talk to, on 127.0.0.1, plus a control server for their counters.
 // The Node tests start it in-process; Deno's and Bun's runs get its
 // description from the control server.
+import { createHash, X509Certificate } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 
-import { createPki, issue, type Pki } from "../support/pki.js";
+import { createPki, issue, type Issued, type Pki } from "../support/pki.js";
 import {
   pinOf,
   startBlackHole,
@@ -59,6 +60,9 @@ export async function startFixture(): Promise<RunningFixture> {
     issuer: pki.otherRoot,
     key: pki.intermediate.key,
   });
+  // One leaf for several names, for host patterns.
+  const names = await issue({ commonName: "example.com", dnsNames: ["example.com", "a.example.com", "a.b.example.com"], issuer: pki.intermediate });
+  const selfSigned = await issue({ commonName: "localhost", ca: true, dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] });
   const good = { chain: [pki.leaf, pki.intermediate], key: pki.leaf };
   const impostor = { chain: [pki.otherLeaf, pki.otherIntermediate], key: pki.otherLeaf };
   const appended = { chain: [pki.otherLeaf, pki.otherIntermediate, pki.intermediate], key: pki.otherLeaf };
@@ -74,6 +78,8 @@ export async function startFixture(): Promise<RunningFixture> {
     expired: await startHttpsServer({ chain: [pki.expiredLeaf, pki.intermediate], key: pki.expiredLeaf }),
     wrongName: await startHttpsServer({ chain: [pki.wrongNameLeaf, pki.intermediate], key: pki.wrongNameLeaf }),
     crossSigned: await startHttpsServer({ chain: [pki.leaf, pki.intermediate, crossSigned], key: pki.leaf }),
+    names: await startHttpsServer({ chain: [names, pki.intermediate], key: names }),
+    selfSignedCa: await startHttpsServer({ chain: [selfSigned], key: selfSigned }),
     echo: await startTlsServer({ ...good, alpn: ["echo/1", "http/1.1"] }, (socket) => socket.pipe(socket)),
     raw: await startTlsServer(good, (socket, tcp) =>
       socket.once("data", (request: Buffer) => {
@@ -106,7 +112,9 @@ export async function startFixture(): Promise<RunningFixture> {
     control: `http://127.0.0.1:${await listen(control)}`,
     ports: Object.fromEntries(Object.entries(servers).map(([name, server]) => [name, server.port])) as Record<ServerName, number>,
     pins: Object.fromEntries(CERTIFICATES.map((name) => [name, pinOf(pki[name as keyof Pki])])) as FixtureDescription["pins"],
+    forms: Object.fromEntries(CERTIFICATES.map((name) => [name, forms(pki[name as keyof Pki])])) as FixtureDescription["forms"],
     ca: { root: pki.root.certPem, otherRoot: pki.otherRoot.certPem },
+    selfSigned: { pem: selfSigned.certPem, pin: pinOf(selfSigned) },
     unresolvable: `${"a".repeat(64)}.test`,
     sourceBytes: SOURCE_BYTES,
   };
@@ -134,6 +142,18 @@ function stream(socket: Socket, stats: TestServer): void {
     if (chunks === 0) socket.end();
   };
   next();
+}
+
+/** The other forms of pin of a certificate, as openssl (through node:crypto) computes them. */
+function forms(certificate: Issued) {
+  const x509 = new X509Certificate(certificate.certPem);
+  const spki = x509.publicKey.export({ type: "spki", format: "der" });
+  return {
+    spkiSha1: `sha1/${createHash("sha1").update(spki).digest("base64")}`,
+    sha256: x509.fingerprint256,
+    sha1: x509.fingerprint,
+    der: Buffer.from(certificate.der).toString("base64"),
+  };
 }
 
 async function closedPort(): Promise<TestServer> {

@@ -7,7 +7,23 @@ import { framing } from "./framing.js";
 import { http } from "./http.js";
 import { cancellation, network } from "./network.js";
 import { pins } from "./pins.js";
+import { formats, patterns, reportOnly, rules, trust } from "./policy.js";
 import { runtime } from "./runtime.js";
 import { tls } from "./tls.js";
 
-export const groups: Group[] = [...pins, certificates, http, tls, config, network, cancellation, framing, runtime];
+export const groups: Group[] = [
+  ...pins,
+  certificates,
+  formats,
+  patterns,
+  rules,
+  reportOnly,
+  trust,
+  http,
+  tls,
+  config,
+  network,
+  cancellation,
+  framing,
+  runtime,
+];
