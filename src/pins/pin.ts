@@ -55,12 +55,14 @@ export function parsePin(input: string, host: string): Pin {
 }
 
 function spkiPin(text: string): Pin | null {
-  const match = /^(?:(sha256|sha1)\/\/?)?([A-Za-z0-9+/=]+)$/.exec(text);
+  const match = /^(?:(sha256|sha1)\/)?([A-Za-z0-9+/=]+)$/.exec(text);
   if (!match) return null;
   const algorithm = (match[1] ?? "sha256") as keyof typeof DIGEST_LENGTH;
-  const digest = fromBase64(match[2]!);
-  if (digest?.length !== DIGEST_LENGTH[algorithm]) return null;
-  return { kind: `spki-${algorithm}`, digest: match[2]!, text: `${algorithm}/${match[2]}` };
+  // curl writes "sha256//<base64>", but a base64 digest may itself begin with "/": both readings are tried
+  // (at most one has a valid length).
+  const bodies = match[1] && match[2]!.startsWith("/") ? [match[2]!, match[2]!.slice(1)] : [match[2]!];
+  const body = bodies.find((candidate) => fromBase64(candidate)?.length === DIGEST_LENGTH[algorithm]);
+  return body ? { kind: `spki-${algorithm}`, digest: body, text: `${algorithm}/${body}` } : null;
 }
 
 function fingerprintPin(text: string): Pin | null {

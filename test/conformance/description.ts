@@ -51,7 +51,10 @@ export interface FixtureDescription {
   /** `sha256/` SPKI pins, computed by node:crypto. */
   pins: Record<CertificateName, string>;
   /** Every other form of pin of each certificate, computed by node:crypto (openssl): `sha1/` of the SPKI, and fingerprints. */
-  forms: Record<CertificateName, { spkiSha1: string; sha256: string; sha1: string; der: string }>;
+  forms: Record<
+    CertificateName,
+    { spkiSha1: string; sha256: string; sha1: string; der: string; notBefore: string; notAfter: string }
+  >;
   /** PEM of the two test roots. */
   ca: { root: string; otherRoot: string };
   /** The `selfSignedCa` server's certificate: self-signed, CA:TRUE, for localhost. */

@@ -153,6 +153,8 @@ function forms(certificate: Issued) {
     sha256: x509.fingerprint256,
     sha1: x509.fingerprint,
     der: Buffer.from(certificate.der).toString("base64"),
+    notBefore: new Date(x509.validFrom).toISOString(),
+    notAfter: new Date(x509.validTo).toISOString(),
   };
 }
 

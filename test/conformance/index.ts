@@ -7,7 +7,7 @@ import { framing } from "./framing.js";
 import { http } from "./http.js";
 import { cancellation, network } from "./network.js";
 import { pins } from "./pins.js";
-import { formats, patterns, reportOnly, rules, trust } from "./policy.js";
+import { formats, patterns, reportOnly, rules, tooling, trust } from "./policy.js";
 import { runtime } from "./runtime.js";
 import { tls } from "./tls.js";
 
@@ -19,6 +19,7 @@ export const groups: Group[] = [
   rules,
   reportOnly,
   trust,
+  tooling,
   http,
   tls,
   config,

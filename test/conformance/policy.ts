@@ -1,8 +1,8 @@
 // Pin policy as users know it: every pin form they hold, OkHttp's host
 // patterns, rules that expire, report-only rollouts, pins-only trust, and
 // self-signed certificates given as trusted.
-import { createPinnedFetch, type PinFailureReport, type PinnedFetchOptions } from "../../src/index.js";
-import { type Group, HELLO, assert, ignoreWarning, thrown, withFetch } from "./check.js";
+import { type CertificateInfo, createPinnedFetch, getPins, type PinFailureReport, type PinnedFetchOptions } from "../../src/index.js";
+import { type Group, HELLO, assert, ignoreWarning, rejection, thrown, withFetch } from "./check.js";
 import type { CertificateName, Fixture, ServerName } from "./description.js";
 
 const hello = (fixture: Fixture, server: ServerName = "tls13", host = "localhost") =>
@@ -76,6 +76,15 @@ export const formats: Group = {
           assert.equal(error.code, "ERR_CONFIG");
           assert.match(error.message, /api\.example\.com/);
           assert.match(error.message, message, pin);
+        }
+      },
+    },
+    {
+      name: "reads a digest that begins with a slash in every form",
+      run: () => {
+        const digest = `/${"A".repeat(42)}=`;
+        for (const pin of [`sha256/${digest}`, `sha256//${digest}`, digest]) {
+          createPinnedFetch({ pins: { localhost: [pin, `sha1/${"B".repeat(27)}=`] } });
         }
       },
     },
@@ -292,6 +301,69 @@ export const trust: Group = {
         assert.equal(await outcome(options({ pins: { localhost: [fixture.selfSigned.pin] } }), url), HELLO);
         assert.equal(await outcome(options({ pins: { localhost: [fixture.pins.root] } }), url), "ERR_PIN_MISMATCH");
         assert.equal(await outcome({ ca: fixture.ca.root, resolve: { localhost: "127.0.0.1" } }, url), "ERR_CERT_UNTRUSTED");
+      },
+    },
+  ],
+};
+
+/** A certificate as getPins describes it, against what openssl (node:crypto) computes for the fixture's. */
+function assertDescribes(fixture: Fixture, info: CertificateInfo | undefined, name: CertificateName, onVerifiedPath: boolean) {
+  const forms = fixture.forms[name];
+  assert.ok(info, `no certificate where ${name} should be`);
+  assert.deepEqual(
+    {
+      pin: info.pin,
+      sha256: info.sha256,
+      sha1: info.sha1,
+      der: btoa(String.fromCharCode(...info.der)),
+      notBefore: info.notBefore?.toISOString(),
+      notAfter: info.notAfter?.toISOString(),
+      onVerifiedPath: info.onVerifiedPath,
+    },
+    {
+      pin: fixture.pins[name],
+      sha256: forms.sha256,
+      sha1: forms.sha1,
+      der: forms.der,
+      notBefore: forms.notBefore,
+      notAfter: forms.notAfter,
+      onVerifiedPath,
+    },
+    name,
+  );
+}
+
+export const tooling: Group = {
+  name: "getPins",
+  scenarios: [
+    {
+      name: "describes each certificate the server presents as openssl does",
+      run: async (fixture) => {
+        const chain = await getPins(`https://localhost:${fixture.ports.tls13}/`, { ca: fixture.ca.root, resolve: { localhost: "127.0.0.1" } });
+        assert.equal(chain.length, 2);
+        assertDescribes(fixture, chain[0], "leaf", true);
+        assertDescribes(fixture, chain[1], "intermediate", true);
+        assert.match(chain[0]!.subject, /CN=localhost/);
+      },
+    },
+    {
+      name: "marks a certificate the server merely sent as off the verified path",
+      run: async (fixture) => {
+        const options = { ca: [fixture.ca.root, fixture.ca.otherRoot], resolve: { localhost: "127.0.0.1" } };
+        const chain = await getPins(`https://localhost:${fixture.ports.appended13}/`, options);
+        assertDescribes(fixture, chain[0], "otherLeaf", true);
+        assertDescribes(fixture, chain[1], "otherIntermediate", true);
+        assertDescribes(fixture, chain[2], "intermediate", false);
+      },
+    },
+    {
+      name: "an untrusted server fails, with what it presented",
+      run: async (fixture) => {
+        const error = await rejection(getPins(`https://localhost:${fixture.ports.tls13}/`, { resolve: { localhost: "127.0.0.1" } }));
+        assert.equal(error.code, "ERR_CERT_UNTRUSTED");
+        const chain = error.chain as CertificateInfo[];
+        assertDescribes(fixture, chain[0], "leaf", false);
+        assertDescribes(fixture, chain[1], "intermediate", false);
       },
     },
   ],
