@@ -19,13 +19,13 @@ connection.peerCertificates.forEach((certificate, index) => {
 });
 await connection.close();
 
-const fetch = createPinnedFetch({ ...options, pins: { localhost: [pin] } });
+// The intermediate's pin, and the root's as a backup.
+const fetch = createPinnedFetch({ ...options, pins: { localhost: [pin, pinOf(pki.root)] } });
 const response = await fetch(`${origin}/hello`);
 console.log(`\nPinned to the intermediate CA: ${response.status} ${response.statusText}, body "${await response.text()}"`);
 await fetch.close();
 
-const impostorPin = pinOf(pki.otherIntermediate);
-const misled = createPinnedFetch({ ...options, pins: { localhost: [impostorPin] } });
+const misled = createPinnedFetch({ ...options, pins: { localhost: [pinOf(pki.otherIntermediate), pinOf(pki.otherRoot)] } });
 const requestsBefore = server.requests;
 try {
   await misled(`${origin}/hello`);
