@@ -306,7 +306,7 @@ export class Connection implements TlsConnection {
     });
     return new PinnedFetchError(
       "ERR_PIN_MISMATCH",
-      `Certificate pin mismatch for ${host}: no certificate on the verified path has one of the pinned keys ` +
+      `Certificate pin mismatch for ${host}: no certificate on the verified path matches one of the pins ` +
         `(${expected.join(", ")}). The server presented, leaf first:\n${lines.join("\n")}\n` +
         `Nothing was sent. If ${host} changed its keys on purpose, add the new pin (an intermediate's pin makes a ` +
         `good backup); if not, this connection may be intercepted.`,
