@@ -35,6 +35,7 @@ interface BunApi {
     socket: BunSocketHandlers;
   }): Promise<BunTcpSocket>;
   file(url: URL): { bytes(): Promise<Uint8Array<ArrayBuffer>> };
+  write(destination: URL, data: Uint8Array): Promise<number>;
 }
 
 const bun = (): BunApi => (globalThis as unknown as { Bun: BunApi }).Bun;
@@ -68,6 +69,10 @@ export const bunRuntime: BuiltInRuntime = {
 
   readFile(url: URL): Promise<Uint8Array<ArrayBuffer>> {
     return bun().file(url).bytes();
+  },
+
+  async writeFile(url: URL, data: Uint8Array): Promise<void> {
+    await bun().write(url, data);
   },
 
   unrefTimer(timer: ReturnType<typeof setTimeout>): void {

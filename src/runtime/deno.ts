@@ -15,6 +15,7 @@ interface DenoConn {
 interface DenoApi {
   connect(options: { hostname: string; port: number; transport: "tcp" }): Promise<DenoConn>;
   readFile(path: URL): Promise<Uint8Array<ArrayBuffer>>;
+  writeFile(path: URL, data: Uint8Array): Promise<void>;
   unrefTimer(id: number): void;
 }
 
@@ -41,6 +42,10 @@ export const denoRuntime: BuiltInRuntime = {
 
   readFile(url: URL): Promise<Uint8Array<ArrayBuffer>> {
     return deno().readFile(url);
+  },
+
+  writeFile(url: URL, data: Uint8Array): Promise<void> {
+    return deno().writeFile(url, data);
   },
 
   unrefTimer(timer: ReturnType<typeof setTimeout>): void {

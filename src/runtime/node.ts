@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
 
 import { closedError, connectError } from "./failures.js";
@@ -38,6 +38,10 @@ export const nodeRuntime: BuiltInRuntime = {
 
   async readFile(url: URL): Promise<Uint8Array<ArrayBuffer>> {
     return new Uint8Array(await readFile(url));
+  },
+
+  writeFile(url: URL, data: Uint8Array): Promise<void> {
+    return writeFile(url, data);
   },
 
   unrefTimer(timer: ReturnType<typeof setTimeout>): void {

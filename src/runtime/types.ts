@@ -55,7 +55,13 @@ export interface Runtime {
   unrefTimer(timer: ReturnType<typeof setTimeout>): void;
 }
 
-/** A built-in adapter also reads the files shipped with the package: the engine is loaded only through these. */
+/**
+ * A built-in adapter also does the file I/O of pinned-fetch, so that no other
+ * module touches runtime APIs: reading the engine shipped with the package,
+ * and the files the CLI is given.
+ */
 export interface BuiltInRuntime extends Runtime {
   readFile(url: URL): Promise<Uint8Array<ArrayBuffer>>;
+  /** Creates or replaces the file. */
+  writeFile(url: URL, data: Uint8Array): Promise<void>;
 }

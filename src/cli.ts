@@ -1,0 +1,350 @@
+#!/usr/bin/env node
+// The pinned-fetch command: see the pins of what a server presents, and fetch with pins.
+// It runs unchanged on Node, Deno and Bun: files go through the runtime adapters, and
+// beyond them it uses only `process` and `console`, which all three provide.
+import { type CertificateSummary, PinnedFetchError } from "./errors.js";
+import { createPinnedFetch } from "./fetch.js";
+import { type CertificateInfo, getPins } from "./get-pins.js";
+import { toBase64 } from "./pins/encoding.js";
+import { canonicalHost } from "./pins/policy.js";
+import { hostRuntime } from "./runtime/index.js";
+
+const USAGE = `pinned-fetch: the certificates an HTTPS server presents, with their pins, and fetches pinned to them.
+
+Usage:
+  pinned-fetch pins <url> [--ca FILE] [--resolve HOST:ADDRESS] [--json]
+  pinned-fetch get <url> --pin PIN [--pin PIN ...] [--ca FILE] [--resolve HOST:ADDRESS] [-o FILE]
+
+Commands:
+  pins  Print the certificates the server sends, leaf first: subject, issuer, validity, pin
+        (sha256/...) and SHA-256 fingerprint, and whether each is on the verified path.
+        Then a pins snippet for createPinnedFetch: the leaf's pin, and the intermediate CA's
+        as a backup.
+  get   Fetch the URL, accepting the server only if a certificate on its verified path has
+        one of the pins, and write the body to stdout (or to FILE).
+
+Options:
+  --pin PIN               A pin for the URL's host; repeat it for backup pins. sha256/<base64>,
+                          sha1/<base64>, or a fingerprint as openssl prints it (AB:CD:...).
+  --ca FILE               PEM CA certificates to trust instead of the Mozilla roots (for a
+                          server with a private CA).
+  --resolve HOST:ADDRESS  Connect to ADDRESS for HOST, like curl's --resolve; the name sent and
+                          verified is still HOST. An IPv6 address goes in brackets
+                          (localhost:[::1]). curl's HOST:PORT:ADDRESS works too.
+  --json                  pins: print JSON (DER as base64, dates in ISO 8601).
+  -o FILE                 get: write the body to FILE instead of stdout.
+  -h, --help              Print this help.
+
+A URL without a scheme means https://; pinned-fetch never speaks plain HTTP.
+
+Exit status: 0 success (whatever the HTTP status; one other than 2xx is noted on stderr),
+1 a pin, certificate or connection failure, 2 a mistake in the command line.
+
+Examples:
+  pinned-fetch pins https://example.com
+  pinned-fetch pins https://localhost:8443 --ca ca.pem
+  pinned-fetch get https://example.com/ --pin sha256/... --pin sha256/... -o page.html`;
+
+/** Each command's options: whether it takes a value. */
+const COMMANDS = {
+  pins: { "--ca": true, "--resolve": true, "--json": false },
+  get: { "--pin": true, "--ca": true, "--resolve": true, "-o": true },
+} as const;
+
+type Command = keyof typeof COMMANDS;
+
+interface Invocation {
+  command: Command;
+  url: URL;
+  host: string;
+  pins: string[];
+  caFile: string | undefined;
+  resolve: Record<string, string> | undefined;
+  json: boolean;
+  output: string | undefined;
+}
+
+/** A mistake in the command line: exit status 2. */
+class UsageError extends Error {}
+
+/** The body could not be written: exit status 1. */
+class OutputError extends Error {}
+
+async function main(args: readonly string[]): Promise<number> {
+  if (args.length === 0) {
+    console.error(USAGE);
+    return 2;
+  }
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(USAGE);
+    return 0;
+  }
+  let invocation: Invocation | undefined;
+  try {
+    invocation = parse(args);
+    await (invocation.command === "pins" ? showPins : get)(invocation);
+    return 0;
+  } catch (error) {
+    return report(error, invocation);
+  }
+}
+
+function parse([command = "", ...rest]: readonly string[]): Invocation {
+  if (!Object.hasOwn(COMMANDS, command)) {
+    throw new UsageError(`Unknown command ${JSON.stringify(command)}: the commands are pins and get.`);
+  }
+  const options: Record<string, boolean> = COMMANDS[command as Command];
+  const values = new Map<string, string[]>();
+  const positional: string[] = [];
+  for (let index = 0; index < rest.length; index++) {
+    const argument = rest[index]!;
+    if (!argument.startsWith("-")) {
+      positional.push(argument);
+      continue;
+    }
+    const [name, inline] = argument.startsWith("--") && argument.includes("=")
+      ? [argument.slice(0, argument.indexOf("=")), argument.slice(argument.indexOf("=") + 1)]
+      : [argument, undefined];
+    if (!Object.hasOwn(options, name)) throw new UsageError(`${command} has no option ${name}.`);
+    const value = options[name] ? (inline ?? rest[++index]) : "";
+    if (value === undefined) throw new UsageError(`${name} needs a value.`);
+    if (!options[name] && inline !== undefined) throw new UsageError(`${name} takes no value.`);
+    if (values.has(name) && name !== "--pin") throw new UsageError(`${name} is given twice.`);
+    values.set(name, [...(values.get(name) ?? []), value]);
+  }
+  if (positional.length !== 1) {
+    throw new UsageError(positional.length === 0 ? `${command} needs a URL.` : `${command} takes one URL, not ${positional.join(" ")}.`);
+  }
+  const url = parseUrl(positional[0]!);
+  const pins = values.get("--pin") ?? [];
+  if (command === "get" && pins.length === 0) {
+    throw new UsageError(`get needs at least one --pin. To see the server's pins: pinned-fetch pins ${url.href}`);
+  }
+  const resolve = values.get("--resolve")?.[0];
+  return {
+    command: command as Command,
+    url,
+    host: canonicalHost(url.hostname)!,
+    pins,
+    caFile: values.get("--ca")?.[0],
+    resolve: resolve === undefined ? undefined : parseResolve(resolve, url),
+    json: values.has("--json"),
+    output: values.get("-o")?.[0],
+  };
+}
+
+function parseUrl(text: string): URL {
+  // A bare host (example.com, example.com:8443/path) can only mean https.
+  const withScheme = /^[a-z][a-z\d+.-]*:\/\//i.test(text) ? text : `https://${text}`;
+  if (!URL.canParse(withScheme)) throw new UsageError(`${JSON.stringify(text)} is not a URL.`);
+  const url = new URL(withScheme);
+  if (url.protocol !== "https:") {
+    throw new UsageError(`pinned-fetch only speaks HTTPS, so it cannot pin ${url.href}; give an https:// URL.`);
+  }
+  return url;
+}
+
+/** curl's `HOST:ADDRESS`, or `HOST:PORT:ADDRESS` with the URL's port; an IPv6 address in brackets. */
+function parseResolve(text: string, url: URL): Record<string, string> {
+  const match = /^([^:[\]]+):(?:(\d+):)?(\[[^\]]+\]|[^:]+)$/.exec(text);
+  const host = match && canonicalHost(match[1]!);
+  const address = match && canonicalHost(match[3]!);
+  if (!host || !address) {
+    throw new UsageError(
+      `--resolve takes HOST:ADDRESS (or curl's HOST:PORT:ADDRESS), with an IPv6 address in brackets, ` +
+        `such as localhost:127.0.0.1 or localhost:[::1]; not ${JSON.stringify(text)}.`,
+    );
+  }
+  if (host !== canonicalHost(url.hostname)) {
+    throw new UsageError(`--resolve ${text} is for ${host}, but the URL's host is ${url.hostname}.`);
+  }
+  const port = url.port || "443";
+  if (match[2] !== undefined && Number(match[2]) !== Number(port)) {
+    throw new UsageError(`--resolve ${text} is for port ${match[2]}, but the URL's port is ${port}.`);
+  }
+  return { [host]: address };
+}
+
+async function showPins(invocation: Invocation): Promise<void> {
+  const { url, host, json } = invocation;
+  const options = { ca: await readCa(invocation.caFile), resolve: invocation.resolve };
+  let certificates: CertificateInfo[];
+  try {
+    certificates = await getPins(url, options);
+  } catch (error) {
+    if (!(error instanceof PinnedFetchError)) throw error;
+    // getPins puts what the server sent, as CertificateInfo, in the error's chain.
+    const sent = (error.chain ?? []) as CertificateInfo[];
+    if (json) {
+      const { code, message } = error;
+      console.log(JSON.stringify({ url: url.href, certificates: sent.map(certificateJson), error: { code, message } }, null, 2));
+    } else if (sent.length > 0) {
+      console.log(`${url.host} sent these certificates, which could NOT be verified (do not pin them):\n\n${listCertificates(sent)}\n`);
+    }
+    throw error;
+  }
+  const leaf = certificates[0]!;
+  const backup = intermediateOf(certificates.filter((certificate) => certificate.onVerifiedPath));
+  if (json) {
+    const pins = { [host]: [leaf.pin, ...(backup ? [backup.pin] : [])] };
+    console.log(JSON.stringify({ url: url.href, certificates: certificates.map(certificateJson), pins }, null, 2));
+  } else {
+    console.log(`${url.host} sent these certificates:\n\n${listCertificates(certificates)}\n\n${pinsSnippet(host, leaf, backup)}`);
+  }
+}
+
+async function get(invocation: Invocation): Promise<void> {
+  const { url, host, output } = invocation;
+  const fetch = createPinnedFetch({
+    pins: { [host]: invocation.pins },
+    ca: await readCa(invocation.caFile),
+    resolve: invocation.resolve,
+    // One run cannot lock itself out, so the advice to add a backup pin would only be noise here.
+    onWarning: () => {},
+  });
+  try {
+    const response = await fetch(url);
+    // The whole body first, so that a body cut short leaves neither partial output nor a partial file.
+    const body = new Uint8Array(await response.arrayBuffer());
+    await writeBody(output, body);
+    if (!response.ok) console.error(`pinned-fetch: ${url.href} answered ${response.status} ${response.statusText}`.trimEnd());
+  } finally {
+    await fetch.close();
+  }
+}
+
+/** Tells what went wrong and what to do next; returns the exit status. */
+function report(error: unknown, invocation: Invocation | undefined): number {
+  // A malformed pin or CA file is a mistake in the command line too.
+  if (error instanceof UsageError || (error instanceof PinnedFetchError && error.code === "ERR_CONFIG")) {
+    console.error(`pinned-fetch: ${error.message}\nRun pinned-fetch --help for usage.`);
+    return 2;
+  }
+  if (error instanceof OutputError) {
+    console.error(`pinned-fetch: ${error.message}`);
+    return 1;
+  }
+  if (!(error instanceof PinnedFetchError)) {
+    console.error(`pinned-fetch: unexpected failure (please report it):`, error);
+    return 1;
+  }
+  // The message quotes the server's certificate names.
+  console.error(`pinned-fetch: ${error.message.split("\n").map(printable).join("\n")}`);
+  const next = invocation && nextStep(error, invocation);
+  if (next) console.error(`\nWhat to do: ${next}`);
+  return 1;
+}
+
+/** The advice of the library's message, in terms of this command's options. */
+function nextStep(error: PinnedFetchError, { url, caFile }: Invocation): string | undefined {
+  switch (error.code) {
+    case "ERR_PIN_MISMATCH": {
+      const candidate = intermediateOf(error.chain ?? []) ?? error.chain?.[0];
+      return (
+        `if ${url.hostname} changed its keys on purpose, pass the new pin with --pin` +
+        (candidate ? ` (such as --pin ${candidate.pin}, of ${printable(candidate.subject)})` : "") +
+        `; pinned-fetch pins ${url.href} lists every certificate. If it did not, do not add the pin: ` +
+        `this connection may be intercepted.`
+      );
+    }
+    case "ERR_CERT_UNTRUSTED":
+      return caFile === undefined
+        ? `if the server uses a private CA, pass that CA's PEM certificate with --ca FILE.`
+        : `${caFile} does not hold the CA that issued this chain; pass that CA's certificate with --ca.`;
+    case "ERR_CERT_HOSTNAME":
+      return `use the name the certificate was issued for in the URL; --resolve NAME:ADDRESS connects to another address under that name.`;
+    default:
+      return undefined;
+  }
+}
+
+/** The first CA on a verified path below its root: the backup pin that survives leaf renewals. */
+function intermediateOf(path: readonly CertificateSummary[]): CertificateSummary | undefined {
+  return path.slice(1).find((certificate) => certificate.subject !== certificate.issuer);
+}
+
+function listCertificates(certificates: readonly CertificateInfo[]): string {
+  const verified = certificates.some((certificate) => certificate.onVerifiedPath);
+  return certificates
+    .map((certificate, index) => {
+      const status = certificate.onVerifiedPath ? "on the verified path" : verified ? "sent, but NOT on the verified path" : "not verified";
+      return [
+        `${index + 1}. ${printable(certificate.subject)}  [${status}]`,
+        `   issuer   ${printable(certificate.issuer)}`,
+        `   valid    ${isoDate(certificate.notBefore)} to ${isoDate(certificate.notAfter)}`,
+        `   pin      ${certificate.pin}`,
+        `   SHA-256  ${certificate.sha256}`,
+      ].join("\n");
+    })
+    .join("\n\n");
+}
+
+function pinsSnippet(host: string, leaf: CertificateInfo, backup: CertificateSummary | undefined): string {
+  const entry = (certificate: CertificateSummary, role: string) => `        "${certificate.pin}", // ${printable(certificate.subject)} (${role})`;
+  const backupLines = backup
+    ? [entry(backup, "intermediate CA, the backup")]
+    : [
+        `        // No intermediate CA is on the verified path. Add a backup pin before you rely on this one:`,
+        `        // the issuing CA's key (openssl x509 -in ca.pem -pubkey -noout | openssl pkey -pubin -outform der`,
+        `        // | openssl dgst -sha256 -binary | base64, prefixed with sha256/), or the key of your next certificate.`,
+      ];
+  return [
+    `To pin ${host}, pass this to createPinnedFetch: the leaf's key` +
+      (backup ? `, and the intermediate CA's as a backup that survives leaf renewals.` : `.`),
+    ``,
+    `  createPinnedFetch({`,
+    `    pins: {`,
+    `      ${JSON.stringify(host)}: [`,
+    entry(leaf, "leaf"),
+    ...backupLines,
+    `      ],`,
+    `    },`,
+    `  });`,
+  ].join("\n");
+}
+
+function certificateJson(certificate: CertificateInfo) {
+  return { ...certificate, der: toBase64(certificate.der) };
+}
+
+function isoDate(date: Date | undefined): string {
+  return date ? date.toISOString().replace(/\.000Z$/, "Z") : "unknown";
+}
+
+/** Names as the server wrote them, minus control characters that could rewrite the terminal or the pasted snippet. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "\uFFFD");
+}
+
+async function readCa(path: string | undefined): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return new TextDecoder().decode(await (await hostRuntime()).readFile(fileUrl(path)));
+  } catch (error) {
+    throw new UsageError(`Cannot read the CA file ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** The file: URL of a path from the command line, relative to the working directory. */
+function fileUrl(path: string): URL {
+  const windows = process.platform === "win32";
+  const slashed = (text: string) => (windows ? text.replaceAll("\\", "/") : text);
+  const given = slashed(path);
+  const isAbsolute = given.startsWith("/") || (windows && /^[a-z]:\//i.test(given));
+  const absolute = isAbsolute ? given : `${slashed(process.cwd()).replace(/\/$/, "")}/${given}`;
+  // Escaped, so that `%`, `#`, `?` and (outside Windows) `\` in a name are not read as URL syntax.
+  const escaped = absolute.replace(/[%#?\\\t\n\r]/g, encodeURIComponent);
+  return new URL(`file://${escaped.startsWith("/") ? "" : "/"}${escaped}`);
+}
+
+/** To stdout, or to the file `-o` names. */
+async function writeBody(output: string | undefined, body: Uint8Array): Promise<void> {
+  try {
+    if (output !== undefined) return await (await hostRuntime()).writeFile(fileUrl(output), body);
+    await new Promise<void>((resolve, reject) => process.stdout.write(body, (error) => (error ? reject(error) : resolve())));
+  } catch (error) {
+    throw new OutputError(`Cannot write the body to ${output ?? "stdout"}: ${(error as Error).message}`);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

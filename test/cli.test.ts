@@ -1,0 +1,256 @@
+// The pinned-fetch command, run as a subprocess the way people run it: in
+// Node (from source, through tsx), in Deno and in Bun, against TLS servers
+// on 127.0.0.1 with the test PKI. Pins and fingerprints are checked against
+// node:crypto, independently of the code under test.
+import { execFile } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { createPki, issue, type Issued, type Pki } from "./support/pki.js";
+import { BUN, CHILD_ENV, DENO, ROOT, denoRun } from "./support/runtimes.js";
+import { pinOf, startHttpsServer, type TestServer } from "./support/servers.js";
+
+const CLI = join(ROOT, "src", "cli.ts");
+/** tsx's loader by absolute URL, so that Node finds it from any working directory. */
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+/** A child that runs longer has hung. */
+const CHILD_TIMEOUT = 30_000;
+const TEST_TIMEOUT = 60_000;
+const BODY = "hello, pinned world";
+
+interface Outcome {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+let pki: Pki;
+let good: TestServer;
+let appended: TestServer;
+let rootIssued: TestServer;
+let workspace: string;
+let caFile: string;
+
+beforeAll(async () => {
+  pki = await createPki();
+  // A leaf the root issued directly: a verified path with no intermediate.
+  const directLeaf = await issue({ commonName: "localhost", dnsNames: ["localhost"], issuer: pki.root });
+  good = await startHttpsServer({ chain: [pki.leaf, pki.intermediate], key: pki.leaf });
+  appended = await startHttpsServer({ chain: [pki.leaf, pki.intermediate, pki.otherRoot], key: pki.leaf });
+  rootIssued = await startHttpsServer({ chain: [directLeaf], key: directLeaf });
+  workspace = await mkdtemp(join(tmpdir(), "pinned-fetch-cli-"));
+  caFile = join(workspace, "root.pem");
+  await writeFile(caFile, pki.root.certPem);
+});
+afterAll(async () => {
+  await Promise.all([good?.close(), appended?.close(), rootIssued?.close()]);
+  if (workspace) await rm(workspace, { recursive: true, force: true });
+});
+
+/** Runs a command to its end; rejects only if it could not run or hung. */
+function run(command: string, args: string[], cwd: string): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd, env: CHILD_ENV, timeout: CHILD_TIMEOUT }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== "number") reject(new Error(`${command} did not finish: ${error.message}\n${stderr}`));
+      else resolve({ status: error ? (error.code as number) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** The CLI in each runtime, with what Deno must be allowed: loopback, the engine and the workspace. */
+const RUNTIMES: Record<string, (args: string[], cwd?: string) => Promise<Outcome>> = {
+  node: (args, cwd = ROOT) => run(process.execPath, ["--import", TSX, CLI, ...args], cwd),
+  deno: (args, cwd = ROOT) =>
+    run(
+      DENO,
+      [
+        ...denoRun(["127.0.0.1", "localhost"], `${ROOT},${workspace}`),
+        `--allow-write=${workspace}`,
+        "--unstable-sloppy-imports",
+        CLI,
+        ...args,
+      ],
+      cwd,
+    ),
+  bun: (args, cwd = ROOT) => run(BUN, [CLI, ...args], cwd),
+};
+
+const url = (server: TestServer, path = "/hello") => `https://localhost:${server.port}${path}`;
+const trusted = () => ["--ca", caFile, "--resolve", "localhost:127.0.0.1"];
+const fingerprintOf = (certificate: Issued) => new X509Certificate(certificate.certPem).fingerprint256;
+
+/** The text from the snippet's start to its end. */
+function snippetOf(stdout: string): string {
+  const start = stdout.indexOf("createPinnedFetch({");
+  expect(start).toBeGreaterThan(-1);
+  return stdout.slice(start);
+}
+
+/** The listing's entry for the certificate with `subject` (up to the next blank line). */
+function entryOf(stdout: string, subject: string): string {
+  const start = stdout.indexOf(`. CN=${subject}, `);
+  expect(start).toBeGreaterThan(-1);
+  return stdout.slice(start, stdout.indexOf("\n\n", start));
+}
+
+describe.each(Object.keys(RUNTIMES))("in %s", (runtime) => {
+  const cli = (args: string[], cwd?: string) => RUNTIMES[runtime]!(args, cwd);
+
+  it("pins: lists the leaf and the intermediate with their pins and fingerprints, then a snippet with both", { timeout: TEST_TIMEOUT }, async () => {
+    const { status, stdout, stderr } = await cli(["pins", url(good), ...trusted()]);
+    expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
+    for (const certificate of [pki.leaf, pki.intermediate]) {
+      const entry = entryOf(stdout, certificate.subject);
+      expect(entry).toContain("[on the verified path]");
+      expect(entry).toContain(`pin      ${pinOf(certificate)}`);
+      expect(entry).toContain(`SHA-256  ${fingerprintOf(certificate)}`);
+    }
+    const snippet = snippetOf(stdout);
+    expect(snippet).toContain(`"localhost": [`);
+    expect(snippet).toContain(`"${pinOf(pki.leaf)}", // CN=localhost`);
+    expect(snippet).toContain(`"${pinOf(pki.intermediate)}", // CN=pinned-fetch Test Intermediate CA`);
+  });
+
+  it("pins --json: the certificates, with DER and ISO dates, and the suggested pins", { timeout: TEST_TIMEOUT }, async () => {
+    const { status, stdout } = await cli(["pins", url(good), ...trusted(), "--json"]);
+    expect(status).toBe(0);
+    const output = JSON.parse(stdout) as {
+      certificates: { pin: string; sha256: string; der: string; notAfter: string; onVerifiedPath: boolean }[];
+      pins: Record<string, string[]>;
+    };
+    expect(output.certificates.map(({ pin, sha256, der, onVerifiedPath }) => ({ pin, sha256, der, onVerifiedPath }))).toEqual(
+      [pki.leaf, pki.intermediate].map((certificate) => ({
+        pin: pinOf(certificate),
+        sha256: fingerprintOf(certificate),
+        der: Buffer.from(certificate.der).toString("base64"),
+        onVerifiedPath: true,
+      })),
+    );
+    expect(new Date(output.certificates[0]!.notAfter).toISOString()).toBe(output.certificates[0]!.notAfter);
+    expect(output.pins).toEqual({ localhost: [pinOf(pki.leaf), pinOf(pki.intermediate)] });
+  });
+
+  it("pins: marks an unrelated certificate the server appends as not on the verified path", { timeout: TEST_TIMEOUT }, async () => {
+    const { status, stdout } = await cli(["pins", url(appended), ...trusted()]);
+    expect(status).toBe(0);
+    const extra = entryOf(stdout, pki.otherRoot.subject);
+    expect(extra).toContain("[sent, but NOT on the verified path]");
+    expect(extra).toContain(pinOf(pki.otherRoot));
+    expect(snippetOf(stdout)).not.toContain(pinOf(pki.otherRoot));
+  });
+
+  it("pins: for an untrusted server, shows what it sent, tells to pass --ca, and exits 1", { timeout: TEST_TIMEOUT }, async () => {
+    const { status, stdout, stderr } = await cli(["pins", `https://127.0.0.1:${good.port}/`]);
+    expect(status).toBe(1);
+    expect(stdout).toContain("could NOT be verified");
+    for (const certificate of [pki.leaf, pki.intermediate]) {
+      expect(entryOf(stdout, certificate.subject)).toContain(pinOf(certificate));
+    }
+    expect(stdout).not.toContain("createPinnedFetch");
+    expect(stderr).toContain("does not chain to a trusted root");
+    expect(stderr).toContain("--ca FILE");
+  });
+
+  it("get: with a right pin, writes the body to stdout", { timeout: TEST_TIMEOUT }, async () => {
+    const outcome = await cli(["get", url(good), "--pin", pinOf(pki.intermediate), ...trusted()]);
+    expect(outcome).toEqual({ status: 0, stdout: BODY, stderr: "" });
+  });
+
+  it("get -o: writes the body to a file named relative to the working directory", { timeout: TEST_TIMEOUT }, async () => {
+    const directory = join(workspace, runtime);
+    await mkdir(directory);
+    // `#` and `%` would be URL syntax if the path were not escaped.
+    const name = "body #1 100%.txt";
+    const outcome = await cli(["get", url(good), "--pin", pinOf(pki.leaf), ...trusted(), "-o", name], directory);
+    expect(outcome).toEqual({ status: 0, stdout: "", stderr: "" });
+    expect(await readFile(join(directory, name), "utf8")).toBe(BODY);
+  });
+
+  it("get: with a wrong pin, prints the pins the server has and what to do, and exits 1", { timeout: TEST_TIMEOUT }, async () => {
+    const { status, stdout, stderr } = await cli(["get", url(good), "--pin", pinOf(pki.otherRoot), ...trusted()]);
+    expect({ status, stdout }).toEqual({ status: 1, stdout: "" });
+    expect(stderr).toContain("pin mismatch");
+    expect(stderr).toContain(pinOf(pki.leaf));
+    expect(stderr).toContain(pinOf(pki.intermediate));
+    expect(stderr).toContain(`What to do: if localhost changed its keys on purpose, pass the new pin with --pin`);
+  });
+
+  it("exits 2 for a usage error", { timeout: TEST_TIMEOUT }, async () => {
+    const { status, stderr } = await cli(["pins"]);
+    expect(status).toBe(2);
+    expect(stderr).toContain("pins needs a URL.");
+  });
+});
+
+describe("in node", () => {
+  const cli = RUNTIMES.node!;
+
+  it("--help prints the usage and exits 0", { timeout: TEST_TIMEOUT }, async () => {
+    const { status, stdout } = await cli(["--help"]);
+    expect(status).toBe(0);
+    expect(stdout).toContain("pinned-fetch pins <url> [--ca FILE] [--resolve HOST:ADDRESS] [--json]");
+    expect(stdout).toContain("pinned-fetch get <url> --pin PIN");
+  });
+
+  it.each([
+    { args: [], message: "Usage:" },
+    { args: ["fetch", "https://localhost/"], message: 'Unknown command "fetch"' },
+    { args: ["pins", "https://localhost/", "--pin", "sha256/x"], message: "pins has no option --pin." },
+    { args: ["get", "https://localhost/", "--verbose"], message: "get has no option --verbose." },
+    { args: ["get", "https://localhost/"], message: "get needs at least one --pin." },
+    { args: ["pins", "https://localhost/", "https://example.com/"], message: "pins takes one URL" },
+    { args: ["pins", "http://localhost/"], message: "only speaks HTTPS" },
+    { args: ["pins", "https://localhost/", "--resolve"], message: "--resolve needs a value." },
+    { args: ["pins", "https://localhost/", "--resolve", "localhost"], message: "--resolve takes HOST:ADDRESS" },
+    { args: ["pins", "https://localhost/", "--resolve", "localhost:::1"], message: "with an IPv6 address in brackets" },
+    { args: ["pins", "https://localhost/", "--resolve", "example.com:127.0.0.1"], message: "but the URL's host is localhost" },
+    { args: ["pins", "https://localhost/", "--resolve", "localhost:8443:127.0.0.1"], message: "but the URL's port is 443" },
+    { args: ["get", "https://localhost/", "--pin", "sha256/not-a-pin"], message: "Malformed pin for localhost" },
+    { args: ["pins", "https://localhost/", "--ca", "no-such-ca.pem"], message: "Cannot read the CA file no-such-ca.pem" },
+  ])("exits 2 and says $message", { timeout: TEST_TIMEOUT }, async ({ args, message }) => {
+    const { status, stdout, stderr } = await cli(args);
+    expect({ status, stdout }).toEqual({ status: 2, stdout: "" });
+    expect(stderr).toContain(message);
+  });
+
+  it("exits 2 for a CA file that holds no certificate", { timeout: TEST_TIMEOUT }, async () => {
+    const notPem = join(workspace, "not-a-certificate.pem");
+    await writeFile(notPem, "not a certificate\n");
+    const { status, stderr } = await cli(["pins", url(good), "--ca", notPem, "--resolve", "localhost:127.0.0.1"]);
+    expect(status).toBe(2);
+    expect(stderr).toContain("holds no PEM certificate");
+  });
+
+  it("pins: says so when no intermediate CA is on the path, and suggests another backup", { timeout: TEST_TIMEOUT }, async () => {
+    const { status, stdout } = await cli(["pins", url(rootIssued), ...trusted()]);
+    expect(status).toBe(0);
+    const snippet = snippetOf(stdout);
+    expect(snippet).toContain(`// CN=localhost, O=pinned-fetch tests (leaf)`);
+    expect(snippet).toContain("No intermediate CA is on the verified path. Add a backup pin");
+  });
+
+  it("takes curl's HOST:PORT:ADDRESS and an absolute -o path", { timeout: TEST_TIMEOUT }, async () => {
+    const output = join(workspace, "absolute.txt");
+    const args = ["get", url(good), "--pin", pinOf(pki.leaf), "--ca", caFile, "--resolve", `localhost:${good.port}:127.0.0.1`];
+    expect(await cli([...args, "-o", output])).toEqual({ status: 0, stdout: "", stderr: "" });
+    expect(await readFile(output, "utf8")).toBe(BODY);
+  });
+
+  it("connects to an IPv6 address given in brackets", { timeout: TEST_TIMEOUT }, async () => {
+    // Nothing listens on [::1] (the servers are on 127.0.0.1): the failure names the address it tried.
+    const { status, stderr } = await cli(["pins", url(good), "--ca", caFile, "--resolve", "localhost:[::1]"]);
+    expect(status).toBe(1);
+    expect(stderr).toContain(`Connection to ::1:${good.port} failed`);
+  });
+
+  it("notes an HTTP error status on stderr, and still exits 0", { timeout: TEST_TIMEOUT }, async () => {
+    const outcome = await cli(["get", url(good, "/missing"), "--pin", pinOf(pki.leaf), ...trusted()]);
+    expect(outcome).toEqual({ status: 0, stdout: "not found", stderr: `pinned-fetch: ${url(good, "/missing")} answered 404 Not Found\n` });
+  });
+});
