@@ -23,6 +23,8 @@ let server: TestServer;
 let registry: Registry;
 let workspace: string;
 let target: string;
+let caPem: string;
+let chainPins: string[];
 
 /** A user's script: one request with the right pin, one with another CA's. */
 const check = (specifier: string) => `import { createPinnedFetch } from "${specifier}";
@@ -44,6 +46,8 @@ beforeAll(async () => {
   workspace = await mkdtemp(join(tmpdir(), "pinned-fetch-package-"));
   registry = await startRegistry(workspace);
   target = JSON.stringify({ port: server.port, ca: pki.root.certPem, pin: pinOf(pki.intermediate), otherPin: pinOf(pki.otherRoot) });
+  caPem = pki.root.certPem;
+  chainPins = [pinOf(pki.leaf), pinOf(pki.intermediate)];
 }, 120_000);
 afterAll(async () => {
   await Promise.all([server?.close(), registry?.close()]);
@@ -68,6 +72,16 @@ it("installs from the packed tarball and works in Node, Deno and Bun", { timeout
   expect(await outcome("node", ["check.mjs"], project)).toEqual(EXPECTED);
   expect(await outcome(DENO, [...denoRun(["127.0.0.1", "localhost"], project), "check.mjs"], project)).toEqual(EXPECTED);
   expect(await outcome(BUN, ["check.mjs"], project)).toEqual(EXPECTED);
+
+  // The installed command, as `npx pinned-fetch` runs it.
+  await writeFile(join(project, "ca.pem"), caPem);
+  const { stdout } = await run(
+    join(project, "node_modules", ".bin", "pinned-fetch"),
+    ["pins", `https://localhost:${server.port}/`, "--ca", "ca.pem", "--resolve", "localhost:127.0.0.1", "--json"],
+    { cwd: project },
+  );
+  const pins = (JSON.parse(stdout) as { certificates: { pin: string }[] }).certificates.map((certificate) => certificate.pin);
+  expect(pins).toEqual(chainPins);
 });
 
 it("works in Deno through an npm: specifier", { timeout: 180_000 }, async () => {
