@@ -73,16 +73,19 @@ it("installs from the packed tarball and works in Node, Deno and Bun", { timeout
   expect(await outcome(DENO, [...denoRun(["127.0.0.1", "localhost"], project), "check.mjs"], project)).toEqual(EXPECTED);
   expect(await outcome(BUN, ["check.mjs"], project)).toEqual(EXPECTED);
 
-  // The installed command, as `npx pinned-fetch` runs it.
+  // The installed command, as `npx pinned-fetch` and `bun node_modules/.bin/pinned-fetch` run it.
   await writeFile(join(project, "ca.pem"), caPem);
-  const { stdout } = await run(
-    join(project, "node_modules", ".bin", "pinned-fetch"),
-    ["pins", `https://localhost:${server.port}/`, "--ca", "ca.pem", "--resolve", "localhost:127.0.0.1", "--json"],
-    { cwd: project },
-  );
-  const pins = (JSON.parse(stdout) as { certificates: { pin: string }[] }).certificates.map((certificate) => certificate.pin);
-  expect(pins).toEqual(chainPins);
+  const command = join(project, "node_modules", ".bin", "pinned-fetch");
+  expect(await chainOf(command, [], project)).toEqual(chainPins);
+  expect(await chainOf(BUN, [command], project)).toEqual(chainPins);
 });
+
+/** The pins `pinned-fetch pins --json` reports for the test server, run as `binary ...prefix`. */
+async function chainOf(binary: string, prefix: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+  const args = ["pins", `https://localhost:${server.port}/`, "--ca", "ca.pem", "--resolve", "localhost:127.0.0.1", "--json"];
+  const { stdout } = await run(binary, [...prefix, ...args], { cwd, env: { ...CHILD_ENV, ...env } });
+  return (JSON.parse(stdout) as { certificates: { pin: string }[] }).certificates.map((certificate) => certificate.pin);
+}
 
 it("works in Deno through an npm: specifier", { timeout: 180_000 }, async () => {
   // No package.json here: Deno fetches npm:pinned-fetch from the registry into its own cache.
@@ -94,4 +97,9 @@ it("works in Deno through an npm: specifier", { timeout: 180_000 }, async () => 
   registry.served.clear();
   expect(await outcome(DENO, [...denoRun(["127.0.0.1", "localhost"], cache), "check.mjs"], script, env)).toEqual(EXPECTED);
   expect(registry.served).toContain("pinned-fetch");
+
+  // The command, through the same specifier.
+  await writeFile(join(script, "ca.pem"), caPem);
+  const deno = [...denoRun(["127.0.0.1", "localhost"], `${cache},${script}`), "npm:pinned-fetch@0.1.0"];
+  expect(await chainOf(DENO, deno, script, env)).toEqual(chainPins);
 });
