@@ -46,12 +46,15 @@ export class PinPolicy {
           `pins["${pattern}"] has no pins. Give at least one "sha256/<base64>" pin, or remove the host.`,
         );
       }
-      const options: { includeSubdomains?: boolean; expires?: unknown } = Array.isArray(rule) ? {} : (rule as object);
+      const options = Array.isArray(rule) ? {} : ruleOptions(pattern, rule);
       this.#rules.push({
         scope: scopeOf(pattern, options.includeSubdomains === true),
         pins: pins.map((pin: string) => parsePin(pin, pattern)),
         expires: expiryOf(pattern, options.expires),
       });
+      if (this.#rules.at(-1)!.pins.every((pin) => pin.kind.endsWith("sha1"))) {
+        warn(`pins["${pattern}"] has only SHA-1 pins. SHA-1 is broken for collisions; prefer sha256/ pins.`);
+      }
       if (pins.length === 1) {
         warn(
           `pins["${pattern}"] has a single pin and no backup: if that key changes, every request to it fails. ` +
@@ -101,9 +104,30 @@ export function pinningMode({ trust, reportOnly, onPinFailure }: PinningChoices)
   return { pinsOnly: trust === "pins-only", reportOnly: reportOnly === true, onPinFailure };
 }
 
+/** The options of a rule object; ERR_CONFIG for a key or value that would otherwise be silently ignored. */
+function ruleOptions(pattern: string, rule: object): { includeSubdomains?: boolean; expires?: unknown } {
+  for (const key of Object.keys(rule)) {
+    if (key !== "pins" && key !== "includeSubdomains" && key !== "expires") {
+      throw new PinnedFetchError("ERR_CONFIG", `pins["${pattern}"] has an unknown option "${key}" (the options are pins, includeSubdomains and expires).`);
+    }
+  }
+  const { includeSubdomains } = rule as { includeSubdomains?: unknown };
+  if (includeSubdomains !== undefined && typeof includeSubdomains !== "boolean") {
+    throw new PinnedFetchError("ERR_CONFIG", `pins["${pattern}"].includeSubdomains must be true or false.`);
+  }
+  return rule as { includeSubdomains?: boolean; expires?: unknown };
+}
+
 function scopeOf(pattern: string, includeSubdomains: boolean): Scope {
   const wildcard = /^(\*\*?)\.(.+)$/.exec(pattern);
   const host = configuredHost(wildcard ? wildcard[2]! : pattern, "pins");
+  // Anything else with a "*" in it, or an empty label, would be a name no host has: the host would go unpinned.
+  if (host.includes("*") || (!host.includes(":") && host.split(".").includes(""))) {
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `pins["${pattern}"] is not a host, "*.host" (one more label) or "**.host" (the host and every name below it).`,
+    );
+  }
   if (wildcard && (includeSubdomains || isIpAddress(host))) {
     throw new PinnedFetchError(
       "ERR_CONFIG",

@@ -57,7 +57,17 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
   const hostname = configuredHost(options.hostname, "hostname");
   const pins = options.pins && new PinSet(options.pins.map((pin) => parsePin(pin, hostname)));
   const trust = new TrustContext(options.ca);
-  return openTls(await selectRuntime(options.runtime), trust, { ...options, ...pinningMode(options), hostname, pins });
+  const { port, alpn, signal, connectTimeout, address } = options;
+  return openTls(await selectRuntime(options.runtime), trust, {
+    ...pinningMode(options),
+    hostname,
+    port,
+    pins,
+    alpn,
+    signal,
+    connectTimeout,
+    address,
+  });
 }
 
 export interface OpenTlsOptions extends PinningOptions {

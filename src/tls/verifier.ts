@@ -51,7 +51,8 @@ export class HandshakeVerifier implements SessionVerifier {
     if (now < notBefore.value.getTime() || now > notAfter.value.getTime()) return Verdict.LeafNotValidNow;
     this.#decided = { certificates: [leaf] };
     if (!pins || pins.matchesCertificate(leaf)) return Verdict.LeafTrusted;
-    if (!reportOnly) return Verdict.LeafMismatch;
+    // Only a leaf given as trusted may be let through in report-only: under pins-only nothing else vouches for it.
+    if (!reportOnly || !givenAsTrusted) return Verdict.LeafMismatch;
     this.reported(this.#decided);
     return Verdict.LeafTrusted;
   }
@@ -69,7 +70,7 @@ export class HandshakeVerifier implements SessionVerifier {
   /** Tells `onPinFailure`, after the engine call returns: the caller's code never runs inside the handshake. */
   notify(report: PinFailureReport): void {
     const { onPinFailure } = this.#options;
-    if (onPinFailure) queueMicrotask(() => onPinFailure(report));
+    if (onPinFailure) queueMicrotask(() => deliver(onPinFailure, report));
   }
 
   /** The DER certificates of the last path decided (without a built-in anchor, whose DER is not known). */
@@ -91,5 +92,16 @@ export class HandshakeVerifier implements SessionVerifier {
       // A certificate webpki accepted but pkijs cannot read: report without the chain.
     }
     return { host: this.#host, port: this.#port, expected: this.#options.pins?.texts ?? [], chain, time: new Date(), enforced };
+  }
+}
+
+/** A reporter that throws or rejects must not take the process down with it. */
+function deliver(onPinFailure: (report: PinFailureReport) => unknown, report: PinFailureReport): void {
+  const complain = (error: unknown) => console.error("pinned-fetch: onPinFailure failed:", error);
+  try {
+    const result = onPinFailure(report);
+    if (result instanceof Promise) result.catch(complain);
+  } catch (error) {
+    complain(error);
   }
 }

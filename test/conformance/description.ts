@@ -28,6 +28,7 @@ export const SERVERS = [
   "crossSigned",
   "names",
   "selfSignedCa",
+  "expiredSelfSignedCa",
   "echo",
   "raw",
   "endless",
@@ -59,6 +60,8 @@ export interface FixtureDescription {
   ca: { root: string; otherRoot: string };
   /** The `selfSignedCa` server's certificate: self-signed, CA:TRUE, for localhost. */
   selfSigned: { pem: string; pin: string };
+  /** The `expiredSelfSignedCa` server's certificate: as `selfSigned`, but expired. */
+  expiredSelfSigned: { pem: string };
   /** A host name that fails DNS resolution without a query leaving the machine (a label over 63 bytes). */
   unresolvable: string;
   /** Bytes the `source` server streams on each connection. */

@@ -23,6 +23,7 @@ export interface RunningFixture {
   close(): Promise<void>;
 }
 
+const DAY = 24 * 3_600_000;
 const SOURCE_BYTES = 64 * 1024 * 1024;
 const SOURCE_CHUNK = Buffer.alloc(1024 * 1024, 0x5a);
 
@@ -61,8 +62,14 @@ export async function startFixture(): Promise<RunningFixture> {
     key: pki.intermediate.key,
   });
   // One leaf for several names, for host patterns.
-  const names = await issue({ commonName: "example.com", dnsNames: ["example.com", "a.example.com", "a.b.example.com"], issuer: pki.intermediate });
-  const selfSigned = await issue({ commonName: "localhost", ca: true, dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] });
+  const names = await issue({
+    commonName: "example.com",
+    dnsNames: ["example.com", "a.example.com", "a.b.example.com", "badexample.com"],
+    issuer: pki.intermediate,
+  });
+  const selfSignedLocalhost = { commonName: "localhost", ca: true, dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] };
+  const selfSigned = await issue(selfSignedLocalhost);
+  const expiredSelfSigned = await issue({ ...selfSignedLocalhost, notBefore: new Date(Date.now() - 3 * DAY), notAfter: new Date(Date.now() - DAY) });
   const good = { chain: [pki.leaf, pki.intermediate], key: pki.leaf };
   const impostor = { chain: [pki.otherLeaf, pki.otherIntermediate], key: pki.otherLeaf };
   const appended = { chain: [pki.otherLeaf, pki.otherIntermediate, pki.intermediate], key: pki.otherLeaf };
@@ -80,6 +87,7 @@ export async function startFixture(): Promise<RunningFixture> {
     crossSigned: await startHttpsServer({ chain: [pki.leaf, pki.intermediate, crossSigned], key: pki.leaf }),
     names: await startHttpsServer({ chain: [names, pki.intermediate], key: names }),
     selfSignedCa: await startHttpsServer({ chain: [selfSigned], key: selfSigned }),
+    expiredSelfSignedCa: await startHttpsServer({ chain: [expiredSelfSigned], key: expiredSelfSigned }),
     echo: await startTlsServer({ ...good, alpn: ["echo/1", "http/1.1"] }, (socket) => socket.pipe(socket)),
     raw: await startTlsServer(good, (socket, tcp) =>
       socket.once("data", (request: Buffer) => {
@@ -115,6 +123,7 @@ export async function startFixture(): Promise<RunningFixture> {
     forms: Object.fromEntries(CERTIFICATES.map((name) => [name, forms(pki[name as keyof Pki])])) as FixtureDescription["forms"],
     ca: { root: pki.root.certPem, otherRoot: pki.otherRoot.certPem },
     selfSigned: { pem: selfSigned.certPem, pin: pinOf(selfSigned) },
+    expiredSelfSigned: { pem: expiredSelfSigned.certPem },
     unresolvable: `${"a".repeat(64)}.test`,
     sourceBytes: SOURCE_BYTES,
   };

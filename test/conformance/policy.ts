@@ -2,6 +2,9 @@
 // patterns, rules that expire, report-only rollouts, pins-only trust, and
 // self-signed certificates given as trusted.
 import { type CertificateInfo, createPinnedFetch, getPins, type PinFailureReport, type PinnedFetchOptions } from "../../src/index.js";
+import { selectRuntime } from "../../src/runtime/index.js";
+import { openTls } from "../../src/tls/connection.js";
+import { TrustContext } from "../../src/tls/trust.js";
 import { type Group, HELLO, assert, ignoreWarning, rejection, thrown, withFetch } from "./check.js";
 import type { CertificateName, Fixture, ServerName } from "./description.js";
 
@@ -115,8 +118,8 @@ export const patterns: Group = {
   scenarios: [
     ...(
       [
-        ["*.example.com", { "a.example.com": true, "a.b.example.com": false, "example.com": false }],
-        ["**.example.com", { "a.example.com": true, "a.b.example.com": true, "example.com": true }],
+        ["*.example.com", { "a.example.com": true, "a.b.example.com": false, "example.com": false, "badexample.com": false }],
+        ["**.example.com", { "a.example.com": true, "a.b.example.com": true, "example.com": true, "badexample.com": false }],
         ["a.example.com", { "a.example.com": true, "a.b.example.com": false, "example.com": false }],
         ["*.EXAMPLE.com.", { "a.example.com": true, "a.b.example.com": false, "example.com": false }],
       ] as const
@@ -151,11 +154,15 @@ export const patterns: Group = {
       },
     },
     {
-      name: "refuses a wildcard on an IP address, and a wildcard with includeSubdomains",
+      name: "refuses patterns and rule options that would pin nothing",
       run: (fixture) => {
+        const pins = [fixture.pins.root, fixture.pins.leaf];
         const wrong: PinnedFetchOptions["pins"][] = [
-          { "*.127.0.0.1": [fixture.pins.root] },
-          { "*.example.com": { pins: [fixture.pins.root], includeSubdomains: true } },
+          { "*.127.0.0.1": pins },
+          { "*.example.com": { pins, includeSubdomains: true } },
+          ...["*.*.example.com", "a.*.example.com", "*example.com", "***.example.com", "example.com.."].map((pattern) => ({ [pattern]: pins })),
+          { "example.com": { pins, includeSubDomains: true } as never },
+          { "example.com": { pins, includeSubdomains: "true" } as never },
         ];
         for (const pins of wrong) {
           assert.equal(thrown(() => createPinnedFetch({ pins })).code, "ERR_CONFIG");
@@ -197,6 +204,8 @@ export const rules: Group = {
         createPinnedFetch({ pins: { localhost: [fixture.pins.leaf], "*.example.com": [fixture.pins.root, fixture.pins.leaf] }, onWarning });
         assert.equal(warnings.length, 1);
         assert.match(warnings[0]!, /localhost.*single pin.*backup/);
+        createPinnedFetch({ pins: { localhost: [fixture.forms.leaf.spkiSha1, fixture.forms.intermediate.sha1] }, onWarning });
+        assert.match(warnings[1]!, /only SHA-1 pins/);
       },
     },
   ],
@@ -230,7 +239,19 @@ export const reportOnly: Group = {
         const options = (pins: string[]) => pinned(fixture, pins, { reportOnly: true, onPinFailure: (report) => reports.push(report) });
         assert.equal(await outcome(options([fixture.pins.intermediate]), hello(fixture)), HELLO);
         assert.equal(await outcome(options([fixture.pins.otherRoot]), hello(fixture, "expired")), "ERR_CERT_EXPIRED");
+        assert.equal(await outcome(options([fixture.pins.otherRoot]), hello(fixture, "wrongName")), "ERR_CERT_HOSTNAME");
+        assert.equal(await outcome(options([fixture.pins.otherRoot]), hello(fixture, "impostor13")), "ERR_CERT_UNTRUSTED");
         assert.equal(reports.length, 0);
+      },
+    },
+    {
+      name: "a reporter that throws or rejects does not stop the request or the process",
+      run: async (fixture) => {
+        for (const onPinFailure of [() => { throw new Error("reporter broke"); }, () => Promise.reject(new Error("reporter broke"))]) {
+          const options = pinned(fixture, [fixture.pins.otherRoot], { reportOnly: true, onPinFailure });
+          assert.equal(await outcome(options, hello(fixture)), HELLO);
+          assert.equal(await outcome(options, hello(fixture)), HELLO);
+        }
       },
     },
     {
@@ -303,6 +324,27 @@ export const trust: Group = {
         assert.equal(await outcome({ ca: fixture.ca.root, resolve: { localhost: "127.0.0.1" } }, url), "ERR_CERT_UNTRUSTED");
       },
     },
+    {
+      name: "a certificate given in ca is still checked for validity",
+      run: async (fixture) => {
+        const options = { ca: fixture.expiredSelfSigned.pem, resolve: { localhost: "127.0.0.1" } };
+        assert.equal(await outcome(options, hello(fixture, "expiredSelfSignedCa")), "ERR_CERT_EXPIRED");
+      },
+    },
+    {
+      name: "an exception in the pin verifier refuses the connection",
+      run: async (fixture) => {
+        const opening = openTls(await selectRuntime(undefined), new TrustContext(fixture.ca.root), {
+          hostname: "localhost",
+          address: "127.0.0.1",
+          port: fixture.ports.tls13,
+          onPresented: () => {
+            throw new Error("verifier broke");
+          },
+        });
+        assert.equal((await rejection(opening)).code, "ERR_PIN_MISMATCH");
+      },
+    },
   ],
 };
 
@@ -354,6 +396,14 @@ export const tooling: Group = {
         assertDescribes(fixture, chain[0], "otherLeaf", true);
         assertDescribes(fixture, chain[1], "otherIntermediate", true);
         assertDescribes(fixture, chain[2], "intermediate", false);
+      },
+    },
+    {
+      name: "a server with another name's certificate fails, with what it presented",
+      run: async (fixture) => {
+        const error = await rejection(getPins(hello(fixture, "wrongName"), { ca: fixture.ca.root, resolve: { localhost: "127.0.0.1" } }));
+        assert.equal(error.code, "ERR_CERT_HOSTNAME");
+        assertDescribes(fixture, (error.chain as CertificateInfo[])[0], "wrongNameLeaf", false);
       },
     },
     {

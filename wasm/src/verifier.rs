@@ -56,11 +56,14 @@ impl ServerCertVerifier for PathVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         let leaf = EndEntityCert::try_from(end_entity).map_err(pki_error)?;
+        // The host sees what was sent even when the name is wrong (getPins shows it); the name is still
+        // checked before any verdict counts.
+        let session = *CURRENT_SESSION.get();
+        let verdict = host::ask(session, &encode_presented(end_entity, intermediates), Stage::Presented);
         leaf.verify_is_valid_for_subject_name(server_name)
             .map_err(pki_error)?;
 
-        let session = *CURRENT_SESSION.get();
-        let report_only = match host::ask(session, &encode_presented(end_entity, intermediates), Stage::Presented) {
+        let report_only = match verdict {
             CONTINUE => false,
             CONTINUE_REPORT_ONLY => true,
             LEAF_TRUSTED => return Ok(ServerCertVerified::assertion()),
