@@ -55,20 +55,41 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     const request = new Request(input, init);
     const { signal } = request;
     signal.throwIfAborted();
-    const url = new URL(request.url);
-    if (url.protocol !== "https:") {
-      throw new PinnedFetchError("ERR_CONFIG", `pinned-fetch only makes HTTPS requests; ${url.protocol} URLs cannot be pinned (${url.href}).`);
+    let hop: Hop = {
+      method: request.method,
+      url: httpsUrl(request.url),
+      headers: new Headers(request.headers),
+      body: init?.body instanceof ReadableStream ? init.body : request.body && new Uint8Array(await request.arrayBuffer()),
+    };
+    for (let redirects = 0; ; redirects++) {
+      const response = await exchange(hop, signal);
+      const location = REDIRECTS.has(response.status) ? response.headers.get("location") : null;
+      if (location === null || request.redirect === "manual") {
+        Object.defineProperty(response, "url", { value: hop.url.href });
+        if (redirects > 0) Object.defineProperty(response, "redirected", { value: true });
+        return response;
+      }
+      await response.body?.cancel();
+      if (request.redirect === "error") {
+        throw new PinnedFetchError("ERR_HTTP", `${hop.url.href} redirected (${response.status}), and the request said redirect: "error".`);
+      }
+      if (redirects === MAX_REDIRECTS) {
+        throw new PinnedFetchError("ERR_HTTP", `More than ${MAX_REDIRECTS} redirects, the last from ${hop.url.href}: a redirect loop?`);
+      }
+      hop = redirected(hop, response.status, location);
     }
-    const body = init?.body instanceof ReadableStream ? init.body : request.body && new Uint8Array(await request.arrayBuffer());
+  }
+
+  /** One request and its response head, on a pooled connection verified under this instance's pins. */
+  async function exchange({ method, url, headers, body }: Hop, signal: AbortSignal): Promise<Response> {
     const host = canonicalHost(url.hostname)!;
     const port = Number(url.port || 443);
     const outgoing: OutgoingRequest = {
-      method: request.method,
+      method,
       target: `${url.pathname}${url.search}`,
-      fields: requestFields(request.method, request.headers, url, body),
+      fields: requestFields(method, headers, url, body),
       body,
     };
-
     const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter)));
     const key = `${host}:${port}`;
     const connection = await connections.acquire(key, async () => {
@@ -87,11 +108,9 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     const release = (reusable: boolean) => connections.release(key, connection, reusable);
     try {
       const { head, body: responseBody } = await connection.exchange(outgoing, signal, release);
-      const headers = new Headers();
-      for (const [name, value] of head.fields) headers.append(name, value);
-      const response = new Response(responseBody, { status: head.status, statusText: head.statusText, headers });
-      Object.defineProperty(response, "url", { value: request.url });
-      return response;
+      const responseHeaders = new Headers();
+      for (const [name, value] of head.fields) responseHeaders.append(name, value);
+      return new Response(responseBody, { status: head.status, statusText: head.statusText, headers: responseHeaders });
     } catch (error) {
       release(false);
       if (error instanceof PinnedFetchError || error === signal.reason) throw error;
@@ -104,6 +123,62 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
       await (await pool)?.close();
     },
   });
+}
+
+/** One request of a fetch: the first, or one a redirect leads to. */
+interface Hop {
+  method: string;
+  url: URL;
+  headers: Headers;
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+}
+
+/** The fetch standard's redirect statuses, and its limit. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 20;
+/** Headers that describe a body, dropped with it when a redirect turns the request into a GET. */
+const BODY_HEADERS = ["content-encoding", "content-language", "content-location", "content-type", "content-length"];
+/** Credentials that never follow a redirect to another origin (the standard's Authorization; Cookie as undici). */
+const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
+
+function httpsUrl(href: string, redirectedFrom?: URL): URL {
+  const url = new URL(href);
+  if (url.protocol !== "https:") {
+    const what = redirectedFrom ? `${redirectedFrom.href} redirected to ${url.href}, which` : `${url.href}`;
+    throw new PinnedFetchError(
+      redirectedFrom ? "ERR_HTTP" : "ERR_CONFIG",
+      `pinned-fetch only makes HTTPS requests; ${what} is not HTTPS and cannot be pinned.`,
+    );
+  }
+  return url;
+}
+
+/** The request a redirect leads to, as the fetch standard rewrites it. */
+function redirected(hop: Hop, status: number, location: string): Hop {
+  let target: URL;
+  try {
+    target = httpsUrl(new URL(location, hop.url).href, hop.url);
+  } catch (error) {
+    if (error instanceof PinnedFetchError) throw error;
+    throw new PinnedFetchError("ERR_HTTP", `${hop.url.href} redirected to ${JSON.stringify(location)}, which is not a URL.`);
+  }
+  const headers = new Headers(hop.headers);
+  let { method, body } = hop;
+  if (((status === 301 || status === 302) && method === "POST") || (status === 303 && method !== "GET" && method !== "HEAD")) {
+    method = "GET";
+    body = null;
+    for (const name of BODY_HEADERS) headers.delete(name);
+  } else if (body instanceof ReadableStream) {
+    throw new PinnedFetchError(
+      "ERR_HTTP",
+      `${hop.url.href} redirected (${status}) a request whose body is a stream, which cannot be sent a second time. ` +
+        `Send the body as bytes to follow such redirects, or use redirect: "manual".`,
+    );
+  }
+  if (target.origin !== hop.url.origin) {
+    for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+  }
+  return { method, url: target, headers, body };
 }
 
 /** The request's header fields as fetch sends them, with Host and body framing. */

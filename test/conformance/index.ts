@@ -7,6 +7,7 @@ import { framing } from "./framing.js";
 import { http } from "./http.js";
 import { cancellation, network } from "./network.js";
 import { pins } from "./pins.js";
+import { redirects } from "./redirects.js";
 import { formats, patterns, reportOnly, rules, tooling, trust } from "./policy.js";
 import { runtime } from "./runtime.js";
 import { tls } from "./tls.js";
@@ -21,6 +22,7 @@ export const groups: Group[] = [
   trust,
   tooling,
   http,
+  redirects,
   tls,
   config,
   network,

@@ -174,7 +174,8 @@ async function listen(
 
 /**
  * `/hello`: a fixed body with Content-Length; `/chunked`: three chunks;
- * `/echo`: the request's method, headers and body as JSON; `/bytes/N`: N bytes.
+ * `/echo`: the request's method, headers and body as JSON; `/bytes/N`: N bytes;
+ * `/redirect/STATUS?to=URL`: a redirect; `/loop`: a redirect to itself.
  */
 function route(request: IncomingMessage, response: ServerResponse): void {
   const url = new URL(request.url ?? "/", "https://test");
@@ -192,6 +193,12 @@ function route(request: IncomingMessage, response: ServerResponse): void {
       const body = JSON.stringify({ method: request.method, headers: request.headers, body: Buffer.concat(parts).toString() });
       response.writeHead(200, { "content-type": "application/json" }).end(body);
     });
+  } else if (url.pathname.startsWith("/redirect/") || url.pathname === "/loop") {
+    const status = url.pathname === "/loop" ? 302 : Number(url.pathname.slice("/redirect/".length));
+    const location = url.pathname === "/loop" ? "/loop" : (url.searchParams.get("to") ?? "/hello");
+    // Read the request body first, so the answer is not an early one.
+    request.resume();
+    request.on("end", () => response.writeHead(status, { location, "content-length": "0" }).end());
   } else if (url.pathname.startsWith("/bytes/")) {
     const size = Number(url.pathname.slice("/bytes/".length));
     response.writeHead(200, { "content-length": String(size) }).end(Buffer.alloc(size, 0x61));
