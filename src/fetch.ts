@@ -1,8 +1,9 @@
 import { PinnedFetchError } from "./errors.js";
 import { HttpConnection, type OutgoingRequest } from "./http/connection.js";
+import { decodeBody } from "./http/decode.js";
 import { Pool } from "./http/pool.js";
 import { type PinRule, PinPolicy, type PinningChoices, addressesOf, canonicalHost, pinningMode } from "./pins/policy.js";
-import { type Runtime, type RuntimeName, selectRuntime } from "./runtime/index.js";
+import { type Runtime, type RuntimeName, hostRuntime, selectRuntime } from "./runtime/index.js";
 import { openTls } from "./tls/connection.js";
 import { TrustContext } from "./tls/trust.js";
 
@@ -31,6 +32,8 @@ export interface PinnedFetch {
 }
 
 const USER_AGENT = "pinned-fetch/0.1.0";
+/** The codings decodeBody decodes. */
+const ACCEPT_ENCODING = "gzip, deflate, br";
 /** Methods that announce an empty body, as undici does. */
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
@@ -49,16 +52,21 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   }
   const addresses = addressesOf(options.resolve);
   const runtime = selectRuntime(options.runtime);
+  // Brotli comes from the runtime we run in, whatever adapter carries the sockets.
+  const decoders = hostRuntime();
   let pool: Promise<Pool> | undefined;
 
   async function pinnedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const request = new Request(input, init);
     const { signal } = request;
     signal.throwIfAborted();
+    const headers = new Headers(request.headers);
+    // The standard derives this from a string body, but not every runtime's Request does (Bun).
+    if (typeof init?.body === "string" && !headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
     let hop: Hop = {
       method: request.method,
       url: httpsUrl(request.url),
-      headers: new Headers(request.headers),
+      headers,
       body: init?.body instanceof ReadableStream ? init.body : request.body && new Uint8Array(await request.arrayBuffer()),
     };
     for (let redirects = 0; ; redirects++) {
@@ -110,7 +118,9 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
       const { head, body: responseBody } = await connection.exchange(outgoing, signal, release);
       const responseHeaders = new Headers();
       for (const [name, value] of head.fields) responseHeaders.append(name, value);
-      return new Response(responseBody, { status: head.status, statusText: head.statusText, headers: responseHeaders });
+      const { brotliDecompression } = await decoders;
+      const decoded = responseBody && decodeBody(responseBody, responseHeaders.get("content-encoding"), brotliDecompression);
+      return new Response(decoded, { status: head.status, statusText: head.statusText, headers: responseHeaders });
     } catch (error) {
       release(false);
       if (error instanceof PinnedFetchError || error === signal.reason) throw error;
@@ -190,6 +200,7 @@ function requestFields(
 ): [string, string][] {
   const fields: [string, string][] = [["host", url.host]];
   if (!headers.has("accept")) fields.push(["accept", "*/*"]);
+  if (!headers.has("accept-encoding")) fields.push(["accept-encoding", ACCEPT_ENCODING]);
   if (!headers.has("user-agent")) fields.push(["user-agent", USER_AGENT]);
   for (const [name, value] of headers) {
     if (name !== "host" && name !== "content-length" && name !== "transfer-encoding") fields.push([name, value]);

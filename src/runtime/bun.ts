@@ -75,6 +75,10 @@ export const bunRuntime: BuiltInRuntime = {
     await bun().write(url, data);
   },
 
+  brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {
+    return new DecompressionStream("brotli" as CompressionFormat) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;
+  },
+
   unrefTimer(timer: ReturnType<typeof setTimeout>): void {
     timer.unref();
   },

@@ -48,6 +48,10 @@ export const denoRuntime: BuiltInRuntime = {
     return deno().writeFile(url, data);
   },
 
+  brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {
+    return new DecompressionStream("brotli" as CompressionFormat) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;
+  },
+
   unrefTimer(timer: ReturnType<typeof setTimeout>): void {
     deno().unrefTimer(timer as unknown as number);
   },

@@ -1,5 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
+import { Duplex } from "node:stream";
+import { createBrotliDecompress } from "node:zlib";
 
 import { closedError, connectError } from "./failures.js";
 import { PushedReads } from "./pushed.js";
@@ -42,6 +44,10 @@ export const nodeRuntime: BuiltInRuntime = {
 
   writeFile(url: URL, data: Uint8Array): Promise<void> {
     return writeFile(url, data);
+  },
+
+  brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {
+    return Duplex.toWeb(createBrotliDecompress()) as ReadableWritablePair<Uint8Array, Uint8Array>;
   },
 
   unrefTimer(timer: ReturnType<typeof setTimeout>): void {

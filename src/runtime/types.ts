@@ -58,10 +58,12 @@ export interface Runtime {
 /**
  * A built-in adapter also does the file I/O of pinned-fetch, so that no other
  * module touches runtime APIs: reading the engine shipped with the package,
- * and the files the CLI is given.
+ * and the files the CLI is given. And it decodes brotli, which the web's
+ * DecompressionStream does not do everywhere (Node 20).
  */
 export interface BuiltInRuntime extends Runtime {
   readFile(url: URL): Promise<Uint8Array<ArrayBuffer>>;
   /** Creates or replaces the file. */
   writeFile(url: URL, data: Uint8Array): Promise<void>;
+  brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array>;
 }

@@ -8,6 +8,7 @@ import { type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server } from "node:https";
 import { type AddressInfo, createConnection, createServer as createTcpServer, type Socket as NetSocket } from "node:net";
 import { createInterface } from "node:readline";
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { createSecureContext, type SecureVersion, TLSSocket } from "node:tls";
 
 import type { Issued } from "./pki.js";
@@ -172,10 +173,24 @@ async function listen(
   });
 }
 
+/** What `/encoded/...` sends, before its codings: long enough to come in several pieces. */
+export const ENCODED_TEXT = "hello, pinned world\n".repeat(5000);
+
+const ENCODERS: Record<string, (body: Buffer) => Buffer> = {
+  gzip: (body) => gzipSync(body),
+  deflate: (body) => deflateSync(body),
+  "raw-deflate": (body) => deflateRawSync(body),
+  br: (body) => brotliCompressSync(body),
+  zstd: (body) => body, // a coding pinned-fetch does not decode
+  corrupt: (body) => Buffer.concat([gzipSync(body).subarray(0, 40), Buffer.alloc(40, 0x55)]),
+};
+
 /**
  * `/hello`: a fixed body with Content-Length; `/chunked`: three chunks;
  * `/echo`: the request's method, headers and body as JSON; `/bytes/N`: N bytes;
- * `/redirect/STATUS?to=URL`: a redirect; `/loop`: a redirect to itself.
+ * `/redirect/STATUS?to=URL`: a redirect; `/loop`: a redirect to itself;
+ * `/encoded/CODING,...`: ENCODED_TEXT with those content codings; `/headers`: repeated
+ * header fields.
  */
 function route(request: IncomingMessage, response: ServerResponse): void {
   const url = new URL(request.url ?? "/", "https://test");
@@ -199,6 +214,16 @@ function route(request: IncomingMessage, response: ServerResponse): void {
     // Read the request body first, so the answer is not an early one.
     request.resume();
     request.on("end", () => response.writeHead(status, { location, "content-length": "0" }).end());
+  } else if (url.pathname === "/headers") {
+    response.setHeader("x-many", ["a", "b"]);
+    response.setHeader("set-cookie", ["a=1; Secure", "b=2; HttpOnly"]);
+    response.writeHead(204).end();
+  } else if (url.pathname.startsWith("/encoded/")) {
+    // Codings in the order applied, as Content-Encoding lists them; "raw-deflate" is sent as "deflate".
+    const codings = decodeURIComponent(url.pathname.slice("/encoded/".length)).split(",");
+    const body = codings.reduce<Buffer>((bytes, coding) => ENCODERS[coding]!(bytes), Buffer.from(ENCODED_TEXT));
+    const header = codings.map((coding) => (coding === "raw-deflate" ? "deflate" : coding === "corrupt" ? "gzip" : coding)).join(", ");
+    response.writeHead(200, { "content-encoding": header, "content-length": String(body.length) }).end(body);
   } else if (url.pathname.startsWith("/bytes/")) {
     const size = Number(url.pathname.slice("/bytes/".length));
     response.writeHead(200, { "content-length": String(size) }).end(Buffer.alloc(size, 0x61));

@@ -1,0 +1,98 @@
+// Bodies both ways as fetch handles them: every request body type with the
+// headers derived from it, decoding of content codings, and responses that
+// have no body.
+import { type Group, assert, local, rejection, withFetch } from "./check.js";
+import type { Fixture } from "./description.js";
+
+interface Echo {
+  method: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const url = (fixture: Fixture, path: string) => `https://localhost:${fixture.ports.tls13}${path}`;
+/** The same text as ENCODED_TEXT in test/support/servers.ts, which Deno and Bun cannot import. */
+const ENCODED_TEXT = "hello, pinned world\n".repeat(5000);
+
+export const bodies: Group = {
+  name: "bodies",
+  scenarios: [
+    {
+      name: "sends every request body type with the headers fetch derives from it",
+      run: (fixture) =>
+        withFetch(local(fixture), async (fetch) => {
+          const form = new FormData();
+          form.append("field", "value");
+          const cases: [BodyInit, string, RegExp | string][] = [
+            ["text", "text", /^text\/plain/],
+            [new TextEncoder().encode("bytes"), "bytes", ""],
+            [new TextEncoder().encode("buffer").buffer, "buffer", ""],
+            [new Blob(["blob"], { type: "application/x-test" }), "blob", "application/x-test"],
+            [new URLSearchParams({ a: "1", b: "two" }), "a=1&b=two", /^application\/x-www-form-urlencoded/],
+            [form, "", /^multipart\/form-data; boundary=/],
+          ];
+          for (const [body, text, contentType] of cases) {
+            const echo = (await (await fetch(url(fixture, "/echo"), { method: "POST", body })).json()) as Echo;
+            if (body instanceof FormData) assert.match(echo.body, /name="field"\r\n\r\nvalue\r\n/);
+            else assert.equal(echo.body, text);
+            if (contentType === "") assert.equal(echo.headers["content-type"], undefined);
+            else assert.match(echo.headers["content-type"] ?? "", contentType instanceof RegExp ? contentType : new RegExp(`^${contentType}$`));
+            assert.equal(echo.headers["content-length"], String(new TextEncoder().encode(echo.body).length));
+          }
+        }),
+    },
+    {
+      name: "asks for gzip, deflate and br, unless the request says otherwise",
+      run: (fixture) =>
+        withFetch(local(fixture), async (fetch) => {
+          const plain = (await (await fetch(url(fixture, "/echo"))).json()) as Echo;
+          assert.equal(plain.headers["accept-encoding"], "gzip, deflate, br");
+          const own = (await (await fetch(url(fixture, "/echo"), { headers: { "accept-encoding": "identity" } })).json()) as Echo;
+          assert.equal(own.headers["accept-encoding"], "identity");
+        }),
+    },
+    {
+      name: "decodes gzip, deflate (zlib and raw), br, and several codings in turn",
+      run: (fixture) =>
+        withFetch(local(fixture), async (fetch) => {
+          for (const codings of ["gzip", "deflate", "raw-deflate", "br", "gzip,br", "br,deflate"]) {
+            const response = await fetch(url(fixture, `/encoded/${codings}`));
+            assert.equal(await response.text(), ENCODED_TEXT, codings);
+          }
+        }),
+    },
+    {
+      name: "leaves a coding it does not know as it is",
+      run: (fixture) =>
+        withFetch(local(fixture), async (fetch) => {
+          const response = await fetch(url(fixture, "/encoded/zstd"));
+          assert.equal(response.headers.get("content-encoding"), "zstd");
+          assert.equal(await response.text(), ENCODED_TEXT);
+        }),
+    },
+    {
+      name: "a body that does not decode is ERR_HTTP",
+      run: (fixture) =>
+        withFetch(local(fixture), async (fetch) => {
+          const response = await fetch(url(fixture, "/encoded/corrupt"));
+          const error = await rejection(response.arrayBuffer());
+          assert.equal(error.code, "ERR_HTTP");
+          assert.match(error.message, /gzip/);
+        }),
+    },
+    {
+      name: "HEAD and 204 responses have no body; repeated headers are combined, set-cookie kept apart",
+      run: (fixture) =>
+        withFetch(local(fixture), async (fetch) => {
+          const head = await fetch(url(fixture, "/encoded/gzip"), { method: "HEAD" });
+          assert.equal(head.status, 200);
+          assert.equal(head.body, null);
+          const repeated = await fetch(url(fixture, "/headers"));
+          assert.equal(repeated.status, 204);
+          assert.equal(repeated.body, null);
+          assert.equal(repeated.headers.get("x-many"), "a, b");
+          assert.deepEqual(repeated.headers.getSetCookie(), ["a=1; Secure", "b=2; HttpOnly"]);
+        }),
+    },
+  ],
+};
