@@ -1,4 +1,5 @@
 import { PinnedFetchError } from "./errors.js";
+import { deadline } from "./signals.js";
 import { HttpConnection, type OutgoingRequest } from "./http/connection.js";
 import { decodeBody } from "./http/decode.js";
 import { Pool } from "./http/pool.js";
@@ -17,6 +18,8 @@ export interface PinnedFetchOptions extends PinningChoices {
   ca?: string | readonly string[];
   /** Milliseconds for TCP connect and TLS handshake together; default 10,000. */
   connectTimeout?: number;
+  /** Milliseconds from the call until the response head arrives, redirects included (ky's meaning); no limit by default. */
+  timeout?: number;
   /** Connect to this address for a host name, like curl's `--resolve`; SNI and verification still use the name. */
   resolve?: Readonly<Record<string, string>>;
   /** The runtime whose sockets to use: detected by default; `"node"`, `"deno"`, `"bun"`, or an adapter of your own. */
@@ -46,10 +49,8 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   const mode = pinningMode(options);
   const policy = new PinPolicy(options.pins, options.onWarning ?? ((message) => console.warn(`pinned-fetch: ${message}`)));
   const trust = new TrustContext(options.ca);
-  const { connectTimeout } = options;
-  if (connectTimeout !== undefined && !(typeof connectTimeout === "number" && connectTimeout > 0)) {
-    throw new PinnedFetchError("ERR_CONFIG", `connectTimeout must be a positive number of milliseconds, not ${String(connectTimeout)}.`);
-  }
+  const connectTimeout = milliseconds(options.connectTimeout, "connectTimeout");
+  const timeout = milliseconds(options.timeout, "timeout");
   const addresses = addressesOf(options.resolve);
   const runtime = selectRuntime(options.runtime);
   // Brotli comes from the runtime we run in, whatever adapter carries the sockets.
@@ -63,14 +64,29 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     const headers = new Headers(request.headers);
     // The standard derives this from a string body, but not every runtime's Request does (Bun).
     if (typeof init?.body === "string" && !headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
-    let hop: Hop = {
+    const hop: Hop = {
       method: request.method,
       url: httpsUrl(request.url),
       headers,
       body: init?.body instanceof ReadableStream ? init.body : request.body && new Uint8Array(await request.arrayBuffer()),
     };
+    const limit = deadline(
+      signal,
+      timeout,
+      () => `No response from ${request.url} within ${timeout} ms (the timeout option). Check the server, or raise timeout.`,
+    );
+    try {
+      return await follow(request, hop, limit.signal);
+    } finally {
+      limit.dispose();
+    }
+  }
+
+  /** Exchanges `hop` and each one its redirects lead to; `limit` bounds the wait for each response head. */
+  async function follow(request: Request, first: Hop, limit: AbortSignal): Promise<Response> {
+    let hop = first;
     for (let redirects = 0; ; redirects++) {
-      const response = await exchange(hop, signal);
+      const response = await exchange(hop, limit, request.signal);
       const location = REDIRECTS.has(response.status) ? response.headers.get("location") : null;
       if (location === null || request.redirect === "manual") {
         Object.defineProperty(response, "url", { value: hop.url.href });
@@ -89,7 +105,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   }
 
   /** One request and its response head, on a pooled connection verified under this instance's pins. */
-  async function exchange({ method, url, headers, body }: Hop, signal: AbortSignal): Promise<Response> {
+  async function exchange({ method, url, headers, body }: Hop, signal: AbortSignal, bodySignal: AbortSignal): Promise<Response> {
     const host = canonicalHost(url.hostname)!;
     const port = Number(url.port || 443);
     const outgoing: OutgoingRequest = {
@@ -115,7 +131,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     });
     const release = (reusable: boolean) => connections.release(key, connection, reusable);
     try {
-      const { head, body: responseBody } = await connection.exchange(outgoing, signal, release);
+      const { head, body: responseBody } = await connection.exchange(outgoing, signal, release, bodySignal);
       const responseHeaders = new Headers();
       for (const [name, value] of head.fields) responseHeaders.append(name, value);
       const { brotliDecompression } = await decoders;
@@ -133,6 +149,12 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
       await (await pool)?.close();
     },
   });
+}
+
+/** A timeout option: undefined, or a positive number of milliseconds. */
+function milliseconds(value: unknown, option: string): number | undefined {
+  if (value === undefined || (typeof value === "number" && value > 0)) return value;
+  throw new PinnedFetchError("ERR_CONFIG", `${option} must be a positive number of milliseconds, not ${String(value)}.`);
 }
 
 /** One request of a fetch: the first, or one a redirect leads to. */

@@ -56,10 +56,15 @@ export class HttpConnection {
     this.tls.destroy();
   }
 
+  /**
+   * Sends `request` and reads the response head; `signal` aborts both, and
+   * `bodySignal` (the caller's signal, by default) then aborts the body.
+   */
   async exchange(
     request: OutgoingRequest,
     signal: AbortSignal,
     onIdle: (reusable: boolean) => void,
+    bodySignal: AbortSignal = signal,
   ): Promise<IncomingResponse> {
     const host = this.tls.host;
     const stage = deadline(signal, HEADERS_TIMEOUT, () => `${host} sent no response within ${HEADERS_TIMEOUT / 1000} s.`);
@@ -88,7 +93,7 @@ export class HttpConnection {
       onIdle(reusable && !this.#reader.buffered);
       return { head, body: bodyFraming.kind === "none" ? null : emptyStream() };
     }
-    return { head, body: this.#body(bodyFraming, signal, (clean) => onIdle(clean && reusable && !this.#reader.buffered)) };
+    return { head, body: this.#body(bodyFraming, bodySignal, (clean) => onIdle(clean && reusable && !this.#reader.buffered)) };
   }
 
   /** Cancels a request body still being streamed. */

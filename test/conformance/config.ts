@@ -26,6 +26,7 @@ export const config: Group = {
     refuses("a ca that is not PEM", { ca: "not a certificate" }),
     refuses("a PEM block that is not a certificate", { ca: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n" }),
     refuses("a negative connectTimeout", { connectTimeout: -1 }),
+    refuses("a timeout that is not a number", { timeout: "5s" as never }),
     refuses("an unknown runtime", { runtime: "browser" as "node" }),
     refuses("a runtime object without connect", { runtime: { name: "custom" } as never }),
     {

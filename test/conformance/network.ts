@@ -29,6 +29,16 @@ export const network: Group = {
     failsWith("a server that answers with garbage", "ERR_TLS", (fixture) => at(fixture, "garbage")),
     failsWith("a server that closes during the handshake", "ERR_TLS", (fixture) => at(fixture, "hangup")),
     {
+      name: "no response head within timeout is ERR_TIMEOUT, and a prompt one is unaffected",
+      run: (fixture) =>
+        withFetch({ ...local(fixture), timeout: 300 }, async (fetch) => {
+          const error = await rejection(fetch(`https://localhost:${fixture.ports.raw}/no-answer`));
+          assert.equal(error.code, "ERR_TIMEOUT");
+          assert.match(error.message, /timeout option/);
+          assert.equal((await fetch(`https://localhost:${fixture.ports.raw}/split-crlf`)).status, 200);
+        }),
+    },
+    {
       name: "a reset inside the body is ERR_CONNECT from the body",
       run: (fixture) =>
         withFetch(local(fixture), async (fetch) => {
