@@ -1,14 +1,8 @@
 // Bodies both ways as fetch handles them: every request body type with the
 // headers derived from it, decoding of content codings, and responses that
 // have no body.
-import { type Group, assert, local, rejection, withFetch } from "./check.js";
+import { type Echo, type Group, assert, local, rejection, withFetch } from "./check.js";
 import type { Fixture } from "./description.js";
-
-interface Echo {
-  method: string;
-  headers: Record<string, string>;
-  body: string;
-}
 
 const url = (fixture: Fixture, path: string) => `https://localhost:${fixture.ports.tls13}${path}`;
 /** The same text as ENCODED_TEXT in test/support/servers.ts, which Deno and Bun cannot import. */

@@ -82,3 +82,10 @@ export function local(fixture: Fixture, pins?: readonly string[]): PinnedFetchOp
 }
 
 export const HELLO = "hello, pinned world";
+
+/** What the test servers' `/echo` answers: the request as they received it. */
+export interface Echo {
+  method: string;
+  headers: Record<string, string>;
+  body: string;
+}

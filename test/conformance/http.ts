@@ -1,17 +1,11 @@
 // HTTP/1.1 over the pinned connection: framing both ways, keep-alive, TLS
 // resumption within one instance only, and host names in every spelling.
 import { createPinnedFetch } from "../../src/index.js";
-import { type Group, HELLO, assert, local, rejection, withFetch } from "./check.js";
+import { type Echo, type Group, HELLO, assert, local, rejection, withFetch } from "./check.js";
 import type { Fixture } from "./description.js";
 
 const url = (fixture: Fixture, path: string) => `https://localhost:${fixture.ports.tls13}${path}`;
 const pinned = (fixture: Fixture) => local(fixture, [fixture.pins.intermediate]);
-
-interface Echo {
-  method: string;
-  headers: Record<string, string>;
-  body: string;
-}
 
 export const http: Group = {
   name: "HTTP over the pinned connection",
