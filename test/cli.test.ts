@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPki, issue, type Issued, type Pki } from "./support/pki.js";
 import { BUN, CHILD_ENV, DENO, ROOT, denoRun } from "./support/runtimes.js";
 import { pinOf, startHttpsServer, type TestServer } from "./support/servers.js";
+import { HELLO } from "./support/content.js";
 
 const CLI = join(ROOT, "src", "cli.ts");
 /** tsx's loader by absolute URL, so that Node finds it from any working directory. */
@@ -22,7 +23,7 @@ const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 /** A child that runs longer has hung. */
 const CHILD_TIMEOUT = 30_000;
 const TEST_TIMEOUT = 60_000;
-const BODY = "hello, pinned world";
+const BODY = HELLO;
 
 interface Outcome {
   status: number;

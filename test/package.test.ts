@@ -14,6 +14,7 @@ import { createPki } from "./support/pki.js";
 import { type Registry, startRegistry } from "./support/registry.js";
 import { BUN, CHILD_ENV, DENO, denoRun } from "./support/runtimes.js";
 import { pinOf, startHttpsServer, type TestServer } from "./support/servers.js";
+import { HELLO } from "./support/content.js";
 
 const execute = promisify(execFile);
 /** Every tool the test starts, bounded. */
@@ -38,7 +39,7 @@ const impostor = createPinnedFetch(options([otherPin]));
 outcome.mismatch = await impostor(\`https://localhost:\${port}/hello\`).then(() => "accepted", (error) => error.code);
 console.log(JSON.stringify(outcome));
 `;
-const EXPECTED = { status: 200, body: "hello, pinned world", mismatch: "ERR_PIN_MISMATCH" };
+const EXPECTED = { status: 200, body: HELLO, mismatch: "ERR_PIN_MISMATCH" };
 
 beforeAll(async () => {
   const pki = await createPki();

@@ -2,11 +2,10 @@
 // headers derived from it, decoding of content codings, and responses that
 // have no body.
 import { type Echo, type Group, assert, local, rejection, withFetch } from "./check.js";
+import { ENCODED_TEXT } from "../support/content.js";
 import type { Fixture } from "./description.js";
 
 const url = (fixture: Fixture, path: string) => `https://localhost:${fixture.ports.tls13}${path}`;
-/** The same text as ENCODED_TEXT in test/support/servers.ts, which Deno and Bun cannot import. */
-const ENCODED_TEXT = "hello, pinned world\n".repeat(5000);
 
 export const bodies: Group = {
   name: "bodies",

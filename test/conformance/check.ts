@@ -6,6 +6,7 @@ import { createPinnedFetch, type PinnedFetch, PinnedFetchError, type PinnedFetch
 import type { Fixture } from "./description.js";
 
 export { assert };
+export { HELLO } from "../support/content.js";
 
 export interface Scenario {
   name: string;
@@ -80,8 +81,6 @@ export function local(fixture: Fixture, pins?: readonly string[]): PinnedFetchOp
     ...(pins && { pins: { localhost: pins } }),
   };
 }
-
-export const HELLO = "hello, pinned world";
 
 /** What the test servers' `/echo` answers: the request as they received it. */
 export interface Echo {

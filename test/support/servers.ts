@@ -11,6 +11,7 @@ import { createInterface } from "node:readline";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { createSecureContext, type SecureVersion, TLSSocket } from "node:tls";
 
+import { ENCODED_TEXT, HELLO } from "./content.js";
 import type { Issued } from "./pki.js";
 
 /** The sha256/ SPKI pin of a certificate, computed by node:crypto (independently of the code under test). */
@@ -173,9 +174,6 @@ async function listen(
   });
 }
 
-/** What `/encoded/...` sends, before its codings: long enough to come in several pieces. */
-export const ENCODED_TEXT = "hello, pinned world\n".repeat(5000);
-
 const ENCODERS: Record<string, (body: Buffer) => Buffer> = {
   gzip: (body) => gzipSync(body),
   deflate: (body) => deflateSync(body),
@@ -195,7 +193,7 @@ const ENCODERS: Record<string, (body: Buffer) => Buffer> = {
 function route(request: IncomingMessage, response: ServerResponse): void {
   const url = new URL(request.url ?? "/", "https://test");
   if (url.pathname === "/hello") {
-    response.writeHead(200, { "content-type": "text/plain", "content-length": "19" }).end("hello, pinned world");
+    response.writeHead(200, { "content-type": "text/plain", "content-length": "19" }).end(HELLO);
   } else if (url.pathname === "/chunked") {
     response.writeHead(200, { "content-type": "text/plain" });
     response.write("one,");
