@@ -1,15 +1,17 @@
 // The conformance scenarios under Deno and Bun: starts the fixture here in
 // Node, runs test/conformance/run.ts in each runtime against it, and ends
-// with the totals as "N passed, M failed". Part of `npm test`.
+// with the totals as "N passed, M failed". Part of `npm test`. Group names
+// as arguments run only those groups.
 import { spawn } from "node:child_process";
 
 import { BUN, CHILD_ENV, DENO, ROOT, denoRun } from "../support/runtimes.js";
 import { startFixture } from "./fixture.js";
-import { groups } from "./index.js";
+import { selectGroups } from "./index.js";
 
 /** A whole run that takes longer has hung; it is stopped and counted as failed. */
 const RUN_TIMEOUT = 300_000;
-const SCENARIOS = groups.reduce((count, group) => count + group.scenarios.length, 0);
+const only = process.argv.slice(2);
+const SCENARIOS = selectGroups(only).reduce((count, group) => count + group.scenarios.length, 0);
 
 const fixture = await startFixture();
 const { control, unresolvable } = fixture.description;
@@ -25,7 +27,7 @@ let passed = 0;
 let failed = 0;
 for (const [runtime, [binary, args]] of Object.entries(commands)) {
   console.log(`\n${runtime}: ${SCENARIOS} conformance scenarios`);
-  const result = await run(binary, [...args, control, runtime]);
+  const result = await run(binary, [...args, control, runtime, ...only]);
   passed += result.passed;
   failed += result.failed;
 }

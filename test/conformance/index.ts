@@ -32,3 +32,10 @@ export const groups: Group[] = [
   framing,
   runtime,
 ];
+
+/** The groups named (all when none are): for running a few while working on them. */
+export function selectGroups(names: readonly string[]): Group[] {
+  const unknown = names.filter((name) => !groups.some((group) => group.name === name));
+  if (unknown.length > 0) throw new Error(`no conformance group named ${unknown.join(", ")}`);
+  return names.length === 0 ? groups : groups.filter((group) => names.includes(group.name));
+}

@@ -1,22 +1,22 @@
 // Runs every conformance scenario in the runtime that runs this file — Deno
 // and Bun, started by cross-runtime.ts — against a fixture that Node serves:
-//   <runtime> test/conformance/run.ts <control URL> <expected runtime name>
+//   <runtime> test/conformance/run.ts <control URL> <expected runtime name> [group...]
 // One line per scenario, then "N passed, M failed"; exit status 1 on failure.
 import type { RuntimeName } from "../../src/index.js";
 import { type FixtureDescription, fixtureOf } from "./description.js";
-import { groups } from "./index.js";
+import { selectGroups } from "./index.js";
 
 /** A scenario that takes longer has hung. */
 const SCENARIO_TIMEOUT = 30_000;
 
-const [control, runtime] = process.argv.slice(2);
+const [control, runtime, ...only] = process.argv.slice(2);
 if (!control || !runtime) throw new Error("usage: run.ts <control URL> <runtime name>");
 const description = (await (await fetch(`${control}/description`)).json()) as FixtureDescription;
 const fixture = fixtureOf(description, runtime as RuntimeName);
 
 let passed = 0;
 let failed = 0;
-for (const group of groups) {
+for (const group of selectGroups(only)) {
   for (const scenario of group.scenarios) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
