@@ -20,6 +20,8 @@ export interface PinnedFetchOptions extends PinningChoices {
   connectTimeout?: number;
   /** Milliseconds from the call until the response head arrives, redirects included (ky's meaning); no limit by default. */
   timeout?: number;
+  /** At most this many connections per origin; further requests wait for one. Unlimited by default, as undici. */
+  connections?: number;
   /** Connect to this address for a host name, like curl's `--resolve`; SNI and verification still use the name. */
   resolve?: Readonly<Record<string, string>>;
   /** The runtime whose sockets to use: detected by default; `"node"`, `"deno"`, `"bun"`, or an adapter of your own. */
@@ -39,6 +41,8 @@ const USER_AGENT = "pinned-fetch/0.1.0";
 const ACCEPT_ENCODING = "gzip, deflate, br";
 /** Methods that announce an empty body, as undici does. */
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+/** RFC 9110's idempotent methods: a request that may be sent again if its connection failed unanswered. */
+const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 
 /**
  * A fetch whose every connection is verified against `ca` (or Mozilla's
@@ -51,6 +55,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   const trust = new TrustContext(options.ca);
   const connectTimeout = milliseconds(options.connectTimeout, "connectTimeout");
   const timeout = milliseconds(options.timeout, "timeout");
+  const connectionLimit = connectionsOption(options.connections);
   const addresses = addressesOf(options.resolve);
   const runtime = selectRuntime(options.runtime);
   // Brotli comes from the runtime we run in, whatever adapter carries the sockets.
@@ -104,7 +109,12 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     }
   }
 
-  /** One request and its response head, on a pooled connection verified under this instance's pins. */
+  /**
+   * One request and its response head, on a pooled connection verified under
+   * this instance's pins. An idempotent request that a reused connection
+   * failed without a byte of answer (the server had closed it) is sent once
+   * more, as undici and OkHttp do.
+   */
   async function exchange({ method, url, headers, body }: Hop, signal: AbortSignal, bodySignal: AbortSignal): Promise<Response> {
     const host = canonicalHost(url.hostname)!;
     const port = Number(url.port || 443);
@@ -114,9 +124,9 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
       fields: requestFields(method, headers, url, body),
       body,
     };
-    const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter)));
+    const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter, connectionLimit)));
     const key = `${host}:${port}`;
-    const connection = await connections.acquire(key, async () => {
+    const open = async () => {
       const tls = await openTls(await runtime, trust, {
         hostname: host,
         port,
@@ -128,19 +138,40 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
         connectTimeout,
       });
       return new HttpConnection(tls);
-    });
-    const release = (reusable: boolean) => connections.release(key, connection, reusable);
-    try {
-      const { head, body: responseBody } = await connection.exchange(outgoing, signal, release, bodySignal);
-      const responseHeaders = new Headers();
-      for (const [name, value] of head.fields) responseHeaders.append(name, value);
-      const { brotliDecompression } = await decoders;
-      const decoded = responseBody && decodeBody(responseBody, responseHeaders.get("content-encoding"), brotliDecompression);
-      return new Response(decoded, { status: head.status, statusText: head.statusText, headers: responseHeaders });
-    } catch (error) {
-      release(false);
-      if (error instanceof PinnedFetchError || error === signal.reason) throw error;
-      throw new PinnedFetchError("ERR_HTTP", `The response from ${host} cannot be represented: ${String(error)}`, { cause: error });
+    };
+    const replayable = IDEMPOTENT_METHODS.has(method) && !(body instanceof ReadableStream);
+    for (let retried = false; ; retried = true) {
+      const { connection, reused } = await connections.acquire(key, open, signal);
+      let released = false;
+      const release = (reusable: boolean) => {
+        if (released) return;
+        released = true;
+        connections.release(key, connection, reusable);
+      };
+      try {
+        const { head, body: responseBody } = await connection.exchange(outgoing, signal, release, bodySignal);
+        const responseHeaders = new Headers();
+        for (const [name, value] of head.fields) responseHeaders.append(name, value);
+        const { brotliDecompression } = await decoders;
+        const decoded = responseBody && decodeBody(responseBody, responseHeaders.get("content-encoding"), brotliDecompression);
+        return new Response(decoded, { status: head.status, statusText: head.statusText, headers: responseHeaders });
+      } catch (error) {
+        release(false);
+        if (error === signal.reason) throw error;
+        const stale = reused && !connection.answered && !(error instanceof PinnedFetchError && error.code === "ERR_TIMEOUT");
+        if (stale && replayable && !retried) continue;
+        if (stale && !replayable) {
+          throw new PinnedFetchError(
+            "ERR_HTTP",
+            `A kept-alive connection to ${host} failed before any answer to the ${method} request (${(error as Error).message}), ` +
+              `so the server may or may not have received it. It was not sent again because ` +
+              `${body instanceof ReadableStream ? "its body is a stream" : `${method} is not idempotent`}; retry it yourself if that is safe.`,
+            { cause: error },
+          );
+        }
+        if (error instanceof PinnedFetchError) throw error;
+        throw new PinnedFetchError("ERR_HTTP", `The response from ${host} cannot be represented: ${String(error)}`, { cause: error });
+      }
     }
   }
 
@@ -155,6 +186,13 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
 function milliseconds(value: unknown, option: string): number | undefined {
   if (value === undefined || (typeof value === "number" && value > 0)) return value;
   throw new PinnedFetchError("ERR_CONFIG", `${option} must be a positive number of milliseconds, not ${String(value)}.`);
+}
+
+/** The connections option: a positive whole number, or unlimited. */
+function connectionsOption(value: unknown): number {
+  if (value === undefined) return Infinity;
+  if (typeof value === "number" && Number.isInteger(value) && value > 0) return value;
+  throw new PinnedFetchError("ERR_CONFIG", `connections must be a positive whole number, not ${String(value)}.`);
 }
 
 /** One request of a fetch: the first, or one a redirect leads to. */

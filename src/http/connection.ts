@@ -41,6 +41,8 @@ export class HttpConnection {
   #sending = false;
   /** The request body being streamed, until its last chunk is sent. */
   #requestBody: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  /** What the reader had received when the current exchange began. */
+  #receivedBefore = 0;
 
   constructor(tls: Connection) {
     this.tls = tls;
@@ -56,6 +58,11 @@ export class HttpConnection {
     this.tls.destroy();
   }
 
+  /** Whether any byte of an answer to the current request has arrived. */
+  get answered(): boolean {
+    return this.#reader.received > this.#receivedBefore;
+  }
+
   /**
    * Sends `request` and reads the response head; `signal` aborts both, and
    * `bodySignal` (the caller's signal, by default) then aborts the body.
@@ -67,6 +74,7 @@ export class HttpConnection {
     bodySignal: AbortSignal = signal,
   ): Promise<IncomingResponse> {
     const host = this.tls.host;
+    this.#receivedBefore = this.#reader.received;
     const stage = deadline(signal, HEADERS_TIMEOUT, () => `${host} sent no response within ${HEADERS_TIMEOUT / 1000} s.`);
     const sending = this.#send(request);
     const reading = this.#readHead();

@@ -20,8 +20,9 @@ export function decodeBody(
   if (codings.length === 0 || !codings.every((coding) => CODINGS.has(coding))) return body;
   let decoded = body;
   for (const coding of codings.reverse()) {
-    if (coding === "deflate") decoded = inflate(decoded);
-    else decoded = decoded.pipeThrough(coding === "br" ? brotli() : decompression("gzip"));
+    decoded = decodeFromFirstBytes(decoded, (first) =>
+      coding === "br" ? brotli() : coding === "deflate" ? decompression(zlibWrapped(first) ? "deflate" : "deflate-raw") : decompression("gzip"),
+    );
   }
   return withDecodingErrors(decoded, codings.join(", "));
 }
@@ -30,7 +31,18 @@ export function decodeBody(
  * HTTP's "deflate" is zlib-wrapped, but some servers send raw deflate: the
  * first byte tells them apart (a zlib header's low nibble is 8), as in undici.
  */
-function inflate(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+function zlibWrapped(first: Uint8Array): boolean {
+  return (first[0]! & 0x0f) === 0x08;
+}
+
+/**
+ * The body through the decoder `decoderFor` picks from its first bytes. An
+ * empty body stays empty, whatever its Content-Encoding says (as undici).
+ */
+function decodeFromFirstBytes(
+  body: ReadableStream<Uint8Array>,
+  decoderFor: (first: Uint8Array) => ReadableWritablePair<Uint8Array, Uint8Array>,
+): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let decoded: ReadableStreamDefaultReader<Uint8Array> | undefined;
   const next = async (controller: ReadableStreamDefaultController<Uint8Array>) => {
@@ -47,7 +59,7 @@ function inflate(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
           if (first.done) return controller.close();
           const head = first.value;
           const rest = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(head), pull: next }, { highWaterMark: 0 });
-          decoded = rest.pipeThrough(decompression((head[0]! & 0x0f) === 0x08 ? "deflate" : "deflate-raw")).getReader();
+          decoded = rest.pipeThrough(decoderFor(head)).getReader();
         }
         const { done, value } = await decoded.read();
         if (done) controller.close();

@@ -1,68 +1,159 @@
+import { PinnedFetchError } from "../errors.js";
 import type { Runtime } from "../runtime/index.js";
 import type { HttpConnection } from "./connection.js";
 
 /** How long an unused connection is kept open, as undici's default keep-alive timeout. */
 export const IDLE_TIMEOUT = 4_000;
 
+export interface Acquired {
+  connection: HttpConnection;
+  /** Whether it carried an earlier request: the server may have closed it since. */
+  reused: boolean;
+}
+
 interface Idle {
   connection: HttpConnection;
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** A request waiting for a connection of its origin to be released. */
+interface Waiter {
+  open: () => Promise<HttpConnection>;
+  resolve: (acquired: Acquired) => void;
+  reject: (reason: unknown) => void;
+}
+
+/** One origin's connections: idle ones, how many are in use or opening, and who waits. */
+interface Origin {
+  idle: Idle[];
+  active: number;
+  waiting: Waiter[];
+}
+
 /**
  * Keep-alive connections per key (origin and, through its owner, pin
- * policy). Idle connections neither keep the process alive nor outlive
- * IDLE_TIMEOUT.
+ * policy), at most `limit` per key: further requests wait in order. Idle
+ * connections neither keep the process alive nor outlive IDLE_TIMEOUT.
  */
 export class Pool {
   readonly #runtime: Runtime;
-  readonly #idle = new Map<string, Idle[]>();
-  readonly #busy = new Set<HttpConnection>();
+  readonly #limit: number;
+  readonly #origins = new Map<string, Origin>();
+  /** Connections in use, with the origin they count against. */
+  readonly #busy = new Map<HttpConnection, Origin>();
 
-  constructor(runtime: Runtime) {
+  constructor(runtime: Runtime, limit: number) {
     this.#runtime = runtime;
+    this.#limit = limit;
   }
 
-  /** An idle open connection for `key`, or a new one from `open`. */
-  async acquire(key: string, open: () => Promise<HttpConnection>): Promise<HttpConnection> {
-    const idle = this.#idle.get(key);
-    for (let entry = idle?.pop(); entry; entry = idle?.pop()) {
+  /**
+   * An idle open connection for `key`, a new one from `open`, or — at the
+   * limit — the next one released; `signal` ends the wait.
+   */
+  acquire(key: string, open: () => Promise<HttpConnection>, signal: AbortSignal): Promise<Acquired> {
+    const origin = this.#origin(key);
+    for (let entry = origin.idle.pop(); entry; entry = origin.idle.pop()) {
       clearTimeout(entry.timer);
-      if (entry.connection.open) return this.#use(entry.connection);
+      if (entry.connection.open) {
+        origin.active++;
+        return Promise.resolve({ connection: this.#use(entry.connection, origin), reused: true });
+      }
       entry.connection.destroy();
     }
-    return this.#use(await open());
+    if (origin.active < this.#limit) return this.#open(origin, open);
+    signal.throwIfAborted();
+    return new Promise<Acquired>((resolve, reject) => {
+      const onAbort = () => {
+        origin.waiting.splice(origin.waiting.indexOf(waiter), 1);
+        reject(signal.reason);
+      };
+      const waiter: Waiter = {
+        open,
+        resolve: (acquired) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(acquired);
+        },
+        reject: (reason) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(reason);
+        },
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      origin.waiting.push(waiter);
+    });
   }
 
-  #use(connection: HttpConnection): HttpConnection {
-    connection.tls.setKeepsProcessAlive(true);
-    this.#busy.add(connection);
-    return connection;
-  }
-
-  /** Takes a connection back after its exchange; one that cannot be reused is closed. */
+  /** Takes a connection back after its exchange; one that cannot be reused is closed, and its place given to the next waiter. */
   release(key: string, connection: HttpConnection, reusable: boolean): void {
+    const origin = this.#busy.get(connection);
+    if (!origin) return;
     this.#busy.delete(connection);
-    if (!reusable || !connection.open) return connection.destroy();
-    connection.tls.setKeepsProcessAlive(false);
-    const entries = this.#idle.get(key) ?? [];
-    const timer = setTimeout(() => {
-      const at = entries.findIndex((entry) => entry.connection === connection);
-      if (at !== -1) entries.splice(at, 1);
-      connection.destroy();
-    }, IDLE_TIMEOUT);
-    this.#runtime.unrefTimer(timer);
-    entries.push({ connection, timer });
-    this.#idle.set(key, entries);
+    // Closed by close() since, or opened while it ran.
+    if (origin !== this.#origins.get(key)) return connection.destroy();
+    const next = origin.waiting.shift();
+    if (reusable && connection.open) {
+      if (next) {
+        this.#busy.set(connection, origin);
+        return next.resolve({ connection, reused: true });
+      }
+      origin.active--;
+      connection.tls.setKeepsProcessAlive(false);
+      const timer = setTimeout(() => {
+        const at = origin.idle.findIndex((entry) => entry.connection === connection);
+        if (at !== -1) origin.idle.splice(at, 1);
+        connection.destroy();
+      }, IDLE_TIMEOUT);
+      this.#runtime.unrefTimer(timer);
+      origin.idle.push({ connection, timer });
+      return;
+    }
+    connection.destroy();
+    origin.active--;
+    if (next) this.#open(origin, next.open).then(next.resolve, next.reject);
   }
 
-  /** Closes every connection, idle or busy. */
+  /** Closes every connection, idle or busy, and turns away every waiting request. */
   async close(): Promise<void> {
-    const idle = [...this.#idle.values()].flat();
-    this.#idle.clear();
-    for (const { timer } of idle) clearTimeout(timer);
-    const all = [...idle.map(({ connection }) => connection), ...this.#busy];
+    const all = [...this.#busy.keys()];
     this.#busy.clear();
+    for (const [key, origin] of this.#origins) {
+      for (const { connection, timer } of origin.idle) {
+        clearTimeout(timer);
+        all.push(connection);
+      }
+      for (const waiter of origin.waiting) {
+        waiter.reject(
+          new PinnedFetchError("ERR_CONNECT", `fetch.close() was called while a request to ${key} waited for a free connection (the connections option).`),
+        );
+      }
+    }
+    this.#origins.clear();
     await Promise.all(all.map((connection) => connection.tls.close()));
+  }
+
+  #origin(key: string): Origin {
+    let origin = this.#origins.get(key);
+    if (!origin) this.#origins.set(key, (origin = { idle: [], active: 0, waiting: [] }));
+    return origin;
+  }
+
+  async #open(origin: Origin, open: () => Promise<HttpConnection>): Promise<Acquired> {
+    origin.active++;
+    try {
+      return { connection: this.#use(await open(), origin), reused: false };
+    } catch (error) {
+      origin.active--;
+      // The place is free again: the next waiter tries a connection of its own.
+      const next = origin.waiting.shift();
+      if (next) this.#open(origin, next.open).then(next.resolve, next.reject);
+      throw error;
+    }
+  }
+
+  #use(connection: HttpConnection, origin: Origin): HttpConnection {
+    connection.tls.setKeepsProcessAlive(true);
+    this.#busy.set(connection, origin);
+    return connection;
   }
 }

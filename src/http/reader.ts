@@ -9,9 +9,15 @@ const EMPTY = new Uint8Array(0);
 export class ByteReader {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   #buffer: Uint8Array = EMPTY;
+  #received = 0;
 
   constructor(readable: ReadableStream<Uint8Array>) {
     this.#reader = readable.getReader();
+  }
+
+  /** Bytes that have arrived, in all. */
+  get received(): number {
+    return this.#received;
   }
 
   /** Whether bytes have arrived that nobody asked for yet. */
@@ -41,6 +47,7 @@ export class ByteReader {
         if (this.#buffer.length === 0) return null;
         throw new PinnedFetchError("ERR_HTTP", "The connection ended in the middle of the response.");
       }
+      this.#received += value.length;
       this.#buffer = this.#buffer.length === 0 ? value : concat(this.#buffer, value);
     }
   }
@@ -50,6 +57,7 @@ export class ByteReader {
     if (this.#buffer.length === 0) {
       const { done, value } = await this.#reader.read();
       if (done) return null;
+      this.#received += value.length;
       this.#buffer = value;
     }
     const bytes = this.#buffer.subarray(0, max);

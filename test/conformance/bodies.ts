@@ -1,7 +1,7 @@
 // Bodies both ways as fetch handles them: every request body type with the
 // headers derived from it, decoding of content codings, and responses that
 // have no body.
-import { type Echo, type Group, assert, local, rejection, withFetch } from "./check.js";
+import { type Echo, type Group, HELLO, assert, local, rejection, withFetch } from "./check.js";
 import { ENCODED_TEXT } from "../support/content.js";
 import type { Fixture } from "./description.js";
 
@@ -55,6 +55,17 @@ export const bodies: Group = {
         }),
     },
     {
+      name: "an empty body is empty whatever its Content-Encoding",
+      run: (fixture) =>
+        withFetch(local(fixture), async (fetch) => {
+          for (const coding of ["gzip", "deflate", "br", "gzip, br"]) {
+            const response = await fetch(url(fixture, `/empty/${encodeURIComponent(coding)}`));
+            assert.equal(response.headers.get("content-encoding"), coding);
+            assert.equal(await response.text(), "", coding);
+          }
+        }),
+    },
+    {
       name: "leaves a coding it does not know as it is",
       run: (fixture) =>
         withFetch(local(fixture), async (fetch) => {
@@ -74,7 +85,7 @@ export const bodies: Group = {
         }),
     },
     {
-      name: "HEAD and 204 responses have no body; repeated headers are combined, set-cookie kept apart",
+      name: "HEAD, 204 and 304 responses have no body; repeated headers are combined, set-cookie kept apart",
       run: (fixture) =>
         withFetch(local(fixture), async (fetch) => {
           const head = await fetch(url(fixture, "/encoded/gzip"), { method: "HEAD" });
@@ -85,6 +96,20 @@ export const bodies: Group = {
           assert.equal(repeated.body, null);
           assert.equal(repeated.headers.get("x-many"), "a, b");
           assert.deepEqual(repeated.headers.getSetCookie(), ["a=1; Secure", "b=2; HttpOnly"]);
+          const notModified = await fetch(url(fixture, "/not-modified"));
+          assert.equal(notModified.status, 304);
+          assert.equal(notModified.body, null);
+          assert.equal(notModified.headers.get("etag"), '"v1"');
+        }),
+    },
+    {
+      name: "skips interim responses (100, 103) and returns the final one",
+      run: (fixture) =>
+        withFetch(local(fixture), async (fetch) => {
+          const response = await fetch(url(fixture, "/interim"));
+          assert.equal(response.status, 200);
+          assert.equal(response.headers.get("link"), null);
+          assert.equal(await response.text(), HELLO);
         }),
     },
   ],

@@ -28,6 +28,15 @@ export async function rejection(promise: Promise<unknown>): Promise<PinnedFetchE
   return asPinnedFetchError(outcome.error);
 }
 
+/** Asserts that `promise` rejects with `reason` itself. */
+export async function rejectsWith(promise: Promise<unknown>, reason: Error): Promise<void> {
+  const outcome = await promise.then(
+    () => "it succeeded",
+    (error: unknown) => (error === reason ? "the reason" : error),
+  );
+  assert.equal(outcome, "the reason");
+}
+
 /** The PinnedFetchError `run` throws synchronously. */
 export function thrown(run: () => unknown): PinnedFetchError {
   try {

@@ -27,6 +27,8 @@ export const config: Group = {
     refuses("a PEM block that is not a certificate", { ca: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n" }),
     refuses("a negative connectTimeout", { connectTimeout: -1 }),
     refuses("a timeout that is not a number", { timeout: "5s" as never }),
+    refuses("a connections limit of 0", { connections: 0 }),
+    refuses("a connections limit that is not a whole number", { connections: 1.5 }),
     refuses("an unknown runtime", { runtime: "browser" as "node" }),
     refuses("a runtime object without connect", { runtime: { name: "custom" } as never }),
     {

@@ -8,6 +8,7 @@ import { framing } from "./framing.js";
 import { http } from "./http.js";
 import { cancellation, network } from "./network.js";
 import { pins } from "./pins.js";
+import { pool } from "./pool.js";
 import { redirects } from "./redirects.js";
 import { formats, patterns, reportOnly, rules, tooling, trust } from "./policy.js";
 import { runtime } from "./runtime.js";
@@ -25,6 +26,7 @@ export const groups: Group[] = [
   http,
   bodies,
   redirects,
+  pool,
   tls,
   config,
   network,

@@ -2,7 +2,7 @@
 // signal stops a request at any stage with its own reason.
 import type { PinnedFetch, Runtime } from "../../src/index.js";
 import { selectRuntime } from "../../src/runtime/index.js";
-import { type Group, assert, delay, eventually, local, rejection, withFetch } from "./check.js";
+import { type Group, assert, delay, eventually, local, rejection, rejectsWith, withFetch } from "./check.js";
 import type { Fixture, ServerName } from "./description.js";
 
 const fast = (fixture: Fixture) => ({ ca: fixture.ca.root, connectTimeout: 300 });
@@ -51,15 +51,6 @@ export const network: Group = {
     },
   ],
 };
-
-/** Asserts that `promise` rejects with `reason` itself. */
-async function rejectsWith(promise: Promise<unknown>, reason: Error): Promise<void> {
-  const outcome = await promise.then(
-    () => "it succeeded",
-    (error: unknown) => (error === reason ? "the reason" : error),
-  );
-  assert.equal(outcome, "the reason");
-}
 
 /** Fetches `url`, aborts once `ready` resolves, and expects the abort's own reason back. */
 async function abortedOnceReady(fetch: PinnedFetch, url: string, ready: () => Promise<unknown>): Promise<void> {

@@ -183,16 +183,39 @@ const ENCODERS: Record<string, (body: Buffer) => Buffer> = {
   corrupt: (body) => Buffer.concat([gzipSync(body).subarray(0, 40), Buffer.alloc(40, 0x55)]),
 };
 
+/** Sockets whose next request is met by closing the connection unanswered (see `/once`). */
+const closingOnNextRequest = new WeakSet<object>();
+
 /**
  * `/hello`: a fixed body with Content-Length; `/chunked`: three chunks;
  * `/echo`: the request's method, headers and body as JSON; `/bytes/N`: N bytes;
  * `/redirect/STATUS?to=URL`: a redirect; `/loop`: a redirect to itself;
- * `/encoded/CODING,...`: ENCODED_TEXT with those content codings; `/headers`: repeated
- * header fields.
+ * `/encoded/CODING,...`: ENCODED_TEXT with those content codings; `/empty/CODING`:
+ * an empty body labelled with that coding; `/headers`: repeated header fields;
+ * `/interim`: 100 and 103 before the answer; `/not-modified`: 304; `/stall`: no
+ * answer ever; `/once`: an answer, after which the connection is kept alive
+ * but closed, unanswered, at its next request (as a server whose keep-alive
+ * timeout has just passed).
  */
 function route(request: IncomingMessage, response: ServerResponse): void {
   const url = new URL(request.url ?? "/", "https://test");
-  if (url.pathname === "/hello") {
+  if (closingOnNextRequest.has(request.socket)) {
+    request.socket.destroy();
+  } else if (url.pathname === "/once") {
+    closingOnNextRequest.add(request.socket);
+    request.resume();
+    request.on("end", () => response.writeHead(200, { "content-length": "19" }).end(HELLO));
+  } else if (url.pathname === "/stall") {
+    request.resume();
+  } else if (url.pathname === "/interim") {
+    response.writeContinue();
+    response.writeEarlyHints({ link: "</style.css>; rel=preload; as=style" });
+    response.writeHead(200, { "content-length": "19" }).end(HELLO);
+  } else if (url.pathname === "/not-modified") {
+    response.writeHead(304, { etag: '"v1"' }).end();
+  } else if (url.pathname.startsWith("/empty/")) {
+    response.writeHead(200, { "content-encoding": decodeURIComponent(url.pathname.slice("/empty/".length)), "content-length": "0" }).end();
+  } else if (url.pathname === "/hello") {
     response.writeHead(200, { "content-type": "text/plain", "content-length": "19" }).end(HELLO);
   } else if (url.pathname === "/chunked") {
     response.writeHead(200, { "content-type": "text/plain" });
