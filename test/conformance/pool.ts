@@ -1,7 +1,7 @@
 // The connection pool: a per-origin limit with requests waiting in order,
 // cancellation and close() while they wait, and the safe retry of an
 // idempotent request on a kept-alive connection the server had closed.
-import { type Echo, type Group, HELLO, assert, eventually, local, rejection, rejectsWith, withFetch } from "./check.js";
+import { type Echo, type Group, HELLO, assert, delay, eventually, local, rejection, rejectsWith, withFetch } from "./check.js";
 import type { Fixture } from "./description.js";
 
 const url = (fixture: Fixture, path: string) => `https://localhost:${fixture.ports.tls13}${path}`;
@@ -77,6 +77,7 @@ export const pool: Group = {
           const reason = new Error("stop waiting");
           const waiting = fetch(url(fixture, "/hello"), { signal: controller.signal });
           const next = fetch(url(fixture, "/hello"));
+          await delay(50); // both are in the queue by now
           controller.abort(reason);
           await rejectsWith(waiting, reason);
           held.release();
@@ -91,6 +92,7 @@ export const pool: Group = {
         await withFetch({ ...local(fixture), connections: 1 }, async (fetch) => {
           const held = await holdConnection(fixture, fetch);
           const waiting = rejection(fetch(url(fixture, "/hello")));
+          await delay(50); // in the queue by now
           await fetch.close();
           const error = await waiting;
           assert.equal(error.code, "ERR_CONNECT");
