@@ -1,0 +1,263 @@
+// pinned-fetch as the `fetch` of ky and ofetch, the wrappers users drop it
+// into: requests, bodies and streams through each library's own API, and
+// what a wrong pin, a timeout and an HTTP error look like through each.
+import ky, { HTTPError, type Progress, TimeoutError } from "ky";
+import { FetchError, createFetch, ofetch } from "ofetch";
+
+import { PinnedFetchError, type PinnedFetchOptions } from "../../src/index.js";
+import { type Echo, type Group, HELLO, assert, eventually, local, rejection, withFetch } from "./check.js";
+import { ENCODED_TEXT } from "../support/content.js";
+import type { Fixture, ServerName } from "./description.js";
+
+const origin = (fixture: Fixture, server: ServerName = "tls13") => `https://localhost:${fixture.ports[server]}`;
+/** Pins the test intermediate and root: the servers' own chain. */
+const pinned = (fixture: Fixture): PinnedFetchOptions => local(fixture, [fixture.pins.intermediate, fixture.pins.root]);
+/** Pins the other CA: the servers' chain is trusted, but misses these pins. */
+const wrongPins = (fixture: Fixture): PinnedFetchOptions => local(fixture, [fixture.pins.otherIntermediate, fixture.pins.otherRoot]);
+/** A JSON body with a nested value and a character outside ASCII. */
+const PAYLOAD = { name: "pinned", items: [1, 2, 3], nested: { ok: true }, text: "grüße" };
+
+/** What `promise` rejects with, whatever it is; fails if it resolves. */
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  const outcome = await promise.then(
+    () => ({ error: undefined, resolved: true }),
+    (error: unknown) => ({ error, resolved: false }),
+  );
+  assert.equal(outcome.resolved, false, "expected a rejection, but it succeeded");
+  return outcome.error;
+}
+
+/** Reads a byte stream to its end. */
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<{ bytes: Uint8Array; chunks: number }> {
+  const parts: Uint8Array[] = [];
+  const reader = stream.getReader();
+  for (let result = await reader.read(); !result.done; result = await reader.read()) parts.push(result.value);
+  const bytes = new Uint8Array(parts.reduce((size, part) => size + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return { bytes, chunks: parts.length };
+}
+
+/** Waits until the server has seen `handshakes` more aborted handshakes than `before`, and asserts it saw no request. */
+async function handshakesRefused(fixture: Fixture, server: ServerName, before: { handshakeFailures: number; requests: number; receivedBytes: number }, handshakes: number) {
+  const after = await eventually(
+    () => fixture.stats(server),
+    (stats) => stats.handshakeFailures >= before.handshakeFailures + handshakes,
+    "the server's handshake failures",
+  );
+  assert.equal(after.handshakeFailures, before.handshakeFailures + handshakes, "handshakes refused");
+  assert.equal(after.requests, before.requests, "no request reached the server");
+  assert.equal(after.receivedBytes, before.receivedBytes, "no byte reached the server");
+}
+
+export const libraries: Group = {
+  name: "ky and ofetch",
+  scenarios: [
+    {
+      name: "ky: text(), json() and a gzip body, through the pinned fetch",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          assert.equal(await ky.get(`${origin(fixture)}/hello`, { fetch }).text(), HELLO);
+          assert.equal(await ky.get(`${origin(fixture)}/encoded/gzip`, { fetch }).text(), ENCODED_TEXT);
+          const echo = await ky.get(`${origin(fixture)}/echo`, { fetch, headers: { "x-from": "ky" } }).json<Echo>();
+          assert.equal(echo.method, "GET");
+          assert.equal(echo.headers["accept"], "application/json");
+          assert.equal(echo.headers["x-from"], "ky");
+          assert.match(echo.headers["user-agent"] ?? "", /^pinned-fetch\//);
+          assert.equal(echo.body, "");
+        }),
+    },
+    {
+      name: "ky: post with json is seen by /echo with its method, content type and body",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const echo = await ky.post(`${origin(fixture)}/echo`, { json: PAYLOAD, fetch }).json<Echo>();
+          assert.equal(echo.method, "POST");
+          assert.equal(echo.headers["content-type"], "application/json");
+          assert.equal(echo.headers["content-length"], String(new TextEncoder().encode(JSON.stringify(PAYLOAD)).length));
+          assert.deepEqual(JSON.parse(echo.body), PAYLOAD);
+          const put = await ky.put(`${origin(fixture)}/echo`, { body: "plain", headers: { "content-type": "text/plain" }, fetch }).json<Echo>();
+          assert.deepEqual([put.method, put.headers["content-type"], put.body], ["PUT", "text/plain", "plain"]);
+        }),
+    },
+    {
+      name: "ky: prefixUrl and searchParams reach the server",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const api = ky.create({ prefixUrl: origin(fixture), fetch });
+          // /redirect/302 leads to its `to` parameter, so only a query that arrived gets the echo.
+          const response = await api.get("redirect/302", { searchParams: { to: "/echo", other: "x" } });
+          assert.equal(response.url, `${origin(fixture)}/echo`);
+          assert.equal(response.redirected, true);
+          assert.equal(((await response.json()) as Echo).method, "GET");
+          assert.equal(await api.get("redirect/307", { searchParams: "to=/hello" }).text(), HELLO);
+        }),
+    },
+    {
+      name: "ky: download progress over the pinned response stream",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const size = 256 * 1024;
+          const downloads: Progress[] = [];
+          const bytes = new Uint8Array(
+            await ky.get(`${origin(fixture)}/bytes/${size}`, { fetch, onDownloadProgress: (progress) => void downloads.push(progress) }).arrayBuffer(),
+          );
+          assert.equal(bytes.length, size);
+          assert.ok(bytes.every((byte) => byte === 0x61));
+          assert.ok(downloads.length > 2, "progress is told chunk by chunk");
+          assert.deepEqual(downloads.at(-1), { percent: 1, totalBytes: size, transferredBytes: size });
+          // (Not onUploadProgress: ky refuses it in Deno and Bun, whose Request never reads `duplex`, before calling fetch.)
+        }),
+    },
+    {
+      name: "ky: a timeout rejects with ky's TimeoutError, and its abort closes the connection",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const before = await fixture.stats("raw");
+          const url = `https://localhost:${fixture.ports.raw}/no-answer`;
+          const error = await failure(ky.get(url, { fetch, timeout: 300, retry: 0 }).text());
+          assert.ok(error instanceof TimeoutError, `expected ky's TimeoutError, got ${String(error)}`);
+          assert.equal(error.request.url, url);
+          // ky only aborts its signal; the connection closes if the pinned fetch honours it (before close() below).
+          const after = await eventually(() => fixture.stats("raw"), (stats) => stats.open <= before.open, "connections left open");
+          assert.equal(after.connections, before.connections + 1);
+          assert.ok(after.receivedBytes > before.receivedBytes, "the request was sent");
+        }),
+    },
+    {
+      name: "ky: a wrong pin rejects with the PinnedFetchError itself, after ky's two retries of a GET",
+      run: async (fixture) => {
+        const before = await fixture.stats("tls13");
+        await withFetch(wrongPins(fixture), async (fetch) => {
+          const error = await rejection(ky.get(`${origin(fixture)}/hello`, { fetch }).text());
+          assert.equal(error.code, "ERR_PIN_MISMATCH");
+          assert.equal(error.host, "localhost");
+        });
+        await handshakesRefused(fixture, "tls13", before, 3);
+        // A shouldRetry that refuses pin errors (and a POST, which ky never retries) stop after the first handshake.
+        const middle = await fixture.stats("tls13");
+        await withFetch(wrongPins(fixture), async (fetch) => {
+          const shouldRetry = ({ error }: { error: Error }) => !(error instanceof PinnedFetchError);
+          assert.equal((await rejection(ky.get(`${origin(fixture)}/hello`, { fetch, retry: { shouldRetry } }).text())).code, "ERR_PIN_MISMATCH");
+          assert.equal((await rejection(ky.post(`${origin(fixture)}/echo`, { fetch, json: PAYLOAD }).text())).code, "ERR_PIN_MISMATCH");
+        });
+        await handshakesRefused(fixture, "tls13", middle, 2);
+      },
+    },
+    {
+      name: "ofetch: createFetch({ fetch }) parses JSON from /echo and text from /hello",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const $fetch = createFetch({ fetch });
+          const echo = await $fetch<Echo>(`${origin(fixture)}/echo`, { headers: { "x-from": "ofetch" } });
+          assert.equal(echo.method, "GET");
+          assert.equal(echo.headers["x-from"], "ofetch");
+          assert.match(echo.headers["user-agent"] ?? "", /^pinned-fetch\//);
+          assert.equal(await $fetch<string>(`${origin(fixture)}/hello`), HELLO);
+          assert.equal(await $fetch(`${origin(fixture)}/encoded/br`, { responseType: "text" }), ENCODED_TEXT);
+          const raw = await $fetch.raw<Echo>(`${origin(fixture)}/echo`);
+          assert.equal(raw.status, 200);
+          assert.equal(raw._data?.method, "GET");
+        }),
+    },
+    {
+      name: "ofetch: a POST with an object body is sent as JSON",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const $fetch = createFetch({ fetch });
+          const echo = await $fetch<Echo>(`${origin(fixture)}/echo`, { method: "POST", body: PAYLOAD });
+          assert.equal(echo.method, "POST");
+          assert.equal(echo.headers["content-type"], "application/json");
+          assert.equal(echo.headers["accept"], "application/json");
+          assert.equal(echo.headers["content-length"], String(new TextEncoder().encode(JSON.stringify(PAYLOAD)).length));
+          assert.deepEqual(JSON.parse(echo.body), PAYLOAD);
+        }),
+    },
+    {
+      name: "ofetch: ofetch.create with baseURL and query reaches the server",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const api = ofetch.create({ baseURL: origin(fixture) }, { fetch });
+          // /redirect/STATUS leads to its `to` parameter; a 307 keeps the POST and its body.
+          const echo = await api<Echo>("/redirect/307", { method: "POST", body: PAYLOAD, query: { to: "/echo", other: "x" } });
+          assert.equal(echo.method, "POST");
+          assert.deepEqual(JSON.parse(echo.body), PAYLOAD);
+          assert.equal(await api<string>("/redirect/302", { query: { to: "/hello" } }), HELLO);
+        }),
+    },
+    {
+      name: 'ofetch: responseType "stream" gives the response body, read to its end',
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const $fetch = createFetch({ fetch });
+          const size = 1024 * 1024;
+          const { bytes, chunks } = await readAll(await $fetch(`${origin(fixture)}/bytes/${size}`, { responseType: "stream" }));
+          assert.equal(bytes.length, size);
+          assert.ok(bytes.every((byte) => byte === 0x61));
+          assert.ok(chunks > 1, "a 1 MiB body comes in several chunks");
+          const chunked = await readAll(await $fetch(`${origin(fixture)}/chunked`, { responseType: "stream" }));
+          assert.equal(new TextDecoder().decode(chunked.bytes), "one,two,three");
+        }),
+    },
+    {
+      name: "ofetch: a wrong pin is a FetchError whose cause is the PinnedFetchError, after ofetch's one retry of a GET",
+      run: async (fixture) => {
+        const before = await fixture.stats("tls13");
+        await withFetch(wrongPins(fixture), async (fetch) => {
+          const $fetch = createFetch({ fetch });
+          const error = await failure($fetch(`${origin(fixture)}/hello`));
+          assert.ok(error instanceof FetchError, `expected ofetch's FetchError, got ${String(error)}`);
+          assert.equal(error.status, undefined);
+          assert.match(error.message, /<no response> Certificate pin mismatch for localhost/);
+          const cause = await rejection(Promise.reject(error.cause));
+          assert.equal(cause.code, "ERR_PIN_MISMATCH");
+          assert.equal(cause.host, "localhost");
+        });
+        await handshakesRefused(fixture, "tls13", before, 2);
+        // retry: false, and a POST (which ofetch does not retry), stop after the first handshake.
+        const middle = await fixture.stats("tls13");
+        await withFetch(wrongPins(fixture), async (fetch) => {
+          const $fetch = createFetch({ fetch });
+          for (const pending of [$fetch(`${origin(fixture)}/hello`, { retry: false }), $fetch(`${origin(fixture)}/echo`, { method: "POST", body: PAYLOAD })]) {
+            const error = await failure(pending);
+            assert.ok(error instanceof FetchError);
+            assert.equal((await rejection(Promise.reject(error.cause))).code, "ERR_PIN_MISMATCH");
+          }
+        });
+        await handshakesRefused(fixture, "tls13", middle, 2);
+      },
+    },
+    {
+      name: "ofetch: a timeout is a FetchError whose cause is ofetch's own reason, and its abort closes the connection",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const before = await fixture.stats("raw");
+          const error = await failure(createFetch({ fetch })(`https://localhost:${fixture.ports.raw}/no-answer`, { timeout: 300, retry: false }));
+          assert.ok(error instanceof FetchError, `expected ofetch's FetchError, got ${String(error)}`);
+          assert.ok(error.cause instanceof Error);
+          assert.equal(error.cause.name, "TimeoutError");
+          assert.ok(!(error.cause instanceof PinnedFetchError), "the signal's reason itself, not an error of pinned-fetch");
+          const after = await eventually(() => fixture.stats("raw"), (stats) => stats.open <= before.open, "connections left open");
+          assert.equal(after.connections, before.connections + 1);
+          assert.ok(after.receivedBytes > before.receivedBytes, "the request was sent");
+        }),
+    },
+    {
+      name: "a 404 is ky's HTTPError and ofetch's FetchError, each with the response",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const kyError = await failure(ky.get(`${origin(fixture)}/nowhere`, { fetch }).text());
+          assert.ok(kyError instanceof HTTPError, `expected ky's HTTPError, got ${String(kyError)}`);
+          assert.equal(kyError.response.status, 404);
+          assert.equal(await kyError.response.text(), "not found");
+          const ofetchError = await failure(createFetch({ fetch })(`${origin(fixture)}/nowhere`, { retry: false }));
+          assert.ok(ofetchError instanceof FetchError, `expected ofetch's FetchError, got ${String(ofetchError)}`);
+          assert.equal(ofetchError.status, 404);
+          assert.equal(ofetchError.data, "not found");
+        }),
+    },
+  ],
+};
