@@ -1,5 +1,5 @@
 import { PinnedFetchError } from "./errors.js";
-import { deadline } from "./signals.js";
+import { abortable, deadline } from "./signals.js";
 import { HttpConnection, type OutgoingRequest } from "./http/connection.js";
 import { decodeBody } from "./http/decode.js";
 import { Pool } from "./http/pool.js";
@@ -69,18 +69,14 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     const headers = new Headers(request.headers);
     // The standard derives this from a string body, but not every runtime's Request does (Bun).
     if (typeof init?.body === "string" && !headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
-    const hop: Hop = {
-      method: request.method,
-      url: httpsUrl(request.url),
-      headers,
-      body: init?.body instanceof ReadableStream ? init.body : request.body && new Uint8Array(await request.arrayBuffer()),
-    };
+    const url = httpsUrl(request.url);
     const limit = deadline(
       signal,
       timeout,
       () => `No response from ${request.url} within ${timeout} ms (the timeout option). Check the server, or raise timeout.`,
     );
     try {
+      const hop: Hop = { method: request.method, url, headers, body: await bodyOf(request, init, limit.signal) };
       return await follow(request, hop, limit.signal);
     } finally {
       limit.dispose();
@@ -193,6 +189,54 @@ function connectionsOption(value: unknown): number {
   if (value === undefined) return Infinity;
   if (typeof value === "number" && Number.isInteger(value) && value > 0) return value;
   throw new PinnedFetchError("ERR_CONFIG", `connections must be a positive whole number, not ${String(value)}.`);
+}
+
+/** Bodies in a Request object up to this size are sent with a Content-Length; longer ones are streamed. */
+const REQUEST_BODY_BUFFER = 64 * 1024;
+
+/**
+ * The body to send: bytes when its length is known (every `init.body` but a
+ * stream), the stream itself, or — for a body inside a Request, whose length
+ * a Request does not tell — bytes if it ends within REQUEST_BODY_BUFFER, and
+ * otherwise a stream that starts with what was read.
+ */
+async function bodyOf(request: Request, init: RequestInit | undefined, signal: AbortSignal): Promise<Uint8Array | ReadableStream<Uint8Array> | null> {
+  if (init?.body instanceof ReadableStream) return init.body;
+  if (!request.body) return null;
+  if (init?.body !== undefined) return new Uint8Array(await request.arrayBuffer());
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size <= REQUEST_BODY_BUFFER) {
+    const { done, value } = await abortable(reader.read(), signal, () => void reader.cancel(signal.reason).catch(() => {}));
+    if (done) return concatenate(chunks, size);
+    chunks.push(value);
+    size += value.length;
+  }
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        for (const chunk of chunks) controller.enqueue(chunk);
+      },
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+function concatenate(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
 }
 
 /** One request of a fetch: the first, or one a redirect leads to. */

@@ -1,7 +1,7 @@
 // Bodies both ways as fetch handles them: every request body type with the
 // headers derived from it, decoding of content codings, and responses that
 // have no body.
-import { type Echo, type Group, HELLO, assert, local, rejection, withFetch } from "./check.js";
+import { type Echo, type Group, HELLO, assert, local, rejection, rejectsWith, withFetch } from "./check.js";
 import { ENCODED_TEXT } from "../support/content.js";
 import type { Fixture } from "./description.js";
 
@@ -32,6 +32,29 @@ export const bodies: Group = {
             else assert.match(echo.headers["content-type"] ?? "", contentType instanceof RegExp ? contentType : new RegExp(`^${contentType}$`));
             assert.equal(echo.headers["content-length"], String(new TextEncoder().encode(echo.body).length));
           }
+        }),
+    },
+    {
+      name: "a body inside a Request: up to 64 KiB with a Content-Length, longer streamed chunked, abortable while read",
+      run: (fixture) =>
+        withFetch(local(fixture), async (fetch) => {
+          const small = (await (await fetch(new Request(url(fixture, "/echo"), { method: "POST", body: "small" }))).json()) as Echo;
+          assert.deepEqual([small.body, small.headers["content-length"], small.headers["transfer-encoding"]], ["small", "5", undefined]);
+          const piece = new TextEncoder().encode("a".repeat(16 * 1024));
+          let pieces = 0;
+          const long = new ReadableStream<Uint8Array>({
+            pull: (controller) => (pieces++ < 8 ? controller.enqueue(piece) : controller.close()),
+          });
+          const init = { method: "PUT", body: long, duplex: "half" } as RequestInit;
+          const streamed = (await (await fetch(new Request(url(fixture, "/echo"), init))).json()) as Echo;
+          assert.equal(streamed.body.length, 8 * piece.length);
+          assert.deepEqual([streamed.headers["content-length"], streamed.headers["transfer-encoding"]], [undefined, "chunked"]);
+          const controller = new AbortController();
+          const reason = new Error("stop");
+          const endless = new ReadableStream<Uint8Array>({ start: (stream) => stream.enqueue(piece) });
+          const waiting = fetch(new Request(url(fixture, "/echo"), { method: "PUT", body: endless, duplex: "half", signal: controller.signal } as RequestInit));
+          controller.abort(reason);
+          await rejectsWith(waiting, reason);
         }),
     },
     {
