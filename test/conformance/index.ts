@@ -6,6 +6,7 @@ import type { Group } from "./check.js";
 import { config } from "./config.js";
 import { framing } from "./framing.js";
 import { http } from "./http.js";
+import { libraries } from "./libraries.js";
 import { cancellation, network } from "./network.js";
 import { pins } from "./pins.js";
 import { pool } from "./pool.js";
@@ -27,6 +28,7 @@ export const groups: Group[] = [
   bodies,
   redirects,
   pool,
+  libraries,
   tls,
   config,
   network,
