@@ -36,6 +36,7 @@ interface BunApi {
   }): Promise<BunTcpSocket>;
   file(url: URL): { bytes(): Promise<Uint8Array<ArrayBuffer>> };
   write(destination: URL, data: Uint8Array): Promise<number>;
+  readonly env: Record<string, string | undefined>;
 }
 
 const bun = (): BunApi => (globalThis as unknown as { Bun: BunApi }).Bun;
@@ -73,6 +74,11 @@ export const bunRuntime: BuiltInRuntime = {
 
   async writeFile(url: URL, data: Uint8Array): Promise<void> {
     await bun().write(url, data);
+  },
+
+  environment(names: readonly string[]): Record<string, string | undefined> {
+    const { env } = bun();
+    return Object.fromEntries(names.map((name) => [name, env[name]]));
   },
 
   brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {

@@ -1,3 +1,4 @@
+import { PinnedFetchError } from "../errors.js";
 import { closedError, connectError } from "./failures.js";
 import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
@@ -16,6 +17,8 @@ interface DenoApi {
   connect(options: { hostname: string; port: number; transport: "tcp" }): Promise<DenoConn>;
   readFile(path: URL): Promise<Uint8Array<ArrayBuffer>>;
   writeFile(path: URL, data: Uint8Array): Promise<void>;
+  /** `get` throws where Deno was not given `--allow-env` for the name. */
+  env: { get(name: string): string | undefined };
   unrefTimer(id: number): void;
 }
 
@@ -46,6 +49,24 @@ export const denoRuntime: BuiltInRuntime = {
 
   writeFile(url: URL, data: Uint8Array): Promise<void> {
     return deno().writeFile(url, data);
+  },
+
+  environment(names: readonly string[]): Record<string, string | undefined> {
+    const values: Record<string, string | undefined> = {};
+    for (const name of names) {
+      try {
+        values[name] = deno().env.get(name);
+      } catch (error) {
+        // Naming every variable, so that one change of flags is enough.
+        throw new PinnedFetchError(
+          "ERR_CONFIG",
+          `Deno did not let pinned-fetch read the environment variables ${names.join(", ")} (${String(error)}). ` +
+            `Run it with --allow-env=${names.join(",")}.`,
+          { cause: error },
+        );
+      }
+    }
+    return values;
   },
 
   brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {

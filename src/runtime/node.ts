@@ -1,5 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
+import { env } from "node:process";
 import { Duplex } from "node:stream";
 import { createBrotliDecompress } from "node:zlib";
 
@@ -44,6 +45,10 @@ export const nodeRuntime: BuiltInRuntime = {
 
   writeFile(url: URL, data: Uint8Array): Promise<void> {
     return writeFile(url, data);
+  },
+
+  environment(names: readonly string[]): Record<string, string | undefined> {
+    return Object.fromEntries(names.map((name) => [name, env[name]]));
   },
 
   brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {

@@ -43,8 +43,8 @@ export type RuntimeName = "node" | "deno" | "bun";
 
 /**
  * What a runtime lends: TCP sockets and timers. Only bytes that TLS
- * protects pass through it, so an adapter of the caller's cannot weaken
- * verification.
+ * protects pass through it (and the CONNECT request to a proxy), so an
+ * adapter of the caller's cannot weaken verification.
  */
 export interface Runtime {
   /** "node", "deno" or "bun" for the built-in adapters. */
@@ -58,12 +58,19 @@ export interface Runtime {
 /**
  * A built-in adapter also does the file I/O of pinned-fetch, so that no other
  * module touches runtime APIs: reading the engine shipped with the package,
- * and the files the CLI is given. And it decodes brotli, which the web's
+ * and the files the CLI is given. It reads environment variables (for
+ * `proxy: "env"`). And it decodes brotli, which the web's
  * DecompressionStream does not do everywhere (Node 20).
  */
 export interface BuiltInRuntime extends Runtime {
   readFile(url: URL): Promise<Uint8Array<ArrayBuffer>>;
   /** Creates or replaces the file. */
   writeFile(url: URL, data: Uint8Array): Promise<void>;
+  /**
+   * The values of the environment variables `names`, undefined where unset.
+   * All at once, so that a runtime that needs permission (Deno) can name
+   * every variable in one ERR_CONFIG.
+   */
+  environment(names: readonly string[]): Record<string, string | undefined>;
   brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array>;
 }
