@@ -6,6 +6,7 @@ export type PinnedFetchErrorCode =
   | "ERR_CERT_HOSTNAME"
   | "ERR_TLS"
   | "ERR_CONNECT"
+  | "ERR_PROXY"
   | "ERR_TIMEOUT"
   | "ERR_HTTP"
   | "ERR_CONFIG";
@@ -48,7 +49,7 @@ export interface PinnedFetchErrorDetails {
 export class PinnedFetchError extends TypeError {
   override readonly name = "PinnedFetchError";
   readonly code: PinnedFetchErrorCode;
-  /** The host whose certificate or connection failed. */
+  /** The host whose certificate or connection failed (for ERR_PROXY, the proxy's). */
   readonly host?: string;
   /** For ERR_PIN_MISMATCH: the pins the host's rule accepts. */
   readonly expected?: readonly string[];

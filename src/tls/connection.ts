@@ -1,6 +1,8 @@
 import { type CertificateSummary, type PinFailureReport, PinnedFetchError } from "../errors.js";
 import { PinSet, parsePin } from "../pins/pin.js";
 import { configuredHost, pinningMode } from "../pins/policy.js";
+import type { HttpProxy } from "../proxy/settings.js";
+import { authority, openTunnel, proxyFailure } from "../proxy/tunnel.js";
 import { type Runtime, type RuntimeName, type Socket, selectRuntime } from "../runtime/index.js";
 import { abortable, deadline } from "../signals.js";
 import { type Engine, Failure, HANDSHAKE_DONE, MAX_WRITE, PEER_CLOSED, type Step, loadEngine } from "./engine.js";
@@ -74,6 +76,9 @@ export interface OpenTlsOptions extends PinningOptions {
   /** In canonical form (see `canonicalHost`). */
   hostname: string;
   port: number;
+  /** A proxy to tunnel through with CONNECT; TLS, SNI and verification still use `hostname`. */
+  proxy?: HttpProxy | undefined;
+  /** Where to connect instead of resolving the host: the proxy's host when there is a proxy, else `hostname`. */
   address?: string | undefined;
   alpn?: readonly string[] | undefined;
   signal?: AbortSignal | undefined;
@@ -82,28 +87,34 @@ export interface OpenTlsOptions extends PinningOptions {
 
 /** The layer below HTTP: a connection under a shared trust context (whose sessions it may resume). */
 export async function openTls(runtime: Runtime, trust: TrustContext, options: OpenTlsOptions): Promise<Connection> {
-  const { hostname, port } = options;
+  const { hostname, port, proxy } = options;
   const engine = await loadEngine();
   const config = trust.config(engine);
   const timeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
-  const stage = deadline(
-    options.signal,
-    timeout,
-    () =>
-      `Connecting to ${hostname}:${port} timed out after ${timeout} ms (TCP connect and TLS handshake). ` +
-      `Check that the server is reachable, or raise connectTimeout.`,
+  const stage = deadline(options.signal, timeout, () =>
+    proxy
+      ? `Connecting to ${hostname}:${port} through the proxy ${authority(proxy.host, proxy.port)} timed out after ${timeout} ms ` +
+        `(TCP connect, CONNECT and TLS handshake). Check that the proxy and the server are reachable, or raise connectTimeout.`
+      : `Connecting to ${hostname}:${port} timed out after ${timeout} ms (TCP connect and TLS handshake). ` +
+        `Check that the server is reachable, or raise connectTimeout.`,
   );
+  let socket: Socket | undefined;
   let connection: Connection | undefined;
   try {
     stage.signal.throwIfAborted();
-    const connecting = runtime.connect({ host: options.address ?? hostname, port, signal: stage.signal });
+    const peer = proxy ?? { host: hostname, port };
+    const connecting = runtime.connect({ host: options.address ?? peer.host, port: peer.port, signal: stage.signal });
     // Bounded whatever the adapter does with the signal; a socket that connects too late is closed.
-    const socket = await abortable(connecting, stage.signal, () => connecting.then((late) => late.close(), () => {}));
+    socket = await abortable(connecting, stage.signal, () => connecting.then((late) => late.close(), () => {})).catch((error) => {
+      throw proxy ? proxyFailure(proxy, error) : error;
+    });
+    if (proxy) await abortable(openTunnel(socket, proxy, hostname, port), stage.signal, () => socket!.close());
     connection = new Connection(engine, trust, config, socket, options);
     await abortable(connection.handshake, stage.signal, () => connection!.destroy());
     return connection;
   } catch (error) {
     connection?.destroy();
+    socket?.close();
     throw error;
   } finally {
     stage.dispose();
@@ -120,6 +131,7 @@ export class Connection implements TlsConnection {
   readonly #engine: Engine;
   readonly #socket: Socket;
   readonly #host: string;
+  readonly #proxy: HttpProxy | undefined;
   readonly #verifier: HandshakeVerifier;
   readonly #session: number;
   #flags = 0;
@@ -133,6 +145,7 @@ export class Connection implements TlsConnection {
     this.#engine = engine;
     this.#socket = socket;
     this.#host = options.hostname;
+    this.#proxy = options.proxy;
     this.#verifier = new HandshakeVerifier(options.hostname, options.port, options, trust.anchors);
     const session = engine.newSession(config, options.hostname, options.alpn ?? [], this.#verifier);
     if (session === null) {
@@ -314,12 +327,17 @@ export class Connection implements TlsConnection {
       const validity = cert.notAfter ? `, valid until ${cert.notAfter.toISOString().slice(0, 10)}` : "";
       return `  ${index + 1}. ${cert.subject} (issued by ${cert.issuer}${validity})\n     ${cert.pin}`;
     });
+    const proxy = this.#proxy;
+    const through = proxy
+      ? ` It went through the proxy ${authority(proxy.host, proxy.port)}: a proxy that inspects TLS presents certificates ` +
+        `of its own, so ask for ${host} to be exempted from inspection.`
+      : "";
     return new PinnedFetchError(
       "ERR_PIN_MISMATCH",
       `Certificate pin mismatch for ${host}: no certificate on the verified path matches one of the pins ` +
         `(${expected.join(", ")}). The server presented, leaf first:\n${lines.join("\n")}\n` +
         `Nothing was sent. If ${host} changed its keys on purpose, add the new pin (an intermediate's pin makes a ` +
-        `good backup); if not, this connection may be intercepted.`,
+        `good backup); if not, this connection may be intercepted.${through}`,
       { host, expected, chain },
     );
   }
