@@ -42,8 +42,15 @@ export const SERVERS = [
   "halfClose",
   "sink",
   "source",
+  "proxy",
+  "authProxy",
+  "badGatewayProxy",
+  "inspectingProxy",
 ] as const;
 export type ServerName = (typeof SERVERS)[number];
+
+/** What the `authProxy` server asks for: characters that a URL's user and password must percent-encode. */
+export const PROXY_CREDENTIALS = { user: "pinned@fetch", password: "pä ss:w%rd/" } as const;
 
 export interface FixtureDescription {
   /** The control server: GET /stats/<server> answers a server's counters. */
@@ -76,6 +83,10 @@ export interface ServerStats {
   handshakeFailures: number;
   resumed: number;
   sentBytes: number;
+  /** Proxies only: tunnels opened, and the target and Proxy-Authorization of the last CONNECT (null if none). */
+  tunnels?: number;
+  lastTarget?: string | null;
+  lastAuthorization?: string | null;
 }
 
 export interface Fixture extends FixtureDescription {

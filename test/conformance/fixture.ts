@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 
 import { createPki, issue, type Issued, type Pki } from "../support/pki.js";
+import { startProxy } from "../support/proxy.js";
 import {
   pinOf,
   startBlackHole,
@@ -16,7 +17,7 @@ import {
   startTlsServer,
   type TestServer,
 } from "../support/servers.js";
-import { CERTIFICATES, type FixtureDescription, type ServerName } from "./description.js";
+import { CERTIFICATES, type FixtureDescription, PROXY_CREDENTIALS, type ServerName } from "./description.js";
 
 export interface RunningFixture {
   description: FixtureDescription;
@@ -70,6 +71,8 @@ export async function startFixture(): Promise<RunningFixture> {
   const selfSignedLocalhost = { commonName: "localhost", ca: true, dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] };
   const selfSigned = await issue(selfSignedLocalhost);
   const expiredSelfSigned = await issue({ ...selfSignedLocalhost, notBefore: new Date(Date.now() - 3 * DAY), notAfter: new Date(Date.now() - DAY) });
+  // What an inspecting proxy poses with: a localhost certificate from the trusted CA, but not the server's key.
+  const inspecting = await issue({ commonName: "localhost", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"], issuer: pki.intermediate });
   const good = { chain: [pki.leaf, pki.intermediate], key: pki.leaf };
   const impostor = { chain: [pki.otherLeaf, pki.otherIntermediate], key: pki.otherLeaf };
   const appended = { chain: [pki.otherLeaf, pki.otherIntermediate, pki.intermediate], key: pki.otherLeaf };
@@ -106,6 +109,10 @@ export async function startFixture(): Promise<RunningFixture> {
     halfClose: await startTcpServer((socket) => socket.end("bye")),
     sink: await startTcpServer((socket) => socket.pause()),
     source: await startTcpServer((socket, stats) => stream(socket, stats)),
+    proxy: await startProxy(),
+    authProxy: await startProxy({ credentials: PROXY_CREDENTIALS }),
+    badGatewayProxy: await startProxy({ refuse: "502 Bad Gateway" }),
+    inspectingProxy: await startProxy({ inspect: { chain: [inspecting, pki.intermediate], key: inspecting, ca: pki.root.certPem } }),
   };
 
   const control = createServer((request, response) => {
