@@ -4,6 +4,7 @@ import { HttpConnection, type OutgoingRequest } from "./http/connection.js";
 import { decodeBody } from "./http/decode.js";
 import { Pool } from "./http/pool.js";
 import { type PinRule, PinPolicy, type PinningChoices, addressesOf, canonicalHost, pinningMode } from "./pins/policy.js";
+import { proxyRoute } from "./proxy/settings.js";
 import { type Runtime, type RuntimeName, hostRuntime, selectRuntime } from "./runtime/index.js";
 import { openTls } from "./tls/connection.js";
 import { TrustContext } from "./tls/trust.js";
@@ -24,6 +25,11 @@ export interface PinnedFetchOptions extends PinningChoices {
   connections?: number;
   /** Connect to this address for a host name, like curl's `--resolve`; SNI and verification still use the name. */
   resolve?: Readonly<Record<string, string>>;
+  /**
+   * An HTTP proxy to tunnel through with CONNECT, `http://[user:password@]host:port`; TLS and the pins run end to
+   * end through the tunnel. `"env"` takes it from HTTPS_PROXY and NO_PROXY. Without it, no proxy is used.
+   */
+  proxy?: string | URL;
   /** The runtime whose sockets to use: detected by default; `"node"`, `"deno"`, `"bun"`, or an adapter of your own. */
   runtime?: RuntimeName | Runtime;
   /** Told of configuration that works but is risky (a rule without a backup pin); default `console.warn`. */
@@ -57,6 +63,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   const timeout = milliseconds(options.timeout, "timeout");
   const connectionLimit = connectionsOption(options.connections);
   const addresses = addressesOf(options.resolve);
+  const proxyFor = proxyRoute(options.proxy);
   const runtime = selectRuntime(options.runtime);
   // Brotli comes from the runtime we run in, whatever adapter carries the sockets.
   const decoders = hostRuntime();
@@ -123,10 +130,12 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter, connectionLimit)));
     const key = `${host}:${port}`;
     const open = async () => {
+      const proxy = await proxyFor(host, port);
       const tls = await openTls(await runtime, trust, {
         hostname: host,
         port,
-        address: addresses.get(host),
+        proxy,
+        address: addresses.get(proxy?.host ?? host),
         ...mode,
         pins: policy.pinsFor(host),
         alpn: ["http/1.1"],

@@ -9,6 +9,7 @@ import { http } from "./http.js";
 import { libraries } from "./libraries.js";
 import { cancellation, network } from "./network.js";
 import { pins } from "./pins.js";
+import { proxies } from "./proxy.js";
 import { pool } from "./pool.js";
 import { redirects } from "./redirects.js";
 import { formats, patterns, reportOnly, rules, tooling, trust } from "./policy.js";
@@ -27,6 +28,7 @@ export const groups: Group[] = [
   http,
   bodies,
   redirects,
+  proxies,
   pool,
   libraries,
   tls,
