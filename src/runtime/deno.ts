@@ -1,5 +1,6 @@
 import { PinnedFetchError } from "../errors.js";
 import { closedError, connectError } from "./failures.js";
+import { verifySignature } from "./signatures.js";
 import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
 /** The part of `Deno.TcpConn` this adapter uses. */
@@ -68,6 +69,8 @@ export const denoRuntime: BuiltInRuntime = {
     }
     return values;
   },
+
+  verifySignature,
 
   brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {
     return new DecompressionStream("brotli" as CompressionFormat) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;

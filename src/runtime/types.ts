@@ -73,4 +73,9 @@ export interface BuiltInRuntime extends Runtime {
    */
   environment(names: readonly string[]): Record<string, string | undefined>;
   brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array>;
+  /**
+   * Checks a signature for the engine with the runtime's native crypto, synchronously:
+   * undefined declines, and the engine's own code decides (see signatures.ts).
+   */
+  verifySignature(algorithm: number, spki: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean | undefined;
 }

@@ -1,6 +1,6 @@
 import { PinnedFetchError } from "../errors.js";
 import type { VerifiedPath } from "../pins/path.js";
-import { hostRuntime } from "../runtime/index.js";
+import { type BuiltInRuntime, hostRuntime } from "../runtime/index.js";
 
 /**
  * The rustls engine: one WebAssembly instance per process serves every
@@ -91,16 +91,17 @@ export class Engine {
   #scratch = 0;
   #scratchSize = 0;
 
-  private constructor(module: WebAssembly.Module) {
-    const instance = new WebAssembly.Instance(module, { host: this.#imports() });
+  private constructor(module: WebAssembly.Module, runtime: BuiltInRuntime) {
+    const instance = new WebAssembly.Instance(module, { host: this.#imports(runtime) });
     this.#exports = instance.exports as unknown as Exports;
     this.#refresh();
   }
 
   static async load(): Promise<Engine> {
+    const runtime = await hostRuntime();
     let bytes: Uint8Array<ArrayBuffer>;
     try {
-      bytes = await (await hostRuntime()).readFile(ENGINE_URL);
+      bytes = await runtime.readFile(ENGINE_URL);
     } catch (cause) {
       throw new PinnedFetchError(
         "ERR_CONFIG",
@@ -109,10 +110,11 @@ export class Engine {
         { cause },
       );
     }
-    return new Engine(await WebAssembly.compile(bytes));
+    return new Engine(await WebAssembly.compile(bytes), runtime);
   }
 
-  #imports() {
+  #imports(runtime: BuiltInRuntime) {
+    const bytesAt = (ptr: number, len: number) => new Uint8Array(this.#exports.memory.buffer, ptr, len);
     return {
       random: (ptr: number, len: number): number => {
         try {
@@ -123,6 +125,15 @@ export class Engine {
         }
       },
       now_ms: (): number => Date.now(),
+      verify_signature: (algorithm: number, spki: number, spkiLen: number, message: number, messageLen: number, signature: number, signatureLen: number): number => {
+        // 1 valid, 0 invalid, 2 declined: the engine's ring code decides (wasm/src/signatures.rs).
+        try {
+          const valid = runtime.verifySignature(algorithm, bytesAt(spki, spkiLen), bytesAt(message, messageLen), bytesAt(signature, signatureLen));
+          return valid === undefined ? 2 : valid ? 1 : 0;
+        } catch {
+          return 2;
+        }
+      },
       verify_path: (session: number, ptr: number, len: number, stage: number): number => {
         // An exception must not unwind through the engine: it refuses instead.
         try {
@@ -280,6 +291,11 @@ export class Engine {
       "The TLS engine failed; this connection is closed and new connections use a fresh engine. Please report this.",
       { cause },
     );
+  }
+
+  /** Bytes of WebAssembly memory the engine holds now (it only grows); read by the benchmark. */
+  get memoryBytes(): number {
+    return this.#exports.memory.buffer.byteLength;
   }
 
   /** The negotiated protocol version and ALPN of the last session called. */

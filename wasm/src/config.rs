@@ -11,9 +11,10 @@ use core::fmt;
 use rustls::client::{ClientSessionMemoryCache, Resumption};
 use rustls::lock::{Lock, MakeMutex, MutexGuard, Poisoned};
 use rustls::pki_types::{CertificateDer, TrustAnchor};
-use rustls::{ClientConfig, version};
+use rustls::{CipherSuite, ClientConfig, version};
 
 use crate::host::HostTime;
+use crate::signatures;
 use crate::verifier::PathVerifier;
 
 /// Sessions remembered per config: rustls keeps up to 8 tickets per server.
@@ -35,10 +36,19 @@ pub fn new_config(ca_ders: &[&[u8]]) -> Option<Arc<ClientConfig>> {
             .ok()?
     };
 
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut provider = rustls::crypto::ring::default_provider();
+    // ChaCha20-Poly1305 first: wasm has no AES instructions, and ring's portable
+    // AES-GCM is several times slower than its ChaCha20-Poly1305 there. Servers
+    // that follow the client's preference (OpenSSL's and nginx's default) pick it.
+    provider
+        .cipher_suites
+        .sort_by_key(|suite| !matches!(suite.suite(), CipherSuite::TLS13_CHACHA20_POLY1305_SHA256
+            | CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+            | CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256));
+    let provider = Arc::new(provider);
     let verifier = PathVerifier {
         anchors,
-        algorithms: provider.signature_verification_algorithms,
+        algorithms: signatures::ALGORITHMS,
     };
     let mut config = ClientConfig::builder_with_details(provider, Arc::new(HostTime))
         .with_protocol_versions(&[&version::TLS13, &version::TLS12])

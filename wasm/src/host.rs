@@ -1,4 +1,4 @@
-//! The host imports: randomness, wall-clock time and the pin decision.
+//! The host imports: randomness, wall-clock time, signature checks and the pin decision.
 
 use rustls::pki_types::UnixTime;
 use rustls::time_provider::TimeProvider;
@@ -11,6 +11,18 @@ unsafe extern "C" {
     fn now_ms() -> f64;
     /// Hands certificates of `session` to the pin verifier at `stage`; returns its verdict.
     fn verify_path(session: u32, ptr: *const u8, len: usize, stage: u32) -> u32;
+    /// Checks `signature` of `message` under the DER SubjectPublicKeyInfo `spki` with `algorithm`
+    /// (see `signatures.rs`): 1 valid, 0 invalid, anything else declined.
+    #[link_name = "verify_signature"]
+    fn host_verify_signature(
+        algorithm: u32,
+        spki: *const u8,
+        spki_len: usize,
+        message: *const u8,
+        message_len: usize,
+        signature: *const u8,
+        signature_len: usize,
+    ) -> u32;
 }
 
 /// The host's `crypto.getRandomValues` takes at most 65,536 bytes per call.
@@ -53,4 +65,19 @@ pub enum Stage {
 /// Asks the host about `encoded` certificates of `session` at `stage`.
 pub fn ask(session: u32, encoded: &[u8], stage: Stage) -> u32 {
     unsafe { verify_path(session, encoded.as_ptr(), encoded.len(), stage as u32) }
+}
+
+/// Asks the host to check a signature (see `signatures.rs`).
+pub fn verify_signature(algorithm: u32, spki: &[u8], message: &[u8], signature: &[u8]) -> u32 {
+    unsafe {
+        host_verify_signature(
+            algorithm,
+            spki.as_ptr(),
+            spki.len(),
+            message.as_ptr(),
+            message.len(),
+            signature.as_ptr(),
+            signature.len(),
+        )
+    }
 }

@@ -12,6 +12,7 @@ mod abi;
 mod config;
 mod host;
 mod session;
+mod signatures;
 mod slab;
 mod verifier;
 

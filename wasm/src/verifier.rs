@@ -16,6 +16,7 @@ use rustls::{CertificateError, DigitallySignedStruct, Error, SignatureScheme};
 use webpki::{EndEntityCert, KeyUsage, VerifiedPath};
 
 use crate::host::{self, Stage};
+use crate::signatures::der;
 use crate::slab::Global;
 
 /// The session whose handshake is being processed, so that the verifier,
@@ -157,8 +158,8 @@ fn encode_path(path: &VerifiedPath<'_>) -> Vec<u8> {
     // webpki keeps an anchor as the contents of its subject and SPKI
     // SEQUENCEs; the host wants them as DER values.
     let anchor = path.anchor();
-    push_entry(&mut encoded, ENTRY_ANCHOR_SUBJECT, &der_sequence(&anchor.subject));
-    push_entry(&mut encoded, ENTRY_ANCHOR_SPKI, &der_sequence(&anchor.subject_public_key_info));
+    push_entry(&mut encoded, ENTRY_ANCHOR_SUBJECT, &der(0x30, &anchor.subject));
+    push_entry(&mut encoded, ENTRY_ANCHOR_SPKI, &der(0x30, &anchor.subject_public_key_info));
     encoded
 }
 
@@ -166,22 +167,6 @@ fn push_entry(out: &mut Vec<u8>, kind: u8, bytes: &[u8]) {
     out.push(kind);
     out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(bytes);
-}
-
-/// Wraps `contents` in a DER SEQUENCE header.
-fn der_sequence(contents: &[u8]) -> Vec<u8> {
-    let len = contents.len();
-    let mut out = Vec::with_capacity(len + 4);
-    out.push(0x30);
-    if len < 0x80 {
-        out.push(len as u8);
-    } else if len <= 0xff {
-        out.extend_from_slice(&[0x81, len as u8]);
-    } else {
-        out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
-    }
-    out.extend_from_slice(contents);
-    out
 }
 
 /// Maps webpki's verdicts onto rustls's certificate errors (the host reads them

@@ -1,0 +1,85 @@
+// Signature checks for the engine by the runtime's native crypto, through
+// node:crypto, which Node (OpenSSL), Deno (aws-lc and RustCrypto) and Bun
+// (BoringSSL) all provide synchronously, as the engine's call needs. The
+// engine's own ring code decides whatever this declines (undefined).
+import { Buffer } from "node:buffer";
+import { constants, createPublicKey, type KeyObject, verify } from "node:crypto";
+
+interface Algorithm {
+  /** The hash, or null for Ed25519 (which hashes itself). */
+  hash: "sha256" | "sha384" | "sha512" | null;
+  /** The key type and, for EC, the curve that webpki's algorithm requires. */
+  key: "ec" | "ed25519" | "rsa";
+  curve?: "prime256v1" | "secp384r1";
+  pss?: true;
+}
+
+/** The engine's algorithm numbers (wasm/src/signatures.rs). */
+const ALGORITHMS: Record<number, Algorithm> = {
+  1: { hash: "sha256", key: "ec", curve: "prime256v1" },
+  2: { hash: "sha384", key: "ec", curve: "prime256v1" },
+  3: { hash: "sha256", key: "ec", curve: "secp384r1" },
+  4: { hash: "sha384", key: "ec", curve: "secp384r1" },
+  5: { hash: null, key: "ed25519" },
+  6: { hash: "sha256", key: "rsa", pss: true },
+  7: { hash: "sha384", key: "rsa", pss: true },
+  8: { hash: "sha512", key: "rsa", pss: true },
+  9: { hash: "sha256", key: "rsa" },
+  10: { hash: "sha384", key: "rsa" },
+  11: { hash: "sha512", key: "rsa" },
+};
+
+/** ring's bounds on RSA keys for these algorithms: modulus size, and an odd public exponent in [3, 2^33). */
+const RSA_BITS = { min: 2048, max: 8192 };
+const RSA_EXPONENT = { min: 3n, limit: 1n << 33n };
+
+/**
+ * Whether `signature` of `message` is valid under the DER SubjectPublicKeyInfo
+ * `spki`; undefined when the key or algorithm is not one this takes as ring
+ * would (ring then decides).
+ */
+export function verifySignature(algorithm: number, spki: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean | undefined {
+  const expected = ALGORITHMS[algorithm];
+  if (!expected) return undefined;
+  const key = publicKey(Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength));
+  if (!key || !sameKind(key, expected)) return undefined;
+  try {
+    const withPadding = expected.pss ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST } : key;
+    return verify(expected.hash, message, withPadding, signature);
+  } catch {
+    // A signature that does not even parse is not valid.
+    return false;
+  }
+}
+
+/** Keys seen lately, by their DER: the same intermediates and roots sign handshake after handshake. */
+const keys = new Map<string, KeyObject | null>();
+const KEYS_KEPT = 256;
+
+/** The key of a DER SubjectPublicKeyInfo, or null if the runtime cannot read it. */
+function publicKey(spki: Buffer): KeyObject | null {
+  const id = spki.toString("latin1");
+  let key = keys.get(id);
+  if (key === undefined) {
+    try {
+      key = createPublicKey({ key: spki, format: "der", type: "spki" });
+    } catch {
+      key = null;
+    }
+    if (keys.size === KEYS_KEPT) keys.delete(keys.keys().next().value!);
+    keys.set(id, key);
+  }
+  return key;
+}
+
+function sameKind(key: KeyObject, expected: Algorithm): boolean {
+  if (key.asymmetricKeyType !== expected.key) return false;
+  const details = key.asymmetricKeyDetails;
+  if (expected.curve) return details?.namedCurve === expected.curve;
+  if (expected.key === "rsa") {
+    const bits = details?.modulusLength ?? 0;
+    const exponent = details?.publicExponent ?? 0n;
+    return bits >= RSA_BITS.min && bits <= RSA_BITS.max && exponent >= RSA_EXPONENT.min && exponent < RSA_EXPONENT.limit && exponent % 2n === 1n;
+  }
+  return true;
+}
