@@ -15,17 +15,34 @@ export function spkiPin(spki: Uint8Array): string {
  * pin must hash exactly what the server sent, not a re-encoding).
  */
 export function certificateSpki(der: Uint8Array<ArrayBuffer>): Uint8Array {
-  const { result, offset } = asn1js.fromBER(der);
-  const tbs = offset === -1 ? undefined : sequenceItems(result)?.[0];
-  const fields = tbs && sequenceItems(tbs);
+  // A walk over the DER headers: this runs for every certificate of every handshake, and a full parse costs more than the rest of the pin check.
+  const certificate = derValue(der, 0, SEQUENCE);
+  const tbs = derValue(der, certificate.start, SEQUENCE);
+  let at = tbs.start;
   // TBSCertificate: [0] version (optional), serial, signature, issuer, validity, subject, spki, ...
-  const spki = fields?.[fields[0]?.idBlock.tagClass === 3 ? 6 : 5];
-  if (!spki) throw new Error("not an X.509 certificate");
-  return new Uint8Array(spki.valueBeforeDecodeView);
+  if (der[at] === VERSION) at = derValue(der, at, VERSION).end;
+  for (let field = 0; field < 5; field++) at = derValue(der, at).end;
+  return der.subarray(at, derValue(der, at, SEQUENCE).end);
 }
 
-function sequenceItems(block: asn1js.AsnType): asn1js.AsnType[] | undefined {
-  return block instanceof asn1js.Sequence ? (block.valueBlock.value as asn1js.AsnType[]) : undefined;
+const SEQUENCE = 0x30;
+const VERSION = 0xa0;
+
+/** The DER value at `at` (with tag `tag`, if given): where its contents start and where it ends. */
+function derValue(der: Uint8Array, at: number, tag?: number): { start: number; end: number } {
+  const first = der[at + 1];
+  if (first === undefined || (tag !== undefined && der[at] !== tag)) throw new Error("not an X.509 certificate");
+  let start = at + 2;
+  let length = first;
+  if (first & 0x80) {
+    const octets = first & 0x7f;
+    if (octets === 0 || octets > 4) throw new Error("not an X.509 certificate");
+    length = 0;
+    for (let i = 0; i < octets; i++) length = length * 256 + (der[start++] ?? Number.NaN);
+  }
+  const end = start + length;
+  if (!(end <= der.length)) throw new Error("not an X.509 certificate");
+  return { start, end };
 }
 
 /** Parses a DER certificate; throws on anything else, trailing bytes included. */
