@@ -26,6 +26,16 @@ export const certificates: Group = {
       fixture.pins.otherLeaf,
       fixture.pins.otherIntermediate,
     ]),
+    failsWith("a leaf whose signature does not verify", "ERR_CERT_UNTRUSTED", "forged", (fixture) => [fixture.pins.intermediate]),
+    {
+      name: "verifies RSA (PKCS#1 and PSS), P-384 and Ed25519 signatures, in certificates and handshakes",
+      run: (fixture) =>
+        withFetch(local(fixture, [fixture.pins.root]), async (fetch) => {
+          for (const server of ["rsa13", "rsa12", "p384", "ed25519"] as const) {
+            assert.equal(await (await fetch(`https://localhost:${fixture.ports[server]}/hello`)).text(), HELLO, server);
+          }
+        }),
+    },
     {
       name: "trusts Mozilla's roots, not a local test CA, when no ca is given",
       run: (fixture) =>

@@ -73,6 +73,14 @@ export async function startFixture(): Promise<RunningFixture> {
   const expiredSelfSigned = await issue({ ...selfSignedLocalhost, notBefore: new Date(Date.now() - 3 * DAY), notAfter: new Date(Date.now() - DAY) });
   // What an inspecting proxy poses with: a localhost certificate from the trusted CA, but not the server's key.
   const inspecting = await issue({ commonName: "localhost", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"], issuer: pki.intermediate });
+  // Each signature algorithm the engine checks, in certificates and in the handshake; and a signature that is wrong.
+  const localhostLeaf = { commonName: "localhost", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] };
+  const rsaIntermediate = await issue({ commonName: "pinned-fetch Test RSA CA", ca: true, issuer: pki.root, algorithm: "RSA-2048" });
+  const rsaLeaf = await issue({ ...localhostLeaf, issuer: rsaIntermediate, algorithm: "RSA-2048" });
+  const p384Intermediate = await issue({ commonName: "pinned-fetch Test P-384 CA", ca: true, issuer: pki.root, algorithm: "P-384" });
+  const p384Leaf = await issue({ ...localhostLeaf, issuer: p384Intermediate, algorithm: "P-384" });
+  const ed25519Leaf = await issue({ ...localhostLeaf, issuer: pki.intermediate, algorithm: "Ed25519" });
+  const forgedLeaf = await issue({ ...localhostLeaf, issuer: pki.intermediate, signingKey: pki.otherIntermediate.key });
   const good = { chain: [pki.leaf, pki.intermediate], key: pki.leaf };
   const impostor = { chain: [pki.otherLeaf, pki.otherIntermediate], key: pki.otherLeaf };
   const appended = { chain: [pki.otherLeaf, pki.otherIntermediate, pki.intermediate], key: pki.otherLeaf };
@@ -89,6 +97,11 @@ export async function startFixture(): Promise<RunningFixture> {
     wrongName: await startHttpsServer({ chain: [pki.wrongNameLeaf, pki.intermediate], key: pki.wrongNameLeaf }),
     crossSigned: await startHttpsServer({ chain: [pki.leaf, pki.intermediate, crossSigned], key: pki.leaf }),
     names: await startHttpsServer({ chain: [names, pki.intermediate], key: names }),
+    rsa13: await startHttpsServer({ chain: [rsaLeaf, rsaIntermediate], key: rsaLeaf, ...only("TLSv1.3") }),
+    rsa12: await startHttpsServer({ chain: [rsaLeaf, rsaIntermediate], key: rsaLeaf, ...only("TLSv1.2") }),
+    p384: await startHttpsServer({ chain: [p384Leaf, p384Intermediate], key: p384Leaf }),
+    ed25519: await startHttpsServer({ chain: [ed25519Leaf, pki.intermediate], key: ed25519Leaf, ...only("TLSv1.3") }),
+    forged: await startHttpsServer({ chain: [forgedLeaf, pki.intermediate], key: forgedLeaf }),
     selfSignedCa: await startHttpsServer({ chain: [selfSigned], key: selfSigned }),
     expiredSelfSignedCa: await startHttpsServer({ chain: [expiredSelfSigned], key: expiredSelfSigned }),
     echo: await startTlsServer({ ...good, alpn: ["echo/1", "http/1.1"] }, (socket) => socket.pipe(socket)),

@@ -1,4 +1,5 @@
-// Test-time PKI generator: ECDSA P-256 certificates built with pkijs + asn1js + WebCrypto.
+// Test-time PKI generator: certificates built with pkijs + asn1js + WebCrypto,
+// ECDSA P-256 unless another key algorithm is asked for.
 // Uses only web APIs so it runs unchanged under Node, Deno and Bun.
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
@@ -20,7 +21,21 @@ export interface IssueOptions {
   notBefore?: Date; // default: now - 1 hour
   notAfter?: Date; // default: now + 30 days
   key?: CryptoKeyPair; // reuse a key pair (to cross-sign a CA); default: a new one
+  algorithm?: KeyAlgorithm; // of a new key; default P-256 (an Ed25519 key can be certified, not sign certificates)
+  signingKey?: CryptoKeyPair; // sign with this key instead of the issuer's (a forged signature)
 }
+
+export type KeyAlgorithm = "P-256" | "P-384" | "RSA-2048" | "Ed25519";
+
+const KEY_ALGORITHMS: Record<KeyAlgorithm, { generate: RsaHashedKeyGenParams | EcKeyGenParams | Algorithm; hash: string }> = {
+  "P-256": { generate: { name: "ECDSA", namedCurve: "P-256" }, hash: "SHA-256" },
+  "P-384": { generate: { name: "ECDSA", namedCurve: "P-384" }, hash: "SHA-384" },
+  "RSA-2048": {
+    generate: { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+    hash: "SHA-256",
+  },
+  Ed25519: { generate: { name: "Ed25519" }, hash: "SHA-256" },
+};
 
 export interface Pki {
   root: Issued;
@@ -80,9 +95,16 @@ function time(value: Date): pkijs.Time {
   return new pkijs.Time({ type: value.getUTCFullYear() < 2050 ? pkijs.TimeType.UTCTime : pkijs.TimeType.GeneralizedTime, value });
 }
 
-// Key identifier: SHA-1 of the subjectPublicKey bits (the raw uncompressed EC point).
+// Key identifier: SHA-1 of the raw public key (an EC point), or of the SPKI for RSA, which has no raw form.
 async function keyId(publicKey: CryptoKey): Promise<Uint8Array> {
-  return new Uint8Array(await subtle.digest("SHA-1", await subtle.exportKey("raw", publicKey)));
+  const format = publicKey.algorithm.name.startsWith("RSA") ? "spki" : "raw";
+  return new Uint8Array(await subtle.digest("SHA-1", await subtle.exportKey(format, publicKey)));
+}
+
+function algorithmOf(key: CryptoKeyPair): KeyAlgorithm {
+  const algorithm = key.publicKey.algorithm as EcKeyAlgorithm;
+  if (algorithm.name === "ECDSA") return algorithm.namedCurve as "P-256" | "P-384";
+  return algorithm.name === "Ed25519" ? "Ed25519" : "RSA-2048";
 }
 
 // KeyUsage as a DER named bit string (trailing zero bits trimmed).
@@ -91,7 +113,8 @@ function keyUsage(bits: number, unusedBits: number): asn1js.BitString {
 }
 
 export async function issue(options: IssueOptions): Promise<Issued> {
-  const key = options.key ?? (await subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]));
+  const key =
+    options.key ?? ((await subtle.generateKey(KEY_ALGORITHMS[options.algorithm ?? "P-256"].generate, true, ["sign", "verify"])) as CryptoKeyPair);
   const now = Date.now();
   const cert = new pkijs.Certificate();
   cert.version = 2; // v3
@@ -104,7 +127,8 @@ export async function issue(options: IssueOptions): Promise<Issued> {
   cert.issuer = name(options.issuer?.subject ?? options.commonName);
   cert.notBefore = time(options.notBefore ?? new Date(now - HOUR));
   cert.notAfter = time(options.notAfter ?? new Date(now + 30 * DAY));
-  await cert.subjectPublicKeyInfo.importKey(key.publicKey);
+  // From the SPKI WebCrypto exports: pkijs's importKey does not know Ed25519.
+  cert.subjectPublicKeyInfo = new pkijs.PublicKeyInfo({ schema: asn1js.fromBER(await subtle.exportKey("spki", key.publicKey)).result });
 
   const ski = await keyId(key.publicKey);
   const aki = options.issuer ? await keyId(options.issuer.key.publicKey) : ski;
@@ -129,7 +153,8 @@ export async function issue(options: IssueOptions): Promise<Issued> {
   if (altNames.length > 0) extensions.push(extension("2.5.29.17", false, new pkijs.AltName({ altNames })));
   cert.extensions = extensions;
 
-  await cert.sign((options.issuer?.key ?? key).privateKey, "SHA-256");
+  const signer = options.signingKey ?? options.issuer?.key ?? key;
+  await cert.sign(signer.privateKey, KEY_ALGORITHMS[algorithmOf(signer)].hash);
   const der = new Uint8Array(cert.toSchema(true).toBER(false));
   const pkcs8 = await subtle.exportKey("pkcs8", key.privateKey);
   return { certPem: toPem("CERTIFICATE", der), keyPem: toPem("PRIVATE KEY", pkcs8), der, key, subject: options.commonName };
