@@ -1,5 +1,5 @@
 // Signature checks for the engine by the runtime's native crypto, through
-// node:crypto, which Node (OpenSSL), Deno (aws-lc and RustCrypto) and Bun
+// node:crypto, which Node (OpenSSL), Deno (Rust crypto crates) and Bun
 // (BoringSSL) all provide synchronously, as the engine's call needs. The
 // engine's own ring code decides whatever this declines (undefined).
 import { Buffer } from "node:buffer";
