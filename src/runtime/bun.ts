@@ -1,5 +1,6 @@
 import { closedError, connectError } from "./failures.js";
 import { PushedReads } from "./pushed.js";
+import { aeadCipher, aeadSupported } from "./aead.js";
 import { verifySignature } from "./signatures.js";
 import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
@@ -83,6 +84,8 @@ export const bunRuntime: BuiltInRuntime = {
   },
 
   verifySignature,
+  aeadSupported,
+  aeadCipher,
 
   brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {
     return new DecompressionStream("brotli" as CompressionFormat) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;

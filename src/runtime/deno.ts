@@ -1,5 +1,6 @@
 import { PinnedFetchError } from "../errors.js";
 import { closedError, connectError } from "./failures.js";
+import { aeadCipher, aeadSupported } from "./aead.js";
 import { verifySignature } from "./signatures.js";
 import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
@@ -71,6 +72,8 @@ export const denoRuntime: BuiltInRuntime = {
   },
 
   verifySignature,
+  aeadSupported,
+  aeadCipher,
 
   brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {
     return new DecompressionStream("brotli" as CompressionFormat) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;

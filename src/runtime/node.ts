@@ -6,6 +6,7 @@ import { createBrotliDecompress } from "node:zlib";
 
 import { closedError, connectError } from "./failures.js";
 import { PushedReads } from "./pushed.js";
+import { aeadCipher, aeadSupported } from "./aead.js";
 import { verifySignature } from "./signatures.js";
 import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
@@ -53,6 +54,8 @@ export const nodeRuntime: BuiltInRuntime = {
   },
 
   verifySignature,
+  aeadSupported,
+  aeadCipher,
 
   brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {
     return Duplex.toWeb(createBrotliDecompress()) as ReadableWritablePair<Uint8Array, Uint8Array>;

@@ -78,4 +78,15 @@ export interface BuiltInRuntime extends Runtime {
    * undefined declines, and the engine's own code decides (see signatures.ts).
    */
   verifySignature(algorithm: number, spki: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean | undefined;
+  /** Whether the runtime's native crypto has the engine's record cipher `cipher`, working (see aead.ts). */
+  aeadSupported(cipher: number): boolean;
+  /** A key of record cipher `cipher` for the engine; undefined if it has none. */
+  aeadCipher(cipher: number, key: Uint8Array): NativeAead | undefined;
+}
+
+/** A record cipher key, working in place on a record: its bytes, then room for (or the) 16-byte tag. */
+export interface NativeAead {
+  seal(nonce: Uint8Array, aad: Uint8Array, record: Uint8Array): boolean;
+  /** False if the record is not authentic, and then nothing of it is written. */
+  open(nonce: Uint8Array, aad: Uint8Array, record: Uint8Array): boolean;
 }

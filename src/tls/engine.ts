@@ -1,6 +1,6 @@
 import { PinnedFetchError } from "../errors.js";
 import type { VerifiedPath } from "../pins/path.js";
-import { type BuiltInRuntime, hostRuntime } from "../runtime/index.js";
+import { type BuiltInRuntime, type NativeAead, hostRuntime } from "../runtime/index.js";
 
 /**
  * The rustls engine: one WebAssembly instance per process serves every
@@ -85,6 +85,9 @@ const decoder = new TextDecoder();
 export class Engine {
   readonly #exports: Exports;
   readonly #verifiers = new Map<number, SessionVerifier>();
+  /** Record cipher keys the engine holds, by handle (wasm/src/aead.rs). */
+  readonly #aeadKeys = new Map<number, NativeAead>();
+  #nextAeadKey = 1;
   #bytes!: Uint8Array;
   #view!: DataView;
   #result!: Uint32Array;
@@ -113,6 +116,15 @@ export class Engine {
     return new Engine(await WebAssembly.compile(bytes), runtime);
   }
 
+  #aeadStep(key: number, step: (aead: NativeAead) => boolean): number {
+    const aead = this.#aeadKeys.get(key);
+    try {
+      return aead && step(aead) ? 1 : 0;
+    } catch {
+      return 0;
+    }
+  }
+
   #imports(runtime: BuiltInRuntime) {
     const bytesAt = (ptr: number, len: number) => new Uint8Array(this.#exports.memory.buffer, ptr, len);
     return {
@@ -125,6 +137,20 @@ export class Engine {
         }
       },
       now_ms: (): number => Date.now(),
+      aead_supported: (cipher: number): number => (runtime.aeadSupported(cipher) ? 1 : 0),
+      aead_key: (cipher: number, key: number, keyLen: number): number => {
+        const aead = runtime.aeadCipher(cipher, bytesAt(key, keyLen));
+        if (!aead) return 0;
+        const handle = this.#nextAeadKey++;
+        this.#aeadKeys.set(handle, aead);
+        return handle;
+      },
+      // A key the engine does not know, or an exception, fails the record: the connection ends with an alert.
+      aead_seal: (key: number, nonce: number, aad: number, aadLen: number, record: number, recordLen: number): number =>
+        this.#aeadStep(key, (aead) => aead.seal(bytesAt(nonce, 12), bytesAt(aad, aadLen), bytesAt(record, recordLen))),
+      aead_open: (key: number, nonce: number, aad: number, aadLen: number, record: number, recordLen: number): number =>
+        this.#aeadStep(key, (aead) => aead.open(bytesAt(nonce, 12), bytesAt(aad, aadLen), bytesAt(record, recordLen))),
+      aead_free: (key: number): void => void this.#aeadKeys.delete(key),
       verify_signature: (algorithm: number, spki: number, spkiLen: number, message: number, messageLen: number, signature: number, signatureLen: number): number => {
         // 1 valid, 0 invalid, 2 declined: the engine's ring code decides (wasm/src/signatures.rs).
         try {

@@ -11,8 +11,9 @@ use core::fmt;
 use rustls::client::{ClientSessionMemoryCache, Resumption};
 use rustls::lock::{Lock, MakeMutex, MutexGuard, Poisoned};
 use rustls::pki_types::{CertificateDer, TrustAnchor};
-use rustls::{CipherSuite, ClientConfig, version};
+use rustls::{ClientConfig, version};
 
+use crate::aead;
 use crate::host::HostTime;
 use crate::signatures;
 use crate::verifier::PathVerifier;
@@ -37,14 +38,7 @@ pub fn new_config(ca_ders: &[&[u8]]) -> Option<Arc<ClientConfig>> {
     };
 
     let mut provider = rustls::crypto::ring::default_provider();
-    // ChaCha20-Poly1305 first: wasm has no AES instructions, and ring's portable
-    // AES-GCM is several times slower than its ChaCha20-Poly1305 there. Servers
-    // that follow the client's preference (OpenSSL's and nginx's default) pick it.
-    provider
-        .cipher_suites
-        .sort_by_key(|suite| !matches!(suite.suite(), CipherSuite::TLS13_CHACHA20_POLY1305_SHA256
-            | CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
-            | CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256));
+    provider.cipher_suites = aead::fastest_first(&provider.cipher_suites);
     let provider = Arc::new(provider);
     let verifier = PathVerifier {
         anchors,

@@ -1,4 +1,4 @@
-//! The host imports: randomness, wall-clock time, signature checks and the pin decision.
+//! The host imports: randomness, wall-clock time, signature checks, record ciphers and the pin decision.
 
 use rustls::pki_types::UnixTime;
 use rustls::time_provider::TimeProvider;
@@ -13,6 +13,20 @@ unsafe extern "C" {
     fn verify_path(session: u32, ptr: *const u8, len: usize, stage: u32) -> u32;
     /// Checks `signature` of `message` under the DER SubjectPublicKeyInfo `spki` with `algorithm`
     /// (see `signatures.rs`): 1 valid, 0 invalid, anything else declined.
+    /// 1 if the host has AEAD `cipher` (see `aead.rs`).
+    #[link_name = "aead_supported"]
+    fn host_aead_supported(cipher: u32) -> u32;
+    /// A handle to the host's key for `cipher`.
+    #[link_name = "aead_key"]
+    fn host_aead_key(cipher: u32, key: *const u8, key_len: usize) -> u32;
+    /// Encrypts `len` bytes at `buf` in place, the last 16 of them left for the tag; 1 on success.
+    #[link_name = "aead_seal"]
+    fn host_aead_seal(key: u32, nonce: *const u8, aad: *const u8, aad_len: usize, buf: *mut u8, len: usize) -> u32;
+    /// Decrypts `len` bytes at `buf` (ciphertext, then a 16-byte tag) in place; 1 if authentic.
+    #[link_name = "aead_open"]
+    fn host_aead_open(key: u32, nonce: *const u8, aad: *const u8, aad_len: usize, buf: *mut u8, len: usize) -> u32;
+    #[link_name = "aead_free"]
+    fn host_aead_free(key: u32);
     #[link_name = "verify_signature"]
     fn host_verify_signature(
         algorithm: u32,
@@ -80,4 +94,24 @@ pub fn verify_signature(algorithm: u32, spki: &[u8], message: &[u8], signature: 
             signature.len(),
         )
     }
+}
+
+pub fn aead_supported(cipher: u32) -> bool {
+    unsafe { host_aead_supported(cipher) == 1 }
+}
+
+pub fn aead_key(cipher: u32, key: &[u8]) -> u32 {
+    unsafe { host_aead_key(cipher, key.as_ptr(), key.len()) }
+}
+
+pub fn aead_seal(key: u32, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> bool {
+    unsafe { host_aead_seal(key, nonce.as_ptr(), aad.as_ptr(), aad.len(), buf.as_mut_ptr(), buf.len()) == 1 }
+}
+
+pub fn aead_open(key: u32, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> bool {
+    unsafe { host_aead_open(key, nonce.as_ptr(), aad.as_ptr(), aad.len(), buf.as_mut_ptr(), buf.len()) == 1 }
+}
+
+pub fn aead_free(key: u32) {
+    unsafe { host_aead_free(key) }
 }

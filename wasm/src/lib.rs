@@ -9,6 +9,7 @@
 extern crate alloc;
 
 mod abi;
+mod aead;
 mod config;
 mod host;
 mod session;
