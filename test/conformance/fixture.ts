@@ -46,6 +46,8 @@ const RAW_ROUTES: Record<string, (socket: TLSSocket, tcp: Socket) => void> = {
   "/short-body": (socket) => socket.end("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort"),
   "/early-413": (socket) => socket.end("HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n"),
   "/no-answer": () => {},
+  // An application-data record that no key sealed: its authentication must fail.
+  "/forged-record": (_, tcp) => void tcp.write(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20]), Buffer.alloc(32, 0x42)])),
   "/stalled-body": (socket) => socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1\r\na\r\n"),
   "/reset-in-body": (socket, tcp) => {
     socket.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789");

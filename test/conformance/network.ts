@@ -28,6 +28,7 @@ export const network: Group = {
     failsWith("a server that never answers the handshake", "ERR_TIMEOUT", (fixture) => at(fixture, "silent"), /connectTimeout/),
     failsWith("a server that answers with garbage", "ERR_TLS", (fixture) => at(fixture, "garbage")),
     failsWith("a server that closes during the handshake", "ERR_TLS", (fixture) => at(fixture, "hangup")),
+    failsWith("a record that fails authentication", "ERR_TLS", (fixture) => at(fixture, "raw", "/forged-record"), /bad_record_mac|decrypt/i),
     {
       name: "no response head within timeout is ERR_TIMEOUT, and a prompt one is unaffected",
       run: (fixture) =>
