@@ -1,99 +1,101 @@
-// One runtime's side of the cold-request benchmark: a new TLS connection
-// (full handshake) plus a 1 KiB GET, pinned-fetch against the runtime's own
-// pin-capable client, interleaved in rounds so that drift hits both alike.
-// Runs in Node, Deno and Bun:  <runtime> scripts/bench/client.ts '<json>'
-// where the JSON holds the server's {port, ca, pins} and {rounds, requests}.
-import { createHash, X509Certificate } from "node:crypto";
-import { request as httpsRequest } from "node:https";
-import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate } from "node:tls";
+// One runtime's side of the cold, keep-alive and bulk measures: pinned-fetch
+// against the runtime's own pin-capable client, interleaved in rounds (the
+// order flips every round) so that drift hits both alike.
+//   <runtime> scripts/bench/client.ts '<json>'
+// where the JSON holds the server's target and the Sizes. Prints one JSON line.
+import { type Client, type Mode, type Target, pathOf, runtime, runtimeVersion } from "./common.js";
+import { NATIVE_NAME, nativeClient } from "./native.js";
+import { pinnedClient } from "./pinned.js";
+import { subtlsClient } from "./subtls.js";
 
-import { createPinnedFetch } from "../../src/index.js";
-import { detectRuntime } from "../../src/runtime/index.js";
-
-interface Setup {
-  port: number;
-  ca: string;
-  pins: string[];
+export interface Sizes {
   rounds: number;
-  requests: number;
+  /** Cold requests per contender and round. */
+  cold: number;
+  /** Keep-alive requests per contender and round. */
+  keepAlive: number;
+  /** Bytes of the bulk download. */
+  bulk: number;
 }
 
-const setup = JSON.parse(process.argv[2]!) as Setup;
-const url = `https://localhost:${setup.port}/bytes/1024`;
-const runtime = detectRuntime();
-
-// One instance, as an application holds it; `connection: close` makes every request open a new connection.
-const pinnedFetch = createPinnedFetch({ pins: { localhost: setup.pins }, ca: setup.ca, resolve: { localhost: "127.0.0.1" } });
-async function pinnedFetchCold(): Promise<void> {
-  const response = await pinnedFetch(url, { headers: { connection: "close" } });
-  expectKiB((await response.arrayBuffer()).byteLength);
+export interface ClientResult {
+  runtime: string;
+  version: string;
+  native: string;
+  subtls?: string;
+  /** Milliseconds per request, and the client's CPU time (user + system) over all of them. */
+  cold: Record<string, { ms: number[]; cpuMs: number }>;
+  /** Requests per second, one figure per round. */
+  keepAlive: Record<string, number[]>;
+  /** MB (10^6 bytes) per second, one figure per round. */
+  bulk: Record<string, number[]>;
 }
 
-/** Some certificate of the chain has a pinned key: the pin check as Node's documentation shows it. */
-function pinCheck(host: string, certificate: PeerCertificate): Error | undefined {
-  const error = checkServerIdentity(host, certificate);
-  if (error) return error;
-  for (let cert = certificate as DetailedPeerCertificate | undefined, depth = 0; cert && depth < 8; depth++) {
-    const spki = new X509Certificate(cert.raw).publicKey.export({ type: "spki", format: "der" });
-    if (setup.pins.includes(`sha256/${createHash("sha256").update(spki).digest("base64")}`)) return undefined;
-    cert = cert.issuerCertificate === cert ? undefined : cert.issuerCertificate;
-  }
-  return new Error("pin mismatch");
+const { target, sizes } = JSON.parse(process.argv[2]!) as { target: Target; sizes: Sizes };
+const KIB = "/bytes/1024";
+
+interface Contender {
+  name: string;
+  make(mode: Mode): Client;
+}
+const contenders: Contender[] = [
+  { name: "pinned-fetch", make: (mode) => pinnedClient(target, mode) },
+  { name: "native", make: (mode) => nativeClient(target, mode) },
+];
+const subtls = runtime === "node" ? await subtlsClient(target) : undefined;
+
+function expect(length: number, size: number): void {
+  if (length !== size) throw new Error(`expected ${size} bytes, got ${length}`);
 }
 
-/** Node's and Deno's pin-capable client: node:https with a checkServerIdentity pin, no agent. */
-function nodeHttpsCold(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const request = httpsRequest(
-      url,
-      {
-        agent: false,
-        lookup: (_host, _options, callback) => callback(null, [{ address: "127.0.0.1", family: 4 }]),
-        ca: setup.ca,
-        checkServerIdentity: pinCheck,
-      },
-      (response) => {
-        let length = 0;
-        response.on("data", (chunk: Uint8Array) => (length += chunk.length));
-        response.on("end", () => {
-          try {
-            resolve(expectKiB(length));
-          } catch (error) {
-            reject(error);
-          }
-        });
-      },
-    );
-    request.on("error", reject);
-    request.end();
-  });
-}
+const tag = (measure: string, name: string) => `${runtime}/${measure}/${name}`;
+const cold = new Map(contenders.map(({ name, make }) => [name, make("close")]));
+if (subtls) cold.set("subtls", subtls.client);
+const kept = new Map(contenders.map(({ name, make }) => [name, make("keep-alive")]));
+const result: ClientResult = {
+  runtime,
+  version: runtimeVersion,
+  native: NATIVE_NAME,
+  ...(subtls && { subtls: subtls.version }),
+  cold: Object.fromEntries([...cold.keys()].map((name) => [name, { ms: [], cpuMs: 0 }])),
+  keepAlive: Object.fromEntries(contenders.map(({ name }) => [name, []])),
+  bulk: Object.fromEntries(contenders.map(({ name }) => [name, []])),
+};
 
-/** Bun's pin-capable client: its fetch with `tls.checkServerIdentity` (Bun passes the leaf only). */
-async function bunFetchCold(): Promise<void> {
-  const init = { keepalive: false, tls: { ca: setup.ca, checkServerIdentity: pinCheck } };
-  const response = await fetch(url, init as RequestInit);
-  expectKiB((await response.arrayBuffer()).byteLength);
-}
+// Warm-up, not measured: loads the engine and lets the JIT see every path once.
+for (const [name, client] of [...cold, ...kept]) expect(await client.get(pathOf(KIB, tag("warm-up", name))), 1024);
+for (const [name, client] of kept) expect(await client.get(pathOf(`/stream/${1024 * 1024}`, tag("warm-up", name))), 1024 * 1024);
 
-function expectKiB(length: number): void {
-  if (length !== 1024) throw new Error(`expected 1024 bytes, got ${length}`);
-}
-
-const native = runtime === "bun" ? { name: "fetch + tls.checkServerIdentity", run: bunFetchCold } : { name: "node:https + checkServerIdentity", run: nodeHttpsCold };
-const contenders = { "pinned-fetch": pinnedFetchCold, [native.name]: native.run };
-const samples: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
-for (const run of Object.values(contenders)) await run(); // warm up, and load the engine
-for (let round = 0; round < setup.rounds; round++) {
-  for (const [name, run] of Object.entries(contenders)) {
-    for (let i = 0; i < setup.requests; i++) {
+for (let round = 0; round < sizes.rounds; round++) {
+  const order = round % 2 === 0 ? [...cold.keys()] : [...cold.keys()].reverse();
+  for (const name of order) {
+    const client = cold.get(name)!;
+    const path = pathOf(KIB, tag("cold", name));
+    const samples = result.cold[name]!;
+    const cpu = process.cpuUsage();
+    for (let i = 0; i < sizes.cold; i++) {
       const start = performance.now();
-      await run();
-      samples[name]!.push(performance.now() - start);
+      expect(await client.get(path), 1024);
+      samples.ms.push(performance.now() - start);
     }
+    const used = process.cpuUsage(cpu);
+    samples.cpuMs += (used.user + used.system) / 1000;
+  }
+  for (const name of order.filter((name) => kept.has(name))) {
+    const client = kept.get(name)!;
+    const path = pathOf(KIB, tag("keep-alive", name));
+    // Not timed: (re)opens the connection if the client let it go since the last round.
+    expect(await client.get(path), 1024);
+    const start = performance.now();
+    for (let i = 0; i < sizes.keepAlive; i++) expect(await client.get(path), 1024);
+    result.keepAlive[name]!.push(sizes.keepAlive / ((performance.now() - start) / 1000));
+  }
+  for (const name of order.filter((name) => kept.has(name))) {
+    const start = performance.now();
+    expect(await kept.get(name)!.get(pathOf(`/stream/${sizes.bulk}`, tag("bulk", name))), sizes.bulk);
+    result.bulk[name]!.push(sizes.bulk / 1e6 / ((performance.now() - start) / 1000));
   }
 }
-await pinnedFetch.close();
-const version = runtime === "deno" ? (globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno : runtime === "bun" ? (globalThis as unknown as { Bun: { version: string } }).Bun.version : process.versions.node;
-console.log(JSON.stringify({ runtime, version, native: native.name, samples }));
+for (const client of [...cold.values(), ...kept.values()]) await client.close();
+console.log(JSON.stringify(result));
 process.exit(0);

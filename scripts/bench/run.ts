@@ -1,83 +1,162 @@
-// Cold request latency in Node, Deno and Bun: a new TLS connection (full
-// handshake, no resumption) plus a 1 KiB GET, pinned-fetch against each
-// runtime's own pin-capable client, measured in the same run. The server is
-// a separate Node process; everything stays on loopback.
-//   npm run bench [-- --rounds 5 --requests 40]
-import { type ChildProcess, spawn } from "node:child_process";
+// pinned-fetch against each runtime's own pin-capable client, in Node, Deno
+// and Bun, in one run: cold requests, keep-alive requests, a bulk download,
+// the first request of a fresh process, and memory with idle pooled
+// connections. The server is a separate Node process; each runtime runs
+// client.ts (cold, keep-alive, bulk, interleaved in rounds), then first.ts
+// in fresh processes and memory.ts in fresh processes. Everything stays on
+// loopback. Prints Markdown tables; writes the raw figures as JSON.
+//   npm run bench [-- --smoke] [--rounds 10] [--cold 50] [--keep-alive 1000]
+//     [--bulk-mib 64] [--idle 1000] [--fresh 2] [--runtimes node,deno,bun] [--json bench-results.json]
+// --smoke: tiny sizes (1 round, 3 requests, 1 MiB, 20 idle connections, 1 fresh process), to show it all runs.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { createInterface } from "node:readline";
 
 import { BUN, CHILD_ENV, DENO, ROOT, denoRun } from "../../test/support/runtimes.js";
+import type { ClientResult, Sizes } from "./client.js";
+import type { Target } from "./common.js";
+import type { MemoryResult } from "./memory.js";
+import { type Engine, type RuntimeResult, report } from "./report.js";
+import type { Counter, Stats } from "./server.js";
 
 const args = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
+const smoke = args.includes("--smoke");
+const option = (name: string, fallback: string) => {
   const at = args.indexOf(`--${name}`);
-  return at === -1 ? fallback : Number(args[at + 1]);
+  return at === -1 ? fallback : args[at + 1]!;
 };
-const rounds = option("rounds", 5);
-const requests = option("requests", 40);
-
-interface Result {
-  runtime: string;
-  version: string;
-  native: string;
-  samples: Record<string, number[]>;
-}
+const count = (name: string, normal: number, tiny: number) => {
+  const value = Number(option(name, String(smoke ? tiny : normal)));
+  if (!Number.isInteger(value) || value < 1 || value > 100_000) throw new Error(`--${name} takes a whole number from 1 to 100000`);
+  return value;
+};
+const sizes: Sizes = {
+  rounds: count("rounds", 10, 1),
+  cold: count("cold", 50, 3),
+  keepAlive: count("keep-alive", 1000, 3),
+  bulk: count("bulk-mib", 64, 1) * 1024 * 1024,
+};
+const idle = count("idle", 1000, 20);
+const fresh = count("fresh", 2, 1);
+const jsonFile = option("json", "bench-results.json");
+const runtimes = option("runtimes", "node,deno,bun").split(",");
 
 /** A process that prints nothing for this long has hung. */
-const SILENCE_LIMIT = 600_000;
+const SILENCE_LIMIT = 300_000;
+const children = new Set<ChildProcess>();
+// However the run ends, no process it started outlives it.
+process.on("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(1));
 
-/** The first line `child` prints, parsed; a child that exits or stays silent instead is an error (and is killed). */
-function firstLine<T>(child: ChildProcess): Promise<T> {
+function start(binary: string, childArgs: string[], stdin: "pipe" | "ignore" = "ignore"): ChildProcess {
+  const child = spawn(binary, childArgs, { cwd: ROOT, env: CHILD_ENV, stdio: [stdin, "pipe", "inherit"] });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+/** The next line `child` prints, parsed; a child that exits or stays silent instead is an error (and is killed). */
+function nextLine<T>(child: ChildProcess): Promise<T> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`${child.spawnargs[0]} printed nothing for ${SILENCE_LIMIT / 1000} s`));
-    }, SILENCE_LIMIT);
-    lines.once("line", (line) => {
+    const finish = () => {
       clearTimeout(timer);
       lines.close();
+      child.off("exit", onExit);
+    };
+    const timer = setTimeout(() => {
+      finish();
+      child.kill("SIGKILL");
+      reject(new Error(`${child.spawnargs.join(" ")} printed nothing for ${SILENCE_LIMIT / 1000} s`));
+    }, SILENCE_LIMIT);
+    const onExit = (code: number | null) => {
+      finish();
+      reject(new Error(`${child.spawnargs.join(" ")} exited with ${code} before printing its result`));
+    };
+    lines.once("line", (line) => {
+      finish();
       resolve(JSON.parse(line) as T);
     });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${child.spawnargs[0]} exited with ${code}`));
-    });
+    child.once("exit", onExit);
   });
 }
 
-const server = spawn(process.execPath, ["--import", "tsx", "scripts/bench/server.ts"], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
-const target = await firstLine<{ port: number; ca: string; pins: string[] }>(server);
-const setup = JSON.stringify({ ...target, rounds, requests });
-
-const client = "scripts/bench/client.ts";
-const commands: [string, string[]][] = [
-  [process.execPath, ["--import", "tsx", client, setup]],
-  [DENO, [...denoRun(["127.0.0.1", "localhost"], ROOT, "--unstable-sloppy-imports"), client, setup]],
-  [BUN, [client, setup]],
-];
-
-const results: Result[] = [];
-try {
-  for (const [binary, clientArgs] of commands) {
-    const child = spawn(binary, clientArgs, { cwd: ROOT, env: CHILD_ENV, stdio: ["ignore", "pipe", "inherit"] });
-    results.push(await firstLine<Result>(child));
-  }
-} finally {
-  server.stdin!.end();
+/** How `runtime` runs one of the bench's scripts. */
+function command(runtime: string, script: string, scriptArgs: string[]): [string, string[]] {
+  const path = `scripts/bench/${script}`;
+  if (runtime === "node") return [process.execPath, ["--import", "tsx", path, ...scriptArgs]];
+  if (runtime === "deno") return [DENO, [...denoRun(["127.0.0.1", "localhost"], ROOT, "--unstable-sloppy-imports"), path, ...scriptArgs]];
+  if (runtime === "bun") return [BUN, [path, ...scriptArgs]];
+  throw new Error(`unknown runtime ${runtime} (--runtimes takes node, deno, bun)`);
 }
-const counters = await firstLine<{ connections: number; resumed: number; requests: number }>(server);
 
-const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
-const median = (values: number[]) => sorted(values)[Math.floor(values.length / 2)]!;
-const p99 = (values: number[]) => sorted(values)[Math.min(values.length - 1, Math.floor(values.length * 0.99))]!;
-console.log(`Cold request (new connection + 1 KiB GET), ${rounds} rounds x ${requests} per contender, loopback, TLS 1.3:\n`);
-console.log("| runtime | client | median ms | p99 ms | ratio to the native client |\n|---|---|---|---|---|");
-for (const { runtime, version, native, samples } of results) {
-  const baseline = median(samples[native]!);
-  for (const [name, values] of Object.entries(samples)) {
-    const ratio = (median(values) / baseline).toFixed(2);
-    console.log(`| ${runtime} ${version} | ${name} | ${median(values).toFixed(2)} | ${p99(values).toFixed(2)} | ${ratio}x |`);
-  }
+async function run<T>(runtime: string, script: string, scriptArgs: string[]): Promise<T> {
+  const child = start(...command(runtime, script, scriptArgs));
+  const result = await nextLine<T>(child);
+  child.kill();
+  return result;
 }
-console.log(`\nThe server saw ${counters.connections} TLS connections, ${counters.resumed} of them resumed.`);
+
+/** Milliseconds from spawning first.ts to its line. */
+async function firstRequest(runtime: string, name: string, target: Target): Promise<number> {
+  const began = performance.now();
+  const child = start(...command(runtime, "first.ts", [name, JSON.stringify(target)]));
+  await nextLine(child);
+  const elapsed = performance.now() - began;
+  child.kill();
+  return elapsed;
+}
+
+async function stats(target: Target): Promise<Stats> {
+  const response = await fetch(`http://127.0.0.1:${target.statsPort}/stats`, { signal: AbortSignal.timeout(10_000) });
+  return (await response.json()) as Stats;
+}
+
+const server = start(process.execPath, ["--import", "tsx", "scripts/bench/server.ts"], "pipe");
+const target = await nextLine<Target>(server);
+const results: RuntimeResult[] = [];
+for (const runtime of runtimes) {
+  process.stderr.write(`bench: ${runtime}: cold, keep-alive, bulk...\n`);
+  const measured = await run<ClientResult>(runtime, "client.ts", [JSON.stringify({ target, sizes })]);
+  process.stderr.write(`bench: ${runtime}: first request in fresh processes...\n`);
+  const first: Record<string, number[]> = { "pinned-fetch": [], native: [], none: [] };
+  for (let round = 0; round < sizes.rounds; round++) {
+    const order = round % 2 === 0 ? Object.keys(first) : Object.keys(first).reverse();
+    for (let i = 0; i < fresh; i++) for (const name of order) first[name]!.push(await firstRequest(runtime, name, target));
+  }
+  process.stderr.write(`bench: ${runtime}: memory with ${idle} idle connections...\n`);
+  const memory: Record<string, MemoryResult> = {};
+  for (const name of ["pinned-fetch", "native"]) memory[name] = await run<MemoryResult>(runtime, "memory.ts", [name, JSON.stringify({ target, idle })]);
+  const server: Record<string, Counter> = {};
+  for (const [tag, counter] of Object.entries((await stats(target)).tags)) {
+    if (tag.startsWith(`${runtime}/`)) server[tag.slice(runtime.length + 1)] = counter;
+  }
+  results.push({ ...measured, first, memory, server });
+}
+server.stdin!.end();
+const totals = await nextLine<Stats>(server);
+
+const manifest = JSON.parse(readFileSync(new URL("../../wasm/pinned_fetch.manifest.json", import.meta.url), "utf8")) as Engine;
+const engine: Engine = { sha256: manifest.sha256, bytes: manifest.bytes, gzipBytes: manifest.gzipBytes };
+const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown" };
+const title =
+  `pinned-fetch benchmark, ${new Date().toISOString().slice(0, 10)}: ${sizes.rounds} round(s); cold ${sizes.cold} and keep-alive ` +
+  `${sizes.keepAlive} requests per client and round; bulk ${sizes.bulk / 1024 / 1024} MiB; ${fresh} fresh process(es) per client and round; ` +
+  `${idle} idle connections; loopback, TLS 1.3, ECDSA P-256 certificates; ${machine.cpus} CPUs (${machine.model}).`;
+console.log(`${title}\n\n${report(results, engine)}\n`);
+console.log(`The server completed ${totals.handshakes} TLS handshakes, ${totals.resumed} of them resumed.`);
+const git = (...gitArgs: string[]) => {
+  try {
+    return execFileSync("git", gitArgs, { cwd: ROOT, encoding: "utf8", timeout: 10_000, stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return "unknown";
+  }
+};
+/** The commit measured, and the files that differed from it (uncommitted work is measured too). */
+const source = { commit: git("rev-parse", "HEAD"), changed: git("status", "--porcelain").split("\n").filter(Boolean) };
+writeFileSync(jsonFile, `${JSON.stringify({ date: new Date().toISOString(), args, sizes, idle, fresh, machine, source, engine, totals, results }, null, 1)}\n`);
+console.log(`Raw figures: ${jsonFile}`);
+process.exit(0);

@@ -1,15 +1,139 @@
 // The benchmark's TLS server, in a process of its own so that it takes no
-// CPU from the client being measured. Prints {port, ca, pins} as one JSON
-// line; when its stdin closes, prints its counters and exits.
+// CPU from the client being measured. No session tickets (Node keeps no
+// server-side session cache), so every handshake is a full one.
+//
+// Every request carries `?tag=<runtime>/<measure>/<client>`; the server
+// counts, per tag, the requests, the TLS connections that carried any of
+// them, and how many of those are still open. A plain-HTTP listener on
+// loopback answers GET /stats with those counters as JSON.
+//
+// Prints {port, statsPort, ca, pins} as one JSON line; when its stdin
+// closes, prints its counters and exits.
+import { constants } from "node:crypto";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+
 import { createPki } from "../../test/support/pki.js";
-import { pinOf, startHttpsServer } from "../../test/support/servers.js";
+import { pinOf } from "../../test/support/servers.js";
+
+export interface Counter {
+  /** TLS connections that carried a request with the tag. */
+  connections: number;
+  requests: number;
+  /** Those connections still open. */
+  open: number;
+  /** Those connections that resumed a session (should stay 0). */
+  resumed: number;
+}
+
+export interface Stats {
+  /** TLS handshakes completed, and how many of them resumed. */
+  handshakes: number;
+  resumed: number;
+  /** TCP connections open now. */
+  open: number;
+  tags: Record<string, Counter>;
+}
+
+const CHUNK = Buffer.alloc(64 * 1024, 0x61);
+const bodies = new Map<number, Buffer>();
+const stats: Stats = { handshakes: 0, resumed: 0, open: 0, tags: {} };
+const tagsOf = new WeakMap<Socket, Set<string>>();
+
+function counter(tag: string): Counter {
+  return (stats.tags[tag] ??= { connections: 0, requests: 0, open: 0, resumed: 0 });
+}
+
+/** `/bytes/N`: N bytes at once (N up to 1 MiB); `/stream/N`: N bytes written 64 KiB at a time, as the client reads them. */
+function route(request: IncomingMessage, response: ServerResponse): void {
+  const url = new URL(request.url ?? "/", "https://bench");
+  const tag = url.searchParams.get("tag") ?? "untagged";
+  const socket = request.socket as TLSSocket;
+  let tags = tagsOf.get(socket);
+  if (!tags) {
+    tagsOf.set(socket, (tags = new Set()));
+    socket.once("close", () => {
+      for (const seen of tags!) counter(seen).open--;
+    });
+  }
+  const count = counter(tag);
+  if (!tags.has(tag)) {
+    tags.add(tag);
+    count.connections++;
+    count.open++;
+    if (socket.isSessionReused()) count.resumed++;
+  }
+  count.requests++;
+  const [, kind, length] = url.pathname.split("/");
+  const size = Number(length);
+  if (!Number.isSafeInteger(size) || size < 0 || (kind === "bytes" && size > 1024 * 1024)) {
+    response.writeHead(404, { "content-length": "0" }).end();
+  } else if (kind === "bytes") {
+    if (!bodies.has(size)) bodies.set(size, Buffer.alloc(size, 0x61));
+    response.writeHead(200, { "content-length": String(size) }).end(bodies.get(size));
+  } else if (kind === "stream") {
+    response.writeHead(200, { "content-length": String(size) });
+    let left = size;
+    const pump = () => {
+      while (left > 0) {
+        const part = left >= CHUNK.length ? CHUNK : CHUNK.subarray(0, left);
+        left -= part.length;
+        if (!response.write(part)) return void response.once("drain", pump);
+      }
+      response.end();
+    };
+    response.on("close", () => (left = 0));
+    pump();
+  } else {
+    response.writeHead(404, { "content-length": "0" }).end();
+  }
+}
 
 const pki = await createPki();
-const server = await startHttpsServer({ chain: [pki.leaf, pki.intermediate], key: pki.leaf, resumption: false });
-console.log(JSON.stringify({ port: server.port, ca: pki.root.certPem, pins: [pinOf(pki.leaf), pinOf(pki.intermediate)] }));
+const server = createServer(
+  {
+    key: pki.leaf.keyPem,
+    cert: pki.leaf.certPem + pki.intermediate.certPem,
+    // Without it, Nagle's algorithm holds a response's last small segment for a delayed ACK.
+    noDelay: true,
+    secureOptions: constants.SSL_OP_NO_TICKET,
+  },
+  route,
+);
+// Idle keep-alive connections stay open for the clients to close (pinned-fetch's pool closes its own after 4 s).
+server.keepAliveTimeout = 60_000;
+server.on("secureConnection", (socket: TLSSocket) => {
+  stats.handshakes++;
+  if (socket.isSessionReused()) stats.resumed++;
+});
+server.on("connection", (socket: Socket) => {
+  stats.open++;
+  socket.once("close", () => stats.open--);
+});
+server.on("tlsClientError", () => {});
+// A backlog above the 1,000 connections the memory measure opens at once, so that no SYN is dropped.
+await new Promise<void>((resolve) => server.listen({ port: 0, host: "127.0.0.1", backlog: 2048 }, resolve));
+
+const statsServer = createHttpServer((_request, response) => {
+  response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(stats));
+});
+await new Promise<void>((resolve) => statsServer.listen(0, "127.0.0.1", resolve));
+
+console.log(
+  JSON.stringify({
+    port: (server.address() as AddressInfo).port,
+    statsPort: (statsServer.address() as AddressInfo).port,
+    ca: pki.root.certPem,
+    pins: [pinOf(pki.leaf), pinOf(pki.intermediate)],
+  }),
+);
 process.stdin.resume();
-process.stdin.on("end", async () => {
-  console.log(JSON.stringify({ connections: server.connections, resumed: server.resumed, requests: server.requests }));
-  await server.close();
-  process.exit(0);
+process.stdin.on("end", () => {
+  console.log(JSON.stringify(stats));
+  server.closeAllConnections();
+  statsServer.close();
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 2_000).unref();
 });

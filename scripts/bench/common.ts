@@ -1,0 +1,58 @@
+// What every bench client shares, in Node, Deno and Bun alike. It imports
+// neither pinned-fetch nor a native client, so that a fresh process loads
+// only the client it measures.
+
+/** What the server printed, as run.ts hands it on. */
+export interface Target {
+  port: number;
+  /** A plain-HTTP port on loopback whose GET /stats answers the server's counters. */
+  statsPort: number;
+  ca: string;
+  pins: string[];
+}
+
+/**
+ * How a client holds its connections: `close`, a new one for each request;
+ * `keep-alive`, one connection for sequential requests; `pool`, as many
+ * kept-alive connections as there are requests at once.
+ */
+export type Mode = "close" | "keep-alive" | "pool";
+
+export interface Client {
+  /** GETs `path` and reads the body to its end; resolves to its length in bytes. */
+  get(path: string): Promise<number>;
+  /** For clients shaped as fetch: the response, its body unread. */
+  fetch?(path: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export type RuntimeName = "node" | "deno" | "bun";
+
+const host = globalThis as unknown as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
+export const runtime: RuntimeName = host.Bun ? "bun" : host.Deno ? "deno" : "node";
+export const runtimeVersion = host.Bun?.version ?? host.Deno?.version.deno ?? process.versions.node;
+
+export const urlOf = (target: Target, path: string) => `https://localhost:${target.port}${path}`;
+
+/** A GET's path; `tag` tells the server whose connection it is. */
+export const pathOf = (route: string, tag: string) => `${route}?tag=${encodeURIComponent(tag)}`;
+
+/** Reads a fetch Response's body to its end, counting bytes (nothing is kept). */
+export async function readAll(response: Response): Promise<number> {
+  if (response.status !== 200) throw new Error(`status ${response.status}`);
+  const reader = response.body!.getReader();
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return length;
+    length += value.length;
+  }
+}
+
+/** The server's counters now. */
+export async function serverStats(target: Target): Promise<{ open: number; tags: Record<string, { connections: number; requests: number; open: number }> }> {
+  const response = await fetch(`http://127.0.0.1:${target.statsPort}/stats`, { signal: AbortSignal.timeout(10_000) });
+  return (await response.json()) as Awaited<ReturnType<typeof serverStats>>;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

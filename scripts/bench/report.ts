@@ -1,0 +1,155 @@
+// The bench's Markdown tables: one per measure, each figure of pinned-fetch
+// with its ratio to the native pin-capable client of the same runtime and
+// run, and the issue's target for it, met or missed.
+import type { ClientResult } from "./client.js";
+import type { MemoryResult } from "./memory.js";
+import type { Counter } from "./server.js";
+
+export interface RuntimeResult extends ClientResult {
+  /** Milliseconds from spawn to the printed line, per client (`none`: no request, the runtime's start alone). */
+  first: Record<string, number[]>;
+  memory: Record<string, MemoryResult>;
+  /** The server's counters for this runtime, by `<measure>/<client>`. */
+  server: Record<string, Counter>;
+}
+
+export interface Engine {
+  sha256: string;
+  bytes: number;
+  gzipBytes: number;
+}
+
+const LABEL = { node: "Node", deno: "Deno", bun: "Bun" } as Record<string, string>;
+const COLD_TARGET: Record<string, number> = { node: 1.0, deno: 1.2, bun: 1.5 };
+const KEEP_ALIVE_TARGET = 1.0;
+const BULK_TARGET = 0.5;
+const FIRST_TARGET = 1.5;
+const ENGINE_KIB_PER_CONNECTION = 64;
+const ENGINE_GZIP_BYTES = 250_000;
+
+const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+export const median = (values: number[]) => {
+  const list = sorted(values);
+  const middle = Math.floor(list.length / 2);
+  return list.length % 2 ? list[middle]! : (list[middle - 1]! + list[middle]!) / 2;
+};
+/** Nearest rank: the smallest sample that at least 99 % of the samples do not exceed. */
+export const p99 = (values: number[]) => sorted(values)[Math.max(0, Math.ceil(values.length * 0.99) - 1)]!;
+
+const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "—");
+const ratio = (value: number, base: number) => (Number.isFinite(value / base) ? `${(value / base).toFixed(2)}x` : "—");
+const verdict = (met: boolean) => (met ? "pass" : "**miss**");
+const atMost = (value: number, limit: number) => `<= ${limit.toFixed(1)}x: ${verdict(value <= limit)}`;
+const atLeast = (value: number, limit: number) => `>= ${limit.toFixed(1)}x: ${verdict(value >= limit)}`;
+
+function table(head: string[], rows: string[][]): string {
+  return [head, head.map(() => "---"), ...rows].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+}
+
+/** The clients of a runtime in table order, with their names as shown. */
+function clients(result: RuntimeResult, names: string[]): [string, string][] {
+  const shown: Record<string, string> = {
+    "pinned-fetch": "pinned-fetch",
+    native: result.native,
+    subtls: `subtls ${result.subtls} (reference)`,
+    none: "(no request: process start alone)",
+  };
+  return names.map((name) => [name, shown[name]!]);
+}
+
+/** What the server saw of one measure's client: TLS connections / requests. */
+function seen(result: RuntimeResult, measure: string, name: string): string {
+  const counter = result.server[`${measure}/${name}`];
+  return counter ? `${counter.connections} / ${counter.requests}` : "—";
+}
+
+export function report(results: RuntimeResult[], engine: Engine): string {
+  const label = (result: RuntimeResult) => `${LABEL[result.runtime]} ${result.version}`;
+  const sections: string[] = [];
+
+  const coldRows = results.flatMap((result) => {
+    const base = result.cold.native!;
+    const perRequest = (name: string) => result.cold[name]!.cpuMs / result.cold[name]!.ms.length;
+    return clients(result, Object.keys(result.cold)).map(([name, shown]) => {
+      const { ms } = result.cold[name]!;
+      const ratios = `${ratio(median(ms), median(base.ms))} / ${ratio(p99(ms), p99(base.ms))} / ${ratio(perRequest(name), perRequest("native"))}`;
+      const target = name === "pinned-fetch" ? atMost(median(ms) / median(base.ms), COLD_TARGET[result.runtime]!) : "";
+      return [label(result), shown, fixed(median(ms)), fixed(p99(ms)), fixed(perRequest(name)), ratios, target, seen(result, "cold", name)];
+    });
+  });
+  sections.push(
+    "### cold: a new connection (full handshake, no resumption) + 1 KiB GET, sequential\n\n" +
+      table(["runtime", "client", "median ms", "p99 ms", "client CPU ms/req", "ratio median / p99 / CPU", "target (median)", "server: TLS conns / requests"], coldRows),
+  );
+
+  const keepAliveRows = results.flatMap((result) =>
+    clients(result, Object.keys(result.keepAlive)).map(([name, shown]) => {
+      const value = median(result.keepAlive[name]!);
+      const r = value / median(result.keepAlive.native!);
+      return [label(result), shown, fixed(value, 0), ratio(r, 1), name === "pinned-fetch" ? atLeast(r, KEEP_ALIVE_TARGET) : "", seen(result, "keep-alive", name)];
+    }),
+  );
+  sections.push(
+    "### keep-alive: sequential 1 KiB GETs on one kept-alive connection (one instance / one agent)\n\n" +
+      table(["runtime", "client", "req/s (median of rounds)", "ratio", "target", "server: TLS conns / requests"], keepAliveRows),
+  );
+
+  const bulkRows = results.flatMap((result) =>
+    clients(result, Object.keys(result.bulk)).map(([name, shown]) => {
+      const value = median(result.bulk[name]!);
+      const r = value / median(result.bulk.native!);
+      return [label(result), shown, fixed(value, 0), ratio(r, 1), name === "pinned-fetch" ? atLeast(r, BULK_TARGET) : "", seen(result, "bulk", name)];
+    }),
+  );
+  sections.push(
+    "### bulk: one streamed download read to the end (MB = 10^6 bytes)\n\n" +
+      table(["runtime", "client", "MB/s (median of rounds)", "ratio", "target", "server: TLS conns / requests"], bulkRows),
+  );
+
+  const firstRows = results.flatMap((result) =>
+    clients(result, Object.keys(result.first)).map(([name, shown]) => {
+      const value = median(result.first[name]!);
+      const r = value / median(result.first.native!);
+      const target = name === "pinned-fetch" ? atMost(r, FIRST_TARGET) : "";
+      return [label(result), shown, fixed(value, 0), name === "none" ? "" : ratio(r, 1), target, String(result.first[name]!.length)];
+    }),
+  );
+  sections.push(
+    "### first request in a fresh process: spawn to the printed response (engine loading counts)\n\n" +
+      table(["runtime", "client", "median ms", "ratio", "target", "processes"], firstRows),
+  );
+
+  const memoryRows = results.flatMap((result) => {
+    // Per connection the server saw open: none open (a client that kept nothing) gives no figure.
+    const rssPer = (memory: MemoryResult) => (memory.open ? (memory.rss.after - memory.rss.before) / 1024 / memory.open : NaN);
+    return clients(result, Object.keys(result.memory)).map(([name, shown]) => {
+      const memory = result.memory[name]!;
+      const engineKiB = memory.engine && memory.open ? (memory.engine.after - memory.engine.before) / 1024 / memory.open : NaN;
+      const target = memory.engine ? `<= ${ENGINE_KIB_PER_CONNECTION} KiB: ${verdict(engineKiB <= ENGINE_KIB_PER_CONNECTION)}` : "";
+      return [
+        label(result),
+        shown,
+        `${memory.open} of ${memory.requests}`,
+        String(memory.failed),
+        fixed(memory.openMs, 0),
+        fixed(engineKiB, 1),
+        fixed(rssPer(memory), 1),
+        ratio(rssPer(memory), rssPer(result.memory.native!)),
+        target,
+      ];
+    });
+  });
+  sections.push(
+    "### memory: idle pooled keep-alive connections, all opened at once\n\n" +
+      table(
+        ["runtime", "client", "open at the server", "failed", "ms to open all", "engine (wasm) KiB/conn", "RSS KiB/conn", "ratio (RSS)", "target (engine)"],
+        memoryRows,
+      ),
+  );
+
+  sections.push(
+    `### engine size\n\nwasm/pinned_fetch.wasm ${engine.sha256.slice(0, 12)}: ${engine.bytes} bytes, ${engine.gzipBytes} gzip ` +
+      `(target <= ${ENGINE_GZIP_BYTES / 1000} KB gzip: ${verdict(engine.gzipBytes <= ENGINE_GZIP_BYTES)})`,
+  );
+  return sections.join("\n\n");
+}
