@@ -1,7 +1,7 @@
 // Signature checks for the engine by the runtime's native crypto, through
 // node:crypto, which Node (OpenSSL), Deno (Rust crypto crates) and Bun
-// (BoringSSL) all provide synchronously, as the engine's call needs. The
-// engine's own ring code decides whatever this declines (undefined).
+// (BoringSSL) all provide synchronously, as the engine's call needs. Only
+// "valid" is taken: for anything else the engine's own ring code decides.
 import { Buffer } from "node:buffer";
 import { constants, createPublicKey, type KeyObject, verify } from "node:crypto";
 
@@ -34,20 +34,19 @@ const RSA_BITS = { min: 2048, max: 8192 };
 const RSA_EXPONENT = { min: 3n, limit: 1n << 33n };
 
 /**
- * Whether `signature` of `message` is valid under the DER SubjectPublicKeyInfo
- * `spki`; undefined when the key or algorithm is not one this takes as ring
- * would (ring then decides).
+ * True if `signature` of `message` is valid under the DER SubjectPublicKeyInfo
+ * `spki`, for a key that ring would take for `algorithm`; false otherwise
+ * (ring then decides).
  */
-export function verifySignature(algorithm: number, spki: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean | undefined {
+export function verifySignature(algorithm: number, spki: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   const expected = ALGORITHMS[algorithm];
-  if (!expected) return undefined;
+  if (!expected) return false;
   const key = publicKey(Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength));
-  if (!key || !sameKind(key, expected)) return undefined;
+  if (!key || !sameKind(key, expected)) return false;
   try {
     const withPadding = expected.pss ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST } : key;
     return verify(expected.hash, message, withPadding, signature);
   } catch {
-    // A signature that does not even parse is not valid.
     return false;
   }
 }

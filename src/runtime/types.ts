@@ -75,9 +75,9 @@ export interface BuiltInRuntime extends Runtime {
   brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array>;
   /**
    * Checks a signature for the engine with the runtime's native crypto, synchronously:
-   * undefined declines, and the engine's own code decides (see signatures.ts).
+   * true if valid; otherwise the engine's own code decides (see signatures.ts).
    */
-  verifySignature(algorithm: number, spki: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean | undefined;
+  verifySignature(algorithm: number, spki: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
   /** Whether the runtime's native crypto has the engine's record cipher `cipher`, working (see aead.ts). */
   aeadSupported(cipher: number): boolean;
   /** A key of record cipher `cipher` for the engine; undefined if it has none. */

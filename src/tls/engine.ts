@@ -152,12 +152,11 @@ export class Engine {
         this.#aeadStep(key, (aead) => aead.open(bytesAt(nonce, 12), bytesAt(aad, aadLen), bytesAt(record, recordLen))),
       aead_free: (key: number): void => void this.#aeadKeys.delete(key),
       verify_signature: (algorithm: number, spki: number, spkiLen: number, message: number, messageLen: number, signature: number, signatureLen: number): number => {
-        // 1 valid, 0 invalid, 2 declined: the engine's ring code decides (wasm/src/signatures.rs).
+        // 1 if valid; for anything else the engine's ring code decides (wasm/src/signatures.rs).
         try {
-          const valid = runtime.verifySignature(algorithm, bytesAt(spki, spkiLen), bytesAt(message, messageLen), bytesAt(signature, signatureLen));
-          return valid === undefined ? 2 : valid ? 1 : 0;
+          return runtime.verifySignature(algorithm, bytesAt(spki, spkiLen), bytesAt(message, messageLen), bytesAt(signature, signatureLen)) ? 1 : 0;
         } catch {
-          return 2;
+          return 0;
         }
       },
       verify_path: (session: number, ptr: number, len: number, stage: number): number => {

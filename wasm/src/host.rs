@@ -12,7 +12,7 @@ unsafe extern "C" {
     /// Hands certificates of `session` to the pin verifier at `stage`; returns its verdict.
     fn verify_path(session: u32, ptr: *const u8, len: usize, stage: u32) -> u32;
     /// Checks `signature` of `message` under the DER SubjectPublicKeyInfo `spki` with `algorithm`
-    /// (see `signatures.rs`): 1 valid, 0 invalid, anything else declined.
+    /// (see `signatures.rs`): 1 if the host finds it valid.
     /// 1 if the host has AEAD `cipher` (see `aead.rs`).
     #[link_name = "aead_supported"]
     fn host_aead_supported(cipher: u32) -> u32;

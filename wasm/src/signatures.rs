@@ -1,8 +1,9 @@
 //! Signature checks, for certificates and for the handshake, done by the
-//! host's native crypto (node:crypto: OpenSSL, BoringSSL or aws-lc) where it
-//! takes the algorithm: several times faster than ring's portable code in
-//! wasm, which dominated a cold handshake. ring decides whatever the host
-//! declines. webpki still chooses the algorithm by the identifiers below
+//! host's native crypto (node:crypto) first: several times faster than ring's
+//! portable code in wasm, which dominated a cold handshake. Only the host's
+//! "valid" is taken; anything else (invalid, declined, an error in the host)
+//! goes to ring, so a host that errs towards refusing cannot break a
+//! handshake. webpki still chooses the algorithm by the identifiers below
 //! (ring's) before any signature is checked.
 
 use alloc::vec::Vec;
@@ -14,11 +15,10 @@ use webpki::ring as ring_algs;
 
 use crate::host;
 
-/// The host's answers.
+/// The host's answer for a signature it found valid.
 const VALID: u32 = 1;
-const INVALID: u32 = 0;
 
-/// An algorithm as the host knows it; ring's implementation decides when the host declines.
+/// An algorithm as the host knows it; ring's implementation decides unless the host finds the signature valid.
 #[derive(Debug)]
 struct HostVerified {
     /// The host's number for it (see `src/tls/signatures.ts`).
@@ -31,7 +31,6 @@ impl SignatureVerificationAlgorithm for HostVerified {
         let spki = spki_der(&self.public_key_alg_id(), public_key);
         match host::verify_signature(self.algorithm, &spki, message, signature) {
             VALID => Ok(()),
-            INVALID => Err(InvalidSignature),
             _ => self.ring.verify_signature(public_key, message, signature),
         }
     }
