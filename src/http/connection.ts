@@ -1,5 +1,5 @@
 import { PinnedFetchError } from "../errors.js";
-import { abortable, deadline } from "../signals.js";
+import { abortable } from "../signals.js";
 import type { Connection } from "../tls/connection.js";
 import { type Framing, MAX_CHUNK_LINE, MAX_HEAD_SIZE, type ResponseHead, encodeLatin1, framing, parseChunkSize, parseHead } from "./message.js";
 import { ByteReader } from "./reader.js";
@@ -75,20 +75,20 @@ export class HttpConnection {
   ): Promise<IncomingResponse> {
     const host = this.tls.host;
     this.#receivedBefore = this.#reader.received;
-    const stage = deadline(signal, HEADERS_TIMEOUT, () => `${host} sent no response within ${HEADERS_TIMEOUT / 1000} s.`);
     const sending = this.#send(request);
     const reading = this.#readHead();
     let head: ResponseHead;
     try {
       // A server may answer before the whole body is sent (a 413, say): the head wins.
-      head = await abortable(Promise.race([reading, sending.then(() => reading)]), stage.signal, () => this.destroy());
+      head = await abortable(Promise.race([reading, sending.then(() => reading)]), signal, () => this.destroy(), {
+        ms: HEADERS_TIMEOUT,
+        error: () => new PinnedFetchError("ERR_TIMEOUT", `${host} sent no response within ${HEADERS_TIMEOUT / 1000} s.`),
+      });
     } catch (error) {
       reading.catch(() => {});
       sending.catch(() => {});
       this.#stopSending(error);
       throw error;
-    } finally {
-      stage.dispose();
     }
     const bodyFraming = framing(request.method, head);
     const unsent = this.#sending;
