@@ -161,9 +161,12 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
         const decoded = responseBody && decodeBody(responseBody, responseHeaders.get("content-encoding"), brotliDecompression);
         return new Response(decoded, { status: head.status, statusText: head.statusText, headers: responseHeaders });
       } catch (error) {
+        // A connection that fetch.close() took is not a stale one: its request is not sent again.
+        const closedByUs = !connections.holds(connection);
         release(false);
         if (error === signal.reason) throw error;
-        const stale = reused && !connection.answered && !(error instanceof PinnedFetchError && error.code === "ERR_TIMEOUT");
+        const stale =
+          reused && !closedByUs && !connection.answered && !(error instanceof PinnedFetchError && error.code === "ERR_TIMEOUT");
         if (stale && replayable && !retried) continue;
         if (stale && !replayable) {
           throw new PinnedFetchError(

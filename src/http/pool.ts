@@ -65,7 +65,10 @@ export class Pool {
     signal.throwIfAborted();
     return new Promise<Acquired>((resolve, reject) => {
       const onAbort = () => {
-        origin.waiting.splice(origin.waiting.indexOf(waiter), 1);
+        // Once taken from the queue, a waiter is settled by what it was given: its open sees the same signal.
+        const at = origin.waiting.indexOf(waiter);
+        if (at === -1) return;
+        origin.waiting.splice(at, 1);
         reject(signal.reason);
       };
       const waiter: Waiter = {
@@ -111,6 +114,11 @@ export class Pool {
     connection.destroy();
     origin.active--;
     if (next) this.#open(origin, next.open).then(next.resolve, next.reject);
+  }
+
+  /** Whether `connection` is in use and not closed by close() since. */
+  holds(connection: HttpConnection): boolean {
+    return this.#busy.has(connection);
   }
 
   /** Closes every connection, idle or busy, and turns away every waiting request. */

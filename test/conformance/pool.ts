@@ -87,6 +87,24 @@ export const pool: Group = {
       },
     },
     {
+      name: "aborting a request whose connection is being opened for it leaves the next one waiting its turn",
+      run: async (fixture) => {
+        await withFetch({ ...local(fixture), connections: 1 }, async (fetch) => {
+          const held = await holdConnection(fixture, fetch);
+          const controller = new AbortController();
+          const reason = new Error("stop opening");
+          const first = fetch(url(fixture, "/hello"), { signal: controller.signal });
+          const second = fetch(url(fixture, "/hello"));
+          await delay(50); // both are in the queue by now
+          held.release();
+          await delay(1); // the held connection is closed, and one is being opened for the first
+          controller.abort(reason);
+          await rejectsWith(first, reason);
+          assert.equal(await (await second).text(), HELLO);
+        });
+      },
+    },
+    {
       name: "fetch.close() turns away the requests waiting for a connection",
       run: async (fixture) => {
         await withFetch({ ...local(fixture), connections: 1 }, async (fetch) => {
