@@ -42,7 +42,7 @@ export function verifySignature(algorithm: number, spki: Uint8Array, message: Ui
   const expected = ALGORITHMS[algorithm];
   if (!expected) return false;
   const key = publicKey(Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength));
-  if (!key || !sameKind(key, expected)) return false;
+  if (!key || !sameKind(key, expected) || !pointAsRingTakes(spki, expected)) return false;
   try {
     const withPadding = expected.pss ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST } : key;
     return verify(expected.hash, message, withPadding, signature);
@@ -69,6 +69,15 @@ function publicKey(spki: Buffer): KeyObject | null {
     keys.set(id, key);
   }
   return key;
+}
+
+/** SPKI sizes of EC keys with an uncompressed point, the only form ring takes (OpenSSL also takes compressed ones). */
+const UNCOMPRESSED_EC_SPKI = { prime256v1: { spki: 91, point: 65 }, secp384r1: { spki: 120, point: 97 } };
+
+function pointAsRingTakes(spki: Uint8Array, expected: Algorithm): boolean {
+  if (!expected.curve) return true;
+  const size = UNCOMPRESSED_EC_SPKI[expected.curve];
+  return spki.length === size.spki && spki[size.spki - size.point] === 0x04;
 }
 
 function sameKind(key: KeyObject, expected: Algorithm): boolean {

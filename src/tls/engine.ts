@@ -139,7 +139,12 @@ export class Engine {
       now_ms: (): number => Date.now(),
       aead_supported: (cipher: number): number => (runtime.aeadSupported(cipher) ? 1 : 0),
       aead_key: (cipher: number, key: number, keyLen: number): number => {
-        const aead = runtime.aeadCipher(cipher, bytesAt(key, keyLen));
+        let aead: NativeAead | undefined;
+        try {
+          aead = runtime.aeadCipher(cipher, bytesAt(key, keyLen));
+        } catch {
+          // 0 is no key: every record under it fails, and the connection ends with an alert.
+        }
         if (!aead) return 0;
         const handle = this.#nextAeadKey++;
         this.#aeadKeys.set(handle, aead);

@@ -11,8 +11,6 @@ unsafe extern "C" {
     fn now_ms() -> f64;
     /// Hands certificates of `session` to the pin verifier at `stage`; returns its verdict.
     fn verify_path(session: u32, ptr: *const u8, len: usize, stage: u32) -> u32;
-    /// Checks `signature` of `message` under the DER SubjectPublicKeyInfo `spki` with `algorithm`
-    /// (see `signatures.rs`): 1 if the host finds it valid.
     /// 1 if the host has AEAD `cipher` (see `aead.rs`).
     #[link_name = "aead_supported"]
     fn host_aead_supported(cipher: u32) -> u32;
@@ -27,6 +25,8 @@ unsafe extern "C" {
     fn host_aead_open(key: u32, nonce: *const u8, aad: *const u8, aad_len: usize, buf: *mut u8, len: usize) -> u32;
     #[link_name = "aead_free"]
     fn host_aead_free(key: u32);
+    /// Checks `signature` of `message` under the DER SubjectPublicKeyInfo `spki` with `algorithm`
+    /// (see `signatures.rs`): 1 if the host finds it valid.
     #[link_name = "verify_signature"]
     fn host_verify_signature(
         algorithm: u32,

@@ -21,7 +21,7 @@ const VALID: u32 = 1;
 /// An algorithm as the host knows it; ring's implementation decides unless the host finds the signature valid.
 #[derive(Debug)]
 struct HostVerified {
-    /// The host's number for it (see `src/tls/signatures.ts`).
+    /// The host's number for it (see `src/runtime/signatures.ts`).
     algorithm: u32,
     ring: &'static &'static dyn SignatureVerificationAlgorithm,
 }
@@ -64,8 +64,10 @@ pub fn der(tag: u8, contents: &[u8]) -> Vec<u8> {
         out.push(len as u8);
     } else if len <= 0xff {
         out.extend_from_slice(&[0x81, len as u8]);
-    } else {
+    } else if len <= 0xffff {
         out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
+    } else {
+        out.extend_from_slice(&[0x83, (len >> 16) as u8, (len >> 8) as u8, len as u8]);
     }
     out.extend_from_slice(contents);
     out
