@@ -6,7 +6,12 @@
 import { Buffer } from "node:buffer";
 import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey } from "node:crypto";
 
-import type { NativeAead } from "./types.js";
+/** A record cipher key, working in place on a record: its bytes, then room for (or the) 16-byte tag. */
+export interface NativeAead {
+  seal(nonce: Uint8Array, aad: Uint8Array, record: Uint8Array): boolean;
+  /** False if the record is not authentic, and then nothing of it is written. */
+  open(nonce: Uint8Array, aad: Uint8Array, record: Uint8Array): boolean;
+}
 
 /** The engine's cipher numbers (wasm/src/aead.rs). */
 const CIPHERS: Record<number, { name: string; keyLength: number }> = {

@@ -1,7 +1,5 @@
 import { closedError, connectError } from "./failures.js";
 import { PushedReads } from "./pushed.js";
-import { aeadCipher, aeadSupported } from "./aead.js";
-import { verifySignature } from "./signatures.js";
 import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
 /** The part of Bun's TCP socket this adapter uses. */
@@ -82,10 +80,6 @@ export const bunRuntime: BuiltInRuntime = {
     const { env } = bun();
     return Object.fromEntries(names.map((name) => [name, env[name]]));
   },
-
-  verifySignature,
-  aeadSupported,
-  aeadCipher,
 
   brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {
     return new DecompressionStream("brotli" as CompressionFormat) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;

@@ -1,7 +1,5 @@
 import { PinnedFetchError } from "../errors.js";
 import { closedError, connectError } from "./failures.js";
-import { aeadCipher, aeadSupported } from "./aead.js";
-import { verifySignature } from "./signatures.js";
 import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
 /** The part of `Deno.TcpConn` this adapter uses. */
@@ -70,10 +68,6 @@ export const denoRuntime: BuiltInRuntime = {
     }
     return values;
   },
-
-  verifySignature,
-  aeadSupported,
-  aeadCipher,
 
   brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {
     return new DecompressionStream("brotli" as CompressionFormat) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;

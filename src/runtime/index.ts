@@ -1,7 +1,7 @@
 import { PinnedFetchError } from "../errors.js";
 import type { BuiltInRuntime, Runtime, RuntimeName } from "./types.js";
 
-export type { BuiltInRuntime, ConnectOptions, NativeAead, Runtime, RuntimeName, Socket } from "./types.js";
+export type { BuiltInRuntime, ConnectOptions, Runtime, RuntimeName, Socket } from "./types.js";
 
 /** Adapters are imported on demand, so that no runtime loads another's modules. */
 const ADAPTERS: Record<RuntimeName, { available(): boolean; load(): Promise<BuiltInRuntime> }> = {

@@ -6,8 +6,6 @@ import { createBrotliDecompress } from "node:zlib";
 
 import { closedError, connectError } from "./failures.js";
 import { PushedReads } from "./pushed.js";
-import { aeadCipher, aeadSupported } from "./aead.js";
-import { verifySignature } from "./signatures.js";
 import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
 /** Node's sockets through `node:net`. */
@@ -52,10 +50,6 @@ export const nodeRuntime: BuiltInRuntime = {
   environment(names: readonly string[]): Record<string, string | undefined> {
     return Object.fromEntries(names.map((name) => [name, env[name]]));
   },
-
-  verifySignature,
-  aeadSupported,
-  aeadCipher,
 
   brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {
     return Duplex.toWeb(createBrotliDecompress()) as ReadableWritablePair<Uint8Array, Uint8Array>;

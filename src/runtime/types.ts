@@ -73,20 +73,4 @@ export interface BuiltInRuntime extends Runtime {
    */
   environment(names: readonly string[]): Record<string, string | undefined>;
   brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array>;
-  /**
-   * Checks a signature for the engine with the runtime's native crypto, synchronously:
-   * true if valid; otherwise the engine's own code decides (see signatures.ts).
-   */
-  verifySignature(algorithm: number, spki: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
-  /** Whether the runtime's native crypto has the engine's record cipher `cipher`, working (see aead.ts). */
-  aeadSupported(cipher: number): boolean;
-  /** A key of record cipher `cipher` for the engine; undefined if it has none. */
-  aeadCipher(cipher: number, key: Uint8Array): NativeAead | undefined;
-}
-
-/** A record cipher key, working in place on a record: its bytes, then room for (or the) 16-byte tag. */
-export interface NativeAead {
-  seal(nonce: Uint8Array, aad: Uint8Array, record: Uint8Array): boolean;
-  /** False if the record is not authentic, and then nothing of it is written. */
-  open(nonce: Uint8Array, aad: Uint8Array, record: Uint8Array): boolean;
 }

@@ -1,6 +1,8 @@
 import { PinnedFetchError } from "../errors.js";
 import type { VerifiedPath } from "../pins/path.js";
-import { type BuiltInRuntime, type NativeAead, hostRuntime } from "../runtime/index.js";
+import { type NativeAead, aeadCipher, aeadSupported } from "../runtime/aead.js";
+import { hostRuntime } from "../runtime/index.js";
+import { verifySignature } from "../runtime/signatures.js";
 
 /**
  * The rustls engine: one WebAssembly instance per process serves every
@@ -94,8 +96,8 @@ export class Engine {
   #scratch = 0;
   #scratchSize = 0;
 
-  private constructor(module: WebAssembly.Module, runtime: BuiltInRuntime) {
-    const instance = new WebAssembly.Instance(module, { host: this.#imports(runtime) });
+  private constructor(module: WebAssembly.Module) {
+    const instance = new WebAssembly.Instance(module, { host: this.#imports() });
     this.#exports = instance.exports as unknown as Exports;
     this.#refresh();
   }
@@ -113,7 +115,7 @@ export class Engine {
         { cause },
       );
     }
-    return new Engine(await WebAssembly.compile(bytes), runtime);
+    return new Engine(await WebAssembly.compile(bytes));
   }
 
   #aeadStep(key: number, step: (aead: NativeAead) => boolean): number {
@@ -125,7 +127,7 @@ export class Engine {
     }
   }
 
-  #imports(runtime: BuiltInRuntime) {
+  #imports() {
     const bytesAt = (ptr: number, len: number) => new Uint8Array(this.#exports.memory.buffer, ptr, len);
     return {
       random: (ptr: number, len: number): number => {
@@ -137,11 +139,11 @@ export class Engine {
         }
       },
       now_ms: (): number => Date.now(),
-      aead_supported: (cipher: number): number => (runtime.aeadSupported(cipher) ? 1 : 0),
+      aead_supported: (cipher: number): number => (aeadSupported(cipher) ? 1 : 0),
       aead_key: (cipher: number, key: number, keyLen: number): number => {
         let aead: NativeAead | undefined;
         try {
-          aead = runtime.aeadCipher(cipher, bytesAt(key, keyLen));
+          aead = aeadCipher(cipher, bytesAt(key, keyLen));
         } catch {
           // 0 is no key: every record under it fails, and the connection ends with an alert.
         }
@@ -159,7 +161,7 @@ export class Engine {
       verify_signature: (algorithm: number, spki: number, spkiLen: number, message: number, messageLen: number, signature: number, signatureLen: number): number => {
         // 1 if valid; for anything else the engine's ring code decides (wasm/src/signatures.rs).
         try {
-          return runtime.verifySignature(algorithm, bytesAt(spki, spkiLen), bytesAt(message, messageLen), bytesAt(signature, signatureLen)) ? 1 : 0;
+          return verifySignature(algorithm, bytesAt(spki, spkiLen), bytesAt(message, messageLen), bytesAt(signature, signatureLen)) ? 1 : 0;
         } catch {
           return 0;
         }

@@ -2,7 +2,9 @@
 // keeping one contract (src/runtime/types.ts) — pulled reads, half-close,
 // write backpressure, close and abort.
 import { createPinnedFetch, type Runtime } from "../../src/index.js";
-import { hostRuntime, selectRuntime } from "../../src/runtime/index.js";
+import { aeadCipher, aeadSupported } from "../../src/runtime/aead.js";
+import { selectRuntime } from "../../src/runtime/index.js";
+import { verifySignature } from "../../src/runtime/signatures.js";
 import { type Group, HELLO, assert, delay, eventually, local, withFetch } from "./check.js";
 import type { Fixture, ServerName } from "./description.js";
 
@@ -24,13 +26,12 @@ export const runtime: Group = {
     {
       name: "lends the engine native record ciphers that refuse an altered record",
       run: async (fixture) => {
-        const host = await hostRuntime();
         // AES-128-GCM and AES-256-GCM everywhere; ChaCha20-Poly1305 where node:crypto has it (not Bun 1.4's, where ring's serves).
         const ciphers = fixture.runtime === "bun" ? ([[1, 16], [2, 32]] as const) : ([[1, 16], [2, 32], [3, 32]] as const);
-        assert.equal(host.aeadSupported(3), fixture.runtime !== "bun");
+        assert.equal(aeadSupported(3), fixture.runtime !== "bun");
         for (const [cipher, keyLength] of ciphers) {
-          assert.ok(host.aeadSupported(cipher), `cipher ${cipher}`);
-          const aead = host.aeadCipher(cipher, new Uint8Array(keyLength).fill(3))!;
+          assert.ok(aeadSupported(cipher), `cipher ${cipher}`);
+          const aead = aeadCipher(cipher, new Uint8Array(keyLength).fill(3))!;
           const [nonce, aad] = [new Uint8Array(12).fill(4), new Uint8Array([23, 3, 3, 0, 21])];
           const record = new Uint8Array(21).fill(5);
           assert.ok(aead.seal(nonce, aad, record));
@@ -45,16 +46,15 @@ export const runtime: Group = {
     {
       name: "lends the engine native signature checks that refuse a wrong signature",
       run: async () => {
-        const host = await hostRuntime();
         const key = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
         const spki = new Uint8Array(await crypto.subtle.exportKey("spki", key.publicKey));
         const message = new TextEncoder().encode("signed");
         const signature = new Uint8Array(await crypto.subtle.sign("Ed25519", key.privateKey, message));
         const ED25519 = 5; // wasm/src/signatures.rs
-        assert.equal(host.verifySignature(ED25519, spki, message, signature), true);
-        assert.equal(host.verifySignature(ED25519, spki, new TextEncoder().encode("changed"), signature), false);
+        assert.equal(verifySignature(ED25519, spki, message, signature), true);
+        assert.equal(verifySignature(ED25519, spki, new TextEncoder().encode("changed"), signature), false);
         // A key of another kind than the algorithm says is not taken (the engine's ring code judges it).
-        assert.equal(host.verifySignature(1, spki, message, signature), false);
+        assert.equal(verifySignature(1, spki, message, signature), false);
       },
     },
     {
