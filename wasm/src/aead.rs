@@ -112,7 +112,9 @@ impl MessageDecrypter for Decrypter {
 static HOST_SUITES: Global<Option<Vec<SupportedCipherSuite>>> = Global::new(None);
 
 /// `suites`, each TLS 1.3 suite whose cipher the host has replaced by one
-/// that uses it, in order of speed here: the host's ciphers first, then
+/// that uses it, in order of speed here: the host's ChaCha20-Poly1305 (as
+/// fast as its AES-GCM where that has AES instructions, and about seven times
+/// faster in Deno, whose AES-GCM has none), the host's other ciphers, then
 /// ring's ChaCha20-Poly1305 (without AES instructions in wasm, about three
 /// times faster than ring's AES-GCM), then the rest, each group in rustls's
 /// order. Servers that follow the client's preference pick accordingly.
@@ -129,9 +131,10 @@ pub fn fastest_first(suites: &[SupportedCipherSuite]) -> Vec<SupportedCipherSuit
     let mut ordered: Vec<(u8, SupportedCipherSuite)> = suites
         .iter()
         .map(|suite| match host_suites.iter().find(|host| host.suite() == suite.suite()) {
-            Some(host) => (0, *host),
-            None if is_chacha(suite) => (1, *suite),
-            None => (2, *suite),
+            Some(host) if is_chacha(suite) => (0, *host),
+            Some(host) => (1, *host),
+            None if is_chacha(suite) => (2, *suite),
+            None => (3, *suite),
         })
         .collect();
     ordered.sort_by_key(|(rank, _)| *rank);
