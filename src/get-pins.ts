@@ -2,7 +2,6 @@ import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 
 import { type CertificateSummary, PinnedFetchError } from "./errors.js";
-import { summarizeCertificate } from "./pins/certificate.js";
 import { sameBytes, toColonHex } from "./pins/encoding.js";
 import { addressesOf, canonicalHost } from "./pins/policy.js";
 import { type Runtime, type RuntimeName, selectRuntime } from "./runtime/index.js";
@@ -45,7 +44,9 @@ export async function getPins(url: string | URL, options: GetPinsOptions = {}): 
   const addresses = addressesOf(options.resolve);
   const trust = new TrustContext(options.ca);
   let presented: readonly Uint8Array<ArrayBuffer>[] = [];
-  const describe = (onPath: (der: Uint8Array) => boolean) => presented.map((der) => describeCertificate(der, onPath(der)));
+  const { summarizeCertificate } = await import("./pins/summary.js");
+  const describe = (onPath: (der: Uint8Array) => boolean) =>
+    presented.map((der) => ({ ...summarizeCertificate(der), ...fingerprints(der), der, onVerifiedPath: onPath(der) }));
   try {
     const connection = await openTls(await selectRuntime(options.runtime), trust, {
       hostname,
@@ -66,12 +67,6 @@ export async function getPins(url: string | URL, options: GetPinsOptions = {}): 
   }
 }
 
-function describeCertificate(der: Uint8Array<ArrayBuffer>, onVerifiedPath: boolean): CertificateInfo {
-  return {
-    ...summarizeCertificate(der),
-    sha256: toColonHex(sha256(der)),
-    sha1: toColonHex(sha1(der)),
-    der,
-    onVerifiedPath,
-  };
+function fingerprints(der: Uint8Array): Pick<CertificateInfo, "sha256" | "sha1"> {
+  return { sha256: toColonHex(sha256(der)), sha1: toColonHex(sha1(der)) };
 }

@@ -1,8 +1,8 @@
+// What the handshake needs of a certificate, read by walking its DER
+// headers: this runs for every handshake, before which loading a full X.509
+// parser (pkijs, in ./summary.ts) would cost more than all the rest.
 import { sha256 } from "@noble/hashes/sha2.js";
-import * as asn1js from "asn1js";
-import * as pkijs from "pkijs";
 
-import type { CertificateSummary } from "../errors.js";
 import { toBase64 } from "./encoding.js";
 
 /** `sha256/<base64>` of a DER SubjectPublicKeyInfo: the OkHttp / HPKP pin. */
@@ -14,19 +14,56 @@ export function spkiPin(spki: Uint8Array): string {
  * The DER SubjectPublicKeyInfo of a certificate, as its original bytes (a
  * pin must hash exactly what the server sent, not a re-encoding).
  */
-export function certificateSpki(der: Uint8Array<ArrayBuffer>): Uint8Array {
-  // A walk over the DER headers: this runs for every certificate of every handshake, and a full parse costs more than the rest of the pin check.
-  const certificate = derValue(der, 0, SEQUENCE);
-  const tbs = derValue(der, certificate.start, SEQUENCE);
-  let at = tbs.start;
-  // TBSCertificate: [0] version (optional), serial, signature, issuer, validity, subject, spki, ...
-  if (der[at] === VERSION) at = derValue(der, at, VERSION).end;
-  for (let field = 0; field < 5; field++) at = derValue(der, at).end;
+export function certificateSpki(der: Uint8Array): Uint8Array {
+  const at = tbsField(der, SPKI_FIELD);
   return der.subarray(at, derValue(der, at, SEQUENCE).end);
+}
+
+/** When the certificate is valid: its notBefore and notAfter. */
+export function certificateValidity(der: Uint8Array): { notBefore: Date; notAfter: Date } {
+  const validity = derValue(der, tbsField(der, VALIDITY_FIELD), SEQUENCE);
+  const notBefore = derValue(der, validity.start);
+  const notAfter = derValue(der, notBefore.end);
+  return { notBefore: derTime(der, validity.start, notBefore), notAfter: derTime(der, notBefore.end, notAfter) };
+}
+
+/** Throws unless `der` is one DER certificate whose key and validity can be read, with nothing after it. */
+export function checkCertificate(der: Uint8Array): void {
+  if (derValue(der, 0, SEQUENCE).end !== der.length) throw new Error("not a single DER value");
+  certificateSpki(der);
+  certificateValidity(der);
 }
 
 const SEQUENCE = 0x30;
 const VERSION = 0xa0;
+const UTC_TIME = 0x17;
+const GENERALIZED_TIME = 0x18;
+// TBSCertificate: [0] version (optional), serial, signature, issuer, validity, subject, spki, ...
+const VALIDITY_FIELD = 3;
+const SPKI_FIELD = 5;
+
+/** Where field `index` of the TBSCertificate starts (counting from the serial number). */
+function tbsField(der: Uint8Array, index: number): number {
+  const certificate = derValue(der, 0, SEQUENCE);
+  let at = derValue(der, certificate.start, SEQUENCE).start;
+  if (der[at] === VERSION) at = derValue(der, at, VERSION).end;
+  for (let field = 0; field < index; field++) at = derValue(der, at).end;
+  return at;
+}
+
+/** A UTCTime (YYMMDDHHMMSSZ, years 1950–2049) or GeneralizedTime (YYYYMMDDHHMMSSZ), as RFC 5280 encodes them. */
+function derTime(der: Uint8Array, at: number, value: { start: number; end: number }): Date {
+  const text = String.fromCharCode(...der.subarray(value.start, value.end));
+  const utc = der[at] === UTC_TIME;
+  if (!(utc || der[at] === GENERALIZED_TIME) || !(utc ? /^\d{12}Z$/ : /^\d{14}Z$/).test(text)) {
+    throw new Error("not an X.509 certificate");
+  }
+  const digits = utc ? `${Number(text.slice(0, 2)) < 50 ? "20" : "19"}${text}` : text;
+  const [year, month, day, hour, minute, second] = [0, 4, 6, 8, 10, 12].map((start, index) =>
+    Number(digits.slice(start, index === 0 ? 4 : start + 2)),
+  ) as [number, number, number, number, number, number];
+  return new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+}
 
 /** The DER value at `at` (with tag `tag`, if given): where its contents start and where it ends. */
 function derValue(der: Uint8Array, at: number, tag?: number): { start: number; end: number } {
@@ -45,43 +82,3 @@ function derValue(der: Uint8Array, at: number, tag?: number): { start: number; e
   return { start, end };
 }
 
-/** Parses a DER certificate; throws on anything else, trailing bytes included. */
-export function parseCertificate(der: Uint8Array<ArrayBuffer>): pkijs.Certificate {
-  const { result, offset } = asn1js.fromBER(der);
-  if (offset !== der.byteLength) throw new Error("not a single DER value");
-  return new pkijs.Certificate({ schema: result });
-}
-
-export function summarizeCertificate(der: Uint8Array<ArrayBuffer>): CertificateSummary {
-  const certificate = parseCertificate(der);
-  return {
-    subject: formatName(certificate.subject),
-    issuer: formatName(certificate.issuer),
-    notBefore: certificate.notBefore.value,
-    notAfter: certificate.notAfter.value,
-    pin: spkiPin(certificateSpki(der)),
-  };
-}
-
-/** A built-in root: only its name and key are known. */
-export function summarizeAnchor(subject: Uint8Array<ArrayBuffer>, pin: string): CertificateSummary {
-  const name = formatName(pkijs.RelativeDistinguishedNames.fromBER(subject));
-  return { subject: name, issuer: name, pin };
-}
-
-const SHORT_NAMES: Record<string, string> = {
-  "2.5.4.3": "CN",
-  "2.5.4.6": "C",
-  "2.5.4.7": "L",
-  "2.5.4.8": "ST",
-  "2.5.4.10": "O",
-  "2.5.4.11": "OU",
-};
-
-/** An RFC 4514-style name, most specific part first (`CN=…, O=…`). */
-function formatName(name: pkijs.RelativeDistinguishedNames): string {
-  return name.typesAndValues
-    .map(({ type, value }) => `${SHORT_NAMES[type] ?? type}=${value.valueBlock.value}`)
-    .reverse()
-    .join(", ");
-}

@@ -1,5 +1,4 @@
-import type { CertificateSummary } from "../errors.js";
-import { certificateSpki, spkiPin, summarizeAnchor, summarizeCertificate } from "./certificate.js";
+import { certificateSpki, spkiPin } from "./certificate.js";
 import type { PinSet } from "./pin.js";
 
 /** The certificates a handshake was verified with: what pins are checked against. */
@@ -21,19 +20,8 @@ export function pathMatches(path: VerifiedPath, pins: PinSet, anchors: readonly 
   return anchor ? pins.matchesCertificate(anchor) : pins.matchesSpki(path.anchor.spki);
 }
 
-/**
- * The path for people: each certificate's names, validity and pin. The anchor
- * is shown in full when it is one of the caller's `ca` certificates.
- */
-export function summarizePath(path: VerifiedPath, anchors: readonly Uint8Array<ArrayBuffer>[]): CertificateSummary[] {
-  const summaries = path.certificates.map(summarizeCertificate);
-  if (!path.anchor) return summaries;
-  const anchor = anchorCertificate(path.anchor.spki, anchors);
-  return [...summaries, anchor ? summarizeCertificate(anchor) : summarizeAnchor(path.anchor.subject, spkiPin(path.anchor.spki))];
-}
-
 /** The caller's `ca` certificate with this key, if the anchor is one of them (a built-in root is not). */
-function anchorCertificate(spki: Uint8Array, anchors: readonly Uint8Array<ArrayBuffer>[]): Uint8Array<ArrayBuffer> | undefined {
+export function anchorCertificate(spki: Uint8Array, anchors: readonly Uint8Array<ArrayBuffer>[]): Uint8Array<ArrayBuffer> | undefined {
   const pin = spkiPin(spki);
   return anchors.find((der) => spkiPin(certificateSpki(der)) === pin);
 }

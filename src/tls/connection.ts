@@ -60,7 +60,7 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
   const pins = options.pins && new PinSet(options.pins.map((pin) => parsePin(pin, hostname)));
   const trust = new TrustContext(options.ca);
   const { port, alpn, signal, connectTimeout, address } = options;
-  return openTls(await selectRuntime(options.runtime), trust, {
+  const connection = await openTls(await selectRuntime(options.runtime), trust, {
     ...pinningMode(options),
     hostname,
     port,
@@ -70,6 +70,8 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
     connectTimeout,
     address,
   });
+  await connection.describePeer();
+  return connection;
 }
 
 export interface OpenTlsOptions extends PinningOptions {
@@ -137,7 +139,7 @@ export class Connection implements TlsConnection {
   #flags = 0;
   #failure: PinnedFetchError | null = null;
   #destroyed = false;
-  #summary: CertificateSummary[] | undefined;
+  #summary: CertificateSummary[] = [];
   /** Plaintext that arrived with the handshake, before anyone read. */
   #early: Uint8Array[] = [];
 
@@ -177,9 +179,14 @@ export class Connection implements TlsConnection {
     return this.#verifier.certificates;
   }
 
+  /** Empty until `describePeer()` has run. */
   get peerCertificates(): readonly CertificateSummary[] {
-    this.#summary ??= this.#verifier.chain;
     return this.#summary;
+  }
+
+  /** Describes the verified path for `peerCertificates` (which needs the X.509 parser loaded). */
+  async describePeer(): Promise<void> {
+    this.#summary = await this.#verifier.chain();
   }
 
   /** Whether the connection can still carry a request. */
@@ -192,7 +199,7 @@ export class Connection implements TlsConnection {
   }
 
   async #handshake(): Promise<void> {
-    this.#take(this.#engine.receive(this.#session, null));
+    await this.#take(this.#engine.receive(this.#session, null));
     while (!(this.#flags & HANDSHAKE_DONE)) {
       const plaintext = await this.#receive(
         "closed the connection during the TLS handshake. Is it a TLS server on that port, and does it accept TLS 1.2 or 1.3?",
@@ -213,11 +220,15 @@ export class Connection implements TlsConnection {
   }
 
   /** Sends what the engine produced and surfaces its failure; returns the plaintext. */
-  #take(step: Step): Uint8Array | null {
+  #take(step: Step): Uint8Array | null | Promise<never> {
     if (step.output) this.#socket.write(step.output).catch(() => {});
     this.#flags = step.flags;
-    if (step.failure) throw this.#fail(this.#failureError(step.failure.code, step.failure.message));
-    return step.plaintext;
+    return step.failure ? this.#failed(step.failure) : step.plaintext;
+  }
+
+  /** Rejects with the engine's failure as a PinnedFetchError, which becomes the connection's failure. */
+  async #failed({ code, message }: NonNullable<Step["failure"]>): Promise<never> {
+    throw this.#fail(code === Failure.PinMismatch ? await this.#pinMismatch() : this.#failureError(code, message));
   }
 
   async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
@@ -245,7 +256,7 @@ export class Connection implements TlsConnection {
       const sent = step.output ? this.#socket.write(step.output) : undefined;
       if (step.failure) {
         sent?.catch(() => {}); // the alert goes out if it can; the failure is what counts
-        throw this.#fail(this.#failureError(step.failure.code, step.failure.message));
+        await this.#failed(step.failure);
       }
       await sent;
     }
@@ -290,8 +301,6 @@ export class Connection implements TlsConnection {
   #failureError(failure: Failure, detail: string): PinnedFetchError {
     const host = this.#host;
     switch (failure) {
-      case Failure.PinMismatch:
-        return this.#pinMismatch();
       case Failure.Untrusted:
         return new PinnedFetchError(
           "ERR_CERT_UNTRUSTED",
@@ -318,9 +327,9 @@ export class Connection implements TlsConnection {
     }
   }
 
-  #pinMismatch(): PinnedFetchError {
+  async #pinMismatch(): Promise<PinnedFetchError> {
     const host = this.#host;
-    const report = this.#verifier.report(true);
+    const report = await this.#verifier.report(true);
     this.#verifier.notify(report);
     const { expected, chain } = report;
     const lines = chain.map((cert, index) => {

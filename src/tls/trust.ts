@@ -1,5 +1,5 @@
 import { PinnedFetchError } from "../errors.js";
-import { parseCertificate } from "../pins/certificate.js";
+import { checkCertificate } from "../pins/certificate.js";
 import { pemCertificates } from "../pins/encoding.js";
 import type { Engine } from "./engine.js";
 
@@ -51,7 +51,7 @@ function parseAnchors(pem: unknown, label: string): Uint8Array<ArrayBuffer>[] {
   }
   for (const der of ders) {
     try {
-      parseCertificate(der);
+      checkCertificate(der);
     } catch (cause) {
       throw new PinnedFetchError("ERR_CONFIG", `${label} holds a CERTIFICATE block that is not a valid X.509 certificate.`, {
         cause,

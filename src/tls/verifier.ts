@@ -1,7 +1,7 @@
 import type { CertificateSummary, PinFailureReport } from "../errors.js";
-import { parseCertificate } from "../pins/certificate.js";
+import { certificateValidity } from "../pins/certificate.js";
 import { sameBytes } from "../pins/encoding.js";
-import { type VerifiedPath, pathMatches, summarizePath } from "../pins/path.js";
+import { type VerifiedPath, pathMatches } from "../pins/path.js";
 import type { PinSet } from "../pins/pin.js";
 import { type SessionVerifier, Verdict } from "./engine.js";
 
@@ -46,9 +46,9 @@ export class HandshakeVerifier implements SessionVerifier {
     const givenAsTrusted = this.#anchors.some((anchor) => sameBytes(anchor, leaf));
     if (!givenAsTrusted && !(pins && pinsOnly)) return pins && reportOnly ? Verdict.ContinueReportOnly : Verdict.Continue;
 
-    const { notBefore, notAfter } = parseCertificate(leaf);
+    const { notBefore, notAfter } = certificateValidity(leaf);
     const now = Date.now();
-    if (now < notBefore.value.getTime() || now > notAfter.value.getTime()) return Verdict.LeafNotValidNow;
+    if (now < notBefore.getTime() || now > notAfter.getTime()) return Verdict.LeafNotValidNow;
     this.#decided = { certificates: [leaf] };
     if (!pins || pins.matchesCertificate(leaf)) return Verdict.LeafTrusted;
     // Only a leaf given as trusted may be let through in report-only: under pins-only nothing else vouches for it.
@@ -68,9 +68,9 @@ export class HandshakeVerifier implements SessionVerifier {
   }
 
   /** Tells `onPinFailure`, after the engine call returns: the caller's code never runs inside the handshake. */
-  notify(report: PinFailureReport): void {
+  notify(report: PinFailureReport | Promise<PinFailureReport>): void {
     const { onPinFailure } = this.#options;
-    if (onPinFailure) queueMicrotask(() => deliver(onPinFailure, report));
+    if (onPinFailure) void Promise.resolve(report).then((ready) => deliver(onPinFailure, ready));
   }
 
   /** The DER certificates of the last path decided (without a built-in anchor, whose DER is not known). */
@@ -78,20 +78,25 @@ export class HandshakeVerifier implements SessionVerifier {
     return this.#decided?.certificates ?? [];
   }
 
-  /** The path for people, leaf first; empty before verification (or for a resumed session). */
-  get chain(): CertificateSummary[] {
-    return this.#decided ? summarizePath(this.#decided, this.#anchors) : [];
+  /**
+   * The path for people, leaf first; empty before verification, for a
+   * resumed session, or if a certificate webpki accepted cannot be described.
+   */
+  async chain(path = this.#decided): Promise<CertificateSummary[]> {
+    if (!path) return [];
+    try {
+      const { summarizePath } = await import("../pins/summary.js");
+      return summarizePath(path, this.#anchors);
+    } catch {
+      return [];
+    }
   }
 
   /** A pin failure on the last path decided. */
-  report(enforced: boolean): PinFailureReport {
-    let chain: CertificateSummary[] = [];
-    try {
-      chain = this.chain;
-    } catch {
-      // A certificate webpki accepted but pkijs cannot read: report without the chain.
-    }
-    return { host: this.#host, port: this.#port, expected: this.#options.pins?.texts ?? [], chain, time: new Date(), enforced };
+  async report(enforced: boolean): Promise<PinFailureReport> {
+    const time = new Date();
+    const chain = await this.chain();
+    return { host: this.#host, port: this.#port, expected: this.#options.pins?.texts ?? [], chain, time, enforced };
   }
 }
 
