@@ -3,7 +3,7 @@
 // (BoringSSL) all provide synchronously, as the engine's call needs. Only
 // "valid" is taken: for anything else the engine's own ring code decides.
 import { Buffer } from "node:buffer";
-import { constants, createPublicKey, type KeyObject, verify } from "node:crypto";
+import { constants, createHash, createPublicKey, type KeyObject, verify } from "node:crypto";
 
 interface Algorithm {
   /** The hash, or null for Ed25519 (which hashes itself). */
@@ -41,14 +41,47 @@ const RSA_EXPONENT = { min: 3n, limit: 1n << 33n };
 export function verifySignature(algorithm: number, spki: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   const expected = ALGORITHMS[algorithm];
   if (!expected) return false;
+  const id = signatureId(algorithm, spki, message, signature);
+  if (verified.has(id)) return true;
   const key = publicKey(Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength));
   if (!key || !sameKind(key, expected) || !pointAsRingTakes(spki, expected)) return false;
+  let valid: boolean;
   try {
     const withPadding = expected.pss ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST } : key;
-    return verify(expected.hash, message, withPadding, signature);
+    valid = verify(expected.hash, message, withPadding, signature);
   } catch {
     return false;
   }
+  if (valid) keep(verified, id, true, VERIFIED_KEPT);
+  return valid;
+}
+
+/**
+ * Valid signatures seen lately: every handshake with a server presents the
+ * same certificates, whose signatures need checking only once (Deno's ECDSA
+ * takes about 0.6 ms a check). Only the handshake's own signature is new.
+ */
+const verified = new Map<string, true>();
+const VERIFIED_KEPT = 1024;
+
+/**
+ * Names everything a signature's validity depends on: SHA-256 (collision
+ * resistant, as the pins rely on) of the algorithm and the length-prefixed
+ * key, message and signature.
+ */
+function signatureId(algorithm: number, spki: Uint8Array, message: Uint8Array, signature: Uint8Array): string {
+  const lengths = Buffer.alloc(13);
+  lengths.writeUInt8(algorithm, 0);
+  lengths.writeUInt32BE(spki.length, 1);
+  lengths.writeUInt32BE(message.length, 5);
+  lengths.writeUInt32BE(signature.length, 9);
+  return createHash("sha256").update(lengths).update(spki).update(message).update(signature).digest("base64");
+}
+
+/** Adds an entry to a bounded map, dropping its oldest entry when full. */
+function keep<T>(map: Map<string, T>, id: string, value: T, limit: number): void {
+  if (map.size === limit) map.delete(map.keys().next().value!);
+  map.set(id, value);
 }
 
 /** Keys seen lately, by their DER: the same intermediates and roots sign handshake after handshake. */
@@ -65,8 +98,7 @@ function publicKey(spki: Buffer): KeyObject | null {
     } catch {
       key = null;
     }
-    if (keys.size === KEYS_KEPT) keys.delete(keys.keys().next().value!);
-    keys.set(id, key);
+    keep(keys, id, key, KEYS_KEPT);
   }
   return key;
 }
