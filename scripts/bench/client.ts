@@ -5,6 +5,7 @@
 // where the JSON holds the server's target and the Sizes. Prints one JSON line.
 import { type Client, type Mode, type Target, pathOf, runtime, runtimeVersion } from "./common.js";
 import { NATIVE_NAME, nativeClient } from "./native.js";
+import { createPinnedFetch } from "../../src/index.js";
 import { pinnedClient } from "./pinned.js";
 import { subtlsClient } from "./subtls.js";
 
@@ -39,7 +40,7 @@ interface Contender {
   make(mode: Mode): Client;
 }
 const contenders: Contender[] = [
-  { name: "pinned-fetch", make: (mode) => pinnedClient(target, mode) },
+  { name: "pinned-fetch", make: (mode) => pinnedClient(target, mode, createPinnedFetch) },
   { name: "native", make: (mode) => nativeClient(target, mode) },
 ];
 const subtls = runtime === "node" ? await subtlsClient(target) : undefined;

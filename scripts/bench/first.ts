@@ -1,14 +1,18 @@
 // The first request of a fresh process: run.ts times this script from spawn
 // to its one line. `pinned-fetch` and `native` each load only their own client
-// (so pinned-fetch's engine loading counts); `none` makes no request at all
-// and times the runtime's start alone.
+// (so pinned-fetch's engine loading counts); pinned-fetch is the built package
+// (dist/, which run.ts builds first), as users import it. `none` makes no
+// request at all and times the runtime's start alone.
 //   <runtime> scripts/bench/first.ts pinned-fetch|native|none '<target json>'
 import { type Client, type Target, pathOf, runtime } from "./common.js";
 
 const [name, json] = process.argv.slice(2) as [string, string];
 const target = JSON.parse(json) as Target;
 let client: Client | undefined;
-if (name === "pinned-fetch") client = (await import("./pinned.js")).pinnedClient(target, "close");
+if (name === "pinned-fetch") {
+  const built = (await import("../../dist/index.js")) as typeof import("../../src/index.js");
+  client = (await import("./pinned.js")).pinnedClient(target, "close", built.createPinnedFetch);
+}
 else if (name === "native") client = (await import("./native.js")).nativeClient(target, "close");
 const length = client ? await client.get(pathOf("/bytes/1024", `${runtime}/first/${name}`)) : 1024;
 console.log(JSON.stringify({ name, length }));

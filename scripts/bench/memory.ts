@@ -27,14 +27,18 @@ export interface MemoryResult {
 
 const [name, json] = process.argv.slice(2) as [string, string];
 const { target, idle } = JSON.parse(json) as { target: Target; idle: number };
-const pinned = name === "pinned-fetch" ? await import("./pinned.js") : undefined;
-const client = pinned ? pinned.pinnedClient(target, "pool") : (await import("./native.js")).nativeClient(target, "pool");
+const pinned = name === "pinned-fetch" ? await import("../../src/index.js") : undefined;
+/** Bytes of WebAssembly memory the process's engine holds (it never shrinks). */
+const engineMemory = async () => (pinned ? (await (await import("../../src/tls/engine.js")).loadEngine()).memoryBytes : undefined);
+const client = pinned
+  ? (await import("./pinned.js")).pinnedClient(target, "pool", pinned.createPinnedFetch)
+  : (await import("./native.js")).nativeClient(target, "pool");
 const tag = `${runtime}/memory/${name}`;
 const path = pathOf("/bytes/1024", tag);
 
 await client.get(path);
 await sleep(200);
-const before = { rss: process.memoryUsage().rss, engine: await pinned?.engineMemory() };
+const before = { rss: process.memoryUsage().rss, engine: await engineMemory() };
 
 const start = performance.now();
 let openMs: number;
@@ -58,7 +62,7 @@ for (const outcome of outcomes) {
 }
 
 await sleep(500);
-const after = { rss: process.memoryUsage().rss, engine: await pinned?.engineMemory() };
+const after = { rss: process.memoryUsage().rss, engine: await engineMemory() };
 const open = (await serverStats(target)).tags[tag]?.open ?? 0;
 const result: MemoryResult = {
   name,

@@ -1,12 +1,16 @@
 // pinned-fetch as the bench drives it: one instance, as an application holds
-// it, run from the sources as the other bench clients are.
-import { createPinnedFetch } from "../../src/index.js";
-import { loadEngine } from "../../src/tls/engine.js";
+// it, from the sources (client.ts, memory.ts) or from the built package as
+// users import it (first.ts: loading it is what that measure times).
+import type { createPinnedFetch } from "../../src/index.js";
 import { type Client, type Mode, type Target, readAll, urlOf } from "./common.js";
 
-/** `close` sends `connection: close`, so each request opens a connection; otherwise the pool keeps them (unlimited, 4 s idle). */
-export function pinnedClient(target: Target, mode: Mode): Client {
-  const pinnedFetch = createPinnedFetch({ pins: { localhost: target.pins }, ca: target.ca, resolve: { localhost: "127.0.0.1" } });
+/**
+ * `close` sends `connection: close`, so each request opens a connection;
+ * otherwise the pool keeps them (unlimited, 4 s idle). `create` is
+ * createPinnedFetch of the sources or of the built package.
+ */
+export function pinnedClient(target: Target, mode: Mode, create: typeof createPinnedFetch): Client {
+  const pinnedFetch = create({ pins: { localhost: target.pins }, ca: target.ca, resolve: { localhost: "127.0.0.1" } });
   const init: RequestInit = mode === "close" ? { headers: { connection: "close" } } : {};
   const send = (path: string) => pinnedFetch(urlOf(target, path), init);
   return {
@@ -14,9 +18,4 @@ export function pinnedClient(target: Target, mode: Mode): Client {
     fetch: send,
     close: () => pinnedFetch.close(),
   };
-}
-
-/** Bytes of WebAssembly memory the process's engine holds (it never shrinks). */
-export async function engineMemory(): Promise<number> {
-  return (await loadEngine()).memoryBytes;
 }

@@ -99,6 +99,9 @@ const server = createServer(
     // Without it, Nagle's algorithm holds a response's last small segment for a delayed ACK.
     noDelay: true,
     secureOptions: constants.SSL_OP_NO_TICKET,
+    // Each client's preference picks the cipher, as with nginx's default (ssl_prefer_server_ciphers off);
+    // Node's own default is the server's order, which puts AES-GCM first.
+    honorCipherOrder: false,
   },
   route,
 );
