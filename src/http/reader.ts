@@ -8,7 +8,10 @@ const EMPTY = new Uint8Array(0);
  */
 export class ByteReader {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** Bytes that arrived and were not asked for yet. */
   #buffer: Uint8Array = EMPTY;
+  /** Where #buffer grows in place while a section arrives in pieces (it never moves what was handed out). */
+  #storage: Uint8Array = EMPTY;
   #received = 0;
 
   constructor(readable: ReadableStream<Uint8Array>) {
@@ -48,8 +51,32 @@ export class ByteReader {
         throw new PinnedFetchError("ERR_HTTP", "The connection ended in the middle of the response.");
       }
       this.#received += value.length;
-      this.#buffer = this.#buffer.length === 0 ? value : concat(this.#buffer, value);
+      this.#append(value);
     }
+  }
+
+  /**
+   * Adds `value` after #buffer. Growing the storage by doubling keeps a
+   * section that arrives a byte per record linear in time, not quadratic.
+   */
+  #append(value: Uint8Array): void {
+    const buffer = this.#buffer;
+    if (buffer.length === 0) {
+      this.#buffer = value;
+      return;
+    }
+    const length = buffer.length + value.length;
+    const inStorage = buffer.buffer === this.#storage.buffer;
+    const start = inStorage ? buffer.byteOffset - this.#storage.byteOffset : 0;
+    if (!inStorage || start + length > this.#storage.length) {
+      const storage = new Uint8Array(Math.max(2 * length, 4096));
+      storage.set(buffer);
+      this.#storage = storage;
+      this.#buffer = storage.subarray(0, buffer.length);
+      return this.#append(value);
+    }
+    this.#storage.set(value, start + buffer.length);
+    this.#buffer = this.#storage.subarray(start, start + length);
   }
 
   /** Up to `max` bytes, or null at the end of the stream. */
@@ -74,11 +101,4 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number
     if (matched === needle.length) return at;
   }
   return -1;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const joined = new Uint8Array(a.length + b.length);
-  joined.set(a);
-  joined.set(b, a.length);
-  return joined;
 }

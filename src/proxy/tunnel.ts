@@ -83,8 +83,10 @@ async function readHead(socket: Socket, proxy: HttpProxy): Promise<{ head: strin
     if (chunk === null) {
       throw proxyError(proxy, "closed the connection without answering CONNECT. Check that the proxy URL names an HTTP proxy's port.");
     }
+    // Searching only the new bytes (and the end of the old) keeps a head that arrives in tiny pieces linear.
+    const searchFrom = Math.max(0, received.length - END_OF_HEAD.length + 1);
     received += decoder.decode(chunk);
-    const end = received.indexOf(END_OF_HEAD);
+    const end = received.indexOf(END_OF_HEAD, searchFrom);
     if (end > MAX_HEAD || (end === -1 && received.length > MAX_HEAD)) {
       throw proxyError(proxy, "answered CONNECT with a head over 64 KiB. Check that the proxy URL names an HTTP proxy's port.");
     }
