@@ -2,6 +2,7 @@ import { PinnedFetchError } from "./errors.js";
 import { abortable, deadline } from "./signals.js";
 import { HttpConnection, type OutgoingRequest } from "./http/connection.js";
 import { decodeBody } from "./http/decode.js";
+import { DEFAULT_LIMITS, type HttpLimits } from "./http/message.js";
 import { Pool } from "./http/pool.js";
 import { type PinRule, PinPolicy, type PinningChoices, addressesOf, canonicalHost, pinningMode } from "./pins/policy.js";
 import { proxyRoute } from "./proxy/settings.js";
@@ -23,6 +24,13 @@ export interface PinnedFetchOptions extends PinningChoices {
   timeout?: number;
   /** At most this many connections per origin; further requests wait for one. Unlimited by default, as undici. */
   connections?: number;
+  /**
+   * Bytes of response head a server may send (interim 1xx heads included), and as many of trailer fields;
+   * more is ERR_HTTP. Default 65,536.
+   */
+  maxHeaderSize?: number;
+  /** Bytes of one chunk-size line of a chunked response body (extensions included); more is ERR_HTTP. Default 4,096. */
+  maxChunkLineSize?: number;
   /** Connect to this address for a host name, like curl's `--resolve`; SNI and verification still use the name. */
   resolve?: Readonly<Record<string, string>>;
   /**
@@ -62,6 +70,10 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   const connectTimeout = milliseconds(options.connectTimeout, "connectTimeout");
   const timeout = milliseconds(options.timeout, "timeout");
   const connectionLimit = connectionsOption(options.connections);
+  const limits: HttpLimits = {
+    maxHeaderSize: sizeOption(options.maxHeaderSize, "maxHeaderSize") ?? DEFAULT_LIMITS.maxHeaderSize,
+    maxChunkLineSize: sizeOption(options.maxChunkLineSize, "maxChunkLineSize") ?? DEFAULT_LIMITS.maxChunkLineSize,
+  };
   const addresses = addressesOf(options.resolve);
   const proxyFor = proxyRoute(options.proxy);
   const runtime = selectRuntime(options.runtime);
@@ -82,9 +94,15 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
       timeout,
       () => `No response from ${request.url} within ${timeout} ms (the timeout option). Check the server, or raise timeout.`,
     );
+    let hop: Hop | undefined;
     try {
-      const hop: Hop = { method: request.method, url, headers, body: await bodyOf(request, init, limit.signal) };
+      hop = { method: request.method, url, headers, body: await bodyOf(request, init) };
       return await follow(request, hop, limit.signal);
+    } catch (error) {
+      // A body stream that was never sent is cancelled, as undici does: its source learns that the request failed.
+      const body = hop?.body instanceof UnreadBody ? hop.body.stream : hop?.body;
+      if (body instanceof ReadableStream && !body.locked) body.cancel(error).catch(() => {});
+      throw error;
     } finally {
       limit.dispose();
     }
@@ -118,15 +136,10 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
    * failed without a byte of answer (the server had closed it) is sent once
    * more, as undici and OkHttp do.
    */
-  async function exchange({ method, url, headers, body }: Hop, signal: AbortSignal, bodySignal: AbortSignal): Promise<Response> {
+  async function exchange(hop: Hop, signal: AbortSignal, bodySignal: AbortSignal): Promise<Response> {
+    const { method, url, headers } = hop;
     const host = canonicalHost(url.hostname)!;
     const port = Number(url.port || 443);
-    const outgoing: OutgoingRequest = {
-      method,
-      target: `${url.pathname}${url.search}`,
-      fields: requestFields(method, headers, url, body),
-      body,
-    };
     const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter, connectionLimit)));
     const key = `${host}:${port}`;
     const open = async () => {
@@ -142,11 +155,18 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
         signal,
         connectTimeout,
       });
-      return new HttpConnection(tls);
+      return new HttpConnection(tls, limits);
     };
-    const replayable = IDEMPOTENT_METHODS.has(method) && !(body instanceof ReadableStream);
     for (let retried = false; ; retried = true) {
       const { connection, reused } = await connections.acquire(key, open, signal);
+      // Read only now that the connection is verified: a request that fails its pins reads none of its body.
+      if (hop.body instanceof UnreadBody) hop.body = await hop.body.read(signal).catch((error) => {
+        connections.release(key, connection, true);
+        throw error;
+      });
+      const body = hop.body;
+      const outgoing: OutgoingRequest = { method, target: `${url.pathname}${url.search}`, fields: requestFields(method, headers, url, body), body };
+      const replayable = IDEMPOTENT_METHODS.has(method) && !(body instanceof ReadableStream);
       let released = false;
       const release = (reusable: boolean) => {
         if (released) return;
@@ -196,6 +216,12 @@ function milliseconds(value: unknown, option: string): number | undefined {
   throw new PinnedFetchError("ERR_CONFIG", `${option} must be a positive number of milliseconds, not ${String(value)}.`);
 }
 
+/** A size limit: undefined, or a positive whole number of bytes. */
+function sizeOption(value: unknown, option: string): number | undefined {
+  if (value === undefined || (typeof value === "number" && Number.isSafeInteger(value) && value > 0)) return value;
+  throw new PinnedFetchError("ERR_CONFIG", `${option} must be a positive whole number of bytes, not ${String(value)}.`);
+}
+
 /** The connections option: a positive whole number, or unlimited. */
 function connectionsOption(value: unknown): number {
   if (value === undefined) return Infinity;
@@ -206,39 +232,50 @@ function connectionsOption(value: unknown): number {
 /** Bodies in a Request object up to this size are sent with a Content-Length; longer ones are streamed. */
 const REQUEST_BODY_BUFFER = 64 * 1024;
 
+type Body = Uint8Array | ReadableStream<Uint8Array> | null;
+
 /**
  * The body to send: bytes when its length is known (every `init.body` but a
- * stream), the stream itself, or — for a body inside a Request, whose length
- * a Request does not tell — bytes if it ends within REQUEST_BODY_BUFFER, and
- * otherwise a stream that starts with what was read.
+ * stream), the stream itself, or, for a body inside a Request (whose length
+ * a Request does not tell), an UnreadBody.
  */
-async function bodyOf(request: Request, init: RequestInit | undefined, signal: AbortSignal): Promise<Uint8Array | ReadableStream<Uint8Array> | null> {
+async function bodyOf(request: Request, init: RequestInit | undefined): Promise<Body | UnreadBody> {
   if (init?.body instanceof ReadableStream) return init.body;
   if (!request.body) return null;
   if (init?.body !== undefined) return new Uint8Array(await request.arrayBuffer());
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (size <= REQUEST_BODY_BUFFER) {
-    const { done, value } = await abortable(reader.read(), signal, () => void reader.cancel(signal.reason).catch(() => {}));
-    if (done) return concatenate(chunks, size);
-    chunks.push(value);
-    size += value.length;
+  return new UnreadBody(request.body);
+}
+
+/** A Request's body, read once a connection is verified. */
+class UnreadBody {
+  constructor(readonly stream: ReadableStream<Uint8Array>) {}
+
+  /** Bytes if it ends within REQUEST_BODY_BUFFER, and otherwise a stream that starts with what was read. */
+  async read(signal: AbortSignal): Promise<Body> {
+    const reader = this.stream.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    while (size <= REQUEST_BODY_BUFFER) {
+      const { done, value } = await abortable(reader.read(), signal, () => void reader.cancel(signal.reason).catch(() => {}));
+      if (done) return concatenate(chunks, size);
+      chunks.push(value);
+      size += value.length;
+    }
+    return new ReadableStream<Uint8Array>(
+      {
+        start(controller) {
+          for (const chunk of chunks) controller.enqueue(chunk);
+        },
+        async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      },
+      { highWaterMark: 0 },
+    );
   }
-  return new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        for (const chunk of chunks) controller.enqueue(chunk);
-      },
-      async pull(controller) {
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      cancel: (reason) => reader.cancel(reason),
-    },
-    { highWaterMark: 0 },
-  );
 }
 
 function concatenate(chunks: readonly Uint8Array[], size: number): Uint8Array {
@@ -256,7 +293,7 @@ interface Hop {
   method: string;
   url: URL;
   headers: Headers;
-  body: Uint8Array | ReadableStream<Uint8Array> | null;
+  body: Body | UnreadBody;
 }
 
 /** The fetch standard's redirect statuses, and its limit. */

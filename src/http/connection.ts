@@ -1,7 +1,16 @@
 import { PinnedFetchError } from "../errors.js";
 import { abortable } from "../signals.js";
 import type { Connection } from "../tls/connection.js";
-import { type Framing, MAX_CHUNK_LINE, MAX_HEAD_SIZE, type ResponseHead, encodeLatin1, framing, parseChunkSize, parseHead } from "./message.js";
+import {
+  type Framing,
+  type HttpLimits,
+  type ResponseHead,
+  encodeLatin1,
+  framing,
+  parseChunkSize,
+  parseHead,
+  sizeText,
+} from "./message.js";
 import { ByteReader } from "./reader.js";
 
 const CRLF = encodeLatin1("\r\n");
@@ -35,6 +44,7 @@ export interface IncomingResponse {
  */
 export class HttpConnection {
   readonly tls: Connection;
+  readonly #limits: HttpLimits;
   readonly #reader: ByteReader;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   /** Whether the request is not fully written yet: the server may answer early. */
@@ -44,8 +54,9 @@ export class HttpConnection {
   /** What the reader had received when the current exchange began. */
   #receivedBefore = 0;
 
-  constructor(tls: Connection) {
+  constructor(tls: Connection, limits: HttpLimits) {
     this.tls = tls;
+    this.#limits = limits;
     this.#reader = new ByteReader(tls.readable);
     this.#writer = tls.writable.getWriter();
   }
@@ -143,13 +154,16 @@ export class HttpConnection {
     }
   }
 
-  /** The final response head; interim (1xx) responses are skipped. */
+  /** The final response head; interim (1xx) responses are skipped, but count towards maxHeaderSize. */
   async #readHead(): Promise<ResponseHead> {
-    for (;;) {
-      const bytes = await this.#reader.readUntil(HEAD_END, MAX_HEAD_SIZE, "The server sent a response head over 64 KiB.");
+    const limit = this.#limits.maxHeaderSize;
+    const tooLong = `The server sent more than ${sizeText(limit)} of response head (the maxHeaderSize option).`;
+    for (let left = limit; ; ) {
+      const bytes = await this.#reader.readUntil(HEAD_END, left, tooLong);
       if (bytes === null) {
         throw new PinnedFetchError("ERR_HTTP", "The server closed the connection without sending a response.");
       }
+      left -= bytes.length + HEAD_END.length;
       const head = parseHead(bytes);
       if (head.status === 101) {
         throw new PinnedFetchError("ERR_HTTP", "The server switched protocols (101), which no request asked for.");
@@ -161,6 +175,7 @@ export class HttpConnection {
   #body(bodyFraming: Framing, signal: AbortSignal, onEnd: (clean: boolean) => void): ReadableStream<Uint8Array> {
     const reader = this.#reader;
     const host = this.tls.host;
+    const { maxChunkLineSize, maxHeaderSize } = this.#limits;
     let remaining = bodyFraming.kind === "length" ? bodyFraming.length : 0;
     let ended = false;
     let controller!: ReadableStreamDefaultController<Uint8Array>;
@@ -192,12 +207,15 @@ export class HttpConnection {
         }
         case "chunked": {
           if (remaining === 0) {
-            const line = await reader.readUntil(CRLF, MAX_CHUNK_LINE, "The server sent a chunk-size line over 4 KiB.");
+            const line = await reader.readUntil(
+              CRLF,
+              maxChunkLineSize,
+              `The server sent a chunk-size line over ${sizeText(maxChunkLineSize)} (the maxChunkLineSize option).`,
+            );
             if (line === null) throw new PinnedFetchError("ERR_HTTP", "The connection closed inside a chunked body.");
             remaining = parseChunkSize(line);
             if (remaining === 0) {
-              // Trailer fields (ignored), up to the blank line.
-              while ((await reader.readUntil(CRLF, MAX_HEAD_SIZE, "The server sent a trailer field over 64 KiB."))?.length) {}
+              await skipTrailers(reader, maxHeaderSize);
               return null;
             }
           }
@@ -256,6 +274,16 @@ export class HttpConnection {
       },
       { highWaterMark: 0 },
     );
+  }
+}
+
+/** Reads trailer fields (ignored) through the blank line that ends them, at most `limit` bytes in all. */
+async function skipTrailers(reader: ByteReader, limit: number): Promise<void> {
+  const tooLong = `The server sent more than ${sizeText(limit)} of trailer fields (the maxHeaderSize option).`;
+  for (let left = limit; ; ) {
+    const field = await reader.readUntil(CRLF, left, tooLong);
+    if (!field?.length) return;
+    left -= field.length + CRLF.length;
   }
 }
 

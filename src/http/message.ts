@@ -1,9 +1,20 @@
 import { PinnedFetchError } from "../errors.js";
 
-/** The largest response head accepted, as undici's default. */
-export const MAX_HEAD_SIZE = 64 * 1024;
-/** The largest chunk-size line accepted (size and extensions). */
-export const MAX_CHUNK_LINE = 4 * 1024;
+/** What a server may make the client hold in memory, whatever it sends. */
+export interface HttpLimits {
+  /** Bytes of a response's heads: the final head with any interim (1xx) heads before it, and separately its trailer fields. */
+  maxHeaderSize: number;
+  /** Bytes of one chunk-size line of a chunked body, extensions included. */
+  maxChunkLineSize: number;
+}
+
+/** 64 KiB of heads (undici's default is 16 KiB, curl's 100 KiB); 4 KiB per chunk-size line. */
+export const DEFAULT_LIMITS: HttpLimits = { maxHeaderSize: 64 * 1024, maxChunkLineSize: 4 * 1024 };
+
+/** A size for messages: in KiB when it is a whole number of them. */
+export function sizeText(bytes: number): string {
+  return bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
+}
 
 export interface ResponseHead {
   status: number;
