@@ -17,7 +17,8 @@ use crate::slab::{Global, Slab};
 
 static CONFIGS: Global<Slab<Arc<ClientConfig>>> = Global::new(Slab::new());
 static SESSIONS: Global<Slab<Session>> = Global::new(Slab::new());
-static RESULT: Global<[u32; 11]> = Global::new([0; 11]);
+// Words of a pointer's width: u32 in wasm32, whole pointers natively (the fuzz harness reads them).
+static RESULT: Global<[usize; 11]> = Global::new([0; 11]);
 
 /// Allocates `len` bytes for the host to fill (at least 1, so the pointer is real).
 #[unsafe(no_mangle)]
@@ -36,7 +37,7 @@ pub unsafe extern "C" fn pf_free(ptr: *mut u8, len: usize) {
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn pf_result() -> *const u32 {
+pub extern "C" fn pf_result() -> *const usize {
     RESULT.get().as_ptr()
 }
 
@@ -120,17 +121,17 @@ fn run(handle: u32, received: usize, action: Action<'_>) -> u32 {
     };
     let alpn = session.alpn();
     *result = [
-        session.flags,
-        session.outgoing.as_ptr() as u32,
-        session.outgoing.len() as u32,
-        session.plaintext.as_ptr() as u32,
-        session.plaintext.len() as u32,
-        code,
-        message.as_ptr() as u32,
-        message.len() as u32,
-        session.protocol_version(),
-        alpn.as_ptr() as u32,
-        alpn.len() as u32,
+        session.flags as usize,
+        session.outgoing.as_ptr() as usize,
+        session.outgoing.len(),
+        session.plaintext.as_ptr() as usize,
+        session.plaintext.len(),
+        code as usize,
+        message.as_ptr() as usize,
+        message.len(),
+        session.protocol_version() as usize,
+        alpn.as_ptr() as usize,
+        alpn.len(),
     ];
     session.flags
 }

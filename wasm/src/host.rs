@@ -6,6 +6,8 @@ use rustls::time_provider::TimeProvider;
 #[link(wasm_import_module = "host")]
 unsafe extern "C" {
     /// Fills `len` bytes at `ptr` with cryptographically secure random bytes; 0 on success.
+    // Natively (the fuzz harness) `random` would be libc's.
+    #[cfg_attr(not(target_arch = "wasm32"), link_name = "pf_host_random")]
     fn random(ptr: *mut u8, len: usize) -> i32;
     /// Milliseconds since the Unix epoch.
     fn now_ms() -> f64;

@@ -17,9 +17,12 @@ mod signatures;
 mod slab;
 mod verifier;
 
+// Natively (the fuzz harness in fuzz/) the host program's allocator and panic handler serve.
+#[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 
+#[cfg(target_arch = "wasm32")]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     core::arch::wasm32::unreachable()
