@@ -104,54 +104,57 @@ impl Session {
                 .tls
                 .process_tls_records(&mut self.incoming[..self.filled]);
             let mut discard = status.discard;
-            let idle = match status.state? {
-                ConnectionState::ReadTraffic(mut traffic) => {
-                    while let Some(record) = traffic.next_record() {
-                        let record = record?;
-                        discard += record.discard;
-                        self.plaintext.extend_from_slice(record.payload);
-                    }
-                    false
-                }
-                ConnectionState::EncodeTlsData(mut data) => {
-                    encode(&mut self.outgoing, ENCODE_HINT, |out| data.encode(out))?;
-                    false
-                }
-                // The host sends `outgoing` in order before anything later.
-                ConnectionState::TransmitTlsData(data) => {
-                    data.done();
-                    false
-                }
-                ConnectionState::PeerClosed => {
-                    self.flags |= PEER_CLOSED;
-                    false
-                }
-                ConnectionState::Closed => {
-                    self.flags |= CLOSED;
-                    true
-                }
-                ConnectionState::WriteTraffic(mut traffic) => {
-                    self.flags |= HANDSHAKE_DONE;
-                    match mem::replace(&mut action, Action::None) {
-                        Action::None => true,
-                        Action::Write(data) => {
-                            let hint = data.len() + (data.len() / MAX_FRAGMENT + 1) * RECORD_OVERHEAD;
-                            encode(&mut self.outgoing, hint, |out| traffic.encrypt(data, out))?;
-                            false
+            // The discard is due even when the step fails: `fail` calls rustls again.
+            let step = (|| -> Result<bool, Error> {
+                Ok(match status.state? {
+                    ConnectionState::ReadTraffic(mut traffic) => {
+                        while let Some(record) = traffic.next_record() {
+                            let record = record?;
+                            discard += record.discard;
+                            self.plaintext.extend_from_slice(record.payload);
                         }
-                        Action::CloseNotify => {
-                            encode(&mut self.outgoing, RECORD_OVERHEAD, |out| {
-                                traffic.queue_close_notify(out)
-                            })?;
-                            false
+                        false
+                    }
+                    ConnectionState::EncodeTlsData(mut data) => {
+                        encode(&mut self.outgoing, ENCODE_HINT, |out| data.encode(out))?;
+                        false
+                    }
+                    // The host sends `outgoing` in order before anything later.
+                    ConnectionState::TransmitTlsData(data) => {
+                        data.done();
+                        false
+                    }
+                    ConnectionState::PeerClosed => {
+                        self.flags |= PEER_CLOSED;
+                        false
+                    }
+                    ConnectionState::Closed => {
+                        self.flags |= CLOSED;
+                        true
+                    }
+                    ConnectionState::WriteTraffic(mut traffic) => {
+                        self.flags |= HANDSHAKE_DONE;
+                        match mem::replace(&mut action, Action::None) {
+                            Action::None => true,
+                            Action::Write(data) => {
+                                let hint = data.len() + (data.len() / MAX_FRAGMENT + 1) * RECORD_OVERHEAD;
+                                encode(&mut self.outgoing, hint, |out| traffic.encrypt(data, out))?;
+                                false
+                            }
+                            Action::CloseNotify => {
+                                encode(&mut self.outgoing, RECORD_OVERHEAD, |out| {
+                                    traffic.queue_close_notify(out)
+                                })?;
+                                false
+                            }
                         }
                     }
-                }
-                _ => true,
-            };
+                    _ => true,
+                })
+            })();
             self.incoming.copy_within(discard..self.filled, 0);
             self.filled -= discard;
-            if idle {
+            if step? {
                 break;
             }
         }
@@ -183,15 +186,14 @@ impl Session {
         }
         self.failure = Some((code, message));
         self.flags |= FAILED;
-        // rustls has queued a fatal alert for the peer: encode it for sending.
-        for _ in 0..4 {
-            let status = self.tls.process_tls_records(&mut []);
-            let Ok(ConnectionState::EncodeTlsData(mut data)) = status.state else {
-                break;
-            };
-            if encode(&mut self.outgoing, RECORD_OVERHEAD, |out| data.encode(out)).is_err() {
-                break;
-            }
+        // rustls has queued a fatal alert for the peer: one more call hands it
+        // over, before rustls reads any received byte (a second call would
+        // read them again). The received bytes go along all the same: rustls
+        // may still hold a handshake message split across records in them.
+        let status = self.tls.process_tls_records(&mut self.incoming[..self.filled]);
+        if let Ok(ConnectionState::EncodeTlsData(mut data)) = status.state {
+            // An alert that cannot be encoded is not sent; the failure stands.
+            let _ = encode(&mut self.outgoing, RECORD_OVERHEAD, |out| data.encode(out));
         }
     }
 
