@@ -82,9 +82,11 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   let pool: Promise<Pool> | undefined;
 
   async function pinnedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    const request = new Request(input, init);
-    const { signal } = request;
-    signal.throwIfAborted();
+    // The Request is made without the caller's signal, which is followed here instead: a Request follows its
+    // signal with a listener that only garbage collection removes (Node warns past 1,500 on a long-lived signal).
+    const request = new Request(input, { ...init, signal: null });
+    const signal = init && "signal" in init ? (init.signal ?? undefined) : input instanceof Request ? input.signal : undefined;
+    signal?.throwIfAborted();
     const headers = new Headers(request.headers);
     // The standard derives this from a string body, but not every runtime's Request does (Bun).
     if (typeof init?.body === "string" && !headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
@@ -97,7 +99,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     let hop: Hop | undefined;
     try {
       hop = { method: request.method, url, headers, body: await bodyOf(request, init) };
-      return await follow(request, hop, limit.signal);
+      return await follow(request, hop, limit.signal, signal);
     } catch (error) {
       // A body stream that was never sent is cancelled, as undici does: its source learns that the request failed.
       const body = hop?.body instanceof UnreadBody ? hop.body.stream : hop?.body;
@@ -108,11 +110,14 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     }
   }
 
-  /** Exchanges `hop` and each one its redirects lead to; `limit` bounds the wait for each response head. */
-  async function follow(request: Request, first: Hop, limit: AbortSignal): Promise<Response> {
+  /**
+   * Exchanges `hop` and each one its redirects lead to; `limit` bounds the wait for each response head, and the
+   * caller's `signal` also ends the body.
+   */
+  async function follow(request: Request, first: Hop, limit: AbortSignal | undefined, signal: AbortSignal | undefined): Promise<Response> {
     let hop = first;
     for (let redirects = 0; ; redirects++) {
-      const response = await exchange(hop, limit, request.signal);
+      const response = await exchange(hop, limit, signal);
       const location = REDIRECTS.has(response.status) ? response.headers.get("location") : null;
       if (location === null || request.redirect === "manual") {
         Object.defineProperty(response, "url", { value: hop.url.href });
@@ -136,7 +141,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
    * failed without a byte of answer (the server had closed it) is sent once
    * more, as undici and OkHttp do.
    */
-  async function exchange(hop: Hop, signal: AbortSignal, bodySignal: AbortSignal): Promise<Response> {
+  async function exchange(hop: Hop, signal: AbortSignal | undefined, bodySignal: AbortSignal | undefined): Promise<Response> {
     const { method, url, headers } = hop;
     const host = canonicalHost(url.hostname)!;
     const port = Number(url.port || 443);
@@ -184,7 +189,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
         // A connection that fetch.close() took is not a stale one: its request is not sent again.
         const closedByUs = !connections.holds(connection);
         release(false);
-        if (error === signal.reason) throw error;
+        if (signal?.aborted && error === signal.reason) throw error;
         const stale =
           reused && !closedByUs && !connection.answered && !(error instanceof PinnedFetchError && error.code === "ERR_TIMEOUT");
         if (stale && replayable && !retried) continue;
@@ -251,12 +256,12 @@ class UnreadBody {
   constructor(readonly stream: ReadableStream<Uint8Array>) {}
 
   /** Bytes if it ends within REQUEST_BODY_BUFFER, and otherwise a stream that starts with what was read. */
-  async read(signal: AbortSignal): Promise<Body> {
+  async read(signal: AbortSignal | undefined): Promise<Body> {
     const reader = this.stream.getReader();
     const chunks: Uint8Array[] = [];
     let size = 0;
     while (size <= REQUEST_BODY_BUFFER) {
-      const { done, value } = await abortable(reader.read(), signal, () => void reader.cancel(signal.reason).catch(() => {}));
+      const { done, value } = await abortable(reader.read(), signal, () => void reader.cancel(signal?.reason).catch(() => {}));
       if (done) return concatenate(chunks, size);
       chunks.push(value);
       size += value.length;

@@ -1,32 +1,75 @@
 import { PinnedFetchError } from "./errors.js";
 
 /**
+ * Calls `onAbort` once `signal` aborts (soon, if it has); returns what stops
+ * that. However many requests share a signal (an application's shutdown
+ * signal, say), it carries one listener of pinned-fetch, not one per request
+ * (past ten, Node warns of a leak).
+ */
+export function whenAborted(signal: AbortSignal | undefined, onAbort: () => void): () => void {
+  if (!signal) return () => {};
+  if (signal.aborted) {
+    let wanted = true;
+    queueMicrotask(() => wanted && onAbort());
+    return () => void (wanted = false);
+  }
+  let waiters = waiting.get(signal);
+  if (!waiters) waiting.set(signal, (waiters = new Waiters(signal)));
+  return waiters.add(onAbort);
+}
+
+/** The callbacks waiting on one signal, behind one listener that stays only while some wait. */
+class Waiters {
+  readonly #signal: AbortSignal;
+  readonly #callbacks = new Set<() => void>();
+
+  constructor(signal: AbortSignal) {
+    this.#signal = signal;
+    signal.addEventListener("abort", this.#fire, { once: true });
+  }
+
+  add(onAbort: () => void): () => void {
+    const entry = () => onAbort();
+    this.#callbacks.add(entry);
+    return () => {
+      if (!this.#callbacks.delete(entry) || this.#callbacks.size > 0) return;
+      waiting.delete(this.#signal);
+      this.#signal.removeEventListener("abort", this.#fire);
+    };
+  }
+
+  readonly #fire = () => {
+    waiting.delete(this.#signal);
+    for (const callback of this.#callbacks) callback();
+  };
+}
+
+const waiting = new WeakMap<AbortSignal, Waiters>();
+
+/**
  * One signal for a bounded stage: it aborts with the caller's reason, or with
- * ERR_TIMEOUT after `timeoutMs`. `dispose()` releases the timer and listener.
+ * ERR_TIMEOUT after `timeoutMs`; none if there is neither. `dispose()`
+ * releases the timer and listener.
  */
 export function deadline(
   signal: AbortSignal | undefined,
   timeoutMs: number | undefined,
   describe: () => string,
-): { signal: AbortSignal; dispose: () => void } {
+): { signal: AbortSignal | undefined; dispose: () => void } {
   // Without a limit there is nothing to add to the caller's signal (an AbortController per request costs).
-  if (timeoutMs === undefined || !Number.isFinite(timeoutMs)) return { signal: signal ?? NEVER, dispose: () => {} };
+  if (timeoutMs === undefined || !Number.isFinite(timeoutMs)) return { signal, dispose: () => {} };
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal!.reason);
-  if (signal?.aborted) onAbort();
-  else signal?.addEventListener("abort", onAbort, { once: true });
+  const stopListening = signal?.aborted ? (onAbort(), () => {}) : whenAborted(signal, onAbort);
   const timer = setTimeout(() => controller.abort(new PinnedFetchError("ERR_TIMEOUT", describe())), timeoutMs);
   return {
     signal: controller.signal,
     dispose() {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      stopListening();
     },
   };
 }
-
-/** A signal that never aborts. */
-const NEVER = new AbortController().signal;
 
 /**
  * Settles with `work`, or rejects with the signal's reason as soon as it
@@ -51,13 +94,12 @@ export function abortable<T>(
       onStop();
       reject(reason);
     };
-    const abort = () => stop(signal!.reason);
     const timer = timeout && setTimeout(() => stop(timeout.error()), timeout.ms);
+    const stopListening = whenAborted(signal, () => stop(signal!.reason));
     const finish = () => {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", abort);
+      stopListening();
     };
-    signal?.addEventListener("abort", abort, { once: true });
     work.then(
       (value) => {
         finish();

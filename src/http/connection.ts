@@ -1,5 +1,5 @@
 import { PinnedFetchError } from "../errors.js";
-import { abortable } from "../signals.js";
+import { abortable, whenAborted } from "../signals.js";
 import type { Connection } from "../tls/connection.js";
 import {
   type Framing,
@@ -80,9 +80,9 @@ export class HttpConnection {
    */
   async exchange(
     request: OutgoingRequest,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     onIdle: (reusable: boolean) => void,
-    bodySignal: AbortSignal = signal,
+    bodySignal: AbortSignal | undefined = signal,
   ): Promise<IncomingResponse> {
     const host = this.tls.host;
     this.#receivedBefore = this.#reader.received;
@@ -172,23 +172,24 @@ export class HttpConnection {
     }
   }
 
-  #body(bodyFraming: Framing, signal: AbortSignal, onEnd: (clean: boolean) => void): ReadableStream<Uint8Array> {
+  #body(bodyFraming: Framing, signal: AbortSignal | undefined, onEnd: (clean: boolean) => void): ReadableStream<Uint8Array> {
     const reader = this.#reader;
     const host = this.tls.host;
     const { maxChunkLineSize, maxHeaderSize } = this.#limits;
     let remaining = bodyFraming.kind === "length" ? bodyFraming.length : 0;
     let ended = false;
     let controller!: ReadableStreamDefaultController<Uint8Array>;
+    let stopListening = () => {};
     const end = (clean: boolean) => {
       if (ended) return;
       ended = true;
-      signal.removeEventListener("abort", onAbort);
+      stopListening();
       if (!clean) this.destroy();
       onEnd(clean);
     };
     const onAbort = () => {
       end(false);
-      controller.error(signal.reason);
+      controller.error(signal!.reason);
     };
 
     const nextChunk = async (): Promise<Uint8Array | null> => {
@@ -244,7 +245,7 @@ export class HttpConnection {
       {
         start(streamController) {
           controller = streamController;
-          signal.addEventListener("abort", onAbort, { once: true });
+          stopListening = whenAborted(signal, onAbort);
         },
         async pull() {
           const timer = setTimeout(() => {

@@ -1,5 +1,6 @@
 import { PinnedFetchError } from "../errors.js";
 import type { Runtime } from "../runtime/index.js";
+import { whenAborted } from "../signals.js";
 import type { HttpConnection } from "./connection.js";
 
 /** How long an unused connection is kept open, as undici's default keep-alive timeout. */
@@ -51,7 +52,7 @@ export class Pool {
    * An idle open connection for `key`, a new one from `open`, or — at the
    * limit — the next one released; `signal` ends the wait.
    */
-  acquire(key: string, open: () => Promise<HttpConnection>, signal: AbortSignal): Promise<Acquired> {
+  acquire(key: string, open: () => Promise<HttpConnection>, signal: AbortSignal | undefined): Promise<Acquired> {
     const origin = this.#origin(key);
     for (let entry = origin.idle.pop(); entry; entry = origin.idle.pop()) {
       clearTimeout(entry.timer);
@@ -62,27 +63,27 @@ export class Pool {
       entry.connection.destroy();
     }
     if (origin.active < this.#limit) return this.#open(origin, open);
-    signal.throwIfAborted();
+    signal?.throwIfAborted();
     return new Promise<Acquired>((resolve, reject) => {
       const onAbort = () => {
         // Once taken from the queue, a waiter is settled by what it was given: its open sees the same signal.
         const at = origin.waiting.indexOf(waiter);
         if (at === -1) return;
         origin.waiting.splice(at, 1);
-        reject(signal.reason);
+        reject(signal!.reason);
       };
       const waiter: Waiter = {
         open,
         resolve: (acquired) => {
-          signal.removeEventListener("abort", onAbort);
+          stopListening();
           resolve(acquired);
         },
         reject: (reason) => {
-          signal.removeEventListener("abort", onAbort);
+          stopListening();
           reject(reason);
         },
       };
-      signal.addEventListener("abort", onAbort, { once: true });
+      const stopListening = whenAborted(signal, onAbort);
       origin.waiting.push(waiter);
     });
   }

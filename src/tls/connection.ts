@@ -103,7 +103,7 @@ export async function openTls(runtime: Runtime, trust: TrustContext, options: Op
   let socket: Socket | undefined;
   let connection: Connection | undefined;
   try {
-    stage.signal.throwIfAborted();
+    stage.signal?.throwIfAborted();
     const peer = proxy ?? { host: hostname, port };
     const connecting = runtime.connect({ host: options.address ?? peer.host, port: peer.port, signal: stage.signal });
     // Bounded whatever the adapter does with the signal; a socket that connects too late is closed.
