@@ -330,6 +330,11 @@ export class Engine {
     return this.#exports.memory.buffer.byteLength;
   }
 
+  /** What the engine holds for connections now: sessions and native record-cipher keys (read by the soak test). */
+  get held(): { sessions: number; recordKeys: number } {
+    return { sessions: this.#verifiers.size, recordKeys: this.#aeadKeys.size };
+  }
+
   /** The negotiated protocol version and ALPN of the last session called. */
   negotiated(): { version: string; alpn: string | null } {
     this.#refresh();

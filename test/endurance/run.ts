@@ -1,0 +1,199 @@
+// The soak and concurrency runs of one runtime, against the servers of
+// servers.ts, which endurance.test.ts starts in Node:
+//   <runtime> test/endurance/run.ts '<EnduranceTarget JSON>' [soak requests]
+// Prints a line per check ("ok    ..." or "FAIL  ..."), a JSON line of
+// figures, then "N passed, M failed"; exits 1 on a failure.
+import { createPinnedFetch, PinnedFetchError, type PinnedFetch } from "../../src/index.js";
+import { loadEngine } from "../../src/tls/engine.js";
+import type { EnduranceTarget } from "./servers.js";
+
+const target = JSON.parse(process.argv[2]!) as EnduranceTarget;
+const SOAK_REQUESTS = Number(process.argv[3] ?? 10_000);
+/** Requests the soak keeps in flight at once. */
+const SOAK_PARALLEL = 20;
+/** Requests in flight at once in the concurrency run, and the connections allowed per origin. */
+const IN_FLIGHT = 200;
+const PER_ORIGIN = 5;
+/** Codes a request that a server reset may end with (the reset can land in any stage). */
+const RESET_CODES = new Set(["ERR_CONNECT", "ERR_TLS", "ERR_HTTP"]);
+
+/** pinned-fetch's timers pending now: setTimeout is counted, so that one left behind by any request shows. */
+const pendingTimers = new Set<unknown>();
+const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout } = globalThis;
+globalThis.setTimeout = ((handler: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+  const timer = realSetTimeout((...handlerArgs: unknown[]) => {
+    pendingTimers.delete(timer);
+    handler(...handlerArgs);
+  }, ms, ...args);
+  // Only pinned-fetch's own: the runtime's fetch, which the control calls use, keeps timers of its own.
+  if (/[/\\]src[/\\]/.test(new Error().stack ?? "")) pendingTimers.add(timer);
+  return timer;
+}) as typeof setTimeout;
+globalThis.clearTimeout = ((timer: Parameters<typeof clearTimeout>[0]) => {
+  pendingTimers.delete(timer);
+  realClearTimeout(timer);
+}) as typeof clearTimeout;
+
+/** One signal given to every request of the soak: a listener left on it by any request shows. */
+const shared = new AbortController();
+let sharedListeners = 0;
+const { addEventListener: add, removeEventListener: remove } = shared.signal;
+shared.signal.addEventListener = function (...args: Parameters<AbortSignal["addEventListener"]>) {
+  sharedListeners++;
+  return add.apply(this, args);
+};
+shared.signal.removeEventListener = function (...args: Parameters<AbortSignal["removeEventListener"]>) {
+  sharedListeners--;
+  return remove.apply(this, args);
+};
+
+const engine = await loadEngine();
+const url = (port: number, path: string) => `https://localhost:${port}${path}`;
+const create = (connections?: number) =>
+  createPinnedFetch({ ca: target.ca, pins: { localhost: target.pins }, resolve: { localhost: "127.0.0.1" }, connections });
+
+let passed = 0;
+let failed = 0;
+function check(name: string, holds: boolean, detail: unknown): void {
+  if (holds) passed++;
+  else failed++;
+  console.log(`${holds ? "ok   " : "FAIL "} ${name}${holds ? "" : `\n      ${JSON.stringify(detail)}`}`);
+}
+
+/** The origins' open TCP connections (and the most at once since the last reset), as the servers see them. */
+async function connections(reset = false): Promise<Record<string, { open: number; most: number }>> {
+  const response = await fetch(target.control, { method: reset ? "POST" : "GET", signal: AbortSignal.timeout(5_000) });
+  return (await response.json()) as Record<string, { open: number; most: number }>;
+}
+
+/** Waits (at most about 5 s) until the servers see none of our connections open. */
+async function allClosed(): Promise<boolean> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (Object.values(await connections()).every(({ open }) => open === 0)) return true;
+    await new Promise((resolve) => realSetTimeout(resolve, 50));
+  }
+  return false;
+}
+
+/** Something the client holds, read at a moment of the soak. */
+function holdings() {
+  return { ...engine.held, memoryBytes: engine.memoryBytes, timers: pendingTimers.size, listeners: sharedListeners };
+}
+
+const [good, , , resetting] = target.origins as [number, number, number, number];
+
+/** The soak's request `index`: mostly successes, with pin failures, aborts, resets and abandoned bodies mixed in. */
+async function soakRequest(pinned: PinnedFetch, index: number): Promise<string> {
+  const origin = target.origins[index % 3]!;
+  const id = String(index);
+  switch (index % 20) {
+    case 14:
+    case 15: {
+      const error = await pinned(url(target.wrongKey, "/id")).catch((reason: unknown) => reason);
+      return error instanceof PinnedFetchError && error.code === "ERR_PIN_MISMATCH" ? "pin failure" : `unexpected: ${String(error)}`;
+    }
+    case 16: {
+      const abort = new AbortController();
+      const pending = pinned(url(origin, "/stall"), { signal: abort.signal });
+      realSetTimeout(() => abort.abort(new Error("soak abort")), 5);
+      const error = await pending.catch((reason: unknown) => reason);
+      return (error as Error)?.message === "soak abort" ? "abort" : `unexpected: ${String(error)}`;
+    }
+    case 17: {
+      const error = await pinned(url(resetting, "/reset")).catch((reason: unknown) => reason);
+      return error instanceof PinnedFetchError && RESET_CODES.has(error.code) ? "reset" : `unexpected: ${String(error)}`;
+    }
+    case 18: {
+      const response = await pinned(url(origin, "/id"), { method: "POST", body: `body ${id}`, headers: { "x-id": id }, signal: shared.signal });
+      const echo = (await response.json()) as { id: string; body: string };
+      return echo.id === id && echo.body === `body ${id}` ? "success" : `wrong answer: ${JSON.stringify(echo)}`;
+    }
+    case 19: {
+      const response = await pinned(url(origin, "/id"), { headers: { "x-id": id }, signal: shared.signal });
+      await response.body!.cancel();
+      return "abandoned body";
+    }
+    default: {
+      const response = await pinned(url(origin, "/id"), { headers: { "x-id": id }, signal: shared.signal });
+      const echo = (await response.json()) as { id: string };
+      return echo.id === id ? "success" : `wrong answer: ${JSON.stringify(echo)}`;
+    }
+  }
+}
+
+async function soak(): Promise<Record<string, unknown>> {
+  const pinned = create(4);
+  const outcomes: Record<string, number> = {};
+  const perThousandMs: number[] = [];
+  const before = holdings();
+  const marks: ReturnType<typeof holdings>[] = [];
+  let next = 0;
+  let thousandStart = performance.now();
+  const worker = async () => {
+    while (next < SOAK_REQUESTS) {
+      const index = next++;
+      const outcome = await soakRequest(pinned, index).catch((error: unknown) => `unexpected: ${String(error)}`);
+      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      if ((index + 1) % 1000 === 0) {
+        perThousandMs.push(Math.round(performance.now() - thousandStart));
+        thousandStart = performance.now();
+        marks.push(holdings());
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: SOAK_PARALLEL }, worker));
+  const open = holdings();
+  await pinned.close();
+  const closed = allClosed();
+  const after = holdings();
+  const unexpected = Object.keys(outcomes).filter((outcome) => outcome.startsWith("unexpected") || outcome.startsWith("wrong"));
+  check(`soak: ${SOAK_REQUESTS} requests, each ended as it should`, unexpected.length === 0, outcomes);
+  check("soak: after fetch.close() the engine holds no session and no record key", after.sessions === 0 && after.recordKeys === 0, after);
+  check("soak: after fetch.close() no timer and no listener of any request remains", after.timers === before.timers && after.listeners === 0, { before, after });
+  check("soak: after fetch.close() the servers see every connection closed", await closed, await connections());
+  // Engine memory only grows; after the first thousand it must not have to.
+  const grown = marks.filter((mark) => mark.memoryBytes > marks[0]!.memoryBytes);
+  check("soak: engine memory stays at its level of the first thousand requests", grown.length === 0, marks.map((mark) => mark.memoryBytes));
+  const most = Math.max(...marks.map((mark) => mark.sessions));
+  check("soak: sessions held never exceed the pool's limit (4 per origin, 3 origins, and the failing handshakes in flight)", most <= 3 * 4 + SOAK_PARALLEL, marks.map((mark) => mark.sessions));
+  return { requests: SOAK_REQUESTS, outcomes, perThousandMs, before, open, after, memoryBytes: marks.map((mark) => mark.memoryBytes) };
+}
+
+async function concurrency(): Promise<Record<string, unknown>> {
+  const pinned = create(PER_ORIGIN);
+  await connections(true);
+  const started = performance.now();
+  // Every fourth request goes to the resetting origin, a third of those to /reset.
+  const requests = Array.from({ length: IN_FLIGHT }, (_, index) => {
+    const origin = target.origins[index % 4]!;
+    const path = origin === resetting && index % 3 === 0 ? "/reset" : "/id";
+    const id = `c${index}`;
+    return { origin, path, id, outcome: pinned(url(origin, path), { headers: { "x-id": id } }).then((response) => response.json() as Promise<{ id: string }>) };
+  });
+  const settled = await Promise.allSettled(requests.map(({ outcome }) => outcome));
+  const wrong = settled.flatMap((result, index) => {
+    const { origin, path, id } = requests[index]!;
+    if (result.status === "fulfilled") return result.value.id === id ? [] : [`${id} got ${result.value.id}`];
+    const error = result.reason as PinnedFetchError;
+    const excused = origin === resetting && error instanceof PinnedFetchError && RESET_CODES.has(error.code);
+    return excused ? [] : [`${id} (${path} on ${origin === resetting ? "the resetting origin" : "a sound origin"}) failed: ${String(error)}`];
+  });
+  const seen = await connections();
+  const mostPerOrigin = target.origins.map((origin) => seen[origin]!.most);
+  await pinned.close();
+  check(`concurrency: ${IN_FLIGHT} requests in flight to 4 origins all settled, each with its own answer or (resetting origin) a clean error`, wrong.length === 0, wrong.slice(0, 5));
+  check(`concurrency: no origin had more than ${PER_ORIGIN} connections at once`, mostPerOrigin.every((most) => most <= PER_ORIGIN), mostPerOrigin);
+  check("concurrency: after fetch.close() the servers see every connection closed", await allClosed(), await connections());
+  const fulfilled = settled.filter((result) => result.status === "fulfilled").length;
+  return { inFlight: IN_FLIGHT, fulfilled, rejected: IN_FLIGHT - fulfilled, mostPerOrigin, ms: Math.round(performance.now() - started) };
+}
+
+// A warm-up request, so that the soak's baseline has the engine loaded and a session's worth of memory.
+const warm = create();
+await (await warm(url(good, "/id"))).text();
+await warm.close();
+
+const figures = { soak: await soak(), concurrency: await concurrency() };
+console.log(JSON.stringify(figures));
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,93 @@
+// The servers of the soak and concurrency runs, in Node: a few HTTPS origins
+// on 127.0.0.1 that echo a request's id, one that presents a key the pins do
+// not name, and a plain-HTTP control server that reports how many TCP
+// connections each origin has open (and the most it had at once).
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
+
+import { createPki, type Issued } from "../support/pki.js";
+import { pinOf } from "../support/servers.js";
+
+/** What the runs get, as JSON: where everything is, and what to trust and pin. */
+export interface EnduranceTarget {
+  /** Origins that answer; the last of them resets the connection of every request to /reset. */
+  origins: number[];
+  /** An origin whose certificate chains to the trusted root through another key: every request is ERR_PIN_MISMATCH. */
+  wrongKey: number;
+  ca: string;
+  pins: string[];
+  /** GET /connections answers `{ [port]: { open, most } }`; POST /most resets each `most` to `open`. */
+  control: string;
+}
+
+export interface RunningServers {
+  target: EnduranceTarget;
+  close(): Promise<void>;
+}
+
+interface Counts {
+  open: number;
+  most: number;
+}
+
+export async function startEnduranceServers(): Promise<RunningServers> {
+  const pki = await createPki();
+  const counts = new Map<number, Counts>();
+  const servers: Server[] = [];
+  const start = async (leaf: Issued, chain: Issued[]) => {
+    const server = createHttpsServer({ key: leaf.keyPem, cert: [leaf, ...chain].map((c) => c.certPem).join(""), noDelay: true }, answer);
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    const count: Counts = { open: 0, most: 0 };
+    counts.set(port, count);
+    server.on("connection", (socket: Socket) => {
+      count.most = Math.max(count.most, ++count.open);
+      socket.once("close", () => count.open--);
+    });
+    server.on("tlsClientError", () => {});
+    return port;
+  };
+  const origins = [];
+  for (let i = 0; i < 4; i++) origins.push(await start(pki.leaf, [pki.intermediate]));
+  const wrongKey = await start(pki.otherLeaf, [pki.otherIntermediate]);
+
+  const control = createHttpServer((request, response) => {
+    if (request.method === "POST") for (const count of counts.values()) count.most = count.open;
+    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(Object.fromEntries(counts)));
+  });
+  servers.push(control as unknown as Server);
+  await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
+
+  return {
+    target: {
+      origins,
+      wrongKey,
+      // Both roots are trusted, so the wrong-key origin fails on its pins, not on its trust.
+      ca: pki.root.certPem + pki.otherRoot.certPem,
+      pins: [pinOf(pki.intermediate), pinOf(pki.root)],
+      control: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
+    },
+    async close() {
+      for (const server of servers) server.closeAllConnections?.();
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    },
+  };
+}
+
+/** `/id`: the request's `x-id` and body back; `/stall`: no answer; `/reset`: a TCP reset. */
+function answer(request: IncomingMessage, response: ServerResponse): void {
+  const path = new URL(request.url ?? "/", "https://origin").pathname;
+  if (path === "/reset") {
+    (request.socket as unknown as { _parent?: Socket })._parent?.resetAndDestroy() ?? request.socket.destroy();
+    return;
+  }
+  if (path === "/stall") return void request.resume();
+  const parts: Buffer[] = [];
+  request.on("data", (part: Buffer) => parts.push(part));
+  request.on("end", () => {
+    const body = JSON.stringify({ id: request.headers["x-id"] ?? null, body: Buffer.concat(parts).toString() });
+    response.writeHead(path === "/id" ? 200 : 404, { "content-type": "application/json" }).end(body);
+  });
+}
