@@ -64,6 +64,7 @@ interface Exports {
   pf_alloc(len: number): number;
   pf_free(ptr: number, len: number): void;
   pf_result(): number;
+  pf_allocated(): number;
   pf_config_new(ptr: number, len: number): number;
   pf_config_free(config: number): void;
   pf_session_new(config: number, ptr: number, len: number): number;
@@ -330,9 +331,9 @@ export class Engine {
     return this.#exports.memory.buffer.byteLength;
   }
 
-  /** What the engine holds for connections now: sessions and native record-cipher keys (read by the soak test). */
-  get held(): { sessions: number; recordKeys: number } {
-    return { sessions: this.#verifiers.size, recordKeys: this.#aeadKeys.size };
+  /** What the engine holds now: sessions, native record-cipher keys, and bytes allocated (read by the soak test). */
+  get held(): { sessions: number; recordKeys: number; allocatedBytes: number } {
+    return { sessions: this.#verifiers.size, recordKeys: this.#aeadKeys.size, allocatedBytes: this.#exports.pf_allocated() };
   }
 
   /** The negotiated protocol version and ALPN of the last session called. */

@@ -5,6 +5,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import { constants } from "node:crypto";
 
 import { createPki, type Issued } from "../support/pki.js";
 import { pinOf } from "../support/servers.js";
@@ -36,7 +37,16 @@ export async function startEnduranceServers(): Promise<RunningServers> {
   const counts = new Map<number, Counts>();
   const servers: Server[] = [];
   const start = async (leaf: Issued, chain: Issued[]) => {
-    const server = createHttpsServer({ key: leaf.keyPem, cert: [leaf, ...chain].map((c) => c.certPem).join(""), noDelay: true }, answer);
+    const server = createHttpsServer(
+      {
+        key: leaf.keyPem,
+        cert: [leaf, ...chain].map((c) => c.certPem).join(""),
+        noDelay: true,
+        // No resumption: every connection is a full handshake, and the client's ticket cache fills the same way each time.
+        secureOptions: constants.SSL_OP_NO_TICKET,
+      },
+      answer,
+    );
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as AddressInfo).port;

@@ -36,6 +36,13 @@ pub unsafe extern "C" fn pf_free(ptr: *mut u8, len: usize) {
     }
 }
 
+/// Bytes the engine has allocated and not freed (the soak test watches them return to where they were).
+#[cfg(target_arch = "wasm32")]
+#[unsafe(no_mangle)]
+pub extern "C" fn pf_allocated() -> usize {
+    crate::allocator::in_use()
+}
+
 #[unsafe(no_mangle)]
 pub extern "C" fn pf_result() -> *const usize {
     RESULT.get().as_ptr()

@@ -10,6 +10,8 @@ extern crate alloc;
 
 mod abi;
 mod aead;
+#[cfg(target_arch = "wasm32")]
+mod allocator;
 mod config;
 mod host;
 mod session;
@@ -20,7 +22,7 @@ mod verifier;
 // Natively (the fuzz harness in fuzz/) the host program's allocator and panic handler serve.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+static ALLOCATOR: allocator::CountingAllocator = allocator::CountingAllocator;
 
 #[cfg(target_arch = "wasm32")]
 #[panic_handler]
