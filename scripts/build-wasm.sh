@@ -3,7 +3,8 @@
 # toolchain: Debian's rustc-web (std built from source for wasm32), clang-19
 # for ring's C, and binaryen's wasm-opt. See ../shared/wasm-toolchain.md.
 #   scripts/build-wasm.sh          rebuild and update the engine and its manifest
-#   scripts/build-wasm.sh --check  rebuild and fail if the committed engine differs
+#   scripts/build-wasm.sh --check  rebuild and fail if the committed engine differs, then fuzz
+#                                  its exported API for a minute (scripts/fuzz.sh --ci)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,6 +54,8 @@ if $check; then
     exit 1
   fi
   echo "engine check passed: wasm/pinned_fetch.wasm ($sha) is what the committed source builds."
+  # The same source, natively, under the fuzzer for a bounded time (scripts/fuzz.sh).
+  bash "$root/scripts/fuzz.sh" --ci
   exit 0
 fi
 

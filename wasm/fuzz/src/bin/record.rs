@@ -1,0 +1,179 @@
+//! Records the server bytes of recorded.rs: a rustls server with the fixture
+//! leaf answers an engine session made as the fuzz script makes it, once
+//! over TLS 1.3 and once over TLS 1.2, each time sending one ticket (or a
+//! session ID), RESPONSE and close_notify. Run by fixtures/make.sh.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use std::{env, fs};
+
+use pinned_fetch_fuzz::engine;
+use pinned_fetch_fuzz::host::{self, FIXED_NOW_MS, Random};
+use pinned_fetch_fuzz::recorded::{self, ALPN, CA_DER, LEAF_DER, LEAF_KEY_PKCS8, RESPONSE};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use rustls::server::{ServerConfig, StoresServerSessions, UnbufferedServerConnection};
+use rustls::time_provider::TimeProvider;
+use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, InsufficientSizeError};
+use rustls::version::{TLS12, TLS13};
+use rustls::{SupportedProtocolVersion, crypto};
+
+fn main() {
+    let fixtures = PathBuf::from(env::args().nth(1).expect("usage: record FIXTURES_DIR"));
+    for (version, file) in [(&TLS13, "tls13.bin"), (&TLS12, "tls12.bin")] {
+        let stream = record(version);
+        let replayed = recorded::replay(&stream);
+        assert_eq!(replayed.plaintext, RESPONSE, "{file} does not replay: {}", replayed.failure);
+        fs::write(fixtures.join(file), &stream).expect("writing the recording");
+        println!("{file}: {} bytes in {} records", stream.len(), recorded::records(&stream).len());
+    }
+}
+
+/// The server's bytes, from a whole exchange with an engine session.
+fn record(version: &'static SupportedProtocolVersion) -> Vec<u8> {
+    host::reset();
+    let config = engine::staged(&engine::config_input(&[CA_DER]), |ptr, len| unsafe { engine::pf_config_new(ptr, len) });
+    let mut client_random = Random::session();
+    let params = recorded::session_params();
+    let session = host::as_session(0, &mut client_random, || {
+        engine::staged(&params, |ptr, len| unsafe { engine::pf_session_new(config, ptr, len) })
+    });
+    let mut server = UnbufferedServerConnection::new(Arc::new(server_config(version))).expect("server");
+    let mut server_random = Random::server();
+    let mut server_input = Vec::new();
+    let mut responded = false;
+    let mut recorded = Vec::new();
+    let mut to_server = client_output(host::as_session(session, &mut client_random, || unsafe {
+        engine::pf_session_process(session, 0)
+    }));
+    loop {
+        server_input.extend_from_slice(&to_server);
+        let to_client =
+            host::as_session(0, &mut server_random, || serve(&mut server, &mut server_input, &mut responded));
+        if to_client.is_empty() {
+            break;
+        }
+        recorded.extend_from_slice(&to_client);
+        to_server = client_output(host::as_session(session, &mut client_random, || {
+            engine::receive(session, &to_client, 0, false).expect("the session")
+        }));
+    }
+    unsafe {
+        engine::pf_session_free(session);
+        engine::pf_config_free(config);
+    }
+    assert!(responded, "the handshake did not complete");
+    recorded
+}
+
+fn client_output(flags: u32) -> Vec<u8> {
+    let words = engine::result();
+    assert_eq!(flags & engine::FAILED, 0, "the client failed");
+    host::read(words[1] as *const u8, words[2]).to_vec()
+}
+
+fn server_config(version: &'static SupportedProtocolVersion) -> ServerConfig {
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(LEAF_KEY_PKCS8.to_vec()));
+    let chain = vec![CertificateDer::from(LEAF_DER.to_vec())];
+    let mut config = ServerConfig::builder_with_details(Arc::new(crypto::ring::default_provider()), Arc::new(FixedTime))
+        .with_protocol_versions(&[version])
+        .expect("protocol version")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("the fixture leaf and key");
+    config.alpn_protocols = vec![ALPN.to_vec()];
+    config.session_storage = Arc::new(SessionStore::default());
+    config.send_tls13_tickets = 1;
+    config
+}
+
+/// Runs the server on what it received; returns what it sends.
+fn serve(server: &mut UnbufferedServerConnection, input: &mut Vec<u8>, responded: &mut bool) -> Vec<u8> {
+    let mut output = Vec::new();
+    loop {
+        let status = server.process_tls_records(input);
+        let mut discard = status.discard;
+        let done = match status.state.expect("the server failed") {
+            ConnectionState::EncodeTlsData(mut data) => {
+                encode(&mut output, |out| data.encode(out).map_err(|error| match error {
+                    EncodeError::InsufficientSize(size) => size,
+                    error => panic!("{error:?}"),
+                }));
+                false
+            }
+            ConnectionState::TransmitTlsData(data) => {
+                data.done();
+                false
+            }
+            ConnectionState::ReadTraffic(mut traffic) => {
+                while let Some(record) = traffic.next_record() {
+                    discard += record.expect("a client record").discard;
+                }
+                false
+            }
+            ConnectionState::WriteTraffic(mut traffic) if !*responded => {
+                *responded = true;
+                encode(&mut output, |out| traffic.encrypt(RESPONSE, out).map_err(|error| match error {
+                    EncryptError::InsufficientSize(size) => size,
+                    error => panic!("{error:?}"),
+                }));
+                encode(&mut output, |out| traffic.queue_close_notify(out).map_err(|error| match error {
+                    EncryptError::InsufficientSize(size) => size,
+                    error => panic!("{error:?}"),
+                }));
+                false
+            }
+            _ => true,
+        };
+        input.drain(..discard);
+        if done {
+            return output;
+        }
+    }
+}
+
+fn encode(output: &mut Vec<u8>, mut step: impl FnMut(&mut [u8]) -> Result<usize, InsufficientSizeError>) {
+    let start = output.len();
+    let mut room = 4096;
+    loop {
+        output.resize(start + room, 0);
+        match step(&mut output[start..]) {
+            Ok(written) => return output.truncate(start + written),
+            Err(size) => room = size.required_size,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct FixedTime;
+
+impl TimeProvider for FixedTime {
+    fn current_time(&self) -> Option<UnixTime> {
+        Some(UnixTime::since_unix_epoch(Duration::from_millis(FIXED_NOW_MS as u64)))
+    }
+}
+
+/// Stateful tickets and TLS 1.2 session IDs, so that the recording carries one.
+#[derive(Debug, Default)]
+struct SessionStore(Mutex<Vec<(Vec<u8>, Vec<u8>)>>);
+
+impl StoresServerSessions for SessionStore {
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        self.0.lock().unwrap().push((key, value));
+        true
+    }
+
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.lock().unwrap().iter().find(|(stored, _)| stored == key).map(|(_, value)| value.clone())
+    }
+
+    fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let mut sessions = self.0.lock().unwrap();
+        let index = sessions.iter().position(|(stored, _)| stored == key)?;
+        Some(sessions.remove(index).1)
+    }
+
+    fn can_cache(&self) -> bool {
+        true
+    }
+}

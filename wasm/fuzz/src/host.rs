@@ -1,0 +1,251 @@
+//! The engine's host imports (../../src/host.rs), stubbed deterministically.
+//! Randomness comes from a fixed-seed generator that the harness swaps in
+//! per session, time is a fixed instant unless a script sets another, the
+//! record ciphers and signature checks are left to ring, and the pin
+//! verdicts are the script's. The stubs also check what the engine hands
+//! them: a malformed certificate list, a wrong session or a host cipher
+//! used though refused is a finding.
+
+use std::collections::BTreeSet;
+use std::hint::black_box;
+use std::slice;
+use std::sync::{Mutex, MutexGuard};
+
+/// 2027-01-01T00:00:00Z, inside the fixture certificates' validity.
+pub const FIXED_NOW_MS: f64 = 1_798_761_600_000.0;
+
+/// The verdicts of verify_path (../../src/verifier.rs).
+pub const CONTINUE: u32 = 0;
+pub const LEAF_TRUSTED: u32 = 1;
+pub const LEAF_NOT_VALID_NOW: u32 = 2;
+pub const LEAF_MISMATCH: u32 = 3;
+pub const CONTINUE_REPORT_ONLY: u32 = 4;
+pub const PATH_ACCEPTED: u32 = 0;
+pub const PATH_REJECTED: u32 = 1;
+
+const STAGE_PRESENTED: u32 = 0;
+const STAGE_PATH: u32 = 1;
+const STAGE_REPORTED: u32 = 2;
+
+const ENTRY_CERTIFICATE: u8 = 0;
+const ENTRY_ANCHOR_SUBJECT: u8 = 1;
+const ENTRY_ANCHOR_SPKI: u8 = 2;
+
+/// SplitMix64: every session's generator starts from the same seed, so a
+/// session's handshake is the same whatever else ran before it, and a
+/// recorded server's answer (see recorded.rs) stays valid for it.
+#[derive(Clone, Copy, Debug)]
+pub struct Random(u64);
+
+impl Random {
+    pub const fn session() -> Self {
+        Self(0x5eed_0f_c11e_47)
+    }
+
+    pub const fn server() -> Self {
+        Self(0x5eed_0f_5e47_e4)
+    }
+
+    fn fill(&mut self, out: &mut [u8]) {
+        for chunk in out.chunks_mut(8) {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+    }
+}
+
+/// What the host does, as a script sets it.
+#[derive(Clone, Copy, Debug)]
+pub struct Behaviour {
+    pub presented_verdict: u32,
+    pub path_verdict: u32,
+    pub now_ms: f64,
+    pub random_fails: bool,
+}
+
+impl Behaviour {
+    pub const DEFAULT: Self = Self {
+        presented_verdict: CONTINUE,
+        path_verdict: PATH_ACCEPTED,
+        now_ms: FIXED_NOW_MS,
+        random_fails: false,
+    };
+}
+
+struct Host {
+    behaviour: Behaviour,
+    random: Random,
+    /// The session the harness is calling into: the only one the engine may name.
+    current_session: u32,
+    /// Sessions for which this host accepted a certificate or a path.
+    accepted: BTreeSet<u32>,
+}
+
+static HOST: Mutex<Host> = Mutex::new(Host {
+    behaviour: Behaviour::DEFAULT,
+    random: Random::session(),
+    current_session: 0,
+    accepted: BTreeSet::new(),
+});
+
+fn host() -> MutexGuard<'static, Host> {
+    HOST.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub fn set_behaviour(behaviour: Behaviour) {
+    host().behaviour = behaviour;
+}
+
+pub fn behaviour() -> Behaviour {
+    host().behaviour
+}
+
+/// Forgets every session's verdicts and restores the default behaviour.
+pub fn reset() {
+    let mut host = host();
+    host.behaviour = Behaviour::DEFAULT;
+    host.accepted.clear();
+}
+
+pub fn forget_session(session: u32) {
+    host().accepted.remove(&session);
+}
+
+pub fn accepted(session: u32) -> bool {
+    host().accepted.contains(&session)
+}
+
+/// Runs `call` into the engine on behalf of `session`, drawing randomness from `random`.
+pub fn as_session<R>(session: u32, random: &mut Random, call: impl FnOnce() -> R) -> R {
+    {
+        let mut host = host();
+        host.current_session = session;
+        host.random = *random;
+    }
+    let result = call();
+    *random = host().random;
+    result
+}
+
+/// The `len` bytes at `ptr`, every one read, so that AddressSanitizer
+/// reports a range the engine hands out that is not all live memory.
+pub fn read<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if len == 0 {
+        return &[];
+    }
+    assert!(!ptr.is_null(), "a null pointer with {len} bytes");
+    let bytes = unsafe { slice::from_raw_parts(ptr, len) };
+    black_box(bytes.iter().fold(0u8, |sum, byte| sum ^ byte));
+    bytes
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn pf_host_random(ptr: *mut u8, len: usize) -> i32 {
+    let mut host = host();
+    if host.behaviour.random_fails {
+        return 1;
+    }
+    assert!(len <= 65_536, "random: {len} bytes in one call, more than crypto.getRandomValues takes");
+    host.random.fill(unsafe { slice::from_raw_parts_mut(ptr, len) });
+    0
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn now_ms() -> f64 {
+    host().behaviour.now_ms
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn verify_path(session: u32, ptr: *const u8, len: usize, stage: u32) -> u32 {
+    let kinds = entry_kinds(read(ptr, len));
+    let mut host = host();
+    assert_eq!(session, host.current_session, "verify_path names another session than the one being processed");
+    let certificates = kinds.iter().take_while(|kind| **kind == ENTRY_CERTIFICATE).count();
+    assert!(certificates > 0, "verify_path without a certificate: {kinds:?}");
+    let verdict = match stage {
+        STAGE_PRESENTED => {
+            assert_eq!(certificates, kinds.len(), "presented certificates with anchor entries: {kinds:?}");
+            host.behaviour.presented_verdict
+        }
+        STAGE_PATH | STAGE_REPORTED => {
+            assert_eq!(
+                &kinds[certificates..],
+                [ENTRY_ANCHOR_SUBJECT, ENTRY_ANCHOR_SPKI],
+                "a path must end with its anchor's subject and SPKI: {kinds:?}"
+            );
+            if stage == STAGE_PATH { host.behaviour.path_verdict } else { PATH_ACCEPTED }
+        }
+        _ => panic!("verify_path at unknown stage {stage}"),
+    };
+    let accepts = match stage {
+        STAGE_PRESENTED => verdict == LEAF_TRUSTED,
+        STAGE_PATH => verdict == PATH_ACCEPTED,
+        _ => true,
+    };
+    if accepts {
+        host.accepted.insert(session);
+    }
+    verdict
+}
+
+/// The kinds of the `[kind: u8][length: u32 LE][bytes]` entries; panics if they do not fill `encoded` exactly.
+fn entry_kinds(mut encoded: &[u8]) -> Vec<u8> {
+    let mut kinds = Vec::new();
+    while let Some((&kind, rest)) = encoded.split_first() {
+        let (len, rest) = rest.split_first_chunk::<4>().expect("an entry cut in its length");
+        let len = u32::from_le_bytes(*len) as usize;
+        assert!(len <= rest.len(), "an entry of {len} bytes with {} left", rest.len());
+        assert!(kind <= ENTRY_ANCHOR_SPKI, "an entry of unknown kind {kind}");
+        kinds.push(kind);
+        encoded = &rest[len..];
+    }
+    kinds
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn aead_supported(cipher: u32) -> u32 {
+    assert!((1..=3).contains(&cipher), "aead_supported: unknown cipher {cipher}");
+    0
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn aead_key(cipher: u32, _key: *const u8, _key_len: usize) -> u32 {
+    panic!("aead_key({cipher}) although the host has no cipher");
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn aead_seal(key: u32, _: *const u8, _: *const u8, _: usize, _: *mut u8, _: usize) -> u32 {
+    panic!("aead_seal with key {key} although the host has no cipher");
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn aead_open(key: u32, _: *const u8, _: *const u8, _: usize, _: *mut u8, _: usize) -> u32 {
+    panic!("aead_open with key {key} although the host has no cipher");
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn aead_free(key: u32) {
+    panic!("aead_free({key}) although the host has no cipher");
+}
+
+/// Never "valid" (1): ring decides every signature.
+#[unsafe(no_mangle)]
+extern "C" fn verify_signature(
+    algorithm: u32,
+    spki: *const u8,
+    spki_len: usize,
+    message: *const u8,
+    message_len: usize,
+    signature: *const u8,
+    signature_len: usize,
+) -> u32 {
+    assert!((1..=11).contains(&algorithm), "verify_signature: unknown algorithm {algorithm}");
+    read(spki, spki_len);
+    read(message, message_len);
+    read(signature, signature_len);
+    0
+}
