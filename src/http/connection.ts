@@ -61,8 +61,18 @@ export class HttpConnection {
     this.#writer = tls.writable.getWriter();
   }
 
+  /** Whether it can carry a request: TLS is open, and nothing arrived that no request asked for. */
   get open(): boolean {
-    return this.tls.open;
+    return this.tls.open && !this.#reader.buffered;
+  }
+
+  /**
+   * Watches the connection while it waits in the pool: whatever a server
+   * sends then (a 408 before it closes, say) answers no request, so it makes
+   * the connection unusable instead of being read as the next response.
+   */
+  watchIdle(): void {
+    this.#reader.readAhead();
   }
 
   destroy(): void {

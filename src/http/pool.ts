@@ -103,6 +103,7 @@ export class Pool {
       }
       origin.active--;
       connection.tls.setKeepsProcessAlive(false);
+      connection.watchIdle();
       const timer = setTimeout(() => {
         const at = origin.idle.findIndex((entry) => entry.connection === connection);
         if (at !== -1) origin.idle.splice(at, 1);

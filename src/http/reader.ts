@@ -13,6 +13,8 @@ export class ByteReader {
   /** Where #buffer grows in place while a section arrives in pieces (it never moves what was handed out). */
   #storage: Uint8Array = EMPTY;
   #received = 0;
+  /** The read under way, shared by whoever waits for bytes: one read of the stream at a time. */
+  #filling: Promise<boolean> | null = null;
 
   constructor(readable: ReadableStream<Uint8Array>) {
     this.#reader = readable.getReader();
@@ -26,6 +28,29 @@ export class ByteReader {
   /** Whether bytes have arrived that nobody asked for yet. */
   get buffered(): boolean {
     return this.#buffer.length > 0;
+  }
+
+  /** Starts reading ahead, so that bytes arriving while nobody asks show in `buffered` (and a failure in the stream). */
+  readAhead(): void {
+    this.#fill().catch(() => {});
+  }
+
+  /** Reads the next piece into the buffer; false at the end of the stream. */
+  #fill(): Promise<boolean> {
+    this.#filling ??= this.#reader.read().then(
+      ({ done, value }) => {
+        this.#filling = null;
+        if (done) return false;
+        this.#received += value.length;
+        this.#append(value);
+        return true;
+      },
+      (error: unknown) => {
+        this.#filling = null;
+        throw error;
+      },
+    );
+    return this.#filling;
   }
 
   /**
@@ -45,13 +70,10 @@ export class ByteReader {
       }
       if (this.#buffer.length > limit + delimiter.length) throw new PinnedFetchError("ERR_HTTP", tooLong);
       searchFrom = Math.max(0, this.#buffer.length - delimiter.length + 1);
-      const { done, value } = await this.#reader.read();
-      if (done) {
+      if (!(await this.#fill())) {
         if (this.#buffer.length === 0) return null;
         throw new PinnedFetchError("ERR_HTTP", "The connection ended in the middle of the response.");
       }
-      this.#received += value.length;
-      this.#append(value);
     }
   }
 
@@ -81,12 +103,7 @@ export class ByteReader {
 
   /** Up to `max` bytes, or null at the end of the stream. */
   async read(max: number): Promise<Uint8Array | null> {
-    if (this.#buffer.length === 0) {
-      const { done, value } = await this.#reader.read();
-      if (done) return null;
-      this.#received += value.length;
-      this.#buffer = value;
-    }
+    if (this.#buffer.length === 0 && !(await this.#fill())) return null;
     const bytes = this.#buffer.subarray(0, max);
     this.#buffer = this.#buffer.subarray(bytes.length);
     return bytes;
