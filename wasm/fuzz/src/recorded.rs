@@ -4,6 +4,13 @@
 //! (see host.rs), so the recording replays: the fuzzer starts from a whole
 //! handshake (TLS 1.3 or 1.2), a ticket, a response and close_notify, and
 //! mutates them, instead of having to guess its way past the first record.
+//! The TLS 1.3 server's traffic secrets come along, so that its encrypted
+//! messages can be edited in the clear and sealed again (`Tls13Clear`).
+
+use std::sync::OnceLock;
+
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::hkdf::{HKDF_SHA256, KeyType, Prk};
 
 use crate::engine::{self, FAILED, HANDSHAKE_DONE};
 use crate::host::{self, Random};
@@ -20,6 +27,12 @@ pub const LEAF_KEY_PKCS8: &[u8] = include_bytes!("../fixtures/leaf.key.der");
 
 pub const TLS13: &[u8] = include_bytes!("../fixtures/tls13.bin");
 pub const TLS12: &[u8] = include_bytes!("../fixtures/tls12.bin");
+/// The TLS 1.3 server's handshake and application traffic secrets (TLS13_CHACHA20_POLY1305_SHA256).
+const TLS13_KEYS: &[u8] = include_bytes!("../fixtures/tls13.keys");
+
+const HANDSHAKE: u8 = 22;
+const APPLICATION_DATA: u8 = 23;
+const TAG_LEN: usize = 16;
 
 pub fn session_params() -> Vec<u8> {
     engine::session_input(SERVER_NAME.as_bytes(), &[ALPN.to_vec()])
@@ -45,6 +58,12 @@ pub fn records(mut stream: &[u8]) -> Vec<&[u8]> {
 /// see the engine refuse the recording (after a change to the ClientHello,
 /// say) and the recordings must be made again (fixtures/make.sh).
 pub fn check_replay() {
+    let clear = Tls13Clear::get();
+    assert_eq!(
+        clear.handshake_key.seal(0, HANDSHAKE, &clear.handshake),
+        records(TLS13)[2],
+        "sealing the recorded TLS 1.3 handshake again gives other bytes: fixtures/tls13.keys is not the recording's"
+    );
     for (name, recording, version) in [("tls13.bin", TLS13, 0x0304), ("tls12.bin", TLS12, 0x0303)] {
         let outcome = replay(recording);
         assert!(
@@ -91,4 +110,99 @@ pub fn replay(recording: &[u8]) -> Outcome {
         engine::pf_config_free(config);
     }
     outcome
+}
+
+/// The recorded TLS 1.3 server's encrypted records in the clear: its one
+/// handshake record (EncryptedExtensions, Certificate, CertificateVerify,
+/// Finished), then what it sent after the handshake, each with its content
+/// type (the ticket, the response, close_notify).
+pub struct Tls13Clear {
+    pub handshake: Vec<u8>,
+    pub after: Vec<(u8, Vec<u8>)>,
+    pub handshake_key: RecordKey,
+    pub application_key: RecordKey,
+}
+
+impl Tls13Clear {
+    pub fn get() -> &'static Tls13Clear {
+        static CLEAR: OnceLock<Tls13Clear> = OnceLock::new();
+        CLEAR.get_or_init(|| {
+            let (handshake_secret, application_secret) = TLS13_KEYS.split_at(32);
+            let handshake_key = RecordKey::new(handshake_secret);
+            let application_key = RecordKey::new(application_secret);
+            let records = records(TLS13);
+            let (content_type, handshake) = handshake_key.open(0, records[2]);
+            assert_eq!(content_type, HANDSHAKE, "the recording's third record is not its encrypted handshake");
+            let after = (0..).zip(&records[3..]).map(|(seq, record)| application_key.open(seq, record)).collect();
+            Tls13Clear { handshake, after, handshake_key, application_key }
+        })
+    }
+}
+
+/// One direction's TLS 1.3 record protection with ChaCha20-Poly1305 (RFC 8446, 5.2 and 7.3).
+pub struct RecordKey {
+    key: LessSafeKey,
+    iv: [u8; NONCE_LEN],
+}
+
+impl RecordKey {
+    fn new(secret: &[u8]) -> Self {
+        let key = UnboundKey::new(&CHACHA20_POLY1305, &expand_label(secret, b"key", 32)).expect("a ChaCha20 key");
+        let iv = expand_label(secret, b"iv", NONCE_LEN).try_into().expect("an IV");
+        Self { key: LessSafeKey::new(key), iv }
+    }
+
+    fn nonce(&self, seq: u64) -> Nonce {
+        let mut nonce = self.iv;
+        for (byte, seq_byte) in nonce[NONCE_LEN - 8..].iter_mut().zip(seq.to_be_bytes()) {
+            *byte ^= seq_byte;
+        }
+        Nonce::assume_unique_for_key(nonce)
+    }
+
+    /// The record carrying `content` of `content_type`, sealed as record number `seq`.
+    pub fn seal(&self, seq: u64, content_type: u8, content: &[u8]) -> Vec<u8> {
+        let mut payload = content[..content.len().min(usize::from(u16::MAX) - 1 - TAG_LEN)].to_vec();
+        payload.push(content_type);
+        let header = record_header(payload.len() + TAG_LEN);
+        self.key
+            .seal_in_place_append_tag(self.nonce(seq), Aad::from(header), &mut payload)
+            .expect("sealing a record");
+        [&header[..], &payload].concat()
+    }
+
+    fn open(&self, seq: u64, record: &[u8]) -> (u8, Vec<u8>) {
+        let (header, sealed) = record.split_at(5);
+        let mut payload = sealed.to_vec();
+        let plain = self
+            .key
+            .open_in_place(self.nonce(seq), Aad::from(header), &mut payload)
+            .expect("the recording's record does not open with fixtures/tls13.keys");
+        let end = plain.iter().rposition(|byte| *byte != 0).expect("a record without content type");
+        (plain[end], plain[..end].to_vec())
+    }
+}
+
+fn record_header(len: usize) -> [u8; 5] {
+    let [high, low] = (len as u16).to_be_bytes();
+    [APPLICATION_DATA, 0x03, 0x03, high, low]
+}
+
+/// HKDF-Expand-Label with an empty context (RFC 8446, 7.1).
+fn expand_label(secret: &[u8], label: &[u8], len: usize) -> Vec<u8> {
+    struct Len(usize);
+    impl KeyType for Len {
+        fn len(&self) -> usize {
+            self.0
+        }
+    }
+    let length = (len as u16).to_be_bytes();
+    let label_len = [(b"tls13 ".len() + label.len()) as u8];
+    let info: [&[u8]; 5] = [&length, &label_len, b"tls13 ", label, &[0]];
+    let mut out = vec![0; len];
+    Prk::new_less_safe(HKDF_SHA256, secret)
+        .expand(&info, Len(len))
+        .and_then(|okm| okm.fill(&mut out))
+        .expect("HKDF-Expand-Label");
+    out
 }

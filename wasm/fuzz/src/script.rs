@@ -60,6 +60,17 @@ pub enum ServerBytes {
     /// One record around `body`, so that it gets past the record layer.
     Record { content_type: ContentType, version: Option<u16>, body: Vec<u8> },
     Recorded { recording: Recording, part: Part, edits: Vec<Edit> },
+    /// The recorded TLS 1.3 server's bytes with its encrypted handshake
+    /// edited in the clear and cut into `fragments`, then the records of
+    /// `after`, each sealed again: past an unedited handshake, they open.
+    Tls13Clear { handshake: Vec<Edit>, fragments: Vec<u16>, after: Vec<After> },
+}
+
+#[derive(Arbitrary, Debug)]
+pub enum After {
+    /// One of the records the server sent after the handshake, edited.
+    Recorded { index: u8, edits: Vec<Edit> },
+    New { content_type: ContentType, content: Vec<u8> },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -402,14 +413,7 @@ impl ServerBytes {
             ServerBytes::Raw(bytes) => bytes,
             ServerBytes::Record { content_type, version, mut body } => {
                 body.truncate(usize::from(u16::MAX));
-                let content_type = match content_type {
-                    ContentType::ChangeCipherSpec => 20,
-                    ContentType::Alert => 21,
-                    ContentType::Handshake => 22,
-                    ContentType::ApplicationData => 23,
-                    ContentType::Other(byte) => byte,
-                };
-                let mut record = vec![content_type];
+                let mut record = vec![content_type.byte()];
                 record.extend_from_slice(&version.unwrap_or(0x0303).to_be_bytes());
                 record.extend_from_slice(&(body.len() as u16).to_be_bytes());
                 record.extend_from_slice(&body);
@@ -432,6 +436,50 @@ impl ServerBytes {
                 apply_edits(&mut bytes, &edits);
                 bytes
             }
+            ServerBytes::Tls13Clear { handshake: edits, fragments, after } => {
+                let clear = recorded::Tls13Clear::get();
+                let records = recorded::records(recorded::TLS13);
+                // ServerHello and the compatibility ChangeCipherSpec.
+                let mut bytes = [records[0], records[1]].concat();
+                let mut handshake = clear.handshake.clone();
+                apply_edits(&mut handshake, &edits);
+                let mut rest = handshake.as_slice();
+                let mut seq = 0;
+                for len in fragments {
+                    let (fragment, later) = rest.split_at(usize::from(len).min(rest.len()));
+                    bytes.extend(clear.handshake_key.seal(seq, 22, fragment));
+                    rest = later;
+                    seq += 1;
+                }
+                if seq == 0 || !rest.is_empty() {
+                    bytes.extend(clear.handshake_key.seal(seq, 22, rest));
+                }
+                for (seq, record) in (0..).zip(after) {
+                    let (content_type, content) = match record {
+                        After::Recorded { index, edits } => {
+                            let (content_type, content) = &clear.after[usize::from(index) % clear.after.len()];
+                            let mut content = content.clone();
+                            apply_edits(&mut content, &edits);
+                            (*content_type, content)
+                        }
+                        After::New { content_type, content } => (content_type.byte(), content),
+                    };
+                    bytes.extend(clear.application_key.seal(seq, content_type, &content));
+                }
+                bytes
+            }
+        }
+    }
+}
+
+impl ContentType {
+    fn byte(&self) -> u8 {
+        match self {
+            ContentType::ChangeCipherSpec => 20,
+            ContentType::Alert => 21,
+            ContentType::Handshake => 22,
+            ContentType::ApplicationData => 23,
+            ContentType::Other(byte) => *byte,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Records the server bytes of recorded.rs: a rustls server with the fixture
 //! leaf answers an engine session made as the fuzz script makes it, once
 //! over TLS 1.3 and once over TLS 1.2, each time sending one ticket (or a
-//! session ID), RESPONSE and close_notify. Run by fixtures/make.sh.
+//! session ID), RESPONSE and close_notify; for TLS 1.3 also the server's
+//! traffic secrets (tls13.keys), with which the harness seals edited
+//! messages again. Run by fixtures/make.sh.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -16,21 +18,49 @@ use rustls::server::{ServerConfig, StoresServerSessions, UnbufferedServerConnect
 use rustls::time_provider::TimeProvider;
 use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, InsufficientSizeError};
 use rustls::version::{TLS12, TLS13};
-use rustls::{SupportedProtocolVersion, crypto};
+use rustls::{KeyLog, SupportedProtocolVersion, crypto};
 
 fn main() {
     let fixtures = PathBuf::from(env::args().nth(1).expect("usage: record FIXTURES_DIR"));
     for (version, file) in [(&TLS13, "tls13.bin"), (&TLS12, "tls12.bin")] {
-        let stream = record(version);
+        let secrets = Arc::new(Secrets::default());
+        let stream = record(version, secrets.clone());
         let replayed = recorded::replay(&stream);
         assert_eq!(replayed.plaintext, RESPONSE, "{file} does not replay: {}", replayed.failure);
         fs::write(fixtures.join(file), &stream).expect("writing the recording");
         println!("{file}: {} bytes in {} records", stream.len(), recorded::records(&stream).len());
+        if version == &TLS13 {
+            // ServerHello: version (2), random (32), session ID (length-prefixed), then the suite.
+            let server_hello = &recorded::records(&stream)[0][5 + 4..];
+            let suite = &server_hello[35 + usize::from(server_hello[34])..][..2];
+            assert_eq!(suite, [0x13, 0x03], "recorded.rs seals with TLS13_CHACHA20_POLY1305_SHA256, the server chose another");
+            let keys = [secrets.get("SERVER_HANDSHAKE_TRAFFIC_SECRET"), secrets.get("SERVER_TRAFFIC_SECRET_0")].concat();
+            fs::write(fixtures.join("tls13.keys"), keys).expect("writing the keys");
+        }
+    }
+}
+
+/// The server's secrets, as rustls logs them.
+#[derive(Debug, Default)]
+struct Secrets(Mutex<Vec<(String, Vec<u8>)>>);
+
+impl Secrets {
+    fn get(&self, label: &str) -> Vec<u8> {
+        let logged = self.0.lock().unwrap();
+        let (_, secret) = logged.iter().find(|(logged, _)| logged == label).expect(label);
+        assert_eq!(secret.len(), 32, "{label}: a SHA-256 suite's secret");
+        secret.clone()
+    }
+}
+
+impl KeyLog for Secrets {
+    fn log(&self, label: &str, _client_random: &[u8], secret: &[u8]) {
+        self.0.lock().unwrap().push((label.to_string(), secret.to_vec()));
     }
 }
 
 /// The server's bytes, from a whole exchange with an engine session.
-fn record(version: &'static SupportedProtocolVersion) -> Vec<u8> {
+fn record(version: &'static SupportedProtocolVersion, secrets: Arc<Secrets>) -> Vec<u8> {
     host::reset();
     let config = engine::staged(&engine::config_input(&[CA_DER]), |ptr, len| unsafe { engine::pf_config_new(ptr, len) });
     let mut client_random = Random::session();
@@ -38,7 +68,7 @@ fn record(version: &'static SupportedProtocolVersion) -> Vec<u8> {
     let session = host::as_session(0, &mut client_random, || {
         engine::staged(&params, |ptr, len| unsafe { engine::pf_session_new(config, ptr, len) })
     });
-    let mut server = UnbufferedServerConnection::new(Arc::new(server_config(version))).expect("server");
+    let mut server = UnbufferedServerConnection::new(Arc::new(server_config(version, secrets))).expect("server");
     let mut server_random = Random::server();
     let mut server_input = Vec::new();
     let mut responded = false;
@@ -72,7 +102,7 @@ fn client_output(flags: u32) -> Vec<u8> {
     host::read(words[1] as *const u8, words[2]).to_vec()
 }
 
-fn server_config(version: &'static SupportedProtocolVersion) -> ServerConfig {
+fn server_config(version: &'static SupportedProtocolVersion, secrets: Arc<Secrets>) -> ServerConfig {
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(LEAF_KEY_PKCS8.to_vec()));
     let chain = vec![CertificateDer::from(LEAF_DER.to_vec())];
     let mut config = ServerConfig::builder_with_details(Arc::new(crypto::ring::default_provider()), Arc::new(FixedTime))
@@ -84,6 +114,7 @@ fn server_config(version: &'static SupportedProtocolVersion) -> ServerConfig {
     config.alpn_protocols = vec![ALPN.to_vec()];
     config.session_storage = Arc::new(SessionStore::default());
     config.send_tls13_tickets = 1;
+    config.key_log = secrets;
     config
 }
 
