@@ -86,6 +86,10 @@ export async function startTlsServer(
   const secureContext = createSecureContext({
     key: options.key.keyPem,
     cert: options.chain.map((certificate) => certificate.certPem).join(""),
+    minVersion: options.minVersion ?? "TLSv1.2",
+    maxVersion: options.maxVersion ?? "TLSv1.3",
+    // A raw TLSSocket has no session cache either, so without tickets nothing resumes.
+    ...(options.resumption === false && { secureOptions: constants.SSL_OP_NO_TICKET }),
   });
   const server = createTcpServer((tcp) => {
     tcp.setNoDelay(true);
