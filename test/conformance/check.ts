@@ -11,6 +11,8 @@ export { HELLO } from "../support/content.js";
 export interface Scenario {
   name: string;
   run(fixture: Fixture): Promise<void> | void;
+  /** Milliseconds the scenario may take, for one whose size the fixture sets; the harness's default otherwise. */
+  timeout?(fixture: Fixture): number;
 }
 
 export interface Group {

@@ -5,15 +5,18 @@
 import { spawn } from "node:child_process";
 
 import { BUN, CHILD_ENV, DENO, ROOT, denoRun } from "../support/runtimes.js";
+import { fixtureOf } from "./description.js";
 import { startFixture } from "./fixture.js";
 import { selectGroups } from "./index.js";
 
-/** A whole run that takes longer has hung; it is stopped and counted as failed. */
-const RUN_TIMEOUT = 300_000;
 const only = process.argv.slice(2);
-const SCENARIOS = selectGroups(only).reduce((count, group) => count + group.scenarios.length, 0);
+const selected = selectGroups(only).flatMap((group) => group.scenarios);
+const SCENARIOS = selected.length;
 
 const fixture = await startFixture();
+/** A whole run that takes longer has hung; it is stopped and counted as failed. Scenarios with a limit of their own add it. */
+const described = fixtureOf(fixture.description, "node");
+const RUN_TIMEOUT = selected.reduce((total, scenario) => total + (scenario.timeout?.(described) ?? 0), 300_000);
 const { control, unresolvable } = fixture.description;
 const runner = "test/conformance/run.ts";
 // Deno runs the TypeScript sources as they are; `--unstable-sloppy-imports` lets their

@@ -6,7 +6,7 @@ import type { RuntimeName } from "../../src/index.js";
 import { type FixtureDescription, fixtureOf } from "./description.js";
 import { selectGroups } from "./index.js";
 
-/** A scenario that takes longer has hung. */
+/** A scenario that takes longer (than its own limit, if it has one) has hung. */
 const SCENARIO_TIMEOUT = 30_000;
 
 const [control, runtime, ...only] = process.argv.slice(2);
@@ -19,8 +19,9 @@ let failed = 0;
 for (const group of selectGroups(only)) {
   for (const scenario of group.scenarios) {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = scenario.timeout?.(fixture) ?? SCENARIO_TIMEOUT;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no outcome within ${SCENARIO_TIMEOUT / 1000} s`)), SCENARIO_TIMEOUT);
+      timer = setTimeout(() => reject(new Error(`no outcome within ${limit / 1000} s`)), limit);
     });
     try {
       await Promise.race([scenario.run(fixture), timeout]);
