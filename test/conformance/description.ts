@@ -2,6 +2,7 @@
 // CAs, as plain data that crosses from the Node harness to Deno and Bun, and
 // the counters each server keeps, read over loopback HTTP.
 import type { RuntimeName } from "../../src/index.js";
+import type { HostileDescription } from "../support/hostile/plan.js";
 
 export const CERTIFICATES = [
   "leaf",
@@ -51,6 +52,7 @@ export const SERVERS = [
   "authProxy",
   "badGatewayProxy",
   "inspectingProxy",
+  "hostile",
 ] as const;
 export type ServerName = (typeof SERVERS)[number];
 
@@ -78,6 +80,8 @@ export interface FixtureDescription {
   unresolvable: string;
   /** Bytes the `source` server streams on each connection. */
   sourceBytes: number;
+  /** The `hostile` server's recorded connections, and how many cases to run, from which seed. */
+  hostile: HostileDescription;
 }
 
 export interface ServerStats {

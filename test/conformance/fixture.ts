@@ -3,10 +3,12 @@
 // The Node tests start it in-process; Deno's and Bun's runs get its
 // description from the control server.
 import { createHash, X509Certificate } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 
+import { startHostileServer } from "../support/hostile/server.js";
+import type { ServerPlan } from "../support/hostile/plan.js";
 import { createPki, issue, type Issued, type Pki } from "../support/pki.js";
 import { startProxy } from "../support/proxy.js";
 import {
@@ -27,6 +29,8 @@ export interface RunningFixture {
 const DAY = 24 * 3_600_000;
 const SOURCE_BYTES = 64 * 1024 * 1024;
 const SOURCE_CHUNK = Buffer.alloc(1024 * 1024, 0x5a);
+/** Hostile cases per runtime in `npm test`; PF_HOSTILE_CASES sets another number (see hostile.ts). */
+const HOSTILE_CASES = 600;
 
 /**
  * Hand-made responses of the `raw` server, by request target: what a broken
@@ -87,6 +91,7 @@ export async function startFixture(): Promise<RunningFixture> {
   const impostor = { chain: [pki.otherLeaf, pki.otherIntermediate], key: pki.otherLeaf };
   const appended = { chain: [pki.otherLeaf, pki.otherIntermediate, pki.intermediate], key: pki.otherLeaf };
   const only = (version: "TLSv1.3" | "TLSv1.2") => ({ minVersion: version, maxVersion: version });
+  const hostile = await startHostileServer(pki);
 
   const servers: Record<ServerName, TestServer> = {
     tls13: await startHttpsServer({ ...good, ...only("TLSv1.3") }),
@@ -128,16 +133,27 @@ export async function startFixture(): Promise<RunningFixture> {
     authProxy: await startProxy({ credentials: PROXY_CREDENTIALS }),
     badGatewayProxy: await startProxy({ refuse: "502 Bad Gateway" }),
     inspectingProxy: await startProxy({ inspect: { chain: [inspecting, pki.intermediate], key: inspecting, ca: pki.root.certPem } }),
+    hostile,
   };
 
   const control = createServer((request, response) => {
     const [, kind, name] = (request.url ?? "").split("/");
     if (kind === "description") return response.end(JSON.stringify(description));
+    if (kind === "hostile" && request.method === "POST") return armHostile(request, response);
     const server = kind === "stats" && Object.hasOwn(servers, name!) ? servers[name as ServerName] : undefined;
     if (!server) return response.writeHead(404).end();
     const { close: _, port: __, ...stats } = server;
-    response.setHeader("content-type", "application/json").end(JSON.stringify(stats));
+    response.setHeader("content-type", "application/json").end(JSON.stringify(stats, (key, value) => (key === "recorded" ? undefined : value)));
   });
+  /** POST /hostile with a plan (or null) as JSON: what the hostile server's next connection does. */
+  const armHostile = (request: IncomingMessage, response: ServerResponse) => {
+    const parts: Buffer[] = [];
+    request.on("data", (part: Buffer) => parts.push(part));
+    request.on("end", () => {
+      hostile.arm(JSON.parse(Buffer.concat(parts).toString()) as ServerPlan | null);
+      response.writeHead(204).end();
+    });
+  };
   const description: FixtureDescription = {
     control: `http://127.0.0.1:${await listen(control)}`,
     ports: Object.fromEntries(Object.entries(servers).map(([name, server]) => [name, server.port])) as Record<ServerName, number>,
@@ -148,6 +164,12 @@ export async function startFixture(): Promise<RunningFixture> {
     expiredSelfSigned: { pem: expiredSelfSigned.certPem },
     unresolvable: `${"a".repeat(64)}.test`,
     sourceBytes: SOURCE_BYTES,
+    hostile: {
+      seed: Number(process.env.PF_HOSTILE_SEED ?? 1),
+      cases: Number(process.env.PF_HOSTILE_CASES ?? HOSTILE_CASES),
+      only: process.env.PF_HOSTILE_ONLY ?? null,
+      recorded: hostile.recorded,
+    },
   };
   return {
     description,

@@ -5,6 +5,7 @@ import { certificates } from "./certificates.js";
 import type { Group } from "./check.js";
 import { config } from "./config.js";
 import { framing } from "./framing.js";
+import { hostile } from "./hostile.js";
 import { http } from "./http.js";
 import { libraries } from "./libraries.js";
 import { cancellation, network } from "./network.js";
@@ -37,6 +38,7 @@ export const groups: Group[] = [
   cancellation,
   framing,
   runtime,
+  hostile,
 ];
 
 /** The groups named (all when none are): for running a few while working on them. */

@@ -1,0 +1,356 @@
+// The families of hostile cases. Each turns a case number into a plan, the
+// same in every runtime for the same seed: what the server does, and what
+// the client may end with.
+import type { PinnedFetchErrorCode } from "../../../src/index.js";
+import {
+  type Ending,
+  type HostileDescription,
+  type HttpScript,
+  HEALTHY_SCRIPT,
+  RESPONSE_HEAD,
+  RESPONSE_PARTS,
+  type RecordEdit,
+  type ServerPlan,
+  type StreamPlan,
+  TLS_VERSIONS,
+} from "../../support/hostile/plan.js";
+import { HELLO } from "../check.js";
+import { Random, caseRandom, hex, shuffled } from "./random.js";
+
+/** How a case may end besides the complete response: an error code, or the caller's abort. */
+export type Expected = PinnedFetchErrorCode | "aborted";
+
+/** Defects of src/ that some cases show, by name (see AWAITING_FIX in hostile.ts). */
+export type Defect = "a fast body starves the event loop";
+
+export interface CasePlan {
+  /** In words, for a failure's report. */
+  what: string;
+  server: ServerPlan;
+  /** Milliseconds after the call at which the caller aborts, if it does. */
+  abortAfter?: number;
+  /** Whether the complete, exact response is a right outcome (the hostility may spare what TLS authenticates). */
+  mayComplete: boolean;
+  /** The outcomes this case must end with, when narrower than its family's codes. */
+  expect?: readonly Expected[];
+  /** A known defect this case fails by, until it is fixed. */
+  defect?: Defect;
+}
+
+/** The limits of a family's pinned fetch, in ms; `body` bounds reading a body, through an abort. */
+export interface Limits {
+  connectTimeout: number;
+  timeout: number;
+  body: number;
+}
+
+export interface Family {
+  /** Short, for case names (`key:index`). */
+  key: string;
+  /** The scenario's name. */
+  name: string;
+  /** Its share of the cases, the fewest it runs, and what a case takes at most on average (for the scenario's time limit). */
+  share: number;
+  least: number;
+  costPerCase: number;
+  limits: Limits;
+  /** Error codes any of its cases may end with. */
+  codes: readonly PinnedFetchErrorCode[];
+  /** The plan of each case, from what the fixture recorded. */
+  planner(hostile: HostileDescription): (index: number) => CasePlan;
+}
+
+const NETWORK: readonly PinnedFetchErrorCode[] = ["ERR_TLS", "ERR_CONNECT", "ERR_TIMEOUT"];
+const CERTIFICATE: readonly PinnedFetchErrorCode[] = ["ERR_CERT_UNTRUSTED", "ERR_CERT_EXPIRED", "ERR_CERT_HOSTNAME"];
+/** Cases that fail fast; a stalled one ends at connectTimeout or timeout. */
+const FAST: Limits = { connectTimeout: 600, timeout: 1_000, body: 1_000 };
+/** How often a fast family's case ends by stalling rather than closing. */
+const STALLS = 0.015;
+
+function ending(random: Random): Ending {
+  return random.chance(STALLS) ? "stall" : random.pick(["fin", "reset"] as const);
+}
+
+/** Bytes a hostile server might put where a record belongs. */
+function injected(random: Random): number[] {
+  const kind = random.int(0, 5);
+  if (kind === 0) {
+    const level = random.pick([1, 2, random.int(0, 255)]);
+    const description = random.pick([0, 10, 20, 40, 42, 48, 70, 80, 90, 100, 109, 112, 255, random.int(0, 255)]);
+    return [0x15, 3, 3, 0, 2, level, description];
+  }
+  if (kind === 1) return [0x14, 3, 3, 0, 1, 1]; // ChangeCipherSpec
+  if (kind === 2) return [random.pick([0x16, 0x17]), 3, 3, 0, 0]; // an empty record
+  if (kind === 3) return [...random.bytes(random.int(1, 64))];
+  // A record of any type whose declared length may not be what follows.
+  const type = random.pick([0x14, 0x15, 0x16, 0x17, 0x18, 0x00, 0xff, random.int(0, 255)]);
+  const declared = random.pick([1, 2, 32, 16_384, 16_385, 18_433, 0xffff, random.int(0, 0xffff)]);
+  const content = random.bytes(kind === 4 ? Math.min(declared, 256) : random.int(0, 64));
+  return [type, 3, 3, declared >> 8, declared & 0xff, ...content];
+}
+
+const OPERATIONS = ["flip", "flip", "flip", "length", "type", "version", "drop", "duplicate", "swap", "inject", "inject", "cut", "end"] as const;
+
+/** One random change to record `record`, whose size is `size` (0 for the end of the stream). */
+function randomEdit(random: Random, record: number, size: number): RecordEdit {
+  const op = random.pick(OPERATIONS);
+  switch (op) {
+    case "flip":
+      return { record, op, bit: random.int(0, Math.max(size, 1) * 8 - 1) };
+    case "length": {
+      const body = size - 5;
+      return { record, op, length: random.pick([0, 1, body - 1, body + 1, 16_640, 18_433, 0xffff, random.int(0, 0xffff)]) };
+    }
+    case "type":
+      return { record, op, type: random.pick([0x14, 0x15, 0x16, 0x17, 0x18, 0x00, 0xff, random.int(0, 255)]) };
+    case "version":
+      return { record, op, version: random.pick([0x0300, 0x0301, 0x0302, 0x0304, 0x0000, 0xffff, random.int(0, 0xffff)]) };
+    case "inject":
+      return { record, op, hex: hex(injected(random)) };
+    case "cut":
+      return { record, op, offset: random.int(0, Math.max(size - 1, 0)) };
+    default:
+      return { record, op };
+  }
+}
+
+function describeEdits(edits: readonly RecordEdit[]): string {
+  return edits.map(({ record, op }) => `${op} at record ${record}`).join(", ");
+}
+
+const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+
+const randomBytes: Family = {
+  key: "random",
+  name: "a server that answers the ClientHello with random bytes",
+  share: 0.12,
+  least: 20,
+  costPerCase: 300,
+  limits: FAST,
+  codes: NETWORK,
+  planner: (hostile) => (index) => {
+    const random = caseRandom(hostile.seed, "random", index);
+    const prefixes: (() => number[])[] = [
+      () => [],
+      () => [0x16, 3, 3, random.int(0, 255), random.int(0, 255)], // a handshake record's header
+      () => [0x16, 3, 3, 0, 0x50, 0x02, 0, 0, 0x4c, 3, 3], // a ServerHello's start
+      () => [0x15, 3, 3, 0, 2], // an alert's header
+      () => [0x80, random.int(0, 255), 0x04], // an SSL 2 record
+      () => [...new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\n\r\n")],
+    ];
+    const bytes = [...random.pick(prefixes)(), ...random.bytes(random.pick([0, 1, 3, 16, 200, random.int(1, 5_000)]))];
+    const readHello = !random.chance(0.1);
+    const server: ServerPlan = { kind: "bytes", readHello, hex: hex(bytes), ending: ending(random) };
+    return { what: `${bytes.length} random bytes ${readHello ? "after" : "before"} the ClientHello, then ${server.ending}`, server, mayComplete: false };
+  },
+};
+
+const recordedCut: Family = {
+  key: "recorded-cut",
+  name: "a recorded handshake (TLS 1.3 and 1.2) cut at every byte offset",
+  share: 0.3,
+  least: 60,
+  costPerCase: 300,
+  limits: FAST,
+  codes: [...NETWORK, ...CERTIFICATE],
+  planner(hostile) {
+    // Every offset from 0 to the whole flight, of each version, in a seeded order.
+    const flights = TLS_VERSIONS.map((version) => {
+      const { sizes, flight } = hostile.recorded[version];
+      return { version, length: sum(sizes.slice(0, flight)) };
+    });
+    const positions = sum(flights.map(({ length }) => length + 1));
+    const order = shuffled(positions, new Random(hostile.seed));
+    return (index) => {
+      const random = caseRandom(hostile.seed, "recorded-cut", index);
+      let offset = order[index % positions]!;
+      const { version, length } = flights[offset <= flights[0]!.length ? 0 : 1]!;
+      if (version !== flights[0]!.version) offset -= flights[0]!.length + 1;
+      // Each offset ends the other way on the next round through them all.
+      const round = Math.floor(index / positions);
+      const end: Ending = random.chance(STALLS) ? "stall" : (["fin", "reset"] as const)[(offset + round) % 2]!;
+      return {
+        what: `the recorded ${version} flight cut after ${offset} of its ${length} bytes, then ${end}`,
+        server: { kind: "replay", version, stream: { edits: [], cutAt: offset, ending: end } },
+        mayComplete: false,
+      };
+    };
+  },
+};
+
+const recordedMutation: Family = {
+  key: "recorded-edit",
+  name: "a recorded handshake with records flipped, resized, retyped, dropped, duplicated, swapped or injected",
+  share: 0.12,
+  least: 20,
+  costPerCase: 300,
+  limits: FAST,
+  codes: [...NETWORK, ...CERTIFICATE],
+  planner: (hostile) => (index) => {
+    const random = caseRandom(hostile.seed, "recorded-edit", index);
+    const version = random.pick(TLS_VERSIONS);
+    const { sizes, flight } = hostile.recorded[version];
+    const edits: RecordEdit[] = random.chance(0.1)
+      ? [{ record: 0, op: "drop" }, { record: 0, op: "inject", hex: hex(random.bytes(random.int(1, 200))) }] // garbage for a ServerHello
+      : Array.from({ length: random.int(1, 3) }, () => {
+          const record = random.int(0, flight - 1);
+          return randomEdit(random, record, sizes[record]!);
+        });
+    const stream: StreamPlan = { edits, ending: ending(random) };
+    return {
+      what: `the recorded ${version} flight with ${describeEdits(edits)}, then ${stream.ending}`,
+      server: { kind: "replay", version, stream },
+      mayComplete: false,
+    };
+  },
+};
+
+/** A live connection to a real TLS server, one or two of its records in `records` changed; sometimes the caller aborts. */
+function liveEdit(key: string, name: string, codes: readonly PinnedFetchErrorCode[], records: (sizes: number[], handshake: number) => [number, number]): Family {
+  return {
+    key,
+    name,
+    share: 0.15,
+    least: 30,
+    costPerCase: 300,
+    limits: FAST,
+    codes,
+    planner: (hostile) => (index) => {
+      const random = caseRandom(hostile.seed, key, index);
+      const version = random.pick(TLS_VERSIONS);
+      const { sizes, handshake } = hostile.recorded[version];
+      const [first, last] = records(sizes, handshake);
+      const edits = Array.from({ length: random.chance(0.2) ? 2 : 1 }, () => {
+        const record = random.int(first, last);
+        return randomEdit(random, record, sizes[record] ?? 0);
+      });
+      const stream: StreamPlan = { edits, ending: ending(random) };
+      const abortAfter = random.chance(0.1) ? random.int(0, 15) : undefined;
+      return {
+        what: `a live ${version} connection with ${describeEdits(edits)} (cut: ${stream.ending})${abortAfter === undefined ? "" : `, aborted after ${abortAfter} ms`}`,
+        server: { kind: "relay", version, stream, http: HEALTHY_SCRIPT },
+        ...(abortAfter !== undefined && { abortAfter }),
+        mayComplete: true,
+      };
+    },
+  };
+}
+
+const liveHandshake = liveEdit(
+  "live-handshake",
+  "a live handshake with a record flipped, resized, retyped, dropped, duplicated, swapped, injected, cut or ended",
+  [...NETWORK, ...CERTIFICATE],
+  (_, handshake) => [0, handshake - 1],
+);
+
+// Up to one past the last record: what is injected or cut there comes where the stream ends.
+const liveData = liveEdit(
+  "live-data",
+  "the data phase with a record flipped, resized, retyped, dropped, duplicated, swapped, injected, cut or ended",
+  [...NETWORK, "ERR_HTTP"],
+  (sizes, handshake) => [handshake, sizes.length],
+);
+
+/** Responses whose every proper prefix is incomplete. */
+const FRAMED_RESPONSES: Record<string, string> = {
+  "Content-Length": RESPONSE_PARTS.join(""),
+  chunked: `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\nd\r\nhello, pinned\r\n6;ext=1\r\n world\r\n0\r\nx-trailer: yes\r\n\r\n`,
+  "103, then Content-Length": `HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\n${RESPONSE_PARTS.join("")}`,
+};
+const CUT_ENDINGS = ["close_notify", "fin", "reset"] as const;
+
+const responseCut: Family = {
+  key: "response-cut",
+  name: "a response cut at every byte offset by close_notify, FIN or reset",
+  share: 0.12,
+  least: 20,
+  costPerCase: 300,
+  limits: FAST,
+  codes: ["ERR_HTTP", "ERR_TLS", "ERR_CONNECT"],
+  planner(hostile) {
+    const cuts = Object.entries(FRAMED_RESPONSES).flatMap(([framing, text]) =>
+      Array.from({ length: text.length }, (_, offset) => CUT_ENDINGS.map((end) => ({ framing, text, offset, end }))).flat(),
+    );
+    const order = shuffled(cuts.length, new Random(hostile.seed));
+    return (index) => {
+      const random = caseRandom(hostile.seed, "response-cut", index);
+      const { framing, text, offset, end } = cuts[order[index % cuts.length]!]!;
+      const version = random.pick(TLS_VERSIONS);
+      // In two records, split anywhere.
+      const split = random.int(0, offset);
+      const steps = [text.slice(0, split), text.slice(split, offset)].filter(Boolean).map((send) => ({ send }));
+      return {
+        what: `a ${framing} response over ${version} cut after ${offset} of its ${text.length} bytes by ${end}`,
+        server: { kind: "relay", version, stream: { edits: [], ending: "fin" }, http: { steps, end } },
+        mayComplete: false,
+      };
+    };
+  },
+};
+
+const CHUNKED_HEAD = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+const http = (steps: HttpScript["steps"]): ServerPlan => ({
+  kind: "relay",
+  version: "TLSv1.3",
+  stream: { edits: [], ending: "fin" },
+  http: { steps, end: "stall" },
+});
+
+/** Servers that take their time or never finish, and the outcome each must end with. */
+const SLOW: { what: string; server: ServerPlan; expect: readonly Expected[]; defect?: Defect }[] = [
+  { what: "stalls after the connect, before reading the ClientHello", server: { kind: "bytes", readHello: false, hex: "", ending: "stall" }, expect: ["ERR_TIMEOUT"] },
+  { what: "stalls after the ClientHello", server: { kind: "bytes", readHello: true, hex: "", ending: "stall" }, expect: ["ERR_TIMEOUT"] },
+  {
+    what: "drips its handshake, a byte a second",
+    server: { kind: "relay", version: "TLSv1.3", stream: { edits: [], drip: 1_000, ending: "fin" }, http: HEALTHY_SCRIPT },
+    expect: ["ERR_TIMEOUT"],
+  },
+  { what: "stalls after the handshake", server: http([]), expect: ["ERR_TIMEOUT"] },
+  { what: "stalls after the response head", server: http([{ send: RESPONSE_HEAD }]), expect: ["aborted"] },
+  { what: "stalls in the middle of the body", server: http([{ send: RESPONSE_HEAD }, { send: "hello" }]), expect: ["aborted"] },
+  { what: "drips its response head, a byte a second", server: http([{ drip: RESPONSE_PARTS.join(""), every: 1_000 }]), expect: ["ERR_TIMEOUT"] },
+  { what: "drips the body, a byte a second", server: http([{ send: RESPONSE_HEAD }, { drip: HELLO, every: 1_000 }]), expect: ["aborted"] },
+  { what: "sends header fields without end", server: http([{ send: "HTTP/1.1 200 OK\r\n" }, { repeat: "x-endless: 0123456789abcdef\r\n" }]), expect: ["ERR_HTTP"] },
+  { what: "sends a header line without end", server: http([{ send: "HTTP/1.1 200 OK\r\nx-endless: " }, { repeat: "a" }]), expect: ["ERR_HTTP"] },
+  { what: "sends a status line without end", server: http([{ send: "HTTP/1.1 200 " }, { repeat: "O" }]), expect: ["ERR_HTTP"] },
+  // Interim heads count towards maxHeaderSize, as trailer fields do.
+  { what: "sends interim responses without end", server: http([{ repeat: "HTTP/1.1 100 Continue\r\n\r\n" }]), expect: ["ERR_HTTP"] },
+  // Small chunks cost more to parse than to send: the client falls behind, and its timers with it.
+  {
+    what: "sends a chunked body without end",
+    server: http([{ send: CHUNKED_HEAD }, { repeat: "10\r\n0123456789abcdef\r\n" }]),
+    expect: ["aborted"],
+    defect: "a fast body starves the event loop",
+  },
+  {
+    what: "sends one-byte chunks without end",
+    server: http([{ send: CHUNKED_HEAD }, { repeat: "1\r\na\r\n" }]),
+    expect: ["aborted"],
+    defect: "a fast body starves the event loop",
+  },
+  { what: "sends a chunk-size line without end", server: http([{ send: `${CHUNKED_HEAD}1` }, { repeat: ";x=y" }]), expect: ["ERR_HTTP"] },
+  { what: "sends a chunk that never ends", server: http([{ send: `${CHUNKED_HEAD}ffffffffff\r\n` }, { repeat: "y" }]), expect: ["aborted"] },
+  { what: "sends trailer fields without end", server: http([{ send: `${CHUNKED_HEAD}0\r\n` }, { repeat: "x-trailer: 0123456789\r\n" }]), expect: ["ERR_HTTP"] },
+  { what: "sends a body without framing and without end", server: http([{ send: "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n" }, { repeat: "z" }]), expect: ["aborted"] },
+];
+
+const slow: Family = {
+  key: "slow",
+  name: "a server that stalls at each stage, drips a byte a second, or never ends",
+  share: 0.02,
+  least: SLOW.length,
+  costPerCase: 4_000,
+  limits: { connectTimeout: 500, timeout: 1_500, body: 800 },
+  codes: ["ERR_TIMEOUT", "ERR_HTTP"],
+  planner: (hostile) => (index) => {
+    const random = caseRandom(hostile.seed, "slow", index);
+    const { what, server, expect, defect } = SLOW[index % SLOW.length]!;
+    const plan = { server, mayComplete: false, ...(defect && { defect }) };
+    // Once each has run as it is, every other one is aborted at a random moment.
+    const abortAfter = index >= SLOW.length && index % 2 === 1 ? random.int(0, 1_000) : undefined;
+    if (abortAfter === undefined) return { ...plan, what, expect };
+    return { ...plan, what: `${what}, aborted after ${abortAfter} ms`, abortAfter, expect: [...expect, "aborted"] };
+  },
+};
+
+export const FAMILIES: readonly Family[] = [randomBytes, recordedCut, recordedMutation, liveHandshake, liveData, responseCut, slow];

@@ -1,0 +1,85 @@
+// What the hostile server does on one connection, as plain data: each case of
+// the hostile suite builds a plan (in any runtime) and arms the server (Node)
+// with it through the control server. Shared by both sides.
+import { HELLO } from "../content.js";
+
+export type TlsVersion = "TLSv1.3" | "TLSv1.2";
+export const TLS_VERSIONS: readonly TlsVersion[] = ["TLSv1.3", "TLSv1.2"];
+
+/** How the server leaves once it has sent what it meant to: FIN, a TCP reset, or not at all. */
+export type Ending = "fin" | "reset" | "stall";
+
+/**
+ * A change to the TLS records the server sends, numbered from 0 in the
+ * order sent. One aimed past the last record applies where the stream ends.
+ */
+export type RecordEdit =
+  | { record: number; op: "flip"; bit: number } // one bit, header included; the index wraps around the record
+  | { record: number; op: "length"; length: number } // the header's length field, the bytes left as they are
+  | { record: number; op: "type"; type: number } // the header's content type
+  | { record: number; op: "version"; version: number } // the header's legacy version
+  | { record: number; op: "drop" }
+  | { record: number; op: "duplicate" }
+  | { record: number; op: "swap" } // sent after the next record
+  | { record: number; op: "inject"; hex: string } // these bytes, before the record
+  | { record: number; op: "cut"; offset: number } // the record's first bytes, then the ending
+  | { record: number; op: "end" }; // the ending, instead of the record
+
+/** The server's side of the byte stream, edited. */
+export interface StreamPlan {
+  edits: RecordEdit[];
+  /** Only this many bytes of the edited stream go out, then the ending. */
+  cutAt?: number;
+  /** Milliseconds between bytes: the stream drips. */
+  drip?: number;
+  /** After a cut or an `end` edit, and after a replay. A relay otherwise ends as its server does. */
+  ending: Ending;
+}
+
+/** An HTTP response, step by step, from a real TLS server, once the request has arrived. */
+export interface HttpScript {
+  steps: HttpStep[];
+  /** TLS close_notify then FIN, FIN alone, a TCP reset, or nothing more. */
+  end: "close_notify" | Ending;
+}
+
+export type HttpStep =
+  | { send: string } // latin1, in one TLS record
+  | { drip: string; every: number } // one byte every `every` ms
+  | { repeat: string }; // the text again and again, as fast as the client reads, until it leaves
+
+export type ServerPlan =
+  /** Raw TCP: these bytes, before or after reading the ClientHello, then the ending. */
+  | { kind: "bytes"; readHello: boolean; hex: string; ending: Ending }
+  /** The server flight recorded at start (TLS 1.3's session id echo fitted to this ClientHello), edited. */
+  | { kind: "replay"; version: TlsVersion; stream: StreamPlan }
+  /** A real TLS server running `http`, its records edited on the way. */
+  | { kind: "relay"; version: TlsVersion; stream: StreamPlan; http: HttpScript };
+
+/** The head of the response every healthy connection gets. */
+export const RESPONSE_HEAD = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 19\r\nconnection: close\r\n\r\n";
+/** The healthy response, in three records: the head and the body in two parts. */
+export const RESPONSE_PARTS = [RESPONSE_HEAD, HELLO.slice(0, 13), HELLO.slice(13)] as const;
+export const HEALTHY_SCRIPT: HttpScript = { steps: RESPONSE_PARTS.map((send) => ({ send })), end: "close_notify" };
+/** What an unarmed connection gets: a real TLS 1.3 server, untouched. */
+export const HEALTHY: Extract<ServerPlan, { kind: "relay" }> = { kind: "relay", version: "TLSv1.3", stream: { edits: [], ending: "fin" }, http: HEALTHY_SCRIPT };
+
+/** What the fixture tells the scenarios about the hostile server. */
+export interface HostileDescription {
+  seed: number;
+  /** Cases per runtime, over all families. */
+  cases: number;
+  /** `family:index` to run that case alone (to reproduce a failure), or null. */
+  only: string | null;
+  /** A real connection recorded at start, per version: its server records, counted as replay and relay see them. */
+  recorded: Record<TlsVersion, RecordedLayout>;
+}
+
+export interface RecordedLayout {
+  /** The size of each record the server sent, header included, in order. */
+  sizes: number[];
+  /** How many of them make the first flight (what a replay sends). */
+  flight: number;
+  /** How many belong to the handshake: the rest carry application data (and TLS 1.3's session tickets). */
+  handshake: number;
+}
