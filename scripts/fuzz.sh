@@ -53,12 +53,15 @@ if [ ${#regressions[@]} -gt 0 ]; then
 fi
 echo "fuzz: built in $((built - started)) s, replayed ${#regressions[@]} regression inputs"
 
-# New inputs go to the first corpus directory; the committed ones are only read.
+# New inputs go to the first corpus directory; the committed ones are only
+# read. A status line per new input is too many for a log: the periodic and
+# final ones stay, and so does everything a crash prints.
 fuzz_in() {
   local corpus=$1
   shift
   mkdir -p "$corpus"
-  run -print_final_stats=1 "$@" "$corpus" "$fuzz/regressions"
+  run -print_final_stats=1 -print_funcs=0 "$@" "$corpus" "$fuzz/seeds" "$fuzz/regressions" 2>&1 \
+    | grep -avE '^#[0-9]+[[:space:]]+(NEW|REDUCE)[[:space:]]'
 }
 
 case "$1" in
