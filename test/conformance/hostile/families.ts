@@ -21,7 +21,7 @@ import { Random, caseRandom, hex, shuffled } from "./random.js";
 export type Expected = PinnedFetchErrorCode | "aborted";
 
 /** Defects of src/ that some cases show, by name (see AWAITING_FIX in hostile.ts). */
-export type Defect = "a fast body starves the event loop";
+export type Defect = "a fast body starves the event loop" | "a chunked body cut in its trailer section is taken as complete";
 
 export interface CasePlan {
   /** In words, for a failure's report. */
@@ -123,7 +123,7 @@ const sum = (values: readonly number[]) => values.reduce((total, value) => total
 const randomBytes: Family = {
   key: "random",
   name: "a server that answers the ClientHello with random bytes",
-  share: 0.12,
+  share: 0.1,
   least: 20,
   costPerCase: 300,
   limits: FAST,
@@ -148,7 +148,7 @@ const randomBytes: Family = {
 const recordedCut: Family = {
   key: "recorded-cut",
   name: "a recorded handshake (TLS 1.3 and 1.2) cut at every byte offset",
-  share: 0.3,
+  share: 0.35,
   least: 60,
   costPerCase: 300,
   limits: FAST,
@@ -181,7 +181,7 @@ const recordedCut: Family = {
 const recordedMutation: Family = {
   key: "recorded-edit",
   name: "a recorded handshake with records flipped, resized, retyped, dropped, duplicated, swapped or injected",
-  share: 0.12,
+  share: 0.1,
   least: 20,
   costPerCase: 300,
   limits: FAST,
@@ -206,11 +206,17 @@ const recordedMutation: Family = {
 };
 
 /** A live connection to a real TLS server, one or two of its records in `records` changed; sometimes the caller aborts. */
-function liveEdit(key: string, name: string, codes: readonly PinnedFetchErrorCode[], records: (sizes: number[], handshake: number) => [number, number]): Family {
+function liveEdit(
+  key: string,
+  name: string,
+  share: number,
+  codes: readonly PinnedFetchErrorCode[],
+  records: (sizes: number[], handshake: number) => [number, number],
+): Family {
   return {
     key,
     name,
-    share: 0.15,
+    share,
     least: 30,
     costPerCase: 300,
     limits: FAST,
@@ -239,6 +245,7 @@ function liveEdit(key: string, name: string, codes: readonly PinnedFetchErrorCod
 const liveHandshake = liveEdit(
   "live-handshake",
   "a live handshake with a record flipped, resized, retyped, dropped, duplicated, swapped, injected, cut or ended",
+  0.13,
   [...NETWORK, ...CERTIFICATE],
   (_, handshake) => [0, handshake - 1],
 );
@@ -247,6 +254,7 @@ const liveHandshake = liveEdit(
 const liveData = liveEdit(
   "live-data",
   "the data phase with a record flipped, resized, retyped, dropped, duplicated, swapped, injected, cut or ended",
+  0.15,
   [...NETWORK, "ERR_HTTP"],
   (sizes, handshake) => [handshake, sizes.length],
 );
@@ -262,7 +270,7 @@ const CUT_ENDINGS = ["close_notify", "fin", "reset"] as const;
 const responseCut: Family = {
   key: "response-cut",
   name: "a response cut at every byte offset by close_notify, FIN or reset",
-  share: 0.12,
+  share: 0.15,
   least: 20,
   costPerCase: 300,
   limits: FAST,
@@ -279,10 +287,14 @@ const responseCut: Family = {
       // In two records, split anywhere.
       const split = random.int(0, offset);
       const steps = [text.slice(0, split), text.slice(split, offset)].filter(Boolean).map((send) => ({ send }));
+      // Cut by close_notify where a trailer field or the trailer section would begin.
+      const trailers = text.lastIndexOf("\r\n0\r\n") + 5;
+      const inTrailers = framing === "chunked" && end === "close_notify" && offset >= trailers && text.slice(0, offset).endsWith("\n");
       return {
         what: `a ${framing} response over ${version} cut after ${offset} of its ${text.length} bytes by ${end}`,
         server: { kind: "relay", version, stream: { edits: [], ending: "fin" }, http: { steps, end } },
         mayComplete: false,
+        ...(inTrailers && { defect: "a chunked body cut in its trailer section is taken as complete" as const }),
       };
     };
   },
