@@ -7,6 +7,7 @@ import {
   type HostileDescription,
   type HttpScript,
   HEALTHY_SCRIPT,
+  KEEP_ALIVE_RESPONSE,
   RESPONSE_HEAD,
   RESPONSE_PARTS,
   type RecordEdit,
@@ -17,8 +18,16 @@ import {
 import { HELLO } from "../check.js";
 import { Random, caseRandom, hex, shuffled } from "./random.js";
 
-/** How a case may end besides the complete response: an error code, or the caller's abort. */
-export type Expected = PinnedFetchErrorCode | "aborted";
+/** A response as it came through: its status and body. */
+export interface Answer {
+  status: number;
+  body: string;
+}
+/** What the healthy server answers. */
+const HEALTHY_ANSWER: Answer = { status: 200, body: HELLO };
+
+/** How a case may end: an error code, the caller's abort, or a response that came through whole. */
+export type Expected = PinnedFetchErrorCode | "aborted" | "completed";
 
 /** Defects of src/ that some cases show, by name (see AWAITING_FIX in hostile.ts). */
 export type Defect = "a fast body starves the event loop" | "a chunked body cut in its trailer section is taken as complete";
@@ -29,12 +38,14 @@ export interface CasePlan {
   server: ServerPlan;
   /** Milliseconds after the call at which the caller aborts, if it does. */
   abortAfter?: number;
-  /** Whether the complete, exact response is a right outcome (the hostility may spare what TLS authenticates). */
-  mayComplete: boolean;
+  /** The responses that may come through whole, exactly (a hostility may spare what TLS authenticates); none by default. */
+  answers?: readonly Answer[];
   /** The outcomes this case must end with, when narrower than its family's codes. */
   expect?: readonly Expected[];
   /** A known defect this case fails by, until it is fixed. */
   defect?: Defect;
+  /** A request first whose healthy response leaves the connection open: the case concerns the next one. */
+  warmUp?: boolean;
 }
 
 /** The limits of a family's pinned fetch, in ms; `body` bounds reading a body, through an abort. */
@@ -141,7 +152,7 @@ const randomBytes: Family = {
     const bytes = [...random.pick(prefixes)(), ...random.bytes(random.pick([0, 1, 3, 16, 200, random.int(1, 5_000)]))];
     const readHello = !random.chance(0.1);
     const server: ServerPlan = { kind: "bytes", readHello, hex: hex(bytes), ending: ending(random) };
-    return { what: `${bytes.length} random bytes ${readHello ? "after" : "before"} the ClientHello, then ${server.ending}`, server, mayComplete: false };
+    return { what: `${bytes.length} random bytes ${readHello ? "after" : "before"} the ClientHello, then ${server.ending}`, server };
   },
 };
 
@@ -172,7 +183,6 @@ const recordedCut: Family = {
       return {
         what: `the recorded ${version} flight cut after ${offset} of its ${length} bytes, then ${end}`,
         server: { kind: "replay", version, stream: { edits: [], cutAt: offset, ending: end } },
-        mayComplete: false,
       };
     };
   },
@@ -200,7 +210,6 @@ const recordedMutation: Family = {
     return {
       what: `the recorded ${version} flight with ${describeEdits(edits)}, then ${stream.ending}`,
       server: { kind: "replay", version, stream },
-      mayComplete: false,
     };
   },
 };
@@ -236,7 +245,7 @@ function liveEdit(
         what: `a live ${version} connection with ${describeEdits(edits)} (cut: ${stream.ending})${abortAfter === undefined ? "" : `, aborted after ${abortAfter} ms`}`,
         server: { kind: "relay", version, stream, http: HEALTHY_SCRIPT },
         ...(abortAfter !== undefined && { abortAfter }),
-        mayComplete: true,
+        answers: [HEALTHY_ANSWER],
       };
     },
   };
@@ -245,7 +254,7 @@ function liveEdit(
 const liveHandshake = liveEdit(
   "live-handshake",
   "a live handshake with a record flipped, resized, retyped, dropped, duplicated, swapped, injected, cut or ended",
-  0.13,
+  0.11,
   [...NETWORK, ...CERTIFICATE],
   (_, handshake) => [0, handshake - 1],
 );
@@ -254,7 +263,7 @@ const liveHandshake = liveEdit(
 const liveData = liveEdit(
   "live-data",
   "the data phase with a record flipped, resized, retyped, dropped, duplicated, swapped, injected, cut or ended",
-  0.15,
+  0.11,
   [...NETWORK, "ERR_HTTP"],
   (sizes, handshake) => [handshake, sizes.length],
 );
@@ -293,9 +302,58 @@ const responseCut: Family = {
       return {
         what: `a ${framing} response over ${version} cut after ${offset} of its ${text.length} bytes by ${end}`,
         server: { kind: "relay", version, stream: { edits: [], ending: "fin" }, http: { steps, end } },
-        mayComplete: false,
         ...(inTrailers && { defect: "a chunked body cut in its trailer section is taken as complete" as const }),
       };
+    };
+  },
+};
+
+/** What a server may do on a kept-alive connection, once idle or at the next request. */
+const AFTERWARDS: ((random: Random) => { what: string; script: HttpScript; answers?: Answer[]; expect?: Expected[] })[] = [
+  // Nothing of an answer came: the GET is sent again on a new connection, if it was sent at all.
+  () => ({ what: "closes it with close_notify", script: { steps: [], end: "close_notify" }, expect: ["completed"] }),
+  () => ({ what: "closes it without close_notify", script: { steps: [], end: "fin" }, expect: ["completed"] }),
+  () => ({ what: "resets it", script: { steps: [], end: "reset" }, expect: ["completed"] }),
+  (random) => ({
+    what: "sends a 408 and closes it",
+    script: { steps: [{ send: "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n" }], end: random.pick(CUT_ENDINGS) },
+    // The answer to the next request, if that was sent before the 408 came.
+    answers: [{ status: 408, body: "" }],
+  }),
+  (random) => ({
+    what: "sends bytes that are not HTTP",
+    script: { steps: [{ send: String.fromCharCode(...random.bytes(random.int(1, 64))) }], end: random.pick(CUT_ENDINGS) },
+  }),
+  (random) => ({ what: "sends bytes that are not TLS", script: { steps: [{ raw: hex(injected(random)) }], end: random.pick(CUT_ENDINGS) } }),
+  (random) => {
+    const offset = random.int(0, KEEP_ALIVE_RESPONSE.length - 1);
+    return { what: `answers with ${offset} bytes of a response`, script: { steps: [{ send: KEEP_ALIVE_RESPONSE.slice(0, offset) }], end: random.pick(CUT_ENDINGS) } };
+  },
+  () => ({ what: "answers properly", script: { steps: [{ send: KEEP_ALIVE_RESPONSE }], end: "close_notify" }, expect: ["completed"] }),
+  // A request that timed out is not sent again.
+  () => ({ what: "stalls", script: { steps: [], end: "stall" }, expect: ["ERR_TIMEOUT"] }),
+];
+
+const keptAlive: Family = {
+  key: "kept-alive",
+  name: "a kept-alive connection that its server closes, resets, fills or cuts while idle or at the next request",
+  share: 0.06,
+  least: 20,
+  costPerCase: 300,
+  limits: FAST,
+  codes: [...NETWORK, "ERR_HTTP"],
+  planner: (hostile) => (index) => {
+    const random = caseRandom(hostile.seed, "kept-alive", index);
+    const version = random.pick(TLS_VERSIONS);
+    const { what, script, answers = [], expect } = random.pick(AFTERWARDS)(random);
+    const after = random.chance(0.5) ? "request" : random.int(0, 20);
+    return {
+      what: `after a kept-alive ${version} response, the server ${what} ${after === "request" ? "at the next request" : `${after} ms later`}`,
+      server: { kind: "relay", version, stream: { edits: [], ending: "fin" }, http: { steps: [{ send: KEEP_ALIVE_RESPONSE }], end: "stall", next: { after, script } } },
+      warmUp: true,
+      // A request sent again on a new connection gets the healthy answer.
+      answers: [HEALTHY_ANSWER, ...answers],
+      ...(expect && { expect }),
     };
   },
 };
@@ -357,7 +415,7 @@ const slow: Family = {
   planner: (hostile) => (index) => {
     const random = caseRandom(hostile.seed, "slow", index);
     const { what, server, expect, defect } = SLOW[index % SLOW.length]!;
-    const plan = { server, mayComplete: false, ...(defect && { defect }) };
+    const plan = { server, ...(defect && { defect }) };
     // Once each has run as it is, every other one is aborted at a random moment.
     const abortAfter = index >= SLOW.length && index % 2 === 1 ? random.int(0, 1_000) : undefined;
     if (abortAfter === undefined) return { ...plan, what, expect };
@@ -365,4 +423,4 @@ const slow: Family = {
   },
 };
 
-export const FAMILIES: readonly Family[] = [randomBytes, recordedCut, recordedMutation, liveHandshake, liveData, responseCut, slow];
+export const FAMILIES: readonly Family[] = [randomBytes, recordedCut, recordedMutation, liveHandshake, liveData, responseCut, keptAlive, slow];

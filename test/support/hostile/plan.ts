@@ -41,10 +41,13 @@ export interface HttpScript {
   steps: HttpStep[];
   /** TLS close_notify then FIN, FIN alone, a TCP reset, or nothing more. */
   end: "close_notify" | Ending;
+  /** Instead of the end, the connection is kept, and this script runs `after` so many ms, or at the next request. */
+  next?: { after: number | "request"; script: HttpScript };
 }
 
 export type HttpStep =
   | { send: string } // latin1, in one TLS record
+  | { raw: string } // hex, written under TLS, straight to TCP
   | { drip: string; every: number } // one byte every `every` ms
   | { repeat: string }; // the text again and again, as fast as the client reads, until it leaves
 
@@ -60,6 +63,8 @@ export type ServerPlan =
 export const RESPONSE_HEAD = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 19\r\nconnection: close\r\n\r\n";
 /** The healthy response, in three records: the head and the body in two parts. */
 export const RESPONSE_PARTS = [RESPONSE_HEAD, HELLO.slice(0, 13), HELLO.slice(13)] as const;
+/** The same response, but the connection may carry another. */
+export const KEEP_ALIVE_RESPONSE = `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 19\r\n\r\n${HELLO}`;
 export const HEALTHY_SCRIPT: HttpScript = { steps: RESPONSE_PARTS.map((send) => ({ send })), end: "close_notify" };
 /** What an unarmed connection gets: a real TLS 1.3 server, untouched. */
 export const HEALTHY: Extract<ServerPlan, { kind: "relay" }> = { kind: "relay", version: "TLSv1.3", stream: { edits: [], ending: "fin" }, http: HEALTHY_SCRIPT };

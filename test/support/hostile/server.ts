@@ -128,6 +128,7 @@ async function perform(script: HttpScript, socket: TLSSocket, tcp: Socket): Prom
     });
   for (const step of script.steps) {
     if ("send" in step) await write(step.send);
+    else if ("raw" in step) await new Promise((resolve) => tcp.write(Buffer.from(step.raw, "hex"), resolve));
     else if ("drip" in step) {
       for (const character of step.drip) {
         await new Promise((resolve) => setTimeout(resolve, step.every).unref());
@@ -141,6 +142,16 @@ async function perform(script: HttpScript, socket: TLSSocket, tcp: Socket): Prom
       while (!socket.destroyed && Date.now() < until) await write(block);
     }
     if (socket.destroyed) return;
+  }
+  if (script.next) {
+    const { after, script: next } = script.next;
+    const arrived = await new Promise<boolean>((resolve) => {
+      if (after === "request") socket.once("data", () => resolve(true));
+      else setTimeout(() => resolve(true), after).unref();
+      socket.once("close", () => resolve(false));
+    });
+    if (arrived) await perform(next, socket, tcp);
+    return;
   }
   if (script.end === "close_notify") socket.end();
   else if (script.end === "fin") tcp.end();
