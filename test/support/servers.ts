@@ -47,6 +47,8 @@ export interface ServerOptions {
   maxVersion?: SecureVersion;
   /** false: no session tickets, so every handshake is a full one (benchmarks). */
   resumption?: boolean;
+  /** The key-exchange groups the server accepts (OpenSSL's names), if not its defaults. */
+  ecdhCurve?: string;
 }
 
 /** An HTTPS server on 127.0.0.1 with a few routes (see `route`). */
@@ -90,6 +92,7 @@ export async function startTlsServer(
     maxVersion: options.maxVersion ?? "TLSv1.3",
     // A raw TLSSocket has no session cache either, so without tickets nothing resumes.
     ...(options.resumption === false && { secureOptions: constants.SSL_OP_NO_TICKET }),
+    ...(options.ecdhCurve && { ecdhCurve: options.ecdhCurve }),
   });
   const server = createTcpServer((tcp) => {
     tcp.setNoDelay(true);

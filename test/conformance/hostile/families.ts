@@ -13,7 +13,7 @@ import {
   type RecordEdit,
   type ServerPlan,
   type StreamPlan,
-  TLS_VERSIONS,
+  TLS_SERVERS,
 } from "../../support/hostile/plan.js";
 import { HELLO } from "../check.js";
 import { Random, caseRandom, hex, shuffled } from "./random.js";
@@ -134,7 +134,7 @@ const sum = (values: readonly number[]) => values.reduce((total, value) => total
 const randomBytes: Family = {
   key: "random",
   name: "a server that answers the ClientHello with random bytes",
-  share: 0.1,
+  share: 0.09,
   least: 20,
   costPerCase: 300,
   limits: FAST,
@@ -158,31 +158,29 @@ const randomBytes: Family = {
 
 const recordedCut: Family = {
   key: "recorded-cut",
-  name: "a recorded handshake (TLS 1.3 and 1.2) cut at every byte offset",
-  share: 0.35,
+  name: "a recorded handshake (TLS 1.3, with a HelloRetryRequest, and 1.2) cut at every byte offset",
+  share: 0.36,
   least: 60,
   costPerCase: 300,
   limits: FAST,
   codes: [...NETWORK, ...CERTIFICATE],
   planner(hostile) {
-    // Every offset from 0 to the whole flight, of each version, in a seeded order.
-    const flights = TLS_VERSIONS.map((version) => {
-      const { sizes, flight } = hostile.recorded[version];
-      return { version, length: sum(sizes.slice(0, flight)) };
+    // Every offset from 0 to the whole flight, of each server, in a seeded order.
+    const cuts = TLS_SERVERS.flatMap((tls) => {
+      const { sizes, flight } = hostile.recorded[tls];
+      const length = sum(sizes.slice(0, flight));
+      return Array.from({ length: length + 1 }, (_, offset) => ({ tls, length, offset }));
     });
-    const positions = sum(flights.map(({ length }) => length + 1));
-    const order = shuffled(positions, new Random(hostile.seed));
+    const order = shuffled(cuts.length, new Random(hostile.seed));
     return (index) => {
       const random = caseRandom(hostile.seed, "recorded-cut", index);
-      let offset = order[index % positions]!;
-      const { version, length } = flights[offset <= flights[0]!.length ? 0 : 1]!;
-      if (version !== flights[0]!.version) offset -= flights[0]!.length + 1;
+      const { tls, length, offset } = cuts[order[index % cuts.length]!]!;
       // Each offset ends the other way on the next round through them all.
-      const round = Math.floor(index / positions);
+      const round = Math.floor(index / cuts.length);
       const end: Ending = random.chance(STALLS) ? "stall" : (["fin", "reset"] as const)[(offset + round) % 2]!;
       return {
-        what: `the recorded ${version} flight cut after ${offset} of its ${length} bytes, then ${end}`,
-        server: { kind: "replay", version, stream: { edits: [], cutAt: offset, ending: end } },
+        what: `the recorded ${tls} flight cut after ${offset} of its ${length} bytes, then ${end}`,
+        server: { kind: "replay", tls, stream: { edits: [], cutAt: offset, ending: end } },
       };
     };
   },
@@ -198,8 +196,8 @@ const recordedMutation: Family = {
   codes: [...NETWORK, ...CERTIFICATE],
   planner: (hostile) => (index) => {
     const random = caseRandom(hostile.seed, "recorded-edit", index);
-    const version = random.pick(TLS_VERSIONS);
-    const { sizes, flight } = hostile.recorded[version];
+    const tls = random.pick(TLS_SERVERS);
+    const { sizes, flight } = hostile.recorded[tls];
     const edits: RecordEdit[] = random.chance(0.1)
       ? [{ record: 0, op: "drop" }, { record: 0, op: "inject", hex: hex(random.bytes(random.int(1, 200))) }] // garbage for a ServerHello
       : Array.from({ length: random.int(1, 3) }, () => {
@@ -208,8 +206,8 @@ const recordedMutation: Family = {
         });
     const stream: StreamPlan = { edits, ending: ending(random) };
     return {
-      what: `the recorded ${version} flight with ${describeEdits(edits)}, then ${stream.ending}`,
-      server: { kind: "replay", version, stream },
+      what: `the recorded ${tls} flight with ${describeEdits(edits)}, then ${stream.ending}`,
+      server: { kind: "replay", tls, stream },
     };
   },
 };
@@ -232,8 +230,8 @@ function liveEdit(
     codes,
     planner: (hostile) => (index) => {
       const random = caseRandom(hostile.seed, key, index);
-      const version = random.pick(TLS_VERSIONS);
-      const { sizes, handshake } = hostile.recorded[version];
+      const tls = random.pick(TLS_SERVERS);
+      const { sizes, handshake } = hostile.recorded[tls];
       const [first, last] = records(sizes, handshake);
       const edits = Array.from({ length: random.chance(0.2) ? 2 : 1 }, () => {
         const record = random.int(first, last);
@@ -242,8 +240,8 @@ function liveEdit(
       const stream: StreamPlan = { edits, ending: ending(random) };
       const abortAfter = random.chance(0.1) ? random.int(0, 15) : undefined;
       return {
-        what: `a live ${version} connection with ${describeEdits(edits)} (cut: ${stream.ending})${abortAfter === undefined ? "" : `, aborted after ${abortAfter} ms`}`,
-        server: { kind: "relay", version, stream, http: HEALTHY_SCRIPT },
+        what: `a live ${tls} connection with ${describeEdits(edits)} (cut: ${stream.ending})${abortAfter === undefined ? "" : `, aborted after ${abortAfter} ms`}`,
+        server: { kind: "relay", tls, stream, http: HEALTHY_SCRIPT },
         ...(abortAfter !== undefined && { abortAfter }),
         answers: [HEALTHY_ANSWER],
       };
@@ -292,7 +290,7 @@ const responseCut: Family = {
     return (index) => {
       const random = caseRandom(hostile.seed, "response-cut", index);
       const { framing, text, offset, end } = cuts[order[index % cuts.length]!]!;
-      const version = random.pick(TLS_VERSIONS);
+      const tls = random.pick(TLS_SERVERS);
       // In two records, split anywhere.
       const split = random.int(0, offset);
       const steps = [text.slice(0, split), text.slice(split, offset)].filter(Boolean).map((send) => ({ send }));
@@ -300,8 +298,8 @@ const responseCut: Family = {
       const trailers = text.lastIndexOf("\r\n0\r\n") + 5;
       const inTrailers = framing === "chunked" && end === "close_notify" && offset >= trailers && text.slice(0, offset).endsWith("\n");
       return {
-        what: `a ${framing} response over ${version} cut after ${offset} of its ${text.length} bytes by ${end}`,
-        server: { kind: "relay", version, stream: { edits: [], ending: "fin" }, http: { steps, end } },
+        what: `a ${framing} response over ${tls} cut after ${offset} of its ${text.length} bytes by ${end}`,
+        server: { kind: "relay", tls, stream: { edits: [], ending: "fin" }, http: { steps, end } },
         ...(inTrailers && { defect: "a chunked body cut in its trailer section is taken as complete" as const }),
       };
     };
@@ -344,12 +342,12 @@ const keptAlive: Family = {
   codes: [...NETWORK, "ERR_HTTP"],
   planner: (hostile) => (index) => {
     const random = caseRandom(hostile.seed, "kept-alive", index);
-    const version = random.pick(TLS_VERSIONS);
+    const tls = random.pick(TLS_SERVERS);
     const { what, script, answers = [], expect } = random.pick(AFTERWARDS)(random);
     const after = random.chance(0.5) ? "request" : random.int(0, 20);
     return {
-      what: `after a kept-alive ${version} response, the server ${what} ${after === "request" ? "at the next request" : `${after} ms later`}`,
-      server: { kind: "relay", version, stream: { edits: [], ending: "fin" }, http: { steps: [{ send: KEEP_ALIVE_RESPONSE }], end: "stall", next: { after, script } } },
+      what: `after a kept-alive ${tls} response, the server ${what} ${after === "request" ? "at the next request" : `${after} ms later`}`,
+      server: { kind: "relay", tls, stream: { edits: [], ending: "fin" }, http: { steps: [{ send: KEEP_ALIVE_RESPONSE }], end: "stall", next: { after, script } } },
       warmUp: true,
       // A request sent again on a new connection gets the healthy answer.
       answers: [HEALTHY_ANSWER, ...answers],
@@ -361,7 +359,7 @@ const keptAlive: Family = {
 const CHUNKED_HEAD = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
 const http = (steps: HttpScript["steps"]): ServerPlan => ({
   kind: "relay",
-  version: "TLSv1.3",
+  tls: "TLSv1.3",
   stream: { edits: [], ending: "fin" },
   http: { steps, end: "stall" },
 });
@@ -372,7 +370,7 @@ const SLOW: { what: string; server: ServerPlan; expect: readonly Expected[]; def
   { what: "stalls after the ClientHello", server: { kind: "bytes", readHello: true, hex: "", ending: "stall" }, expect: ["ERR_TIMEOUT"] },
   {
     what: "drips its handshake, a byte a second",
-    server: { kind: "relay", version: "TLSv1.3", stream: { edits: [], drip: 1_000, ending: "fin" }, http: HEALTHY_SCRIPT },
+    server: { kind: "relay", tls: "TLSv1.3", stream: { edits: [], drip: 1_000, ending: "fin" }, http: HEALTHY_SCRIPT },
     expect: ["ERR_TIMEOUT"],
   },
   { what: "stalls after the handshake", server: http([]), expect: ["ERR_TIMEOUT"] },

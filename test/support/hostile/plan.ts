@@ -3,8 +3,9 @@
 // with it through the control server. Shared by both sides.
 import { HELLO } from "../content.js";
 
-export type TlsVersion = "TLSv1.3" | "TLSv1.2";
-export const TLS_VERSIONS: readonly TlsVersion[] = ["TLSv1.3", "TLSv1.2"];
+/** The real TLS servers: TLS 1.3, TLS 1.3 that first asks for another key share (a HelloRetryRequest), and TLS 1.2. */
+export type TlsServer = "TLSv1.3" | "TLSv1.3 after HelloRetryRequest" | "TLSv1.2";
+export const TLS_SERVERS: readonly TlsServer[] = ["TLSv1.3", "TLSv1.3 after HelloRetryRequest", "TLSv1.2"];
 
 /** How the server leaves once it has sent what it meant to: FIN, a TCP reset, or not at all. */
 export type Ending = "fin" | "reset" | "stall";
@@ -55,9 +56,9 @@ export type ServerPlan =
   /** Raw TCP: these bytes, before or after reading the ClientHello, then the ending. */
   | { kind: "bytes"; readHello: boolean; hex: string; ending: Ending }
   /** The server flight recorded at start (TLS 1.3's session id echo fitted to this ClientHello), edited. */
-  | { kind: "replay"; version: TlsVersion; stream: StreamPlan }
+  | { kind: "replay"; tls: TlsServer; stream: StreamPlan }
   /** A real TLS server running `http`, its records edited on the way. */
-  | { kind: "relay"; version: TlsVersion; stream: StreamPlan; http: HttpScript };
+  | { kind: "relay"; tls: TlsServer; stream: StreamPlan; http: HttpScript };
 
 /** The head of the response every healthy connection gets. */
 export const RESPONSE_HEAD = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 19\r\nconnection: close\r\n\r\n";
@@ -67,7 +68,7 @@ export const RESPONSE_PARTS = [RESPONSE_HEAD, HELLO.slice(0, 13), HELLO.slice(13
 export const KEEP_ALIVE_RESPONSE = `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 19\r\n\r\n${HELLO}`;
 export const HEALTHY_SCRIPT: HttpScript = { steps: RESPONSE_PARTS.map((send) => ({ send })), end: "close_notify" };
 /** What an unarmed connection gets: a real TLS 1.3 server, untouched. */
-export const HEALTHY: Extract<ServerPlan, { kind: "relay" }> = { kind: "relay", version: "TLSv1.3", stream: { edits: [], ending: "fin" }, http: HEALTHY_SCRIPT };
+export const HEALTHY: Extract<ServerPlan, { kind: "relay" }> = { kind: "relay", tls: "TLSv1.3", stream: { edits: [], ending: "fin" }, http: HEALTHY_SCRIPT };
 
 /** What the fixture tells the scenarios about the hostile server. */
 export interface HostileDescription {
@@ -76,8 +77,8 @@ export interface HostileDescription {
   cases: number;
   /** `family:index` to run that case alone (to reproduce a failure), or null. */
   only: string | null;
-  /** A real connection recorded at start, per version: its server records, counted as replay and relay see them. */
-  recorded: Record<TlsVersion, RecordedLayout>;
+  /** A real connection recorded at start, per server: its records, counted as replay and relay see them. */
+  recorded: Record<TlsServer, RecordedLayout>;
 }
 
 export interface RecordedLayout {

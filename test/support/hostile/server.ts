@@ -9,7 +9,7 @@ import { connect } from "node:net";
 
 import { createPinnedFetch } from "../../../src/index.js";
 import type { Pki } from "../pki.js";
-import { startTcpServer, startTlsServer, type TestServer } from "../servers.js";
+import { type ServerOptions, startTcpServer, startTlsServer, type TestServer } from "../servers.js";
 import { StreamEditor, socketSink } from "./editor.js";
 import {
   HEALTHY,
@@ -17,27 +17,34 @@ import {
   type HttpScript,
   type RecordedLayout,
   type ServerPlan,
-  TLS_VERSIONS,
-  type TlsVersion,
+  TLS_SERVERS,
+  type TlsServer,
 } from "./plan.js";
 import { echoSessionId, RECORD_HEADER, readClientHello, splitRecords } from "./records.js";
 
 export interface HostileServer extends TestServer {
   /** The plan for the next connection (null: healthy). */
   arm(plan: ServerPlan | null): void;
-  recorded: Record<TlsVersion, RecordedLayout>;
+  recorded: Record<TlsServer, RecordedLayout>;
 }
 
 /** How long an endless step goes on if the client never leaves. */
 const ENDLESS_LIMIT = 20_000;
 
+const TLS_OPTIONS: Record<TlsServer, Partial<ServerOptions>> = {
+  "TLSv1.3": { minVersion: "TLSv1.3", maxVersion: "TLSv1.3" },
+  // The client's first ClientHello has an X25519 share only.
+  "TLSv1.3 after HelloRetryRequest": { minVersion: "TLSv1.3", maxVersion: "TLSv1.3", ecdhCurve: "P-256" },
+  "TLSv1.2": { minVersion: "TLSv1.2", maxVersion: "TLSv1.2" },
+};
+
 export async function startHostileServer(pki: Pki): Promise<HostileServer> {
   // Scripts for the relayed connections, by the relay's local port (which the TLS server sees as remote).
   const scripts = new Map<number, HttpScript>();
-  const upstreams = {} as Record<TlsVersion, TestServer>;
-  for (const version of TLS_VERSIONS) {
-    upstreams[version] = await startTlsServer(
-      { chain: [pki.leaf, pki.intermediate], key: pki.leaf, minVersion: version, maxVersion: version, resumption: false },
+  const upstreams = {} as Record<TlsServer, TestServer>;
+  for (const tls of TLS_SERVERS) {
+    upstreams[tls] = await startTlsServer(
+      { chain: [pki.leaf, pki.intermediate], key: pki.leaf, resumption: false, ...TLS_OPTIONS[tls] },
       (socket, tcp) => {
         const script = scripts.get(tcp.remotePort!) ?? HEALTHY_SCRIPT;
         scripts.delete(tcp.remotePort!);
@@ -47,11 +54,11 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
   }
 
   let armed: ServerPlan | null = null;
-  let onRelayed: ((server: Buffer, flightEnd: number) => void) | null = null;
-  const flights = {} as Record<TlsVersion, Buffer>;
+  let onRelayed: ((recording: Recording) => void) | null = null;
+  const flights = {} as Record<TlsServer, Buffer>;
 
   const relay = (client: Socket, plan: Extract<ServerPlan, { kind: "relay" }>) => {
-    const upstream = connect({ port: upstreams[plan.version].port, host: "127.0.0.1", noDelay: true });
+    const upstream = connect({ port: upstreams[plan.tls].port, host: "127.0.0.1", noDelay: true });
     const tap = onRelayed && recordingTap(onRelayed);
     const editor = new StreamEditor(plan.stream, socketSink(client, plan.stream.drip, () => upstream.destroy()));
     upstream.on("connect", () => scripts.set(upstream.localPort!, plan.http));
@@ -83,30 +90,30 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
         sink.write(Buffer.from(plan.hex, "hex"));
         return sink.end(plan.ending);
       }
-      const flight = flights[plan.version];
+      const flight = flights[plan.tls];
       const editor = new StreamEditor(plan.stream, socketSink(client, plan.stream.drip, () => {}));
       editor.push(hello ? echoSessionId(flight, hello) : flight);
       editor.finish(plan.stream.ending);
     })();
   });
 
-  const recorded = {} as Record<TlsVersion, RecordedLayout>;
-  for (const version of TLS_VERSIONS) {
-    const { stream, flightEnd } = await recordConnection(server.port, pki, version, (plan, listener) => {
+  const recorded = {} as Record<TlsServer, RecordedLayout>;
+  for (const tls of TLS_SERVERS) {
+    const { stream, flightEnd, handshakeEnd } = await recordConnection(server.port, pki, tls, (plan, listener) => {
       armed = plan;
       onRelayed = listener;
     });
     onRelayed = null;
-    if (flightEnd <= 0) throw new Error(`the recorded ${version} connection has no server flight`);
     const records = splitRecords(stream).records;
     let offset = 0;
     const ends = records.map((record) => (offset += record.length));
-    const flight = ends.findIndex((end) => end >= flightEnd) + 1;
-    flights[version] = stream.subarray(0, flightEnd);
-    // The handshake ends before the first application-data record sent after the client's second flight.
-    const firstData = records.findIndex((record, index) => index >= flight && record[0] === 0x17);
-    if (firstData === -1) throw new Error(`the recorded ${version} connection carried no application data`);
-    recorded[version] = { sizes: records.map((record) => record.length), flight, handshake: firstData };
+    const flight = ends.filter((end) => end <= flightEnd).length;
+    const handshake = ends.filter((end) => end <= handshakeEnd).length;
+    if (flight === 0 || handshake < flight || handshake === records.length) {
+      throw new Error(`the ${tls} connection recorded at start has no server flight, handshake or data: ${ends.join(", ")}`);
+    }
+    flights[tls] = stream.subarray(0, flightEnd);
+    recorded[tls] = { sizes: records.map((record) => record.length), flight, handshake };
   }
 
   const closeListener = server.close;
@@ -158,21 +165,23 @@ async function perform(script: HttpScript, socket: TLSSocket, tcp: Socket): Prom
   else if (script.end === "reset") tcp.resetAndDestroy();
 }
 
-/**
- * Makes one pinned-fetch request through the hostile server, relayed to the
- * TLS server of `version`, and records what that server sent: the whole
- * stream, and where its first flight ends (what it sent before the client's
- * second flight).
- */
+/** What a relayed connection's server sent, and how far it had got when the client sent more. */
+interface Recording {
+  stream: Buffer;
+  /** Bytes sent before the client sent more than its ClientHello: the first flight, which a replay sends. */
+  flightEnd: number;
+  /** Bytes sent before the client's last flight, which carries its request: the handshake. */
+  handshakeEnd: number;
+}
+
+/** Makes one pinned-fetch request through the hostile server, relayed to `tls`, and records what that server sent. */
 async function recordConnection(
   port: number,
   pki: Pki,
-  version: TlsVersion,
-  arm: (plan: ServerPlan, listener: (stream: Buffer, flightEnd: number) => void) => void,
-): Promise<{ stream: Buffer; flightEnd: number }> {
-  const recording = new Promise<{ stream: Buffer; flightEnd: number }>((resolve) =>
-    arm({ ...HEALTHY, version }, (stream, flightEnd) => resolve({ stream, flightEnd })),
-  );
+  tls: TlsServer,
+  arm: (plan: ServerPlan, listener: (recording: Recording) => void) => void,
+): Promise<Recording> {
+  const recording = new Promise<Recording>((resolve) => arm({ ...HEALTHY, tls }, resolve));
   const fetch = createPinnedFetch({ ca: pki.root.certPem, resolve: { localhost: "127.0.0.1" } });
   try {
     const response = await fetch(`https://localhost:${port}/`);
@@ -183,23 +192,24 @@ async function recordConnection(
   return recording;
 }
 
-/** Collects both directions of a relayed connection and reports the server's stream once it closes. */
-function recordingTap(report: (stream: Buffer, flightEnd: number) => void) {
+/** Collects both directions of a relayed connection and reports the recording once it closes. */
+function recordingTap(report: (recording: Recording) => void) {
   const server: Buffer[] = [];
   let serverBytes = 0;
   let client: Buffer = Buffer.alloc(0);
   let flightEnd = -1;
+  let handshakeEnd = -1;
   return {
     server(chunk: Buffer) {
       server.push(chunk);
       serverBytes += chunk.length;
     },
     client(chunk: Buffer) {
-      // The server's first flight is what it sent before the client sent more than its ClientHello.
       client = Buffer.concat([client, chunk]);
       const hello = client.length >= RECORD_HEADER ? RECORD_HEADER + client.readUInt16BE(3) : Infinity;
       if (flightEnd === -1 && client.length > hello) flightEnd = serverBytes;
+      handshakeEnd = serverBytes;
     },
-    done: () => report(Buffer.concat(server), flightEnd),
+    done: () => report({ stream: Buffer.concat(server), flightEnd, handshakeEnd }),
   };
 }
