@@ -10,12 +10,14 @@
 import { type Group, type Scenario, assert, delay, eventually, local, withFetch } from "./check.js";
 import type { Fixture } from "./description.js";
 import { type Outcome, arm, followUp, runCase, watchUnhandledRejections } from "./hostile/drive.js";
-import { type Defect, FAMILIES, type Family } from "./hostile/families.js";
+import { DEFECTS, type Defect, FAMILIES, type Family } from "./hostile/families.js";
 
 /**
- * Defects of src/ that some cases show and that are not fixed yet: those
- * cases are left out (each scenario's line counts them). Take a defect out
- * of the list once it is fixed, and its cases run again.
+ * Defects of src/ that some cases show and that are not fixed yet. While a
+ * defect is listed, its cases are left out of their families (each
+ * scenario's line counts them) and its own scenario, which runs the first of
+ * them, is left out of the group. Take a defect out of the list once it is
+ * fixed: its scenario and its cases run again, and must pass.
  */
 export const AWAITING_FIX: readonly Defect[] = [
   "a fast body starves the event loop",
@@ -32,7 +34,21 @@ function casesOf(family: Family, fixture: Fixture): number[] {
   return Array.from({ length: Math.max(family.least, Math.round(cases * family.share)) }, (_, index) => index);
 }
 
-/** How the cases of a family ended, for the line each scenario prints. */
+/** How far into each family to look for a defect's cases, and how many of them its scenario runs. */
+const DEFECT_SEARCH = 3_000;
+const DEFECT_CASES = 12;
+
+/** The first cases of each family that show `defect`. */
+function casesShowing(defect: Defect, family: Family, fixture: Fixture): number[] {
+  const plan = family.planner(fixture.hostile);
+  const found: number[] = [];
+  for (let index = 0; index < DEFECT_SEARCH && found.length < DEFECT_CASES; index++) {
+    if (plan(index).defect === defect) found.push(index);
+  }
+  return found;
+}
+
+/** How the cases of a scenario ended, for the line it prints. */
 class Tally {
   readonly #ends = new Map<string, number>();
   #cases = 0;
@@ -56,52 +72,68 @@ class Tally {
   }
 }
 
-function scenario(family: Family): Scenario {
+/** Runs the cases `indices` of `family`, one after the other, each followed by a healthy request. */
+async function runCases(fixture: Fixture, family: Family, indices: readonly number[], tally: Tally): Promise<void> {
+  const plan = family.planner(fixture.hostile);
+  const url = `https://localhost:${fixture.ports.hostile}/`;
+  const { connectTimeout, timeout } = family.limits;
+  const unhandled = watchUnhandledRejections();
+  try {
+    // One connection at a time, so that one a failure failed to give back would stop the next request.
+    await withFetch({ ...local(fixture, [fixture.pins.intermediate]), connectTimeout, timeout, connections: 1 }, async (fetch) => {
+      for (const index of indices) {
+        const casePlan = plan(index);
+        if (casePlan.defect && AWAITING_FIX.includes(casePlan.defect) && fixture.hostile.only === null) {
+          tally.leaveOut();
+          continue;
+        }
+        try {
+          await arm(fixture, casePlan.server);
+          const outcome = await runCase(fetch, url, family, casePlan);
+          // An early abort may leave the plan unused.
+          if (casePlan.abortAfter !== undefined) await arm(fixture, null);
+          await followUp(fetch, url);
+          await delay(0);
+          const strays = unhandled.take();
+          assert.equal(strays.length, 0, `unhandled rejections: ${strays.map(String).join("; ")}`);
+          tally.add(`${family.key}:${index}`, outcome);
+        } catch (error) {
+          throw new Error(
+            `hostile case ${family.key}:${index} (PF_HOSTILE_SEED=${fixture.hostile.seed}, ${fixture.runtime}): ${casePlan.what}\n` +
+              `${(error as Error).message}\nplan: ${JSON.stringify(casePlan)}`,
+            { cause: error },
+          );
+        }
+      }
+    });
+  } finally {
+    unhandled.stop();
+  }
+}
+
+/** A scenario that runs `cases`, from one family or several, prints how they ended, and checks that no connection is left open. */
+function scenario(name: string, what: string, cases: (fixture: Fixture) => [Family, number[]][]): Scenario {
   return {
-    name: family.name,
-    timeout: (fixture) => 60_000 + casesOf(family, fixture).length * family.costPerCase,
+    name,
+    timeout: (fixture) => cases(fixture).reduce((total, [family, indices]) => total + indices.length * family.costPerCase, 60_000),
     async run(fixture) {
-      const plan = family.planner(fixture.hostile);
-      const url = `https://localhost:${fixture.ports.hostile}/`;
-      const { connectTimeout, timeout } = family.limits;
       const before = await fixture.stats("hostile");
       const tally = new Tally();
-      const unhandled = watchUnhandledRejections();
-      try {
-        // One connection at a time, so that one a failure failed to give back would stop the next request.
-        await withFetch({ ...local(fixture, [fixture.pins.intermediate]), connectTimeout, timeout, connections: 1 }, async (fetch) => {
-          for (const index of casesOf(family, fixture)) {
-            const casePlan = plan(index);
-            if (casePlan.defect && AWAITING_FIX.includes(casePlan.defect) && fixture.hostile.only === null) {
-              tally.leaveOut();
-              continue;
-            }
-            try {
-              await arm(fixture, casePlan.server);
-              const outcome = await runCase(fetch, url, family, casePlan);
-              // An early abort may leave the plan unused.
-              if (casePlan.abortAfter !== undefined) await arm(fixture, null);
-              await followUp(fetch, url);
-              await delay(0);
-              const strays = unhandled.take();
-              assert.equal(strays.length, 0, `unhandled rejections: ${strays.map(String).join("; ")}`);
-              tally.add(`${family.key}:${index}`, outcome);
-            } catch (error) {
-              throw new Error(
-                `hostile case ${family.key}:${index} (PF_HOSTILE_SEED=${fixture.hostile.seed}, ${fixture.runtime}): ${casePlan.what}\n` +
-                  `${(error as Error).message}\nplan: ${JSON.stringify(casePlan)}`,
-                { cause: error },
-              );
-            }
-          }
-        });
-      } finally {
-        unhandled.stop();
-      }
-      console.log(`hostile ${family.key} in ${fixture.runtime}: ${tally}`);
+      for (const [family, indices] of cases(fixture)) await runCases(fixture, family, indices, tally);
+      console.log(`hostile ${what} in ${fixture.runtime}: ${tally}`);
       await eventually(() => fixture.stats("hostile"), (stats) => stats.open <= before.open, "connections to the hostile server left open");
     },
   };
 }
 
-export const hostile: Group = { name: "hostile", scenarios: FAMILIES.map(scenario) };
+export const hostile: Group = {
+  name: "hostile",
+  scenarios: [
+    ...FAMILIES.map((family) => scenario(family.name, family.key, (fixture) => [[family, casesOf(family, fixture)]])),
+    ...DEFECTS.filter((defect) => !AWAITING_FIX.includes(defect)).map((defect) =>
+      scenario(`the cases that showed a defect: ${defect}`, `cases of "${defect}"`, (fixture) =>
+        FAMILIES.map((family): [Family, number[]] => [family, casesShowing(defect, family, fixture)]).filter(([, indices]) => indices.length > 0),
+      ),
+    ),
+  ],
+};

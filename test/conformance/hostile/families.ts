@@ -29,8 +29,9 @@ const HEALTHY_ANSWER: Answer = { status: 200, body: HELLO };
 /** How a case may end: an error code, the caller's abort, or a response that came through whole. */
 export type Expected = PinnedFetchErrorCode | "aborted" | "completed";
 
-/** Defects of src/ that some cases show, by name (see AWAITING_FIX in hostile.ts). */
-export type Defect = "a fast body starves the event loop" | "a chunked body cut in its trailer section is taken as complete";
+/** Defects of src/ that some cases showed, by name (see AWAITING_FIX in hostile.ts). */
+export const DEFECTS = ["a fast body starves the event loop", "a chunked body cut in its trailer section is taken as complete"] as const;
+export type Defect = (typeof DEFECTS)[number];
 
 export interface CasePlan {
   /** In words, for a failure's report. */
