@@ -38,8 +38,9 @@ if [ -n "$drift" ]; then
   exit 1
 fi
 
+export CARGO_TARGET_DIR="$fuzz/target"
 (cd "$fuzz" && nice -n 10 "$cargo" build --locked --release --target "$target" --bin engine_api)
-binary="$fuzz/target/$target/release/engine_api"
+binary="$CARGO_TARGET_DIR/$target/release/engine_api"
 built=$SECONDS
 
 artifacts="$fuzz/artifacts"
@@ -61,7 +62,7 @@ fuzz_in() {
   shift
   mkdir -p "$corpus"
   run -print_final_stats=1 -print_funcs=0 "$@" "$corpus" "$fuzz/seeds" "$fuzz/regressions" 2>&1 \
-    | grep -avE '^#[0-9]+[[:space:]]+(NEW|REDUCE)[[:space:]]'
+    | grep -avE --line-buffered '^#[0-9]+[[:space:]]+(NEW|REDUCE)[[:space:]]'
 }
 
 case "$1" in
