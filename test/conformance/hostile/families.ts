@@ -241,7 +241,7 @@ function liveEdit(
       const stream: StreamPlan = { edits, ending: ending(random) };
       const abortAfter = random.chance(0.1) ? random.int(0, 15) : undefined;
       return {
-        what: `a live ${tls} connection with ${describeEdits(edits)} (cut: ${stream.ending})${abortAfter === undefined ? "" : `, aborted after ${abortAfter} ms`}`,
+        what: `a live ${tls} connection with ${describeEdits(edits)}, then ${stream.ending} if cut${abortAfter === undefined ? "" : `, aborted after ${abortAfter} ms`}`,
         server: { kind: "relay", tls, stream, http: HEALTHY_SCRIPT },
         ...(abortAfter !== undefined && { abortAfter }),
         answers: [HEALTHY_ANSWER],
