@@ -293,7 +293,8 @@ async function skipTrailers(reader: ByteReader, limit: number): Promise<void> {
   const tooLong = `The server sent more than ${sizeText(limit)} of trailer fields (the maxHeaderSize option).`;
   for (let left = limit; ; ) {
     const field = await reader.readUntil(CRLF, left, tooLong);
-    if (!field?.length) return;
+    if (field === null) throw new PinnedFetchError("ERR_HTTP", "The connection closed inside a chunked body's trailer section.");
+    if (field.length === 0) return;
     left -= field.length + CRLF.length;
   }
 }

@@ -6,6 +6,7 @@ import { authority, openTunnel, proxyFailure } from "../proxy/tunnel.js";
 import { type Runtime, type RuntimeName, type Socket, selectRuntime } from "../runtime/index.js";
 import { abortable, deadline } from "../signals.js";
 import { type Engine, Failure, HANDSHAKE_DONE, MAX_WRITE, PEER_CLOSED, type Step, loadEngine } from "./engine.js";
+import { timersStarved } from "./timer-turns.js";
 import { TrustContext } from "./trust.js";
 import { HandshakeVerifier, type PinningOptions } from "./verifier.js";
 
@@ -237,6 +238,8 @@ export class Connection implements TlsConnection {
         const early = this.#early.shift();
         if (early) return controller.enqueue(early);
         if (this.#flags & PEER_CLOSED) return controller.close();
+        const starved = timersStarved();
+        if (starved) await starved;
         this.#assertUsable();
         const plaintext = await this.#receive(
           "closed the connection without a TLS close_notify, so what it sent may be truncated.",

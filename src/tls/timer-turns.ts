@@ -1,0 +1,27 @@
+/**
+ * Keeps timers running while a connection reads as fast as its server sends.
+ * Deno and Bun can settle socket reads back to back without running due
+ * timers, so a server that never pauses could hold off every timeout and
+ * abort. A zero-delay timer shows whether timers had a turn; after
+ * STARVED_AFTER ms of reading without one, reading waits for it. In Node,
+ * timers run between reads anyway, so reading never waits.
+ */
+const STARVED_AFTER = 10;
+
+let turn: Promise<void> | null = null;
+let since = 0;
+
+/** Null while reading may go on, or a promise that settles once timers have run. */
+export function timersStarved(): Promise<void> | null {
+  if (turn === null) {
+    since = performance.now();
+    turn = new Promise((resolve) =>
+      setTimeout(() => {
+        turn = null;
+        resolve();
+      }, 0),
+    );
+    return null;
+  }
+  return performance.now() - since > STARVED_AFTER ? turn : null;
+}
