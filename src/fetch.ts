@@ -84,7 +84,10 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   async function pinnedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     // The Request is made without the caller's signal, which is followed here instead: a Request follows its
     // signal with a listener that only garbage collection removes (Node warns past 1,500 on a long-lived signal).
-    const request = new Request(input, { ...init, signal: null });
+    // A Request's body is handed on as it is: left to the constructor, Node and Bun pipe it through a new
+    // stream, which reads from it at once, before any connection has passed its pins.
+    const inputBody = input instanceof Request && input.body && init?.body === undefined ? { body: input.body, duplex: "half" } : {};
+    const request = new Request(input, { ...init, ...inputBody, signal: null });
     const signal = init && "signal" in init ? (init.signal ?? undefined) : input instanceof Request ? input.signal : undefined;
     signal?.throwIfAborted();
     const headers = new Headers(request.headers);

@@ -9,7 +9,7 @@ import type { TLSSocket } from "node:tls";
 
 import { startHostileServer } from "../support/hostile/server.js";
 import type { ServerPlan } from "../support/hostile/plan.js";
-import { createPki, issue, type Issued, type Pki } from "../support/pki.js";
+import { createPki, issue, type Issued, type Pki, withAlteredSignature } from "../support/pki.js";
 import { startProxy } from "../support/proxy.js";
 import {
   pinOf,
@@ -56,6 +56,15 @@ const RAW_ROUTES: Record<string, (socket: TLSSocket, tcp: Socket) => void> = {
   "/reset-in-body": (socket, tcp) => {
     socket.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789");
     setTimeout(() => tcp.resetAndDestroy(), 20);
+  },
+  "/interim-flood": (socket) => socket.end(`${"HTTP/1.1 100 Continue\r\n\r\n".repeat(1_000)}HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok`),
+  "/big-trailers": (socket) =>
+    socket.end(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n${`x-trailer: ${"t".repeat(87)}\r\n`.repeat(100)}\r\n`),
+  "/long-chunk-line": (socket) => socket.end(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2;${"e".repeat(200)}\r\nok\r\n0\r\n\r\n`),
+  // A response that leaves the connection open, then a 408 on it once it idles in the pool.
+  "/idle-408": (socket) => {
+    socket.write("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst");
+    setTimeout(() => socket.end("HTTP/1.1 408 Request Timeout\r\ncontent-length: 5\r\nconnection: close\r\n\r\nstale"), 30);
   },
 };
 
@@ -109,6 +118,7 @@ export async function startFixture(): Promise<RunningFixture> {
     p384: await startHttpsServer({ chain: [p384Leaf, p384Intermediate], key: p384Leaf }),
     ed25519: await startHttpsServer({ chain: [ed25519Leaf, pki.intermediate], key: ed25519Leaf, ...only("TLSv1.3") }),
     forged: await startHttpsServer({ chain: [forgedLeaf, pki.intermediate], key: forgedLeaf }),
+    tampered: await startHttpsServer({ chain: [withAlteredSignature(pki.leaf), pki.intermediate], key: pki.leaf }),
     selfSignedCa: await startHttpsServer({ chain: [selfSigned], key: selfSigned }),
     expiredSelfSignedCa: await startHttpsServer({ chain: [expiredSelfSigned], key: expiredSelfSigned }),
     echo: await startTlsServer({ ...good, alpn: ["echo/1", "http/1.1"] }, (socket) => socket.pipe(socket)),
@@ -124,6 +134,10 @@ export async function startFixture(): Promise<RunningFixture> {
     blackHole: await startBlackHole(),
     garbage: await startTcpServer((socket) => socket.end("HTTP/1.1 400 Bad Request\r\n\r\nthis is not TLS at all")),
     hangup: await startTcpServer((socket) => socket.once("data", () => socket.end())),
+    // The first 4 bytes of a ServerHello, then an alert record before the rest of it.
+    interleaved: await startTcpServer((socket) =>
+      socket.once("data", () => socket.write(Buffer.from([0x16, 3, 3, 0, 4, 2, 0, 0, 0x46, 0x15, 3, 3, 0, 2, 2, 0x28]))),
+    ),
     reset: await startTcpServer((socket) => socket.once("data", () => socket.resetAndDestroy())),
     refused: await closedPort(),
     halfClose: await startTcpServer((socket) => socket.end("bye")),

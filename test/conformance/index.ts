@@ -8,6 +8,7 @@ import { framing } from "./framing.js";
 import { hostile } from "./hostile.js";
 import { http } from "./http.js";
 import { libraries } from "./libraries.js";
+import { limits } from "./limits.js";
 import { cancellation, network } from "./network.js";
 import { pins } from "./pins.js";
 import { proxies } from "./proxy.js";
@@ -37,6 +38,7 @@ export const groups: Group[] = [
   network,
   cancellation,
   framing,
+  limits,
   runtime,
   hostile,
 ];

@@ -112,6 +112,17 @@ function keyUsage(bits: number, unusedBits: number): asn1js.BitString {
   return new asn1js.BitString({ valueHex: new Uint8Array([bits]), unusedBits });
 }
 
+/**
+ * The same certificate with one bit of its signature flipped: the same
+ * to-be-signed part, a signature that no longer verifies. The signature's
+ * last byte is the certificate's last byte.
+ */
+export function withAlteredSignature(certificate: Issued): Issued {
+  const der = certificate.der.slice();
+  der[der.length - 1]! ^= 0x01;
+  return { ...certificate, der, certPem: toPem("CERTIFICATE", der) };
+}
+
 export async function issue(options: IssueOptions): Promise<Issued> {
   const key =
     options.key ?? ((await subtle.generateKey(KEY_ALGORITHMS[options.algorithm ?? "P-256"].generate, true, ["sign", "verify"])) as CryptoKeyPair);
