@@ -305,6 +305,16 @@ export class Connection implements TlsConnection {
     const host = this.#host;
     switch (failure) {
       case Failure.Untrusted:
+        // webpki's word for a certificate signature, and rustls's for the handshake's, that does not verify.
+        if (detail.includes("BadSignature")) {
+          return new PinnedFetchError(
+            "ERR_CERT_UNTRUSTED",
+            `A signature from ${host} does not verify (${detail}): a certificate on its chain was altered or not ` +
+              `signed by the CA it names, or the handshake was not signed with the certificate's key. Trusting ` +
+              `another CA does not fix this: the server is misconfigured, or the connection is being tampered with.`,
+            { host },
+          );
+        }
         return new PinnedFetchError(
           "ERR_CERT_UNTRUSTED",
           `The certificate of ${host} does not chain to a trusted root (${detail}). ` +

@@ -109,6 +109,7 @@ export const limits: Group = {
           assert.equal((await fetch(`https://localhost:${fixture.ports.tls13}/hello`)).status, 200);
           const error = await rejection(fetch(`https://localhost:${fixture.ports.tampered}/hello`));
           assert.equal(error.code, "ERR_CERT_UNTRUSTED");
+          assert.match(error.message, /signature from localhost does not verify/);
         }),
     },
   ],
