@@ -220,11 +220,20 @@ export class Connection implements TlsConnection {
     return this.#take(this.#engine.receive(this.#session, chunk));
   }
 
-  /** Sends what the engine produced and surfaces its failure; returns the plaintext. */
+  /**
+   * Sends what the engine produced and returns the plaintext. A failure
+   * rejects, unless records before the failing one brought plaintext: each
+   * record is authenticated on its own, so that plaintext is returned, and the
+   * failure, already the connection's, comes at the next read.
+   */
   #take(step: Step): Uint8Array | null | Promise<never> {
     if (step.output) this.#socket.write(step.output).catch(() => {});
     this.#flags = step.flags;
-    return step.failure ? this.#failed(step.failure) : step.plaintext;
+    if (!step.failure) return step.plaintext;
+    const failed = this.#failed(step.failure);
+    if (!step.plaintext) return failed;
+    failed.catch(() => {});
+    return step.plaintext;
   }
 
   /** Rejects with the engine's failure as a PinnedFetchError, which becomes the connection's failure. */

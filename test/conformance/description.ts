@@ -38,6 +38,7 @@ export const SERVERS = [
   "expiredSelfSignedCa",
   "echo",
   "raw",
+  "trailing",
   "endless",
   "stalled",
   "silent",

@@ -32,6 +32,9 @@ const SOURCE_CHUNK = Buffer.alloc(1024 * 1024, 0x5a);
 /** Hostile cases per runtime in `npm test`; PF_HOSTILE_CASES sets another number (see hostile.ts). */
 const HOSTILE_CASES = 600;
 
+/** An application-data record that no key sealed: its authentication must fail. */
+const FORGED_RECORD = Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20]), Buffer.alloc(32, 0x42)]);
+
 /**
  * Hand-made responses of the `raw` server, by request target: what a broken
  * or unusual server sends. Each gets the TLS socket and the TCP under it.
@@ -50,8 +53,7 @@ const RAW_ROUTES: Record<string, (socket: TLSSocket, tcp: Socket) => void> = {
   "/short-body": (socket) => socket.end("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort"),
   "/early-413": (socket) => socket.end("HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n"),
   "/no-answer": () => {},
-  // An application-data record that no key sealed: its authentication must fail.
-  "/forged-record": (_, tcp) => void tcp.write(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20]), Buffer.alloc(32, 0x42)])),
+  "/forged-record": (_, tcp) => void tcp.write(FORGED_RECORD),
   "/stalled-body": (socket) => socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1\r\na\r\n"),
   "/reset-in-body": (socket, tcp) => {
     socket.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789");
@@ -127,6 +129,10 @@ export async function startFixture(): Promise<RunningFixture> {
         const target = request.toString("latin1").split(" ", 2)[1] ?? "";
         (RAW_ROUTES[target] ?? ((s: TLSSocket) => s.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")))(socket, tcp);
       }),
+    ),
+    // "hello" in a TLS record, then a record no key sealed, counted in sentBytes once written.
+    trailing: await startTlsServer(good, (socket, tcp) =>
+      socket.write("hello", () => tcp.write(FORGED_RECORD, () => (servers.trailing.sentBytes += FORGED_RECORD.length))),
     ),
     endless: await startTlsServer(good, (socket, tcp) => socket.once("data", () => RAW_ROUTES["/stalled-body"]!(socket, tcp))),
     stalled: await startTlsServer(good, (socket) => socket.pause()),

@@ -1,6 +1,6 @@
 // Network failures map to the same codes in every runtime, and an abort
 // signal stops a request at any stage with its own reason.
-import type { PinnedFetch, Runtime } from "../../src/index.js";
+import { type PinnedFetch, type Runtime, connectTls } from "../../src/index.js";
 import { selectRuntime } from "../../src/runtime/index.js";
 import { type Group, assert, delay, eventually, local, rejection, rejectsWith, withFetch } from "./check.js";
 import type { Fixture, ServerName } from "./description.js";
@@ -36,6 +36,21 @@ export const network: Group = {
       /MessageInterleavedWithHandshakeMessage/,
     ),
     failsWith("a record that fails authentication", "ERR_TLS", (fixture) => at(fixture, "raw", "/forged-record"), /bad_record_mac|decrypt/i),
+    {
+      name: "what records before a failing one carried is read first, then the failure",
+      run: async (fixture) => {
+        const connection = await connectTls({ hostname: "localhost", address: "127.0.0.1", port: fixture.ports.trailing, ca: fixture.ca.root });
+        // Nothing is read until asked: once the server has sent both records, one read takes them together.
+        await eventually(() => fixture.stats("trailing"), (stats) => stats.sentBytes > 0, "the server's records sent");
+        const reader = connection.readable.getReader();
+        const first = await reader.read();
+        assert.equal(new TextDecoder().decode(first.value), "hello");
+        const error = await rejection(reader.read());
+        assert.equal(error.code, "ERR_TLS");
+        assert.match(error.message, /decrypt/);
+        await connection.close();
+      },
+    },
     {
       name: "no response head within timeout is ERR_TIMEOUT, and a prompt one is unaffected",
       run: (fixture) =>
