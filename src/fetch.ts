@@ -86,7 +86,9 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     // signal with a listener that only garbage collection removes (Node warns past 1,500 on a long-lived signal).
     // A Request's body is handed on as it is: left to the constructor, Node and Bun pipe it through a new
     // stream, which reads from it at once, before any connection has passed its pins.
-    const inputBody = input instanceof Request && input.body && init?.body === undefined ? { body: input.body, duplex: "half" } : {};
+    // As a stream, it is refused with keepalive or outside cors modes, neither of which pinned-fetch uses.
+    const inputBody =
+      input instanceof Request && input.body && init?.body == null ? { body: input.body, duplex: "half", keepalive: false, mode: "cors" as const } : {};
     const request = new Request(input, { ...init, ...inputBody, signal: null });
     const signal = init && "signal" in init ? (init.signal ?? undefined) : input instanceof Request ? input.signal : undefined;
     signal?.throwIfAborted();
@@ -250,7 +252,7 @@ type Body = Uint8Array | ReadableStream<Uint8Array> | null;
 async function bodyOf(request: Request, init: RequestInit | undefined): Promise<Body | UnreadBody> {
   if (init?.body instanceof ReadableStream) return init.body;
   if (!request.body) return null;
-  if (init?.body !== undefined) return new Uint8Array(await request.arrayBuffer());
+  if (init?.body != null) return new Uint8Array(await request.arrayBuffer());
   return new UnreadBody(request.body);
 }
 

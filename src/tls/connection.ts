@@ -214,6 +214,8 @@ export class Connection implements TlsConnection {
 
   /** Feeds the socket's next bytes to the engine and returns the plaintext; `ended` says what an end means. */
   async #receive(ended: string): Promise<Uint8Array | null> {
+    // A failure that came with plaintext is the connection's already: it ends the wait, not the next byte.
+    this.#assertUsable();
     const chunk = await this.#socket.read();
     this.#assertUsable();
     if (chunk === null) throw this.#fail(new PinnedFetchError("ERR_TLS", `${this.#host} ${ended}`, { host: this.#host }));
@@ -231,7 +233,8 @@ export class Connection implements TlsConnection {
     this.#flags = step.flags;
     if (!step.failure) return step.plaintext;
     const failed = this.#failed(step.failure);
-    if (!step.plaintext) return failed;
+    // A pin mismatch comes before any plaintext, and its error is made asynchronously.
+    if (!step.plaintext || step.failure.code === Failure.PinMismatch) return failed;
     failed.catch(() => {});
     return step.plaintext;
   }
@@ -249,7 +252,6 @@ export class Connection implements TlsConnection {
         if (this.#flags & PEER_CLOSED) return controller.close();
         const starved = timersStarved();
         if (starved) await starved;
-        this.#assertUsable();
         const plaintext = await this.#receive(
           "closed the connection without a TLS close_notify, so what it sent may be truncated.",
         );
@@ -319,8 +321,9 @@ export class Connection implements TlsConnection {
           return new PinnedFetchError(
             "ERR_CERT_UNTRUSTED",
             `A signature from ${host} does not verify (${detail}): a certificate on its chain was altered or not ` +
-              `signed by the CA it names, or the handshake was not signed with the certificate's key. Trusting ` +
-              `another CA does not fix this: the server is misconfigured, or the connection is being tampered with.`,
+              `signed by the CA it names, or the handshake was not signed with the certificate's key. If you trust ` +
+              `a private CA that was since made again under the same name, pass its current certificate in \`ca\`; ` +
+              `otherwise the server is misconfigured, or the connection is being tampered with.`,
             { host },
           );
         }

@@ -7,6 +7,8 @@
  * timers run between reads anyway, so reading never waits.
  */
 const STARVED_AFTER = 10;
+/** Taken when the module loads: a test's fake timers, installed later, would never fire. */
+const schedule = globalThis.setTimeout;
 
 let turn: Promise<void> | null = null;
 let since = 0;
@@ -16,7 +18,7 @@ export function timersStarved(): Promise<void> | null {
   if (turn === null) {
     since = performance.now();
     turn = new Promise((resolve) =>
-      setTimeout(() => {
+      schedule(() => {
         turn = null;
         resolve();
       }, 0),

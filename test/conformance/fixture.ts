@@ -14,6 +14,7 @@ import { startProxy } from "../support/proxy.js";
 import {
   pinOf,
   startBlackHole,
+  startCoalescingTlsServer,
   startHttpsServer,
   startTcpServer,
   startTlsServer,
@@ -130,10 +131,7 @@ export async function startFixture(): Promise<RunningFixture> {
         (RAW_ROUTES[target] ?? ((s: TLSSocket) => s.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")))(socket, tcp);
       }),
     ),
-    // "hello" in a TLS record, then a record no key sealed, counted in sentBytes once written.
-    trailing: await startTlsServer(good, (socket, tcp) =>
-      socket.write("hello", () => tcp.write(FORGED_RECORD, () => (servers.trailing.sentBytes += FORGED_RECORD.length))),
-    ),
+    trailing: await startCoalescingTlsServer(good, "hello", FORGED_RECORD),
     endless: await startTlsServer(good, (socket, tcp) => socket.once("data", () => RAW_ROUTES["/stalled-body"]!(socket, tcp))),
     stalled: await startTlsServer(good, (socket) => socket.pause()),
     silent: await startTcpServer(() => {}),

@@ -2,7 +2,7 @@
 // with its body: the size limits as options, bytes sent on an idle pooled
 // connection, and a body stream that a failed request never reads.
 import { PinnedFetchError, createPinnedFetch } from "../../src/index.js";
-import { type Group, type Scenario, assert, local, rejection, thrown, withFetch } from "./check.js";
+import { type Echo, type Group, type Scenario, assert, eventually, local, rejection, thrown, withFetch } from "./check.js";
 import type { Fixture } from "./description.js";
 
 const raw = (fixture: Fixture, path: string) => `https://localhost:${fixture.ports.raw}${path}`;
@@ -73,7 +73,8 @@ export const limits: Group = {
         withFetch(local(fixture), async (fetch) => {
           // The server answers, then sends a 408 on the idle connection 30 ms later.
           assert.equal(await (await fetch(raw(fixture, "/idle-408"))).text(), "first");
-          await new Promise((resolve) => setTimeout(resolve, 200));
+          // Once the client has dropped the connection that the 408 came on, nothing of it is left to take.
+          await eventually(() => fixture.stats("raw"), (stats) => stats.open === 0, "the raw server's connections");
           const response = await fetch(raw(fixture, "/idle-408"));
           assert.equal(response.status, 200);
           assert.equal(await response.text(), "first");
@@ -101,6 +102,23 @@ export const limits: Group = {
           assert.equal(watched.pulls, 0);
           assert.ok(watched.cancelled instanceof PinnedFetchError, `cancelled with ${String(watched.cancelled)}`);
         }),
+    },
+    {
+      name: "a Request made with keepalive, or given with init.body null, sends its body as it is (and reads it only after the pins)",
+      run: async (fixture) => {
+        const url = `https://localhost:${fixture.ports.tls13}/echo`;
+        await withFetch(local(fixture, [fixture.pins.intermediate]), async (fetch) => {
+          const keepalive = new Request(url, { method: "POST", body: "kept", keepalive: true });
+          assert.equal(((await (await fetch(keepalive)).json()) as Echo).body, "kept");
+        });
+        await withFetch(local(fixture, [fixture.pins.otherLeaf]), async (fetch) => {
+          const { watched, stream } = watchedBody();
+          const request = new Request(url, { method: "POST", body: stream, duplex: "half" } as RequestInit);
+          const error = await rejection(fetch(request, { body: null }));
+          assert.equal(error.code, "ERR_PIN_MISMATCH");
+          assert.equal(watched.pulls, 0);
+        });
+      },
     },
     {
       name: "a remembered valid signature does not vouch for the same certificate with its signature altered",

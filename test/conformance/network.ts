@@ -40,7 +40,7 @@ export const network: Group = {
       name: "what records before a failing one carried is read first, then the failure",
       run: async (fixture) => {
         const connection = await connectTls({ hostname: "localhost", address: "127.0.0.1", port: fixture.ports.trailing, ca: fixture.ca.root });
-        // Nothing is read until asked: once the server has sent both records, one read takes them together.
+        // The server sends both records in one TCP write; once it is out, one read takes them together.
         await eventually(() => fixture.stats("trailing"), (stats) => stats.sentBytes > 0, "the server's records sent");
         const reader = connection.readable.getReader();
         const first = await reader.read();

@@ -8,6 +8,7 @@ import { type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server } from "node:https";
 import { type AddressInfo, createConnection, createServer as createTcpServer, type Socket as NetSocket } from "node:net";
 import { createInterface } from "node:readline";
+import { Duplex } from "node:stream";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { createSecureContext, type SecureVersion, TLSSocket } from "node:tls";
 
@@ -107,6 +108,44 @@ export async function startTlsServer(
       stats.connections++;
       socket.on("data", (chunk: Buffer) => (stats.receivedBytes += chunk.length));
       onConnection(socket, tcp);
+    });
+  });
+  return listen(server, stats);
+}
+
+/**
+ * A TLS server on 127.0.0.1 that, once the handshake is done, sends `text`
+ * in a TLS record and then the raw bytes `trailer` in one TCP write, so that
+ * a client reads them together. `sentBytes` counts that write once it is out.
+ */
+export async function startCoalescingTlsServer(options: ServerOptions, text: string, trailer: Uint8Array): Promise<TestServer> {
+  const stats = newStats();
+  const secureContext = createSecureContext({ key: options.key.keyPem, cert: options.chain.map((certificate) => certificate.certPem).join("") });
+  const server = createTcpServer((tcp) => {
+    tcp.setNoDelay(true);
+    tcp.on("error", () => {});
+    // TLS over a stream of our own, so that its records can be held back and sent with the trailer.
+    let held: Buffer[] | null = null;
+    const wire = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, done) {
+        if (held) held.push(chunk);
+        else tcp.write(chunk);
+        done();
+      },
+    });
+    tcp.on("data", (chunk: Buffer) => wire.push(chunk));
+    tcp.on("end", () => wire.push(null));
+    const socket = new TLSSocket(wire, { isServer: true, secureContext });
+    socket.on("error", () => {});
+    socket.on("secure", () => {
+      stats.connections++;
+      held = [];
+      socket.write(text, () => {
+        const bytes = Buffer.concat([...held!, trailer]);
+        held = null;
+        tcp.write(bytes, () => (stats.sentBytes += bytes.length));
+      });
     });
   });
   return listen(server, stats);
