@@ -40,15 +40,18 @@ export const network: Group = {
       name: "what records before a failing one carried is read first, then the failure",
       run: async (fixture) => {
         const connection = await connectTls({ hostname: "localhost", address: "127.0.0.1", port: fixture.ports.trailing, ca: fixture.ca.root });
-        // The server sends both records in one TCP write; once it is out, one read takes them together.
-        await eventually(() => fixture.stats("trailing"), (stats) => stats.sentBytes > 0, "the server's records sent");
-        const reader = connection.readable.getReader();
-        const first = await reader.read();
-        assert.equal(new TextDecoder().decode(first.value), "hello");
-        const error = await rejection(reader.read());
-        assert.equal(error.code, "ERR_TLS");
-        assert.match(error.message, /decrypt/);
-        await connection.close();
+        try {
+          // The server sends both records in one TCP write; once it is out, one read takes them together.
+          await eventually(() => fixture.stats("trailing"), (stats) => stats.sentBytes > 0, "the server's records sent");
+          const reader = connection.readable.getReader();
+          const first = await reader.read();
+          assert.equal(new TextDecoder().decode(first.value), "hello");
+          const error = await rejection(reader.read());
+          assert.equal(error.code, "ERR_TLS");
+          assert.match(error.message, /decrypt/);
+        } finally {
+          await connection.close();
+        }
       },
     },
     {

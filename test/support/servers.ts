@@ -86,15 +86,7 @@ export async function startTlsServer(
   onConnection: (socket: TLSSocket, tcp: NetSocket) => void,
 ): Promise<TestServer> {
   const stats = newStats();
-  const secureContext = createSecureContext({
-    key: options.key.keyPem,
-    cert: options.chain.map((certificate) => certificate.certPem).join(""),
-    minVersion: options.minVersion ?? "TLSv1.2",
-    maxVersion: options.maxVersion ?? "TLSv1.3",
-    // A raw TLSSocket has no session cache either, so without tickets nothing resumes.
-    ...(options.resumption === false && { secureOptions: constants.SSL_OP_NO_TICKET }),
-    ...(options.ecdhCurve && { ecdhCurve: options.ecdhCurve }),
-  });
+  const secureContext = secureContextOf(options);
   const server = createTcpServer((tcp) => {
     tcp.setNoDelay(true);
     tcp.on("error", () => {});
@@ -120,7 +112,7 @@ export async function startTlsServer(
  */
 export async function startCoalescingTlsServer(options: ServerOptions, text: string, trailer: Uint8Array): Promise<TestServer> {
   const stats = newStats();
-  const secureContext = createSecureContext({ key: options.key.keyPem, cert: options.chain.map((certificate) => certificate.certPem).join("") });
+  const secureContext = secureContextOf(options);
   const server = createTcpServer((tcp) => {
     tcp.setNoDelay(true);
     tcp.on("error", () => {});
@@ -149,6 +141,19 @@ export async function startCoalescingTlsServer(options: ServerOptions, text: str
     });
   });
   return listen(server, stats);
+}
+
+/** What a raw TLSSocket of these options presents and accepts. */
+function secureContextOf(options: ServerOptions) {
+  return createSecureContext({
+    key: options.key.keyPem,
+    cert: options.chain.map((certificate) => certificate.certPem).join(""),
+    minVersion: options.minVersion ?? "TLSv1.2",
+    maxVersion: options.maxVersion ?? "TLSv1.3",
+    // A raw TLSSocket has no session cache either, so without tickets nothing resumes.
+    ...(options.resumption === false && { secureOptions: constants.SSL_OP_NO_TICKET }),
+    ...(options.ecdhCurve && { ecdhCurve: options.ecdhCurve }),
+  });
 }
 
 /** A TCP server on 127.0.0.1 whose connections get `onConnection` (for broken, silent or streaming peers). */
