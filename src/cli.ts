@@ -120,11 +120,13 @@ function parse([command = "", ...rest]: readonly string[]): Invocation {
   if (command === "get" && pins.length === 0) {
     throw new UsageError(`get needs at least one --pin. To see the server's pins: pinned-fetch pins ${url.href}`);
   }
+  const host = canonicalHost(url.hostname);
+  if (host === null) throw new UsageError(`${JSON.stringify(url.hostname)} is not a valid host name.`);
   const resolve = values.get("--resolve")?.[0];
   return {
     command: command as Command,
     url,
-    host: canonicalHost(url.hostname)!,
+    host,
     pins,
     caFile: values.get("--ca")?.[0],
     resolve: resolve === undefined ? undefined : parseResolve(resolve, url),

@@ -64,3 +64,8 @@ export class PinnedFetchError extends TypeError {
     if (details.chain !== undefined) this.chain = details.chain;
   }
 }
+
+/** What a message may show of a URL: scheme, host, port and path; never credentials, query or fragment. */
+export function shownUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}

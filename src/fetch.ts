@@ -1,4 +1,4 @@
-import { PinnedFetchError } from "./errors.js";
+import { PinnedFetchError, shownUrl } from "./errors.js";
 import { abortable, deadline } from "./signals.js";
 import { HttpConnection, type OutgoingRequest } from "./http/connection.js";
 import { decodeBody } from "./http/decode.js";
@@ -8,7 +8,7 @@ import { type PinRule, PinPolicy, type PinningChoices, addressesOf, canonicalHos
 import { proxyRoute } from "./proxy/settings.js";
 import { type Runtime, type RuntimeName, hostRuntime, selectRuntime } from "./runtime/index.js";
 import { openTls } from "./tls/connection.js";
-import { TrustContext } from "./tls/trust.js";
+import { TrustContext, decisionOf } from "./tls/trust.js";
 
 export interface PinnedFetchOptions extends PinningChoices {
   /**
@@ -89,21 +89,22 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     // As a stream, it is refused with keepalive or outside cors modes, neither of which pinned-fetch uses.
     const inputBody =
       input instanceof Request && input.body && init?.body == null ? { body: input.body, duplex: "half", keepalive: false, mode: "cors" as const } : {};
+    // Checked before the Request is made, whose own checks throw plain TypeErrors.
+    const { url, host } = target(input instanceof Request ? input.url : input);
     const request = new Request(input, { ...init, ...inputBody, signal: null });
     const signal = init && "signal" in init ? (init.signal ?? undefined) : input instanceof Request ? input.signal : undefined;
     signal?.throwIfAborted();
     const headers = new Headers(request.headers);
     // The standard derives this from a string body, but not every runtime's Request does (Bun).
     if (typeof init?.body === "string" && !headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
-    const url = httpsUrl(request.url);
     const limit = deadline(
       signal,
       timeout,
-      () => `No response from ${request.url} within ${timeout} ms (the timeout option). Check the server, or raise timeout.`,
+      () => `No response from ${shownUrl(url)} within ${timeout} ms (the timeout option). Check the server, or raise timeout.`,
     );
     let hop: Hop | undefined;
     try {
-      hop = { method: request.method, url, headers, body: await bodyOf(request, init) };
+      hop = { method: request.method, url, host, headers, body: await bodyOf(request, init) };
       return await follow(request, hop, limit.signal, signal);
     } catch (error) {
       // A body stream that was never sent is cancelled, as undici does: its source learns that the request failed.
@@ -147,11 +148,10 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
    * more, as undici and OkHttp do.
    */
   async function exchange(hop: Hop, signal: AbortSignal | undefined, bodySignal: AbortSignal | undefined): Promise<Response> {
-    const { method, url, headers } = hop;
-    const host = canonicalHost(url.hostname)!;
+    const { method, url, host, headers } = hop;
     const port = Number(url.port || 443);
     const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter, connectionLimit)));
-    const key = `${host}:${port}`;
+    const pinning = { ...mode, pins: policy.pinsFor(host) };
     const open = async () => {
       const proxy = await proxyFor(host, port);
       const tls = await openTls(await runtime, trust, {
@@ -159,8 +159,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
         port,
         proxy,
         address: addresses.get(proxy?.host ?? host),
-        ...mode,
-        pins: policy.pinsFor(host),
+        ...pinning,
         alpn: ["http/1.1"],
         signal,
         connectTimeout,
@@ -168,10 +167,10 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
       return new HttpConnection(tls, limits);
     };
     for (let retried = false; ; retried = true) {
-      const { connection, reused } = await connections.acquire(key, open, signal);
+      const { connection, reused } = await connections.acquire(`${host}:${port}`, decisionOf(pinning), open, signal);
       // Read only now that the connection is verified: a request that fails its pins reads none of its body.
       if (hop.body instanceof UnreadBody) hop.body = await hop.body.read(signal).catch((error) => {
-        connections.release(key, connection, true);
+        connections.release(connection, true);
         throw error;
       });
       const body = hop.body;
@@ -181,7 +180,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
       const release = (reusable: boolean) => {
         if (released) return;
         released = true;
-        connections.release(key, connection, reusable);
+        connections.release(connection, reusable);
       };
       try {
         const { head, body: responseBody } = await connection.exchange(outgoing, signal, release, bodySignal);
@@ -302,6 +301,8 @@ function concatenate(chunks: readonly Uint8Array[], size: number): Uint8Array {
 interface Hop {
   method: string;
   url: URL;
+  /** The URL's host in canonical form: whose pin rule applies. */
+  host: string;
   headers: Headers;
   body: Body | UnreadBody;
 }
@@ -314,27 +315,39 @@ const BODY_HEADERS = ["content-encoding", "content-language", "content-location"
 /** Credentials that never follow a redirect to another origin (the standard's Authorization; Cookie as undici). */
 const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
 
-function httpsUrl(href: string, redirectedFrom?: URL): URL {
-  const url = new URL(href);
-  if (url.protocol !== "https:") {
-    const what = redirectedFrom ? `${redirectedFrom.href} redirected to ${url.href}, which` : `${url.href}`;
-    throw new PinnedFetchError(
-      redirectedFrom ? "ERR_HTTP" : "ERR_CONFIG",
-      `pinned-fetch only makes HTTPS requests; ${what} is not HTTPS and cannot be pinned.`,
-    );
+/**
+ * A request's URL, checked before anything is sent, and its host in canonical
+ * form, whose rule applies. The caller's URL fails with ERR_CONFIG, where a
+ * redirect leads with ERR_HTTP.
+ */
+function target(input: string | URL, redirectedFrom?: URL): { url: URL; host: string } {
+  const fail = (problem: string) => {
+    const what = redirectedFrom ? `${shownUrl(redirectedFrom)} redirected to a URL that` : "The URL given to fetch";
+    return new PinnedFetchError(redirectedFrom ? "ERR_HTTP" : "ERR_CONFIG", `${what} ${problem}`);
+  };
+  let url: URL;
+  try {
+    url = new URL(input, redirectedFrom);
+  } catch {
+    throw fail("cannot be parsed as a URL.");
   }
-  return url;
+  if (url.protocol !== "https:") {
+    throw fail(`is not HTTPS (${url.protocol}//${url.host}): pinned-fetch only makes HTTPS requests, which can be pinned.`);
+  }
+  // The fetch standard's rule: credentials go in headers, never in the URL.
+  if (url.username !== "" || url.password !== "") {
+    throw fail(`includes credentials (${shownUrl(url)}); a request cannot be made from it. Send them in an Authorization header.`);
+  }
+  const host = canonicalHost(url.hostname);
+  if (host === null) {
+    throw fail(`has no valid host name (${JSON.stringify(url.hostname)}: a name has no empty labels, as in "a..b" or ".a").`);
+  }
+  return { url, host };
 }
 
 /** The request a redirect leads to, as the fetch standard rewrites it. */
 function redirected(hop: Hop, status: number, location: string): Hop {
-  let target: URL;
-  try {
-    target = httpsUrl(new URL(location, hop.url).href, hop.url);
-  } catch (error) {
-    if (error instanceof PinnedFetchError) throw error;
-    throw new PinnedFetchError("ERR_HTTP", `${hop.url.href} redirected to ${JSON.stringify(location)}, which is not a URL.`);
-  }
+  const { url, host } = target(location, hop.url);
   const headers = new Headers(hop.headers);
   let { method, body } = hop;
   if (((status === 301 || status === 302) && method === "POST") || (status === 303 && method !== "GET" && method !== "HEAD")) {
@@ -348,10 +361,10 @@ function redirected(hop: Hop, status: number, location: string): Hop {
         `Send the body as bytes to follow such redirects, or use redirect: "manual".`,
     );
   }
-  if (target.origin !== hop.url.origin) {
+  if (url.origin !== hop.url.origin) {
     for (const name of CREDENTIAL_HEADERS) headers.delete(name);
   }
-  return { method, url: target, headers, body };
+  return { method, url, host, headers, body };
 }
 
 /** The request's header fields as fetch sends them, with Host and body framing. */

@@ -40,7 +40,8 @@ export async function getPins(url: string | URL, options: GetPinsOptions = {}): 
   if (target.protocol !== "https:") {
     throw new PinnedFetchError("ERR_CONFIG", `getPins needs an https: URL, not ${target.href}.`);
   }
-  const hostname = canonicalHost(target.hostname)!;
+  const hostname = canonicalHost(target.hostname);
+  if (hostname === null) throw new PinnedFetchError("ERR_CONFIG", `getPins needs a URL with a valid host name, not ${JSON.stringify(target.hostname)}.`);
   const addresses = addressesOf(options.resolve);
   const trust = new TrustContext(options.ca);
   let presented: readonly Uint8Array<ArrayBuffer>[] = [];

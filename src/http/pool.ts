@@ -24,17 +24,22 @@ interface Waiter {
   reject: (reason: unknown) => void;
 }
 
-/** One origin's connections: idle ones, how many are in use or opening, and who waits. */
+/** One origin's connections under one pin decision: idle ones, how many are in use or opening, and who waits. */
 interface Origin {
+  /** `host:port`, for messages. */
+  name: string;
+  key: string;
   idle: Idle[];
   active: number;
   waiting: Waiter[];
 }
 
 /**
- * Keep-alive connections per key (origin and, through its owner, pin
- * policy), at most `limit` per key: further requests wait in order. Idle
- * connections neither keep the process alive nor outlive IDLE_TIMEOUT.
+ * Keep-alive connections per origin and pin decision, at most `limit` per
+ * origin and decision: further requests wait in order. A connection is reused
+ * only under the decision it was verified under (a rule that expires changes
+ * it). Idle connections neither keep the process alive nor outlive
+ * IDLE_TIMEOUT.
  */
 export class Pool {
   readonly #runtime: Runtime;
@@ -49,11 +54,12 @@ export class Pool {
   }
 
   /**
-   * An idle open connection for `key`, a new one from `open`, or — at the
-   * limit — the next one released; `signal` ends the wait.
+   * An idle open connection to `name` (`host:port`) verified under
+   * `decision`, a new one from `open`, or — at the limit — the next one
+   * released; `signal` ends the wait.
    */
-  acquire(key: string, open: () => Promise<HttpConnection>, signal: AbortSignal | undefined): Promise<Acquired> {
-    const origin = this.#origin(key);
+  acquire(name: string, decision: string, open: () => Promise<HttpConnection>, signal: AbortSignal | undefined): Promise<Acquired> {
+    const origin = this.#origin(name, decision);
     for (let entry = origin.idle.pop(); entry; entry = origin.idle.pop()) {
       clearTimeout(entry.timer);
       if (entry.connection.open) {
@@ -89,12 +95,12 @@ export class Pool {
   }
 
   /** Takes a connection back after its exchange; one that cannot be reused is closed, and its place given to the next waiter. */
-  release(key: string, connection: HttpConnection, reusable: boolean): void {
+  release(connection: HttpConnection, reusable: boolean): void {
     const origin = this.#busy.get(connection);
     if (!origin) return;
     this.#busy.delete(connection);
     // Closed by close() since, or opened while it ran.
-    if (origin !== this.#origins.get(key)) return connection.destroy();
+    if (origin !== this.#origins.get(origin.key)) return connection.destroy();
     const next = origin.waiting.shift();
     if (reusable && connection.open) {
       if (next) {
@@ -127,14 +133,14 @@ export class Pool {
   async close(): Promise<void> {
     const all = [...this.#busy.keys()];
     this.#busy.clear();
-    for (const [key, origin] of this.#origins) {
+    for (const origin of this.#origins.values()) {
       for (const { connection, timer } of origin.idle) {
         clearTimeout(timer);
         all.push(connection);
       }
       for (const waiter of origin.waiting) {
         waiter.reject(
-          new PinnedFetchError("ERR_CONNECT", `fetch.close() was called while a request to ${key} waited for a free connection (the connections option).`),
+          new PinnedFetchError("ERR_CONNECT", `fetch.close() was called while a request to ${origin.name} waited for a free connection (the connections option).`),
         );
       }
     }
@@ -142,9 +148,10 @@ export class Pool {
     await Promise.all(all.map((connection) => connection.tls.close()));
   }
 
-  #origin(key: string): Origin {
+  #origin(name: string, decision: string): Origin {
+    const key = `${name} ${decision}`;
     let origin = this.#origins.get(key);
-    if (!origin) this.#origins.set(key, (origin = { idle: [], active: 0, waiting: [] }));
+    if (!origin) this.#origins.set(key, (origin = { name, key, idle: [], active: 0, waiting: [] }));
     return origin;
   }
 

@@ -100,10 +100,13 @@ function suggestion(text: string): string | null {
  */
 export class PinSet {
   readonly pins: readonly Pin[];
+  /** What the set accepts, in one canonical form: sets with the same key make the same decisions. */
+  readonly key: string;
   readonly #digests: Map<PinKind, Set<string>>;
 
   constructor(pins: readonly Pin[]) {
     this.pins = pins;
+    this.key = [...new Set(pins.map((pin) => `${pin.kind}:${pin.digest}`))].sort().join(" ");
     this.#digests = new Map();
     for (const pin of pins) {
       let digests = this.#digests.get(pin.kind);

@@ -32,6 +32,8 @@ interface Rule {
  */
 export class PinPolicy {
   readonly #rules: Rule[] = [];
+  /** The PinSet of each combination of rules in force met so far, by their indices: at most one per subset of the rules. */
+  readonly #sets = new Map<string, PinSet>();
 
   /**
    * Throws ERR_CONFIG, naming the culprit, for a malformed pattern, pin or
@@ -64,12 +66,22 @@ export class PinPolicy {
     }
   }
 
-  /** The pins `host` (canonical, see `canonicalHost`) must match at `now`, or undefined when no rule is in force. */
-  pinsFor(host: string, now = new Date()): PinSet | undefined {
-    const pins = this.#rules
-      .filter((rule) => covers(rule.scope, host) && !(rule.expires && rule.expires <= now))
-      .flatMap((rule) => rule.pins);
-    return pins.length > 0 ? new PinSet(pins) : undefined;
+  /**
+   * The pins `host` (canonical, see `canonicalHost`) must match at `now`, or undefined when no rule is in force.
+   * The same rules in force give the same PinSet, made once.
+   */
+  pinsFor(host: string, now = Date.now()): PinSet | undefined {
+    let inForce = "";
+    this.#rules.forEach((rule, index) => {
+      if (covers(rule.scope, host) && !(rule.expires && rule.expires.getTime() <= now)) inForce += `${index},`;
+    });
+    if (inForce === "") return undefined;
+    let pins = this.#sets.get(inForce);
+    if (!pins) {
+      pins = new PinSet(inForce.split(",").slice(0, -1).flatMap((index) => this.#rules[Number(index)]!.pins));
+      this.#sets.set(inForce, pins);
+    }
+    return pins;
   }
 }
 
@@ -121,8 +133,8 @@ function ruleOptions(pattern: string, rule: object): { includeSubdomains?: boole
 function scopeOf(pattern: string, includeSubdomains: boolean): Scope {
   const wildcard = /^(\*\*?)\.(.+)$/.exec(pattern);
   const host = configuredHost(wildcard ? wildcard[2]! : pattern, "pins");
-  // Anything else with a "*" in it, or an empty label, would be a name no host has: the host would go unpinned.
-  if (host.includes("*") || (!host.includes(":") && host.split(".").includes(""))) {
+  // Anything else with a "*" in it would be a name no host has: the host would go unpinned.
+  if (host.includes("*")) {
     throw new PinnedFetchError(
       "ERR_CONFIG",
       `pins["${pattern}"] is not a host, "*.host" (one more label) or "**.host" (the host and every name below it).`,
@@ -162,8 +174,11 @@ function isIpAddress(host: string): boolean {
 
 /**
  * The one form a host is compared in, so that no spelling escapes its rule:
- * lower case, internationalized names in punycode, no trailing dot, IPv6
- * without brackets. Null for anything that is not a host.
+ * lower case, internationalized names in punycode, no trailing dot, IPv4 in
+ * dotted decimal (also when written as an IPv4-mapped IPv6 address, which
+ * reaches the same host), IPv6 without brackets. Null for anything that is
+ * not a host, such as a name with an empty label (`a..b`, `.a`, `a..`), which
+ * with its last dot stripped would match no rule.
  */
 export function canonicalHost(host: string): string | null {
   if (typeof host !== "string" || host === "" || /[\s/?#@\\]/.test(host)) return null;
@@ -176,7 +191,17 @@ export function canonicalHost(host: string): string | null {
   } catch {
     return null;
   }
-  return hostname.replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+  if (hostname.startsWith("[")) return ipv4Mapped(hostname.slice(1, -1)) ?? hostname.slice(1, -1);
+  const name = hostname.endsWith(".") ? hostname.slice(0, -1) : hostname;
+  return name.split(".").includes("") ? null : name;
+}
+
+/** The IPv4 address an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, as the URL parser writes it) stands for. */
+function ipv4Mapped(ipv6: string): string | null {
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ipv6);
+  if (!mapped) return null;
+  const [high, low] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join(".");
 }
 
 /** `canonicalHost` for a host in the options; ERR_CONFIG if it is not one. */

@@ -90,8 +90,10 @@ function parseProxy(value: unknown, source: string): HttpProxy {
       `${source} has a user or password with a malformed %-escape. Percent-encode the characters % @ : / in them (%25 %40 %3A %2F).`,
     );
   }
+  const host = canonicalHost(url.hostname);
+  if (host === null) throw new PinnedFetchError("ERR_CONFIG", `${source} names a host that is not a valid host name.`);
   return {
-    host: canonicalHost(url.hostname)!,
+    host,
     port: Number(url.port || 80),
     authorization: url.username || url.password ? `Basic ${toBase64(new TextEncoder().encode(credentials))}` : undefined,
   };

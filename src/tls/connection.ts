@@ -88,11 +88,11 @@ export interface OpenTlsOptions extends PinningOptions {
   connectTimeout?: number | undefined;
 }
 
-/** The layer below HTTP: a connection under a shared trust context (whose sessions it may resume). */
+/** The layer below HTTP: a connection under a shared trust context (whose sessions under the same pins it may resume). */
 export async function openTls(runtime: Runtime, trust: TrustContext, options: OpenTlsOptions): Promise<Connection> {
   const { hostname, port, proxy } = options;
   const engine = await loadEngine();
-  const config = trust.config(engine);
+  const config = trust.config(engine, options);
   const timeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
   const stage = deadline(options.signal, timeout, () =>
     proxy

@@ -2,6 +2,7 @@ import { PinnedFetchError } from "../errors.js";
 import { checkCertificate } from "../pins/certificate.js";
 import { pemCertificates } from "../pins/encoding.js";
 import type { Engine } from "./engine.js";
+import type { PinningOptions } from "./verifier.js";
 
 /** Frees an engine config once nothing can use its context any more. */
 const configs = new FinalizationRegistry<{ engine: Engine; config: number }>(({ engine, config }) =>
@@ -10,13 +11,18 @@ const configs = new FinalizationRegistry<{ engine: Engine; config: number }>(({ 
 
 /**
  * What a connection trusts: the caller's `ca` certificates, or Mozilla's
- * roots. One context is one engine config and one TLS session cache, so a
- * session is only resumed by connections of the same context.
+ * roots. Each pin decision under it (which pins, and how they are judged) has
+ * its own engine config and so its own TLS session cache. A resumed handshake
+ * skips verification and the pin check, so a session is resumed only by a
+ * connection of the same context, to the same host, under the same decision:
+ * where the full handshake that made it would be judged the same way again.
  */
 export class TrustContext {
   /** The caller's anchors as DER; empty means Mozilla's roots. */
   readonly anchors: readonly Uint8Array<ArrayBuffer>[];
-  #config: { engine: Engine; handle: number } | undefined;
+  #engine: Engine | undefined;
+  /** Engine configs by decision (see `decisionOf`); at most one per set of rules in force. */
+  #configs = new Map<string, number>();
 
   /** Throws ERR_CONFIG for anything in `ca` that is not a PEM certificate. */
   constructor(ca?: string | readonly string[]) {
@@ -24,21 +30,32 @@ export class TrustContext {
     this.anchors = pems.flatMap((pem, index) => parseAnchors(pem, pems.length > 1 ? `ca[${index}]` : "ca"));
   }
 
-  /** The config for this context in `engine`, made on first use (and again for a fresh engine). */
-  config(engine: Engine): number {
-    if (this.#config?.engine !== engine) {
-      const handle = engine.newConfig(this.anchors);
-      if (handle === null) {
+  /** The config for connections under `pinning` in `engine`, made on first use (and again for a fresh engine). */
+  config(engine: Engine, pinning: PinningOptions): number {
+    if (this.#engine !== engine) {
+      this.#engine = engine;
+      this.#configs = new Map();
+    }
+    const decision = decisionOf(pinning);
+    let handle = this.#configs.get(decision);
+    if (handle === undefined) {
+      const made = engine.newConfig(this.anchors);
+      if (made === null) {
         throw new PinnedFetchError(
           "ERR_CONFIG",
           "A certificate in `ca` cannot serve as a trust anchor (the TLS engine rejected it). Give the PEM of a CA certificate.",
         );
       }
-      this.#config = { engine, handle };
+      this.#configs.set(decision, (handle = made));
       configs.register(this, { engine, config: handle });
     }
-    return this.#config.handle;
+    return handle;
   }
+}
+
+/** What decides a handshake's verdict beyond the anchors, as one string: equal strings, equal verdicts. */
+export function decisionOf({ pins, pinsOnly, reportOnly }: PinningOptions): string {
+  return `${pinsOnly ? "pins-only" : "webpki"}${reportOnly ? " report-only" : ""} ${pins?.key ?? "unpinned"}`;
 }
 
 function parseAnchors(pem: unknown, label: string): Uint8Array<ArrayBuffer>[] {

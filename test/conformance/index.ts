@@ -16,6 +16,7 @@ import { pool } from "./pool.js";
 import { redirects } from "./redirects.js";
 import { formats, patterns, reportOnly, rules, tooling, trust } from "./policy.js";
 import { runtime } from "./runtime.js";
+import { spellings } from "./spellings.js";
 import { tls } from "./tls.js";
 
 export const groups: Group[] = [
@@ -28,6 +29,7 @@ export const groups: Group[] = [
   trust,
   tooling,
   http,
+  spellings,
   bodies,
   redirects,
   proxies,
