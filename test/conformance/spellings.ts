@@ -20,13 +20,13 @@ const ADDRESS_SPELLINGS = ["127.1", "127.0.0.1.", "0x7f.0.0.1", "2130706433", "0
  * receives no request byte (a session it gave an unpinned spelling would
  * otherwise be resumed for the pinned URL, skipping the pin check).
  */
-function everySpelling(impostor: ServerName, host: string, spellings: readonly string[], proxied: boolean): Scenario {
+function everySpelling(impostor: ServerName, host: string, spellings: readonly string[], proxied: boolean, rule = host): Scenario {
   return {
-    name: `an impostor on ${impostor} gets no byte from any spelling of ${host}${proxied ? " through a proxy" : ""}`,
+    name: `an impostor on ${impostor} gets no byte from any spelling of ${host} pinned as "${rule}"${proxied ? " through a proxy" : ""}`,
     run: async (fixture: Fixture) => {
       const before = await fixture.stats(impostor);
       const options: PinnedFetchOptions = {
-        pins: { [host]: [fixture.pins.intermediate] },
+        pins: { [rule]: [fixture.pins.intermediate] },
         ca: [fixture.ca.root, fixture.ca.otherRoot],
         resolve: { localhost: "127.0.0.1" },
         onWarning: ignoreWarning,
@@ -120,6 +120,8 @@ export const spellings: Group = {
     emptyLabels,
     everySpelling("impostor13", "localhost", NAME_SPELLINGS, false),
     everySpelling("impostor12", "localhost", NAME_SPELLINGS, false),
+    everySpelling("impostor13", "localhost", NAME_SPELLINGS, false, "**.localhost"),
+    everySpelling("impostor12", "localhost", NAME_SPELLINGS, false, "**.localhost"),
     everySpelling("impostor13", "127.0.0.1", ADDRESS_SPELLINGS, false),
     everySpelling("impostor13", "localhost", NAME_SPELLINGS, true),
     noResumptionAcrossDecisions("impostor13"),
