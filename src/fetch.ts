@@ -6,7 +6,7 @@ import { DEFAULT_LIMITS, type HttpLimits } from "./http/message.js";
 import { Pool } from "./http/pool.js";
 import { type PinRule, PinPolicy, type PinningChoices, addressesOf, canonicalHost, pinningMode } from "./pins/policy.js";
 import { proxyRoute } from "./proxy/settings.js";
-import { type Runtime, type RuntimeName, hostRuntime, selectRuntime } from "./runtime/index.js";
+import { type Runtime, type RuntimeName, selectRuntime } from "./runtime/index.js";
 import { openTls } from "./tls/connection.js";
 import { TrustContext, decisionOf } from "./tls/trust.js";
 
@@ -77,8 +77,6 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   const addresses = addressesOf(options.resolve);
   const proxyFor = proxyRoute(options.proxy);
   const runtime = selectRuntime(options.runtime);
-  // Brotli comes from the runtime we run in, whatever adapter carries the sockets.
-  const decoders = hostRuntime();
   let pool: Promise<Pool> | undefined;
 
   async function pinnedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
@@ -186,8 +184,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
         const { head, body: responseBody } = await connection.exchange(outgoing, signal, release, bodySignal);
         const responseHeaders = new Headers();
         for (const [name, value] of head.fields) responseHeaders.append(name, value);
-        const { brotliDecompression } = await decoders;
-        const decoded = responseBody && decodeBody(responseBody, responseHeaders.get("content-encoding"), brotliDecompression);
+        const decoded = responseBody && decodeBody(responseBody, responseHeaders.get("content-encoding"));
         return new Response(decoded, { status: head.status, statusText: head.statusText, headers: responseHeaders });
       } catch (error) {
         // A connection that fetch.close() took is not a stale one: its request is not sent again.

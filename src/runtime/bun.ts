@@ -81,10 +81,6 @@ export const bunRuntime: BuiltInRuntime = {
     return Object.fromEntries(names.map((name) => [name, env[name]]));
   },
 
-  brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {
-    return new DecompressionStream("brotli" as CompressionFormat) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;
-  },
-
   unrefTimer(timer: ReturnType<typeof setTimeout>): void {
     timer.unref();
   },

@@ -69,10 +69,6 @@ export const denoRuntime: BuiltInRuntime = {
     return values;
   },
 
-  brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {
-    return new DecompressionStream("brotli" as CompressionFormat) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;
-  },
-
   unrefTimer(timer: ReturnType<typeof setTimeout>): void {
     deno().unrefTimer(timer as unknown as number);
   },

@@ -1,8 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
 import { env } from "node:process";
-import { Duplex } from "node:stream";
-import { createBrotliDecompress } from "node:zlib";
 
 import { closedError, connectError } from "./failures.js";
 import { PushedReads } from "./pushed.js";
@@ -49,10 +47,6 @@ export const nodeRuntime: BuiltInRuntime = {
 
   environment(names: readonly string[]): Record<string, string | undefined> {
     return Object.fromEntries(names.map((name) => [name, env[name]]));
-  },
-
-  brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array> {
-    return Duplex.toWeb(createBrotliDecompress()) as ReadableWritablePair<Uint8Array, Uint8Array>;
   },
 
   unrefTimer(timer: ReturnType<typeof setTimeout>): void {

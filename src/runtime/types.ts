@@ -59,8 +59,7 @@ export interface Runtime {
  * A built-in adapter also does the file I/O of pinned-fetch, so that no other
  * module touches runtime APIs: reading the engine shipped with the package,
  * and the files the CLI is given. It reads environment variables (for
- * `proxy: "env"`). And it decodes brotli, which the web's
- * DecompressionStream does not do everywhere (Node 20).
+ * `proxy: "env"`).
  */
 export interface BuiltInRuntime extends Runtime {
   readFile(url: URL): Promise<Uint8Array<ArrayBuffer>>;
@@ -72,5 +71,4 @@ export interface BuiltInRuntime extends Runtime {
    * every variable in one ERR_CONFIG.
    */
   environment(names: readonly string[]): Record<string, string | undefined>;
-  brotliDecompression(): ReadableWritablePair<Uint8Array, Uint8Array>;
 }
