@@ -3,18 +3,31 @@ import { type Decompression, decompress } from "../runtime/decompression.js";
 
 /** The content codings fetch decodes, applied in reverse of the order the server lists them. */
 const CODINGS = new Set(["gzip", "x-gzip", "deflate", "br"]);
+/** The most codings a response may list, as in undici: each one multiplies how far a few bytes expand. */
+const MAX_CODINGS = 5;
 
 /**
  * The body decoded by its Content-Encoding, as fetch decodes it, in pieces
  * of at most 64 KiB that are decoded only as they are read. A coding
  * pinned-fetch does not know leaves the body as it is; a body that does not
- * decode errors with ERR_HTTP.
+ * decode errors with ERR_HTTP. More than MAX_CODINGS codings throw ERR_HTTP
+ * (and cancel the body), whether known or not.
  */
 export function decodeBody(body: ReadableStream<Uint8Array>, contentEncoding: string | null): ReadableStream<Uint8Array> {
-  const codings = (contentEncoding ?? "")
+  const listed = (contentEncoding ?? "")
     .split(",")
     .map((coding) => coding.trim().toLowerCase())
-    .filter((coding) => coding !== "" && coding !== "identity");
+    .filter((coding) => coding !== "");
+  if (listed.length > MAX_CODINGS) {
+    const error = new PinnedFetchError(
+      "ERR_HTTP",
+      `The response lists ${listed.length} content codings (Content-Encoding), and pinned-fetch decodes at most ${MAX_CODINGS}, ` +
+        "as undici does: each one multiplies how far a few bytes expand. Fix the server, or ask for the resource with Accept-Encoding: identity.",
+    );
+    body.cancel(error).catch(() => {});
+    throw error;
+  }
+  const codings = listed.filter((coding) => coding !== "identity");
   if (codings.length === 0 || !codings.every((coding) => CODINGS.has(coding))) return body;
   const header = codings.join(", ");
   return codings.reduceRight((decoded, coding) => decodedBy(decoded, coding, header), body);
