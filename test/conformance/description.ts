@@ -56,6 +56,7 @@ export const SERVERS = [
   "badGatewayProxy",
   "inspectingProxy",
   "hostile",
+  "decoding",
 ] as const;
 export type ServerName = (typeof SERVERS)[number];
 

@@ -7,6 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 
+import { prepare, startDecodingServer } from "../support/bombs.js";
+import { bombPath } from "../support/content.js";
 import { startHostileServer } from "../support/hostile/server.js";
 import type { ServerPlan } from "../support/hostile/plan.js";
 import { createPki, issue, type Issued, type Pki, withAlteredSignature } from "../support/pki.js";
@@ -104,6 +106,8 @@ export async function startFixture(): Promise<RunningFixture> {
   const appended = { chain: [pki.otherLeaf, pki.otherIntermediate, pki.intermediate], key: pki.otherLeaf };
   const only = (version: "TLSv1.3" | "TLSv1.2") => ({ minVersion: version, maxVersion: version });
   const hostile = await startHostileServer(pki);
+  // Made in the background (a few seconds of compressing), so that the fixture starts at once.
+  prepare(bombPath("gzip"), bombPath("br"));
 
   const servers: Record<ServerName, TestServer> = {
     tls13: await startHttpsServer({ ...good, ...only("TLSv1.3") }),
@@ -152,6 +156,7 @@ export async function startFixture(): Promise<RunningFixture> {
     badGatewayProxy: await startProxy({ refuse: "502 Bad Gateway" }),
     inspectingProxy: await startProxy({ inspect: { chain: [inspecting, pki.intermediate], key: inspecting, ca: pki.root.certPem } }),
     hostile,
+    decoding: await startDecodingServer(good),
   };
 
   const control = createServer((request, response) => {

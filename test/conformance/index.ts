@@ -4,6 +4,7 @@ import { bodies } from "./bodies.js";
 import { certificates } from "./certificates.js";
 import type { Group } from "./check.js";
 import { config } from "./config.js";
+import { decoding } from "./decoding.js";
 import { framing } from "./framing.js";
 import { hostile } from "./hostile.js";
 import { http } from "./http.js";
@@ -41,6 +42,7 @@ export const groups: Group[] = [
   cancellation,
   framing,
   limits,
+  decoding,
   runtime,
   hostile,
 ];

@@ -1,0 +1,104 @@
+// The decoding server: bodies of zeros (decompression bombs, from a few
+// hundred bytes to a few hundred KB) or of random bytes, with content codings
+// applied, in whatever size the request asks for. Each body is made once, by
+// node:zlib compressing in streaming fashion, and kept.
+import { randomBytes } from "node:crypto";
+import type { TLSSocket } from "node:tls";
+import { constants, createBrotliCompress, createDeflate, createDeflateRaw, createGzip } from "node:zlib";
+
+import { type ServerOptions, startTlsServer, type TestServer } from "./servers.js";
+
+const PIECE = 1024 * 1024;
+
+/** Encoders that make zeros as small as they go, quickly: a run-length gzip; br with its largest window. */
+const ENCODERS = {
+  gzip: () => createGzip({ level: 9, strategy: constants.Z_RLE }),
+  "x-gzip": () => createGzip({ level: 9, strategy: constants.Z_RLE }),
+  deflate: () => createDeflate({ level: 9, strategy: constants.Z_RLE }),
+  "raw-deflate": () => createDeflateRaw({ level: 9, strategy: constants.Z_RLE }),
+  br: () => createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_LGWIN]: 24 } }),
+};
+type Coding = keyof typeof ENCODERS;
+
+const bodies = new Map<string, Promise<Buffer>>();
+
+/**
+ * `/zeros/BYTES/CODING,...` or `/random/BYTES/CODING,...`: that many zero
+ * (or random) bytes with those codings applied in order ("raw-deflate" is
+ * sent as deflate). Made on first request and kept, as `prepare` does.
+ */
+export function encodedBody(target: string): Promise<Buffer> | undefined {
+  const [, content, size, list] = target.split("/");
+  const bytes = Number(size);
+  const codings = (list ?? "").split(",") as Coding[];
+  if ((content !== "zeros" && content !== "random") || !Number.isSafeInteger(bytes) || !codings.every((coding) => coding in ENCODERS)) return;
+  let body = bodies.get(target);
+  if (!body) {
+    body = encode(content === "zeros" ? zeros(bytes) : [randomBytes(bytes)], codings);
+    bodies.set(target, body);
+  }
+  return body;
+}
+
+/** Starts making the bodies of `targets` in the background, so that their first request need not wait. */
+export function prepare(...targets: string[]): void {
+  for (const target of targets) void encodedBody(target);
+}
+
+/**
+ * A TLS server on 127.0.0.1 that answers each connection's request for an
+ * encoded body (see `encodedBody`) and closes it. It writes as fast as the
+ * client reads, and counts what the network took in `sentBytes`.
+ */
+export function startDecodingServer(options: ServerOptions): Promise<TestServer> {
+  const server = startTlsServer(options, (socket) =>
+    socket.once("data", async (request: Buffer) => {
+      const target = request.toString("latin1").split(" ", 2)[1] ?? "";
+      const body = await encodedBody(target);
+      if (!body) return void socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+      const codings = target.split("/")[3]!.replaceAll("raw-deflate", "deflate").replaceAll(",", ", ");
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-encoding: ${codings}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`);
+      send(socket, body, await server);
+    }),
+  );
+  return server;
+}
+
+/** Writes `body` as the peer reads it, a piece at a time, counting each piece once the network took it. */
+function send(socket: TLSSocket, body: Buffer, stats: TestServer): void {
+  let at = 0;
+  const next = () => {
+    while (at < body.length && !socket.destroyed) {
+      const piece = body.subarray(at, (at += PIECE));
+      if (!socket.write(piece, () => (stats.sentBytes += piece.length))) return void socket.once("drain", next);
+    }
+    socket.end();
+  };
+  next();
+}
+
+/** `bytes` zero bytes, as pieces of one shared buffer. */
+function* zeros(bytes: number): Iterable<Buffer> {
+  const piece = Buffer.alloc(PIECE);
+  for (let left = bytes; left > 0; left -= PIECE) yield left >= PIECE ? piece : piece.subarray(0, left);
+}
+
+/** `source` with `codings` applied in order. */
+async function encode(source: Iterable<Buffer>, codings: readonly Coding[]): Promise<Buffer> {
+  let body = source;
+  for (const coding of codings) body = [await compress(ENCODERS[coding](), body)];
+  return Buffer.concat([...body]);
+}
+
+/** `input` through `encoder`, written as the encoder takes it. */
+async function compress(encoder: NodeJS.ReadWriteStream, input: Iterable<Buffer>): Promise<Buffer> {
+  const output: Buffer[] = [];
+  encoder.on("data", (chunk: Buffer) => output.push(chunk));
+  const ended = new Promise((resolve, reject) => encoder.on("end", resolve).on("error", reject));
+  for (const piece of input) {
+    if (!encoder.write(piece)) await new Promise((resolve) => encoder.once("drain", resolve));
+  }
+  encoder.end();
+  await ended;
+  return Buffer.concat(output);
+}
