@@ -11,7 +11,7 @@ const pin = pinOf(pki.intermediate);
 const options = { ca: pki.root.certPem, resolve: { localhost: "127.0.0.1" } };
 console.log(`Started a TLS server at ${origin} with a certificate from a test CA made just now.\n`);
 
-const connection = await connectTls({ hostname: "localhost", address: "127.0.0.1", port: server.port, ca: options.ca });
+const connection = await connectTls({ hostname: "localhost", resolve: { localhost: "127.0.0.1" }, port: server.port, ca: options.ca });
 console.log(`The verified path the server presents (${connection.protocol}):`);
 connection.peerCertificates.forEach((certificate, index) => {
   const mark = certificate.pin === pin ? "  <- pinned" : "";

@@ -2,13 +2,13 @@ import { PinnedFetchError, shownUrl } from "./errors.js";
 import { abortable, deadline } from "./signals.js";
 import { HttpConnection, type OutgoingRequest } from "./http/connection.js";
 import { decodeBody } from "./http/decode.js";
-import { DEFAULT_LIMITS, type HttpLimits } from "./http/message.js";
 import { Pool } from "./http/pool.js";
-import { type PinRule, PinPolicy, type PinningChoices, addressesOf, canonicalHost, pinningMode } from "./pins/policy.js";
-import { proxyRoute } from "./proxy/settings.js";
-import { type Runtime, type RuntimeName, selectRuntime } from "./runtime/index.js";
+import { fetchSettings } from "./options.js";
+import type { PinRule, PinningChoices } from "./pins/policy.js";
+import { requestUrl } from "./request.js";
+import type { Runtime, RuntimeName } from "./runtime/index.js";
 import { openTls } from "./tls/connection.js";
-import { TrustContext, decisionOf } from "./tls/trust.js";
+import { decisionOf } from "./tls/trust.js";
 
 export interface PinnedFetchOptions extends PinningChoices {
   /**
@@ -64,19 +64,7 @@ const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "D
  * request is sent. Throws ERR_CONFIG for malformed options.
  */
 export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch {
-  const mode = pinningMode(options);
-  const policy = new PinPolicy(options.pins, options.onWarning ?? ((message) => console.warn(`pinned-fetch: ${message}`)));
-  const trust = new TrustContext(options.ca);
-  const connectTimeout = milliseconds(options.connectTimeout, "connectTimeout");
-  const timeout = milliseconds(options.timeout, "timeout");
-  const connectionLimit = connectionsOption(options.connections);
-  const limits: HttpLimits = {
-    maxHeaderSize: sizeOption(options.maxHeaderSize, "maxHeaderSize") ?? DEFAULT_LIMITS.maxHeaderSize,
-    maxChunkLineSize: sizeOption(options.maxChunkLineSize, "maxChunkLineSize") ?? DEFAULT_LIMITS.maxChunkLineSize,
-  };
-  const addresses = addressesOf(options.resolve);
-  const proxyFor = proxyRoute(options.proxy);
-  const runtime = selectRuntime(options.runtime);
+  const { mode, policy, trust, connectTimeout, timeout, connections: connectionLimit, limits, route, runtime } = fetchSettings(options);
   let pool: Promise<Pool> | undefined;
 
   async function pinnedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
@@ -88,7 +76,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     const inputBody =
       input instanceof Request && input.body && init?.body == null ? { body: input.body, duplex: "half", keepalive: false, mode: "cors" as const } : {};
     // Checked before the Request is made, whose own checks throw plain TypeErrors.
-    const { url, host } = target(input instanceof Request ? input.url : input);
+    const { url, host } = requestUrl(input instanceof Request ? input.url : input, "fetch");
     const request = new Request(input, { ...init, ...inputBody, signal: null });
     const signal = init && "signal" in init ? (init.signal ?? undefined) : input instanceof Request ? input.signal : undefined;
     signal?.throwIfAborted();
@@ -151,12 +139,10 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter, connectionLimit)));
     const pinning = { ...mode, pins: policy.pinsFor(host) };
     const open = async () => {
-      const proxy = await proxyFor(host, port);
       const tls = await openTls(await runtime, trust, {
         hostname: host,
         port,
-        proxy,
-        address: addresses.get(proxy?.host ?? host),
+        ...(await route(host, port)),
         ...pinning,
         alpn: ["http/1.1"],
         signal,
@@ -214,25 +200,6 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
       await (await pool)?.close();
     },
   });
-}
-
-/** A timeout option: undefined, or a positive number of milliseconds. */
-function milliseconds(value: unknown, option: string): number | undefined {
-  if (value === undefined || (typeof value === "number" && value > 0)) return value;
-  throw new PinnedFetchError("ERR_CONFIG", `${option} must be a positive number of milliseconds, not ${String(value)}.`);
-}
-
-/** A size limit: undefined, or a positive whole number of bytes. */
-function sizeOption(value: unknown, option: string): number | undefined {
-  if (value === undefined || (typeof value === "number" && Number.isSafeInteger(value) && value > 0)) return value;
-  throw new PinnedFetchError("ERR_CONFIG", `${option} must be a positive whole number of bytes, not ${String(value)}.`);
-}
-
-/** The connections option: a positive whole number, or unlimited. */
-function connectionsOption(value: unknown): number {
-  if (value === undefined) return Infinity;
-  if (typeof value === "number" && Number.isInteger(value) && value > 0) return value;
-  throw new PinnedFetchError("ERR_CONFIG", `connections must be a positive whole number, not ${String(value)}.`);
 }
 
 /** Bodies in a Request object up to this size are sent with a Content-Length; longer ones are streamed. */
@@ -312,39 +279,9 @@ const BODY_HEADERS = ["content-encoding", "content-language", "content-location"
 /** Credentials that never follow a redirect to another origin (the standard's Authorization; Cookie as undici). */
 const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
 
-/**
- * A request's URL, checked before anything is sent, and its host in canonical
- * form, whose rule applies. The caller's URL fails with ERR_CONFIG, where a
- * redirect leads with ERR_HTTP.
- */
-function target(input: string | URL, redirectedFrom?: URL): { url: URL; host: string } {
-  const fail = (problem: string) => {
-    const what = redirectedFrom ? `${shownUrl(redirectedFrom)} redirected to a URL that` : "The URL given to fetch";
-    return new PinnedFetchError(redirectedFrom ? "ERR_HTTP" : "ERR_CONFIG", `${what} ${problem}`);
-  };
-  let url: URL;
-  try {
-    url = new URL(input, redirectedFrom);
-  } catch {
-    throw fail("cannot be parsed as a URL.");
-  }
-  if (url.protocol !== "https:") {
-    throw fail(`is not HTTPS (${url.protocol}//${url.host}): pinned-fetch only makes HTTPS requests, which can be pinned.`);
-  }
-  // The fetch standard's rule: credentials go in headers, never in the URL.
-  if (url.username !== "" || url.password !== "") {
-    throw fail(`includes credentials (${shownUrl(url)}); a request cannot be made from it. Send them in an Authorization header.`);
-  }
-  const host = canonicalHost(url.hostname);
-  if (host === null) {
-    throw fail(`has no valid host name (${JSON.stringify(url.hostname)}: a name has no empty labels, as in "a..b" or ".a").`);
-  }
-  return { url, host };
-}
-
 /** The request a redirect leads to, as the fetch standard rewrites it. */
 function redirected(hop: Hop, status: number, location: string): Hop {
-  const { url, host } = target(location, hop.url);
+  const { url, host } = requestUrl(location, hop.url);
   const headers = new Headers(hop.headers);
   let { method, body } = hop;
   if (((status === 301 || status === 302) && method === "POST") || (status === 303 && method !== "GET" && method !== "HEAD")) {

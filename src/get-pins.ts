@@ -3,10 +3,10 @@ import { sha256 } from "@noble/hashes/sha2.js";
 
 import { type CertificateSummary, PinnedFetchError } from "./errors.js";
 import { sameBytes, toColonHex } from "./pins/encoding.js";
-import { addressesOf, canonicalHost } from "./pins/policy.js";
-import { type Runtime, type RuntimeName, selectRuntime } from "./runtime/index.js";
+import { getPinsSettings } from "./options.js";
+import { requestUrl } from "./request.js";
+import type { Runtime, RuntimeName } from "./runtime/index.js";
 import { openTls } from "./tls/connection.js";
-import { TrustContext } from "./tls/trust.js";
 
 /** A certificate the server sent, with every form of pin people use for it. */
 export interface CertificateInfo extends CertificateSummary {
@@ -24,6 +24,9 @@ export interface GetPinsOptions {
   ca?: string | readonly string[];
   /** `{ [host]: address }`, like curl's `--resolve`. */
   resolve?: Readonly<Record<string, string>>;
+  /** An HTTP proxy to tunnel through with CONNECT, as `createPinnedFetch` takes it; TLS runs end to end. */
+  proxy?: string | URL;
+  /** Milliseconds for TCP connect and TLS handshake together; default 10,000. */
   connectTimeout?: number;
   signal?: AbortSignal;
   runtime?: RuntimeName | Runtime;
@@ -36,25 +39,20 @@ export interface GetPinsOptions {
  * PinnedFetchError's `chain` holds what the server sent.
  */
 export async function getPins(url: string | URL, options: GetPinsOptions = {}): Promise<CertificateInfo[]> {
-  const target = new URL(url);
-  if (target.protocol !== "https:") {
-    throw new PinnedFetchError("ERR_CONFIG", `getPins needs an https: URL, not ${target.href}.`);
-  }
-  const hostname = canonicalHost(target.hostname);
-  if (hostname === null) throw new PinnedFetchError("ERR_CONFIG", `getPins needs a URL with a valid host name, not ${JSON.stringify(target.hostname)}.`);
-  const addresses = addressesOf(options.resolve);
-  const trust = new TrustContext(options.ca);
+  const { url: target, host: hostname } = requestUrl(url, "getPins");
+  const { trust, signal, connectTimeout, route, runtime } = getPinsSettings(options);
+  const port = Number(target.port || 443);
   let presented: readonly Uint8Array<ArrayBuffer>[] = [];
   const { summarizeCertificate } = await import("./pins/summary.js");
   const describe = (onPath: (der: Uint8Array) => boolean) =>
     presented.map((der) => ({ ...summarizeCertificate(der), ...fingerprints(der), der, onVerifiedPath: onPath(der) }));
   try {
-    const connection = await openTls(await selectRuntime(options.runtime), trust, {
+    const connection = await openTls(await runtime, trust, {
       hostname,
-      port: Number(target.port || 443),
-      address: addresses.get(hostname),
-      signal: options.signal,
-      connectTimeout: options.connectTimeout,
+      port,
+      ...(await route(hostname, port)),
+      signal,
+      connectTimeout,
       onPresented: (certificates) => (presented = certificates),
     });
     const verified = connection.verifiedCertificates;

@@ -1,6 +1,7 @@
 export { createPinnedFetch, type PinnedFetch, type PinnedFetchOptions } from "./fetch.js";
 export type { PinRule } from "./pins/policy.js";
-export { connectTls, type ConnectTlsOptions, type TlsConnection } from "./tls/connection.js";
+export { connectTls, type ConnectTlsOptions } from "./connect-tls.js";
+export type { TlsConnection } from "./tls/connection.js";
 export {
   PinnedFetchError,
   type CertificateSummary,

@@ -1,4 +1,5 @@
 import { type PinFailureReport, PinnedFetchError } from "../errors.js";
+import { described, isPlainObject } from "../values.js";
 import { type Pin, PinSet, parsePin } from "./pin.js";
 
 /** A host's rule as options give it: its pins, or its pins with scope and expiry. */
@@ -36,12 +37,19 @@ export class PinPolicy {
   readonly #sets = new Map<string, PinSet>();
 
   /**
-   * Throws ERR_CONFIG, naming the culprit, for a malformed pattern, pin or
-   * expiry; tells `warn` about each rule with a single pin (no backup).
+   * Throws ERR_CONFIG, naming the culprit, for a malformed rule, pattern, pin
+   * or expiry; tells `warn` about each rule that has expired already, and each
+   * with a single pin (no backup) or only SHA-1 pins.
    */
   constructor(rules: Readonly<Record<string, PinRule>> = {}, warn: (message: string) => void = () => {}) {
     for (const [pattern, rule] of Object.entries(rules)) {
-      const pins = Array.isArray(rule) ? rule : (rule as { pins?: unknown })?.pins;
+      if (!Array.isArray(rule) && !isPlainObject(rule)) {
+        throw new PinnedFetchError(
+          "ERR_CONFIG",
+          `pins["${pattern}"] must be a list of pins or { pins, includeSubdomains?, expires? }, not ${described(rule)}.`,
+        );
+      }
+      const pins: unknown = Array.isArray(rule) ? rule : rule.pins;
       if (!Array.isArray(pins) || pins.length === 0) {
         throw new PinnedFetchError(
           "ERR_CONFIG",
@@ -49,11 +57,19 @@ export class PinPolicy {
         );
       }
       const options = Array.isArray(rule) ? {} : ruleOptions(pattern, rule);
+      const expires = expiryOf(pattern, options.expires);
       this.#rules.push({
         scope: scopeOf(pattern, options.includeSubdomains === true),
         pins: pins.map((pin: string) => parsePin(pin, pattern)),
-        expires: expiryOf(pattern, options.expires),
+        expires,
       });
+      if (expires && expires.getTime() <= Date.now()) {
+        warn(
+          `pins["${pattern}"] expired on ${expires.toISOString()} (its expires), so it is not enforced: ${pattern} is ` +
+            `verified but not pinned. Give it a later expires, or remove the rule.`,
+        );
+        continue;
+      }
       if (this.#rules.at(-1)!.pins.every((pin) => pin.kind.endsWith("sha1"))) {
         warn(`pins["${pattern}"] has only SHA-1 pins. SHA-1 is broken for collisions; prefer sha256/ pins.`);
       }
@@ -95,14 +111,8 @@ export interface PinningChoices {
   onPinFailure?: (report: PinFailureReport) => void;
 }
 
-/** Checks the choices together; ERR_CONFIG for a value or a combination that would be unsafe or do nothing. */
+/** Checks the choices together (each is of its type already); ERR_CONFIG for a combination that would be unsafe or do nothing. */
 export function pinningMode({ trust, reportOnly, onPinFailure }: PinningChoices) {
-  if (trust !== undefined && trust !== "webpki" && trust !== "pins-only") {
-    throw new PinnedFetchError("ERR_CONFIG", `trust must be "webpki" or "pins-only", not ${JSON.stringify(trust)}.`);
-  }
-  if (onPinFailure !== undefined && typeof onPinFailure !== "function") {
-    throw new PinnedFetchError("ERR_CONFIG", "onPinFailure must be a function.");
-  }
   if (reportOnly && trust === "pins-only") {
     throw new PinnedFetchError(
       "ERR_CONFIG",
@@ -156,16 +166,47 @@ function covers({ kind, host }: Scope, name: string): boolean {
   return kind === "any" || !name.slice(0, -host.length - 1).includes(".");
 }
 
+/**
+ * `YYYY-MM-DD` (the start of that day, UTC) or a full ISO 8601 timestamp with
+ * its time zone (`2027-06-30T12:00:00Z`, `…+02:00`), read the same way in
+ * every runtime. Date.parse reads much else, differently per runtime: "1" as
+ * 2001, "June 30" as a date in 2001.
+ */
+const ISO_MOMENT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|([+-])(\d{2}):(\d{2})))?$/;
+
 function expiryOf(pattern: string, expires: unknown): Date | undefined {
   if (expires === undefined) return undefined;
-  const date = expires instanceof Date ? expires : typeof expires === "string" ? new Date(expires) : new Date(NaN);
-  if (Number.isNaN(date.getTime())) {
+  const date = expires instanceof Date ? new Date(expires.getTime()) : typeof expires === "string" ? isoMoment(expires) : null;
+  if (date === null || Number.isNaN(date.getTime())) {
     throw new PinnedFetchError(
       "ERR_CONFIG",
-      `pins["${pattern}"].expires must be a Date or an ISO 8601 date such as "2027-06-30", not ${JSON.stringify(expires)}.`,
+      `pins["${pattern}"].expires must be a Date, an ISO 8601 date such as "2027-06-30", or a timestamp with its time ` +
+        `zone such as "2027-06-30T12:00:00Z", not ${described(expires)}.`,
     );
   }
   return date;
+}
+
+function isoMoment(text: string): Date | null {
+  const match = ISO_MOMENT.exec(text);
+  if (!match) return null;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 10, 11].map((group) =>
+    Number(match[group] ?? 0),
+  );
+  const date = new Date(0);
+  date.setUTCFullYear(year!, month! - 1, day!);
+  date.setUTCHours(hour!, minute!, second!, Number((match[7] ?? "").padEnd(3, "0").slice(0, 3)));
+  // The setters carry over (February 30 is March 2): only a moment that reads back as written is one.
+  const asWritten =
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month! - 1 &&
+    date.getUTCDate() === day &&
+    date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute &&
+    date.getUTCSeconds() === second;
+  if (!asWritten || offsetHours! > 23 || offsetMinutes! > 59) return null;
+  const offset = (match[9] === "-" ? -1 : 1) * (offsetHours! * 60 + offsetMinutes!);
+  return new Date(date.getTime() - offset * 60_000);
 }
 
 function isIpAddress(host: string): boolean {
@@ -214,9 +255,4 @@ export function configuredHost(host: string, option: string): string {
     );
   }
   return canonical;
-}
-
-/** The `resolve` option by canonical host: where to connect instead of resolving the name. */
-export function addressesOf(resolve: Readonly<Record<string, string>> = {}): Map<string, string> {
-  return new Map(Object.entries(resolve).map(([host, address]) => [configuredHost(host, "resolve"), address]));
 }

@@ -1,9 +1,7 @@
-import { type CertificateSummary, type PinFailureReport, PinnedFetchError } from "../errors.js";
-import { PinSet, parsePin } from "../pins/pin.js";
-import { configuredHost, pinningMode } from "../pins/policy.js";
+import { type CertificateSummary, PinnedFetchError } from "../errors.js";
 import type { HttpProxy } from "../proxy/settings.js";
 import { authority, openTunnel, proxyFailure } from "../proxy/tunnel.js";
-import { type Runtime, type RuntimeName, type Socket, selectRuntime } from "../runtime/index.js";
+import type { Runtime, Socket } from "../runtime/index.js";
 import { abortable, deadline } from "../signals.js";
 import { type Engine, Failure, HANDSHAKE_DONE, MAX_WRITE, PEER_CLOSED, type Step, loadEngine } from "./engine.js";
 import { timersStarved } from "./timer-turns.js";
@@ -28,51 +26,6 @@ export interface TlsConnection {
   readonly peerCertificates: readonly CertificateSummary[];
   /** Sends close_notify if it can and closes the socket. */
   close(): Promise<void>;
-}
-
-export interface ConnectTlsOptions {
-  /** The server's name: sent as SNI and verified against its certificate. */
-  hostname: string;
-  port: number;
-  /** Pins in any form `createPinnedFetch` takes; some certificate of the verified path must match one. */
-  pins?: readonly string[];
-  /** `"webpki"` (default), or `"pins-only"`: the leaf's pin alone establishes trust. */
-  trust?: "webpki" | "pins-only";
-  /** Accept a trusted path that misses the pins, and tell `onPinFailure`. */
-  reportOnly?: boolean;
-  /** Told of every pin failure, once per handshake. */
-  onPinFailure?: (report: PinFailureReport) => void;
-  /** PEM CA certificates to trust instead of Mozilla's roots. */
-  ca?: string | readonly string[];
-  /** ALPN protocols to offer, most preferred first. */
-  alpn?: readonly string[];
-  signal?: AbortSignal;
-  /** Milliseconds for TCP connect and TLS handshake together; default 10,000. */
-  connectTimeout?: number;
-  /** Connect to this address instead of resolving `hostname` (curl's `--resolve`). */
-  address?: string;
-  /** The runtime whose sockets to use: detected by default; `"node"`, `"deno"`, `"bun"`, or an adapter of your own. */
-  runtime?: RuntimeName | Runtime;
-}
-
-/** Opens a pinned TLS connection; resolves once the handshake and pin check have passed. */
-export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnection> {
-  const hostname = configuredHost(options.hostname, "hostname");
-  const pins = options.pins && new PinSet(options.pins.map((pin) => parsePin(pin, hostname)));
-  const trust = new TrustContext(options.ca);
-  const { port, alpn, signal, connectTimeout, address } = options;
-  const connection = await openTls(await selectRuntime(options.runtime), trust, {
-    ...pinningMode(options),
-    hostname,
-    port,
-    pins,
-    alpn,
-    signal,
-    connectTimeout,
-    address,
-  });
-  await connection.describePeer();
-  return connection;
 }
 
 export interface OpenTlsOptions extends PinningOptions {

@@ -1,5 +1,6 @@
-// Malformed options are ERR_CONFIG at once, naming what is wrong.
-import { createPinnedFetch, type PinnedFetchOptions } from "../../src/index.js";
+// Malformed options are ERR_CONFIG at once, naming what is wrong, the same way at every entry point: nothing
+// misspelt, mistyped or out of range is ignored, since that could leave a pinned host unpinned without a word.
+import { connectTls, createPinnedFetch, getPins, type PinnedFetchOptions } from "../../src/index.js";
 import { type Group, assert, rejection, thrown } from "./check.js";
 import type { Fixture } from "./description.js";
 
@@ -10,6 +11,13 @@ const refuses = (what: string, options: PinnedFetchOptions | ((fixture: Fixture)
     assert.equal(error.code, "ERR_CONFIG");
   },
 });
+
+/** createPinnedFetch refuses `options` with ERR_CONFIG, and its message matches `message`. */
+function refusal(options: unknown, message: RegExp): void {
+  const error = thrown(() => createPinnedFetch(options as PinnedFetchOptions));
+  assert.equal(error.code, "ERR_CONFIG");
+  assert.match(error.message, message);
+}
 
 /** A runtime other than the one we run in whose APIs are missing here (Node's are in all three). */
 const missingRuntime = (fixture: Fixture) => (fixture.runtime === "deno" ? "bun" : "deno");
@@ -44,6 +52,95 @@ export const config: Group = {
       run: () => {
         const error = thrown(() => createPinnedFetch({ pins: { "api.example.com": ["sha1/abc"] } }));
         assert.match(error.message, /api\.example\.com.*"sha1\/abc".*sha256\//);
+      },
+    },
+    {
+      name: "refuses unknown options, naming the one meant",
+      run: (fixture) => {
+        const pins = { localhost: [fixture.pins.intermediate, fixture.pins.root] };
+        refusal({ pin: pins }, /createPinnedFetch has no option "pin"; did you mean pins\?/);
+        refusal({ Pins: pins }, /no option "Pins"; did you mean pins\?/);
+        refusal({ pins, reportonly: true, onPinFailure: () => {} }, /no option "reportonly"; did you mean reportOnly\?/);
+        refusal({ conectTimeout: 1_000 }, /did you mean connectTimeout\?/);
+        refusal({ includeSubdomains: true }, /includeSubdomains is an option of a rule, inside pins/);
+        refusal({ colour: "blue" }, /no option "colour"\. createPinnedFetch's options are pins, ca, .*onWarning\./);
+      },
+    },
+    {
+      name: "refuses pins that are not a plain object, and options that are not one",
+      run: (fixture) => {
+        const rule = [fixture.pins.intermediate, fixture.pins.root];
+        refusal({ pins: new Map([["localhost", rule]]) }, /pins must be an object of host or pattern to rule.*not a Map/);
+        refusal({ pins: [rule] }, /pins must be .*not an array/);
+        refusal({ pins: null }, /pins must be .*not null/);
+        refusal({ pins: { localhost: new Map([["pins", rule]]) } }, /pins\["localhost"\] must be a list of pins or \{ pins/);
+        refusal(null, /options of createPinnedFetch must be a plain object, not null/);
+        refusal(new Map(), /must be a plain object, not a Map/);
+      },
+    },
+    {
+      name: "refuses an expires that is not an ISO 8601 date or timestamp",
+      run: (fixture) => {
+        const rule = (expires: unknown) => ({ pins: { localhost: { pins: [fixture.pins.intermediate, fixture.pins.root], expires } } });
+        for (const expires of ["1", "0", "June 30", "2027-6-30", "2027-02-30", "2027-06-30T12:00", "2027-06-30T25:00Z", "20270630", new Date(NaN), 1_900_000_000_000]) {
+          refusal(rule(expires), /pins\["localhost"\]\.expires must be a Date, an ISO 8601 date such as "2027-06-30"/);
+        }
+        for (const expires of ["2999-06-30", "2999-06-30T12:00Z", "2999-06-30T12:00:00.5+02:00", new Date(Date.UTC(2999, 5, 30))]) {
+          createPinnedFetch(rule(expires) as PinnedFetchOptions);
+        }
+      },
+    },
+    {
+      name: "refuses a timeout outside 1 ms to 2^31-1 ms, which a timer would fire at once",
+      run: () => {
+        for (const connectTimeout of [3e9, 2 ** 31, 0, 0.5, NaN, Infinity]) {
+          refusal({ connectTimeout }, /connectTimeout must be a number of milliseconds from 1 to 2,147,483,647/);
+        }
+        refusal({ timeout: 3e9 }, /timeout must be a number of milliseconds from 1 to 2,147,483,647 .*not 3000000000\./);
+        createPinnedFetch({ connectTimeout: 2 ** 31 - 1, timeout: 1 });
+      },
+    },
+    {
+      name: "refuses options of the wrong type, saying what each takes",
+      run: () => {
+        refusal({ onWarning: "console" }, /onWarning must be a function, not "console"/);
+        refusal({ onPinFailure: true }, /onPinFailure must be a function/);
+        refusal({ reportOnly: "false" }, /reportOnly must be true or false, not "false"/);
+        refusal({ trust: "WEBPKI" }, /trust must be "webpki" or "pins-only"/);
+        refusal({ ca: 5 }, /ca must be PEM certificates/);
+        refusal({ ca: [] }, /ca must be PEM certificates: a string, or a non-empty array of strings, not an array/);
+        refusal({ connections: "2" }, /connections must be a whole number from 1/);
+        refusal({ maxHeaderSize: 1.5 }, /maxHeaderSize must be a whole number of bytes/);
+        refusal({ maxChunkLineSize: -1 }, /maxChunkLineSize must be a whole number of bytes/);
+        refusal({ resolve: { localhost: 127 } }, /resolve must be an object of host name to address/);
+        refusal({ resolve: { localhost: "127.0.0.1:8443" } }, /resolve\["localhost"\] is "127\.0\.0\.1:8443", which is not an address/);
+        refusal({ proxy: 3128 }, /proxy must be "http:\/\/host:port"/);
+        refusal({ runtime: "Node" }, /runtime must be "node", "deno", "bun", or an adapter/);
+      },
+    },
+    {
+      name: "connectTls and getPins check their options the same way, and reject with them",
+      run: async (fixture) => {
+        const target = { hostname: "localhost", port: fixture.ports.echo, ca: fixture.ca.root };
+        const refused = async (promise: Promise<unknown>, message: RegExp) => {
+          const error = await rejection(promise);
+          assert.equal(error.code, "ERR_CONFIG");
+          assert.match(error.message, message);
+        };
+        await refused(connectTls({ ...target, address: "127.0.0.1" } as never), /connectTls has no option "address"; did you mean resolve\?/);
+        await refused(connectTls({ ...target, connectTimeout: 3e9 }), /connectTimeout must be a number of milliseconds/);
+        await refused(connectTls({ ...target, port: 0 }), /port must be a whole number from 1 to 65535/);
+        await refused(connectTls({ ...target, pins: fixture.pins.leaf } as never), /pins must be a non-empty array of pins/);
+        await refused(connectTls({ ...target, alpn: "h2" } as never), /alpn must be an array of protocol names/);
+        await refused(connectTls({ hostname: "localhost" } as never), /connectTls needs the option port/);
+        const url = `https://localhost:${fixture.ports.tls13}/`;
+        await refused(getPins(url, { connectTimeout: 3e9 }), /connectTimeout must be a number of milliseconds/);
+        await refused(getPins(url, { timeout: 1_000 } as never), /getPins has no option "timeout"; did you mean connectTimeout\?/);
+        await refused(getPins(url, { signal: "stop" } as never), /signal must be an AbortSignal/);
+        await refused(getPins(`https://user:secret@localhost:${fixture.ports.tls13}/`), /includes credentials \(https:\/\/localhost:\d+\/\)/);
+        // The same option, under its one name everywhere.
+        const connection = await connectTls({ ...target, resolve: { localhost: "127.0.0.1" } });
+        await connection.close();
       },
     },
     {

@@ -39,7 +39,7 @@ export const network: Group = {
     {
       name: "what records before a failing one carried is read first, then the failure",
       run: async (fixture) => {
-        const connection = await connectTls({ hostname: "localhost", address: "127.0.0.1", port: fixture.ports.trailing, ca: fixture.ca.root });
+        const connection = await connectTls({ hostname: "localhost", resolve: { localhost: "127.0.0.1" }, port: fixture.ports.trailing, ca: fixture.ca.root });
         try {
           // The server sends both records in one TCP write; once it is out, one read takes them together.
           await eventually(() => fixture.stats("trailing"), (stats) => stats.sentBytes > 0, "the server's records sent");

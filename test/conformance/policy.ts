@@ -208,6 +208,19 @@ export const rules: Group = {
         assert.match(warnings[1]!, /only SHA-1 pins/);
       },
     },
+    {
+      name: "warns of a rule that has expired already, which is not enforced",
+      run: async (fixture) => {
+        const warnings: string[] = [];
+        const rule = { pins: [fixture.pins.otherRoot, fixture.pins.otherLeaf], expires: "2020-01-01" };
+        const options = pinned(fixture, [], { pins: { localhost: rule }, onWarning: (message) => warnings.push(message) });
+        assert.equal(await outcome(options, hello(fixture)), HELLO);
+        assert.deepEqual(warnings, [
+          'pins["localhost"] expired on 2020-01-01T00:00:00.000Z (its expires), so it is not enforced: localhost is verified ' +
+            "but not pinned. Give it a later expires, or remove the rule.",
+        ]);
+      },
+    },
   ],
 };
 

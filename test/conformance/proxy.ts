@@ -1,7 +1,7 @@
 // Proxies: an HTTP CONNECT tunnel with TLS and the pins end to end through
 // it, the proxy's own failures as ERR_PROXY, and HTTPS_PROXY / NO_PROXY only
 // with proxy: "env".
-import { createPinnedFetch, type PinnedFetchOptions, PinnedFetchError, type Runtime, type Socket } from "../../src/index.js";
+import { connectTls, createPinnedFetch, getPins, type PinnedFetchOptions, PinnedFetchError, type Runtime, type Socket } from "../../src/index.js";
 import { type Group, HELLO, assert, eventually, local, rejection, thrown, withFetch } from "./check.js";
 import { type Fixture, PROXY_CREDENTIALS, type ServerName } from "./description.js";
 
@@ -157,6 +157,20 @@ export const proxies: Group = {
         assert.equal(after.lastTarget, `localhost:${fixture.ports.tls13}`);
         assert.equal(after.lastAuthorization, null);
         assert.equal((await fixture.stats("tls13")).connections - server.connections, 1);
+      },
+    },
+    {
+      name: "getPins and connectTls take the proxy too, with resolve for the proxy's host name",
+      run: async (fixture) => {
+        const before = await fixture.stats("proxy");
+        const options = { ca: fixture.ca.root, resolve: { "proxy.test": "127.0.0.1" }, proxy: `http://proxy.test:${fixture.ports.proxy}` };
+        const chain = await getPins(`https://localhost:${fixture.ports.tls13}/`, options);
+        assert.deepEqual(chain.map((certificate) => certificate.pin), [fixture.pins.leaf, fixture.pins.intermediate]);
+        const connection = await connectTls({ ...options, hostname: "localhost", port: fixture.ports.tls13, pins: [fixture.pins.intermediate] });
+        await connection.close();
+        const after = await fixture.stats("proxy");
+        assert.equal(after.tunnels! - before.tunnels!, 2);
+        assert.equal(after.lastTarget, `localhost:${fixture.ports.tls13}`);
       },
     },
     {

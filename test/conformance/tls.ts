@@ -10,7 +10,7 @@ export const tls: Group = {
       run: async (fixture) => {
         const connection = await connectTls({
           hostname: "localhost",
-          address: "127.0.0.1",
+          resolve: { localhost: "127.0.0.1" },
           port: fixture.ports.echo,
           pins: [fixture.pins.intermediate],
           ca: fixture.ca.root,
@@ -50,7 +50,7 @@ export const tls: Group = {
         const error = await rejection(
           connectTls({
             hostname: "localhost",
-            address: "127.0.0.1",
+            resolve: { localhost: "127.0.0.1" },
             port: fixture.ports.echo,
             pins: [fixture.pins.otherRoot],
             ca: fixture.ca.root,
@@ -65,7 +65,7 @@ export const tls: Group = {
       run: async (fixture) => {
         const connection = await connectTls({
           hostname: "localhost",
-          address: "127.0.0.1",
+          resolve: { localhost: "127.0.0.1" },
           port: fixture.ports.stalled,
           ca: fixture.ca.root,
         });
