@@ -5,7 +5,7 @@ import { decodeBody } from "./http/decode.js";
 import { Pool } from "./http/pool.js";
 import { fetchSettings } from "./options.js";
 import type { PinRule, PinningChoices } from "./pins/policy.js";
-import { requestUrl } from "./request.js";
+import { requestOf, requestUrl } from "./request.js";
 import type { Runtime, RuntimeName } from "./runtime/index.js";
 import { openTls } from "./tls/connection.js";
 import { decisionOf } from "./tls/trust.js";
@@ -68,17 +68,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   let pool: Promise<Pool> | undefined;
 
   async function pinnedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    // The Request is made without the caller's signal, which is followed here instead: a Request follows its
-    // signal with a listener that only garbage collection removes (Node warns past 1,500 on a long-lived signal).
-    // A Request's body is handed on as it is: left to the constructor, Node and Bun pipe it through a new
-    // stream, which reads from it at once, before any connection has passed its pins.
-    // As a stream, it is refused with keepalive or outside cors modes, neither of which pinned-fetch uses.
-    const inputBody =
-      input instanceof Request && input.body && init?.body == null ? { body: input.body, duplex: "half", keepalive: false, mode: "cors" as const } : {};
-    // Checked before the Request is made, whose own checks throw plain TypeErrors.
-    const { url, host } = requestUrl(input instanceof Request ? input.url : input, "fetch");
-    const request = new Request(input, { ...init, ...inputBody, signal: null });
-    const signal = init && "signal" in init ? (init.signal ?? undefined) : input instanceof Request ? input.signal : undefined;
+    const { request, url, host, signal } = requestOf(input, init);
     signal?.throwIfAborted();
     const headers = new Headers(request.headers);
     // The standard derives this from a string body, but not every runtime's Request does (Bun).

@@ -1,4 +1,7 @@
-// The URL of a request, checked before anything else: the one given to fetch or getPins, or one a redirect leads to.
+// What fetch makes of its arguments: the URL, checked before anything else, and the Request. Every mistake in them
+// is ERR_CONFIG, in the terms of the fetch standard, and the same in every runtime: each runtime's Request checks
+// something else (Bun's sends a method with a space in it), and Node's and Deno's repeat a bad header's value, which
+// may be a secret, in their message.
 import { PinnedFetchError, shownUrl } from "./errors.js";
 import { canonicalHost } from "./pins/policy.js";
 
@@ -31,4 +34,99 @@ export function requestUrl(input: unknown, caller: "fetch" | "getPins" | URL): {
     throw fail(`has no valid host name (${JSON.stringify(url.hostname)}: a name has no empty labels, as in "a..b" or ".a").`);
   }
   return { url, host };
+}
+
+/** The fetch standard's token: what a method and a header name are made of. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Methods the fetch standard forbids. */
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+/**
+ * The Request fetch's arguments make, with its URL checked and the caller's
+ * signal (the Request is made without it: a Request follows its signal with a
+ * listener that only garbage collection removes, and Node warns past 1,500 on
+ * a long-lived signal). ERR_CONFIG for arguments that make no request.
+ */
+export function requestOf(input: unknown, init: unknown): { request: Request; url: URL; host: string; signal: AbortSignal | undefined } {
+  const given = input instanceof Request ? input : undefined;
+  const { url, host } = requestUrl(given ? given.url : input, "fetch");
+  if (init !== undefined && init !== null && typeof init !== "object") {
+    throw new PinnedFetchError("ERR_CONFIG", `fetch's second argument must be an object of request options (RequestInit), not a ${typeof init}.`);
+  }
+  const options = (init ?? {}) as RequestInit & { duplex?: unknown };
+  const method = options.method === undefined ? (given?.method ?? "GET") : String(options.method);
+  checkMethod(method);
+  if (/^(GET|HEAD)$/i.test(method) && (options.body != null || (given?.body != null && options.body === undefined))) {
+    throw new PinnedFetchError("ERR_CONFIG", `Request with GET/HEAD method cannot have body (the fetch standard's rule). Send the body with POST or PUT.`);
+  }
+  if (options.body instanceof ReadableStream && options.duplex === undefined) {
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `A request whose body is a ReadableStream needs duplex: "half" in its options, as the fetch standard says: ` +
+        `the response may only be read once the body is sent.`,
+    );
+  }
+  if (options.signal != null && !(options.signal instanceof AbortSignal)) {
+    throw new PinnedFetchError("ERR_CONFIG", "The signal of a request must be an AbortSignal (or null).");
+  }
+  checkHeaders(options.headers);
+  // A Request's body is handed on as it is: left to the constructor, Node and Bun pipe it through a new
+  // stream, which reads from it at once, before any connection has passed its pins.
+  // As a stream, it is refused with keepalive or outside cors modes, neither of which pinned-fetch uses.
+  const givenBody = given?.body && options.body == null ? { body: given.body, duplex: "half", keepalive: false, mode: "cors" as const } : {};
+  let request: Request;
+  try {
+    request = new Request(input as Request, { ...options, ...givenBody, signal: null });
+  } catch (error) {
+    throw new PinnedFetchError("ERR_CONFIG", `fetch cannot make a request of its arguments: ${(error as Error).message}`, { cause: error });
+  }
+  const signal = "signal" in options ? (options.signal ?? undefined) : given?.signal;
+  return { request, url, host, signal };
+}
+
+function checkMethod(method: string): void {
+  if (!TOKEN.test(method)) {
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `${JSON.stringify(method)} is not a method: the fetch standard's methods are tokens, made of letters, digits and !#$%&'*+-.^_\`|~.`,
+    );
+  }
+  if (FORBIDDEN_METHODS.has(method.toUpperCase())) {
+    throw new PinnedFetchError("ERR_CONFIG", `${method} is a forbidden method in the fetch standard (CONNECT, TRACE and TRACK), so fetch does not send it.`);
+  }
+}
+
+/**
+ * Header names must be tokens, and values may not hold NUL, CR or LF, which
+ * would end the field early. A value is never shown: it may be a secret.
+ */
+function checkHeaders(headers: unknown): void {
+  if (headers == null || headers instanceof Headers || typeof headers !== "object") return;
+  const fields = Symbol.iterator in headers ? Array.from(headers as Iterable<unknown>) : Object.entries(headers);
+  for (const field of fields) {
+    if (!Array.isArray(field) || field.length !== 2) continue; // the Request's own check words this
+    const [name, value] = [String(field[0]), String(field[1])];
+    if (!TOKEN.test(name)) {
+      throw new PinnedFetchError(
+        "ERR_CONFIG",
+        `${JSON.stringify(name)} is not a header name: the fetch standard's header names are tokens, made of letters, digits and !#$%&'*+-.^_\`|~.`,
+      );
+    }
+    // The standard strips leading and trailing HTTP whitespace first.
+    const normalized = value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
+    if (/[\0\r\n]/.test(normalized)) {
+      throw new PinnedFetchError(
+        "ERR_CONFIG",
+        `The value of the header ${name} is not a header value: it holds a NUL, CR or LF, which the fetch standard ` +
+          `forbids, since it would end the field early. (The value is not shown: it may be a secret.)`,
+      );
+    }
+    if (/[^\0-\xff]/.test(normalized)) {
+      throw new PinnedFetchError(
+        "ERR_CONFIG",
+        `The value of the header ${name} is not a header value: it holds a character beyond U+00FF, and a header ` +
+          `value is bytes. Encode it (percent-encoding, say) first.`,
+      );
+    }
+  }
 }

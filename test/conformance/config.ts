@@ -144,6 +144,45 @@ export const config: Group = {
       },
     },
     {
+      name: "fetch's arguments that make no request reject with ERR_CONFIG, in the fetch standard's terms",
+      run: async (fixture) => {
+        const before = await fixture.stats("tls13");
+        const fetch = createPinnedFetch({ ca: fixture.ca.root, resolve: { localhost: "127.0.0.1" } });
+        const url = `https://localhost:${fixture.ports.tls13}/echo`;
+        const refused = async (input: unknown, init: unknown, message: RegExp) => {
+          let promise: Promise<unknown> | undefined;
+          assert.doesNotThrow(() => (promise = fetch(input as string, init as RequestInit)), "fetch never throws synchronously");
+          const error = await rejection(promise!);
+          assert.equal(error.code, "ERR_CONFIG");
+          assert.match(error.message, message);
+          assert.doesNotMatch(error.message, /SECRET/);
+          return error;
+        };
+        try {
+          await refused("https://exa mple.com/", undefined, /The URL given to fetch cannot be parsed as a URL/);
+          await refused(`https://user:SECRET@localhost:${fixture.ports.tls13}/`, undefined, /includes credentials/);
+          const injected = { authorization: "Bearer SECRET\r\nx-injected: 1" };
+          await refused(url, { headers: injected }, /The value of the header authorization is not a header value: it holds a NUL, CR or LF/);
+          await refused(url, { headers: [["x-token", "SECRET\nx-injected: 1"]] }, /header x-token is not a header value/);
+          await refused(new Request(url), { headers: { "x-token": "SECRET\u0000" } }, /header x-token is not a header value/);
+          await refused(url, { headers: { "x token": "1" } }, /"x token" is not a header name/);
+          await refused(url, { method: "GE T" }, /"GE T" is not a method/);
+          await refused(url, { method: "CONNECT" }, /CONNECT is a forbidden method/);
+          await refused(url, { method: "trace" }, /trace is a forbidden method/);
+          await refused(url, { body: "ping" }, /Request with GET\/HEAD method cannot have body/);
+          await refused(url, { method: "HEAD", body: "ping" }, /Request with GET\/HEAD method cannot have body/);
+          await refused(url, { method: "POST", body: new ReadableStream() }, /needs duplex: "half"/);
+          await refused(url, { signal: "stop" }, /The signal of a request must be an AbortSignal/);
+          await refused(url, "POST", /fetch's second argument must be an object of request options/);
+          const other = await refused(url, { redirect: "nowhere" }, /fetch cannot make a request of its arguments: /);
+          assert.ok(other.cause instanceof TypeError, "the runtime's own error is the cause");
+        } finally {
+          await fetch.close();
+        }
+        assert.equal((await fixture.stats("tls13")).connections, before.connections, "nothing was sent");
+      },
+    },
+    {
       name: "refuses plain http URLs",
       run: async () => {
         const fetch = createPinnedFetch();
