@@ -108,10 +108,10 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
       }
       await response.body?.cancel();
       if (request.redirect === "error") {
-        throw new PinnedFetchError("ERR_HTTP", `${hop.url.href} redirected (${response.status}), and the request said redirect: "error".`);
+        throw new PinnedFetchError("ERR_HTTP", `${shownUrl(hop.url)} redirected (${response.status}), and the request said redirect: "error".`);
       }
       if (redirects === MAX_REDIRECTS) {
-        throw new PinnedFetchError("ERR_HTTP", `More than ${MAX_REDIRECTS} redirects, the last from ${hop.url.href}: a redirect loop?`);
+        throw new PinnedFetchError("ERR_HTTP", `More than ${MAX_REDIRECTS} redirects, the last from ${shownUrl(hop.url)}: a redirect loop?`);
       }
       hop = redirected(hop, response.status, location);
     }
@@ -281,7 +281,7 @@ function redirected(hop: Hop, status: number, location: string): Hop {
   } else if (body instanceof ReadableStream) {
     throw new PinnedFetchError(
       "ERR_HTTP",
-      `${hop.url.href} redirected (${status}) a request whose body is a stream, which cannot be sent a second time. ` +
+      `${shownUrl(hop.url)} redirected (${status}) a request whose body is a stream, which cannot be sent a second time. ` +
         `Send the body as bytes to follow such redirects, or use redirect: "manual".`,
     );
   }

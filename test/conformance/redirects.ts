@@ -98,6 +98,27 @@ export const redirects: Group = {
       },
     },
     {
+      name: "no message shows a URL's credentials, query or fragment: timeouts, redirect errors, loops",
+      run: (fixture) =>
+        withFetch({ ...pinned(fixture), timeout: 300 }, async (fetch) => {
+          const secret = "?api_key=SECRET#frag";
+          const shown = async (input: string, init: RequestInit, code: string, path: string) => {
+            const error = await rejection(fetch(input, init));
+            assert.equal(error.code, code, error.message);
+            assert.ok(error.message.includes(`https://localhost:${fixture.ports.tls13}${path}`), error.message);
+            assert.doesNotMatch(error.message, /SECRET|api_key|frag|user/);
+          };
+          await shown(`${origin(fixture)}/stall${secret}`, {}, "ERR_TIMEOUT", "/stall ");
+          await shown(`${redirect(fixture, 302, "/hello")}&api_key=SECRET#frag`, { redirect: "error" }, "ERR_HTTP", "/redirect/302 ");
+          await shown(`${origin(fixture)}/loop${secret}`, {}, "ERR_HTTP", "/loop:");
+          const withCredentials = `https://user:SECRET@localhost:${fixture.ports.tls13}/hello${secret}`;
+          await shown(`${redirect(fixture, 302, withCredentials)}&api_key=SECRET`, {}, "ERR_HTTP", "/hello)");
+          const body = new ReadableStream({ start: (controller) => controller.close() });
+          const streamed = { method: "PUT", body, duplex: "half" } as RequestInit;
+          await shown(`${redirect(fixture, 307, "/echo")}&api_key=SECRET#frag`, streamed, "ERR_HTTP", "/redirect/307 ");
+        }),
+    },
+    {
       name: "refuses to repeat a streamed body for a 307",
       run: (fixture) =>
         withFetch(pinned(fixture), async (fetch) => {

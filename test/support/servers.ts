@@ -240,7 +240,7 @@ const closingOnNextRequest = new WeakSet<object>();
 /**
  * `/hello`: a fixed body with Content-Length; `/chunked`: three chunks;
  * `/echo`: the request's method, headers and body as JSON; `/bytes/N`: N bytes;
- * `/redirect/STATUS?to=URL`: a redirect; `/loop`: a redirect to itself;
+ * `/redirect/STATUS?to=URL`: a redirect; `/loop`: a redirect to itself, query included;
  * `/encoded/CODING,...`: ENCODED_TEXT with those content codings; `/empty/CODING`:
  * an empty body labelled with that coding; `/headers`: repeated header fields;
  * `/interim`: 100 and 103 before the answer; `/not-modified`: 304; `/stall`: no
@@ -282,7 +282,7 @@ function route(request: IncomingMessage, response: ServerResponse): void {
     });
   } else if (url.pathname.startsWith("/redirect/") || url.pathname === "/loop") {
     const status = url.pathname === "/loop" ? 302 : Number(url.pathname.slice("/redirect/".length));
-    const location = url.pathname === "/loop" ? "/loop" : (url.searchParams.get("to") ?? "/hello");
+    const location = url.pathname === "/loop" ? `/loop${url.search}` : (url.searchParams.get("to") ?? "/hello");
     // Read the request body first, so the answer is not an early one.
     request.resume();
     request.on("end", () => response.writeHead(status, { location, "content-length": "0" }).end());
