@@ -2,18 +2,20 @@
 // The pinned-fetch command: see the pins of what a server presents, and fetch with pins.
 // It runs unchanged on Node, Deno and Bun: files go through the runtime adapters, and
 // beyond them it uses only `process` and `console`, which all three provide.
-import { type CertificateSummary, PinnedFetchError } from "./errors.js";
-import { createPinnedFetch } from "./fetch.js";
+import { type CertificateSummary, PinnedFetchError, shownUrl } from "./errors.js";
+import { MAX_REDIRECTS, type PinnedFetch, REDIRECTS, createPinnedFetch } from "./fetch.js";
 import { type CertificateInfo, getPins } from "./get-pins.js";
 import { toBase64 } from "./pins/encoding.js";
 import { canonicalHost } from "./pins/policy.js";
+import { requestUrl } from "./request.js";
 import { hostRuntime } from "./runtime/index.js";
 
 const USAGE = `pinned-fetch: the certificates an HTTPS server presents, with their pins, and fetches pinned to them.
 
 Usage:
   pinned-fetch pins <url> [--ca FILE] [--resolve HOST:ADDRESS] [--json]
-  pinned-fetch get <url> --pin PIN [--pin PIN ...] [--ca FILE] [--resolve HOST:ADDRESS] [-o FILE]
+  pinned-fetch get <url> --pin PIN [--pin PIN ...] [--pin-host HOST:PIN ...] [--ca FILE]
+                   [--resolve HOST:ADDRESS] [-o FILE]
 
 Commands:
   pins  Print the certificates the server sends, leaf first: subject, issuer, validity, pin
@@ -21,11 +23,15 @@ Commands:
         Then a pins snippet for createPinnedFetch: the leaf's pin, and the intermediate CA's
         as a backup.
   get   Fetch the URL, accepting the server only if a certificate on its verified path has
-        one of the pins, and write the body to stdout (or to FILE).
+        one of the pins, and write the body to stdout (or to FILE). Redirects are followed
+        to the URL's host and to hosts pinned with --pin-host; a redirect to any other host
+        fails, since that host would not be pinned.
 
 Options:
   --pin PIN               A pin for the URL's host; repeat it for backup pins. sha256/<base64>,
                           sha1/<base64>, or a fingerprint as openssl prints it (AB:CD:...).
+  --pin-host HOST:PIN     A pin for another host, which a redirect may then lead to; repeat it
+                          for backup pins and more hosts. An IPv6 address goes in brackets.
   --ca FILE               PEM CA certificates to trust instead of the Mozilla roots (for a
                           server with a private CA).
   --resolve HOST:ADDRESS  Connect to ADDRESS for HOST, like curl's --resolve; the name sent and
@@ -38,17 +44,19 @@ Options:
 A URL without a scheme means https://; pinned-fetch never speaks plain HTTP.
 
 Exit status: 0 success (whatever the HTTP status; one other than 2xx is noted on stderr),
-1 a pin, certificate or connection failure, 2 a mistake in the command line.
+1 a pin, certificate or connection failure or a redirect to a host not pinned, 2 a mistake
+in the command line.
 
 Examples:
   pinned-fetch pins https://example.com
   pinned-fetch pins https://localhost:8443 --ca ca.pem
-  pinned-fetch get https://example.com/ --pin sha256/... --pin sha256/... -o page.html`;
+  pinned-fetch get https://example.com/ --pin sha256/... --pin sha256/... -o page.html
+  pinned-fetch get https://example.com/download --pin sha256/... --pin-host cdn.example.com:sha256/...`;
 
 /** Each command's options: whether it takes a value. */
 const COMMANDS = {
   pins: { "--ca": true, "--resolve": true, "--json": false },
-  get: { "--pin": true, "--ca": true, "--resolve": true, "-o": true },
+  get: { "--pin": true, "--pin-host": true, "--ca": true, "--resolve": true, "-o": true },
 } as const;
 
 type Command = keyof typeof COMMANDS;
@@ -57,7 +65,8 @@ interface Invocation {
   command: Command;
   url: URL;
   host: string;
-  pins: string[];
+  /** Pins by canonical host: the URL's host's from --pin, and others' from --pin-host. */
+  pins: Record<string, string[]>;
   caFile: string | undefined;
   resolve: Record<string, string> | undefined;
   json: boolean;
@@ -67,8 +76,8 @@ interface Invocation {
 /** A mistake in the command line: exit status 2. */
 class UsageError extends Error {}
 
-/** The body could not be written: exit status 1. */
-class OutputError extends Error {}
+/** A failure of the command's own (the body could not be written, a redirect led to a host not pinned): exit status 1. */
+class Failure extends Error {}
 
 async function main(args: readonly string[]): Promise<number> {
   if (args.length === 0) {
@@ -109,19 +118,23 @@ function parse([command = "", ...rest]: readonly string[]): Invocation {
     const value = options[name] ? (inline ?? rest[++index]) : "";
     if (value === undefined) throw new UsageError(`${name} needs a value.`);
     if (!options[name] && inline !== undefined) throw new UsageError(`${name} takes no value.`);
-    if (values.has(name) && name !== "--pin") throw new UsageError(`${name} is given twice.`);
+    if (values.has(name) && name !== "--pin" && name !== "--pin-host") throw new UsageError(`${name} is given twice.`);
     values.set(name, [...(values.get(name) ?? []), value]);
   }
   if (positional.length !== 1) {
     throw new UsageError(positional.length === 0 ? `${command} needs a URL.` : `${command} takes one URL, not ${positional.join(" ")}.`);
   }
   const url = parseUrl(positional[0]!);
-  const pins = values.get("--pin") ?? [];
-  if (command === "get" && pins.length === 0) {
-    throw new UsageError(`get needs at least one --pin. To see the server's pins: pinned-fetch pins ${url.href}`);
-  }
   const host = canonicalHost(url.hostname);
   if (host === null) throw new UsageError(`${JSON.stringify(url.hostname)} is not a valid host name.`);
+  const pins: Record<string, string[]> = { [host]: values.get("--pin") ?? [] };
+  for (const value of values.get("--pin-host") ?? []) {
+    const [other, pin] = parsePinHost(value);
+    (pins[other] ??= []).push(pin);
+  }
+  if (command === "get" && pins[host]!.length === 0) {
+    throw new UsageError(`get needs at least one --pin. To see the server's pins: pinned-fetch pins ${url.origin}`);
+  }
   const resolve = values.get("--resolve")?.[0];
   return {
     command: command as Command,
@@ -141,9 +154,21 @@ function parseUrl(text: string): URL {
   if (!URL.canParse(withScheme)) throw new UsageError(`${JSON.stringify(text)} is not a URL.`);
   const url = new URL(withScheme);
   if (url.protocol !== "https:") {
-    throw new UsageError(`pinned-fetch only speaks HTTPS, so it cannot pin ${url.href}; give an https:// URL.`);
+    throw new UsageError(`pinned-fetch only speaks HTTPS, so it cannot pin ${url.protocol}//${url.host}; give an https:// URL.`);
   }
   return url;
+}
+
+/** `HOST:PIN`, as curl writes a value for a host (`--resolve HOST:PORT:ADDRESS`); an IPv6 address in brackets. */
+function parsePinHost(text: string): [string, string] {
+  const match = /^(\[[^\]]+\]|[^:[\]]+):(.+)$/.exec(text);
+  const host = match && canonicalHost(match[1]!);
+  if (!host) {
+    throw new UsageError(
+      `--pin-host takes HOST:PIN, with an IPv6 address in brackets, such as cdn.example.com:sha256/...; not ${JSON.stringify(text)}.`,
+    );
+  }
+  return [host, match[2]!];
 }
 
 /** curl's `HOST:ADDRESS`, or `HOST:PORT:ADDRESS` with the URL's port; an IPv6 address in brackets. */
@@ -179,7 +204,7 @@ async function showPins(invocation: Invocation): Promise<void> {
     const sent = (error.chain ?? []) as CertificateInfo[];
     if (json) {
       const { code, message } = error;
-      console.log(JSON.stringify({ url: url.href, certificates: sent.map(certificateJson), error: { code, message } }, null, 2));
+      console.log(JSON.stringify({ url: shownUrl(url), certificates: sent.map(certificateJson), error: { code, message } }, null, 2));
     } else if (sent.length > 0) {
       console.log(`${url.host} sent these certificates, which could NOT be verified (do not pin them):\n\n${listCertificates(sent)}\n`);
     }
@@ -189,29 +214,59 @@ async function showPins(invocation: Invocation): Promise<void> {
   const backup = intermediateOf(certificates.filter((certificate) => certificate.onVerifiedPath));
   if (json) {
     const pins = { [host]: [leaf.pin, ...(backup ? [backup.pin] : [])] };
-    console.log(JSON.stringify({ url: url.href, certificates: certificates.map(certificateJson), pins }, null, 2));
+    console.log(JSON.stringify({ url: shownUrl(url), certificates: certificates.map(certificateJson), pins }, null, 2));
   } else {
     console.log(`${url.host} sent these certificates:\n\n${listCertificates(certificates)}\n\n${pinsSnippet(host, leaf, backup)}`);
   }
 }
 
 async function get(invocation: Invocation): Promise<void> {
-  const { url, host, output } = invocation;
+  const { pins, output } = invocation;
   const fetch = createPinnedFetch({
-    pins: { [host]: invocation.pins },
+    pins,
     ca: await readCa(invocation.caFile),
     resolve: invocation.resolve,
     // One run cannot lock itself out, so the advice to add a backup pin would only be noise here.
     onWarning: () => {},
   });
   try {
-    const response = await fetch(url);
+    const response = await followPinned(fetch, invocation);
     // The whole body first, so that a body cut short leaves neither partial output nor a partial file.
     const body = new Uint8Array(await response.arrayBuffer());
     await writeBody(output, body);
-    if (!response.ok) console.error(`pinned-fetch: ${url.href} answered ${response.status} ${response.statusText}`.trimEnd());
+    if (!response.ok) {
+      console.error(`pinned-fetch: ${shownUrl(new URL(response.url))} answered ${response.status} ${response.statusText}`.trimEnd());
+    }
   } finally {
     await fetch.close();
+  }
+}
+
+/**
+ * The response at the end of the URL's redirects, each checked as fetch
+ * checks it. fetch would follow one to a host without pins unpinned; here it
+ * fails, as `curl -L --pinnedpubkey` fails a redirect to a host with other keys.
+ */
+async function followPinned(fetch: PinnedFetch, { url, pins }: Invocation): Promise<Response> {
+  let current = url;
+  for (let redirects = 0; ; redirects++) {
+    const response = await fetch(current, { redirect: "manual" });
+    const location = REDIRECTS.has(response.status) ? response.headers.get("location") : null;
+    // fetch gives a response under redirect: "manual" the URL it answered.
+    if (location === null) return response;
+    await response.body?.cancel();
+    if (redirects === MAX_REDIRECTS) {
+      throw new PinnedFetchError("ERR_HTTP", `More than ${MAX_REDIRECTS} redirects, the last from ${shownUrl(current)}: a redirect loop?`);
+    }
+    const next = requestUrl(location, current);
+    if (!Object.hasOwn(pins, next.host)) {
+      throw new Failure(
+        `${shownUrl(current)} redirected (${response.status}) to ${shownUrl(next.url)}, but the command line pins no key of ` +
+          `${next.host}, so it was not followed. To follow it, pin that host too: --pin-host ${bracketed(next.host)}:PIN ` +
+          `(pinned-fetch pins ${next.url.origin} shows its pins).`,
+      );
+    }
+    current = next.url;
   }
 }
 
@@ -222,7 +277,7 @@ function report(error: unknown, invocation: Invocation | undefined): number {
     console.error(`pinned-fetch: ${error.message}\nRun pinned-fetch --help for usage.`);
     return 2;
   }
-  if (error instanceof OutputError) {
+  if (error instanceof Failure) {
     console.error(`pinned-fetch: ${error.message}`);
     return 1;
   }
@@ -238,15 +293,19 @@ function report(error: unknown, invocation: Invocation | undefined): number {
 }
 
 /** The advice of the library's message, in terms of this command's options. */
-function nextStep(error: PinnedFetchError, { url, caFile }: Invocation): string | undefined {
+function nextStep(error: PinnedFetchError, { url, host, caFile }: Invocation): string | undefined {
   switch (error.code) {
     case "ERR_PIN_MISMATCH": {
+      // The failing host may be one a redirect led to, pinned with --pin-host.
+      const failing = error.host ?? host;
+      const option = failing === host ? "--pin" : "--pin-host";
+      const value = (pin: string) => (failing === host ? pin : `${bracketed(failing)}:${pin}`);
       const candidate = intermediateOf(error.chain ?? []) ?? error.chain?.[0];
       return (
-        `if ${url.hostname} changed its keys on purpose, pass the new pin with --pin` +
-        (candidate ? ` (such as --pin ${candidate.pin}, of ${printable(candidate.subject)})` : "") +
-        `; pinned-fetch pins ${url.href} lists every certificate. If it did not, do not add the pin: ` +
-        `this connection may be intercepted.`
+        `if ${failing} changed its keys on purpose, pass the new pin with ${option}` +
+        (candidate ? ` (such as ${option} ${value(candidate.pin)}, of ${printable(candidate.subject)})` : "") +
+        (failing === host ? `; pinned-fetch pins ${url.origin} lists every certificate` : "") +
+        `. If it did not, do not add the pin: this connection may be intercepted.`
       );
     }
     case "ERR_CERT_UNTRUSTED":
@@ -258,6 +317,11 @@ function nextStep(error: PinnedFetchError, { url, caFile }: Invocation): string 
     default:
       return undefined;
   }
+}
+
+/** A host as the command line writes it: an IPv6 address in brackets. */
+function bracketed(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
 }
 
 /** The first CA on a verified path below its root: the backup pin that survives leaf renewals. */
@@ -345,7 +409,7 @@ async function writeBody(output: string | undefined, body: Uint8Array): Promise<
     if (output !== undefined) return await (await hostRuntime()).writeFile(fileUrl(output), body);
     await new Promise<void>((resolve, reject) => process.stdout.write(body, (error) => (error ? reject(error) : resolve())));
   } catch (error) {
-    throw new OutputError(`Cannot write the body to ${output ?? "stdout"}: ${(error as Error).message}`);
+    throw new Failure(`Cannot write the body to ${output ?? "stdout"}: ${(error as Error).message}`);
   }
 }
 

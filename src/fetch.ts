@@ -262,8 +262,8 @@ interface Hop {
 }
 
 /** The fetch standard's redirect statuses, and its limit. */
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const MAX_REDIRECTS = 20;
+export const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+export const MAX_REDIRECTS = 20;
 /** Headers that describe a body, dropped with it when a redirect turns the request into a GET. */
 const BODY_HEADERS = ["content-encoding", "content-language", "content-location", "content-type", "content-length"];
 /** Credentials that never follow a redirect to another origin (the standard's Authorization; Cookie as undici). */

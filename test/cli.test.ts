@@ -182,6 +182,27 @@ describe.each(Object.keys(RUNTIMES))("in %s", (runtime) => {
     expect(stderr).toContain(`What to do: if localhost changed its keys on purpose, pass the new pin with --pin`);
   });
 
+  it("get: refuses a redirect to a host the command line did not pin, naming it and --pin-host", { timeout: TEST_TIMEOUT }, async () => {
+    // 127.0.0.1 is another host, for which the same certificate is valid: only the missing pin stops it.
+    const elsewhere = `https://127.0.0.1:${good.port}/hello?api_key=SECRET#frag`;
+    const args = ["get", url(good, `/redirect/302?to=${encodeURIComponent(elsewhere)}`), "--pin", pinOf(pki.intermediate), ...trusted()];
+    const { status, stdout, stderr } = await cli(args);
+    expect({ status, stdout }).toEqual({ status: 1, stdout: "" });
+    expect(stderr).toContain(`redirected (302) to https://127.0.0.1:${good.port}/hello, but the command line pins no key of 127.0.0.1`);
+    expect(stderr).toContain("--pin-host 127.0.0.1:PIN");
+    expect(stderr).not.toContain("SECRET");
+  });
+
+  it("get --pin-host: follows a redirect to the host it pins, and refuses it there on a wrong pin", { timeout: TEST_TIMEOUT }, async () => {
+    const to = encodeURIComponent(`https://127.0.0.1:${good.port}/hello`);
+    const args = ["get", url(good, `/redirect/302?to=${to}`), "--pin", pinOf(pki.intermediate), ...trusted()];
+    expect(await cli([...args, "--pin-host", `127.0.0.1:${pinOf(pki.leaf)}`])).toEqual({ status: 0, stdout: BODY, stderr: "" });
+    const wrong = await cli([...args, "--pin-host", `127.0.0.1:${pinOf(pki.otherRoot)}`]);
+    expect({ status: wrong.status, stdout: wrong.stdout }).toEqual({ status: 1, stdout: "" });
+    expect(wrong.stderr).toContain("pin mismatch for 127.0.0.1");
+    expect(wrong.stderr).toContain(`What to do: if 127.0.0.1 changed its keys on purpose, pass the new pin with --pin-host`);
+  });
+
   it("exits 2 for a usage error", { timeout: TEST_TIMEOUT }, async () => {
     const { status, stderr } = await cli(["pins"]);
     expect(status).toBe(2);
@@ -213,6 +234,9 @@ describe("in node", () => {
     { args: ["pins", "https://localhost/", "--resolve", "example.com:127.0.0.1"], message: "but the URL's host is localhost" },
     { args: ["pins", "https://localhost/", "--resolve", "localhost:8443:127.0.0.1"], message: "but the URL's port is 443" },
     { args: ["get", "https://localhost/", "--pin", "sha256/not-a-pin"], message: "Malformed pin for localhost" },
+    { args: ["get", "https://localhost/", "--pin", "sha256/x", "--pin-host", "cdn.example"], message: "--pin-host takes HOST:PIN" },
+    { args: ["get", "https://localhost/", "--pin-host", "cdn.example:sha256/x"], message: "get needs at least one --pin." },
+    { args: ["get", "https://user:SECRET@localhost/", "--pin", `sha256/${"A".repeat(43)}=`], message: "includes credentials (https://localhost/)" },
     { args: ["pins", "https://localhost/", "--ca", "no-such-ca.pem"], message: "Cannot read the CA file no-such-ca.pem" },
   ])("exits 2 and says $message", { timeout: TEST_TIMEOUT }, async ({ args, message }) => {
     const { status, stdout, stderr } = await cli(args);
@@ -250,8 +274,8 @@ describe("in node", () => {
     expect(stderr).toContain(`Connection to ::1:${good.port} failed`);
   });
 
-  it("notes an HTTP error status on stderr, and still exits 0", { timeout: TEST_TIMEOUT }, async () => {
-    const outcome = await cli(["get", url(good, "/missing"), "--pin", pinOf(pki.leaf), ...trusted()]);
+  it("notes an HTTP error status on stderr, without the URL's query or fragment, and still exits 0", { timeout: TEST_TIMEOUT }, async () => {
+    const outcome = await cli(["get", url(good, "/missing?api_key=SECRET#frag"), "--pin", pinOf(pki.leaf), ...trusted()]);
     expect(outcome).toEqual({ status: 0, stdout: "not found", stderr: `pinned-fetch: ${url(good, "/missing")} answered 404 Not Found\n` });
   });
 });
