@@ -56,7 +56,7 @@ export function requestOf(input: unknown, init: unknown): { request: Request; ur
   const options = (init ?? {}) as RequestInit & { duplex?: unknown };
   const method = options.method === undefined ? (given?.method ?? "GET") : String(options.method);
   checkMethod(method);
-  if (/^(GET|HEAD)$/i.test(method) && (options.body != null || (given?.body != null && options.body === undefined))) {
+  if (/^(GET|HEAD)$/i.test(method) && (options.body != null || given?.body != null)) {
     throw new PinnedFetchError("ERR_CONFIG", `Request with GET/HEAD method cannot have body (the fetch standard's rule). Send the body with POST or PUT.`);
   }
   if (options.body instanceof ReadableStream && options.duplex === undefined) {
@@ -69,18 +69,19 @@ export function requestOf(input: unknown, init: unknown): { request: Request; ur
   if (options.signal != null && !(options.signal instanceof AbortSignal)) {
     throw new PinnedFetchError("ERR_CONFIG", "The signal of a request must be an AbortSignal (or null).");
   }
-  checkHeaders(options.headers);
+  const headers = checkedHeaders(options.headers);
   // A Request's body is handed on as it is: left to the constructor, Node and Bun pipe it through a new
   // stream, which reads from it at once, before any connection has passed its pins.
   // As a stream, it is refused with keepalive or outside cors modes, neither of which pinned-fetch uses.
   const givenBody = given?.body && options.body == null ? { body: given.body, duplex: "half", keepalive: false, mode: "cors" as const } : {};
   let request: Request;
   try {
-    request = new Request(input as Request, { ...options, ...givenBody, signal: null });
+    request = new Request(input as Request, { ...options, ...givenBody, ...(headers && { headers }), signal: null });
   } catch (error) {
     throw new PinnedFetchError("ERR_CONFIG", `fetch cannot make a request of its arguments: ${(error as Error).message}`, { cause: error });
   }
-  const signal = "signal" in options ? (options.signal ?? undefined) : given?.signal;
+  // As in any dictionary of the web platform, a member that is undefined is absent.
+  const signal = options.signal !== undefined ? (options.signal ?? undefined) : given?.signal;
   return { request, url, host, signal };
 }
 
@@ -97,12 +98,15 @@ function checkMethod(method: string): void {
 }
 
 /**
- * Header names must be tokens, and values may not hold NUL, CR or LF, which
- * would end the field early. A value is never shown: it may be a secret.
+ * The headers of fetch's options, checked: names must be tokens, and values
+ * may not hold NUL, CR or LF, which would end the field early. A value is
+ * never shown: it may be a secret. An iterable is read here, once, and its
+ * fields are what the Request gets.
  */
-function checkHeaders(headers: unknown): void {
-  if (headers == null || headers instanceof Headers || typeof headers !== "object") return;
-  const fields = Symbol.iterator in headers ? Array.from(headers as Iterable<unknown>) : Object.entries(headers);
+function checkedHeaders(headers: HeadersInit | undefined): HeadersInit | undefined {
+  if (headers == null || headers instanceof Headers || typeof headers !== "object") return headers;
+  const iterable = Symbol.iterator in headers;
+  const fields = iterable ? Array.from(headers as Iterable<unknown>) : Object.entries(headers);
   for (const field of fields) {
     if (!Array.isArray(field) || field.length !== 2) continue; // the Request's own check words this
     const [name, value] = [String(field[0]), String(field[1])];
@@ -129,4 +133,5 @@ function checkHeaders(headers: unknown): void {
       );
     }
   }
+  return iterable ? (fields as [string, string][]) : headers;
 }

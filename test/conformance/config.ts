@@ -183,6 +183,26 @@ export const config: Group = {
       },
     },
     {
+      name: "fetch reads headers given as an iterable once, and takes an init member that is undefined as absent",
+      run: async (fixture) => {
+        const fetch = createPinnedFetch({ ca: fixture.ca.root, resolve: { localhost: "127.0.0.1" } });
+        const url = `https://localhost:${fixture.ports.tls13}/echo`;
+        try {
+          function* fields(): Generator<[string, string]> {
+            yield ["x-from", "generator"];
+          }
+          const echo = (await (await fetch(url, { headers: fields() as unknown as HeadersInit })).json()) as { headers: Record<string, string> };
+          assert.equal(echo.headers["x-from"], "generator");
+          const reason = new Error("the Request's own signal");
+          const request = new Request(url, { signal: AbortSignal.abort(reason) });
+          const outcome = await fetch(request, { signal: undefined }).then(() => "resolved", (error: unknown) => error);
+          assert.equal(outcome, reason);
+        } finally {
+          await fetch.close();
+        }
+      },
+    },
+    {
       name: "refuses plain http URLs",
       run: async () => {
         const fetch = createPinnedFetch();
