@@ -108,7 +108,7 @@ export const config: Group = {
         refusal({ reportOnly: "false" }, /reportOnly must be true or false, not "false"/);
         refusal({ trust: "WEBPKI" }, /trust must be "webpki" or "pins-only"/);
         refusal({ ca: 5 }, /ca must be PEM certificates/);
-        refusal({ ca: [] }, /ca must be PEM certificates: a string, or a non-empty array of strings, not an array/);
+        refusal({ ca: [] }, /ca must be PEM certificates: a string, or a non-empty array of strings, not an empty array/);
         refusal({ connections: "2" }, /connections must be a whole number from 1/);
         refusal({ maxHeaderSize: 1.5 }, /maxHeaderSize must be a whole number of bytes/);
         refusal({ maxChunkLineSize: -1 }, /maxChunkLineSize must be a whole number of bytes/);
