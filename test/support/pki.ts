@@ -23,6 +23,11 @@ export interface IssueOptions {
   key?: CryptoKeyPair; // reuse a key pair (to cross-sign a CA); default: a new one
   algorithm?: KeyAlgorithm; // of a new key; default P-256 (an Ed25519 key can be certified, not sign certificates)
   signingKey?: CryptoKeyPair; // sign with this key instead of the issuer's (a forged signature)
+  signatureHash?: "SHA-1"; // sign with this hash instead of the key's (ECDSA keys: ecdsa-with-SHA1)
+  basicConstraints?: false; // no basicConstraints extension at all (a CA then is not one)
+  extendedKeyUsage?: string[]; // these key purpose OIDs instead of the default (serverAuth on a leaf, none on a CA)
+  permittedNames?: string[]; // a critical nameConstraints extension permitting only these DNS names
+  altNamesValue?: Uint8Array; // the subjectAltName extension's value as it is (malformed, say), instead of dnsNames and ipAddresses
 }
 
 export type KeyAlgorithm = "P-256" | "P-384" | "RSA-2048" | "Ed25519";
@@ -47,6 +52,10 @@ export interface Pki {
   otherIntermediate: Issued;
   otherLeaf: Issued;
 }
+
+/** The extended key usages a test certificate may name. */
+export const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
+export const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -147,13 +156,20 @@ export async function issue(options: IssueOptions): Promise<Issued> {
   const extensions = [
     extension("2.5.29.14", false, new asn1js.OctetString({ valueHex: ski })),
     extension("2.5.29.35", false, new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: aki }) })),
-    extension("2.5.29.19", true, new pkijs.BasicConstraints({ cA: options.ca ?? false })),
   ];
+  if (options.basicConstraints !== false) {
+    extensions.push(extension("2.5.29.19", true, new pkijs.BasicConstraints({ cA: options.ca ?? false })));
+  }
   if (options.ca) {
     extensions.push(extension("2.5.29.15", true, keyUsage(0x06, 1))); // keyCertSign, cRLSign
   } else {
     extensions.push(extension("2.5.29.15", true, keyUsage(0x80, 7))); // digitalSignature
-    extensions.push(extension("2.5.29.37", false, new pkijs.ExtKeyUsage({ keyPurposes: ["1.3.6.1.5.5.7.3.1"] })));
+  }
+  const keyPurposes = options.extendedKeyUsage ?? (options.ca ? [] : [SERVER_AUTH]);
+  if (keyPurposes.length > 0) extensions.push(extension("2.5.29.37", false, new pkijs.ExtKeyUsage({ keyPurposes })));
+  if (options.permittedNames) {
+    const permittedSubtrees = options.permittedNames.map((value) => new pkijs.GeneralSubtree({ base: new pkijs.GeneralName({ type: 2, value }) }));
+    extensions.push(extension("2.5.29.30", true, new pkijs.NameConstraints({ permittedSubtrees })));
   }
   const altNames = [
     ...(options.dnsNames ?? []).map((value) => new pkijs.GeneralName({ type: 2, value })),
@@ -161,11 +177,15 @@ export async function issue(options: IssueOptions): Promise<Issued> {
       (ip) => new pkijs.GeneralName({ type: 7, value: new asn1js.OctetString({ valueHex: ipBytes(ip) }) }),
     ),
   ];
-  if (altNames.length > 0) extensions.push(extension("2.5.29.17", false, new pkijs.AltName({ altNames })));
+  if (options.altNamesValue) {
+    extensions.push(new pkijs.Extension({ extnID: "2.5.29.17", critical: false, extnValue: options.altNamesValue.slice().buffer }));
+  } else if (altNames.length > 0) {
+    extensions.push(extension("2.5.29.17", false, new pkijs.AltName({ altNames })));
+  }
   cert.extensions = extensions;
 
   const signer = options.signingKey ?? options.issuer?.key ?? key;
-  await cert.sign(signer.privateKey, KEY_ALGORITHMS[algorithmOf(signer)].hash);
+  await cert.sign(signer.privateKey, options.signatureHash ?? KEY_ALGORITHMS[algorithmOf(signer)].hash);
   const der = new Uint8Array(cert.toSchema(true).toBER(false));
   const pkcs8 = await subtle.exportKey("pkcs8", key.privateKey);
   return { certPem: toPem("CERTIFICATE", der), keyPem: toPem("PRIVATE KEY", pkcs8), der, key, subject: options.commonName };

@@ -50,6 +50,8 @@ export interface ServerOptions {
   resumption?: boolean;
   /** The key-exchange groups the server accepts (OpenSSL's names), if not its defaults. */
   ecdhCurve?: string;
+  /** Serve a chain signed with SHA-1, which OpenSSL's default security level refuses to load. */
+  sha1?: true;
 }
 
 /** An HTTPS server on 127.0.0.1 with a few routes (see `route`). */
@@ -65,6 +67,7 @@ export async function startHttpsServer(options: ServerOptions): Promise<TestServ
       maxVersion: options.maxVersion ?? "TLSv1.3",
       // Node keeps no server-side session cache, so without tickets nothing resumes.
       ...(options.resumption === false && { secureOptions: constants.SSL_OP_NO_TICKET }),
+      ...(options.sha1 && { ciphers: "DEFAULT@SECLEVEL=0" }),
     },
     (request, response) => {
       stats.requests++;
