@@ -25,6 +25,23 @@ export enum Failure {
   PinMismatch = 5,
 }
 
+/** Why a certificate was refused, beyond the failure code (wasm/src/verifier.rs). */
+export enum Cause {
+  Unspecified = 0,
+  UnknownIssuer = 1,
+  BadSignature = 2,
+  NameConstraints = 3,
+  NotCa = 4,
+  CaAsLeaf = 5,
+  KeyUsage = 6,
+  UnsupportedAlgorithm = 7,
+  Unparsable = 8,
+  TooComplex = 9,
+  PathTooLong = 10,
+  UnsupportedExtension = 11,
+  Distrusted = 12,
+}
+
 /** The verdicts on the certificates as the server sent them (wasm/src/verifier.rs). */
 export enum Verdict {
   /** Build and verify the path; the pins are decided on it. */
@@ -56,7 +73,14 @@ export interface Step {
   /** TLS bytes to send, in order, before anything later. */
   output: Uint8Array | null;
   plaintext: Uint8Array | null;
-  failure: { code: Failure; message: string } | null;
+  failure: EngineFailure | null;
+}
+
+/** How a session failed: its code, the cause of a certificate failure, and the engine's words (webpki's, for a certificate). */
+export interface EngineFailure {
+  code: Failure;
+  cause: Cause;
+  detail: string;
 }
 
 interface Exports {
@@ -75,7 +99,7 @@ interface Exports {
   pf_session_close(session: number): number;
 }
 
-const RESULT_WORDS = 11;
+const RESULT_WORDS = 12;
 const ENTRY_CERTIFICATE = 0;
 const ENTRY_ANCHOR_SUBJECT = 1;
 const ENTRY_ANCHOR_SPKI = 2;
@@ -347,13 +371,13 @@ export class Engine {
 
   #step(): Step {
     this.#refresh();
-    const [flags, outPtr, outLen, plainPtr, plainLen, code, messagePtr, messageLen] = this.#result;
+    const [flags, outPtr, outLen, plainPtr, plainLen, code, messagePtr, messageLen, , , , cause] = this.#result;
     return {
       flags: flags!,
       output: outLen ? this.#bytes.slice(outPtr, outPtr! + outLen) : null,
       plaintext: plainLen ? this.#bytes.slice(plainPtr, plainPtr! + plainLen) : null,
       failure: code
-        ? { code: code as Failure, message: decoder.decode(this.#bytes.subarray(messagePtr, messagePtr! + messageLen!)) }
+        ? { code: code as Failure, cause: cause as Cause, detail: decoder.decode(this.#bytes.subarray(messagePtr, messagePtr! + messageLen!)) }
         : null,
     };
   }

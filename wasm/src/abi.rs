@@ -1,8 +1,8 @@
 //! The exported functions. Handles are non-zero; 0 means failure. After each
 //! session call, `pf_result` describes what the host must take:
 //! `[flags, out_ptr, out_len, plain_ptr, plain_len, failure_code, message_ptr,
-//! message_len, protocol_version, alpn_ptr, alpn_len]`. The pointers stay valid
-//! until the next call into the module.
+//! message_len, protocol_version, alpn_ptr, alpn_len, failure_cause]`. The
+//! pointers stay valid until the next call into the module.
 
 use alloc::alloc::{Layout, alloc, dealloc};
 use alloc::sync::Arc;
@@ -18,7 +18,7 @@ use crate::slab::{Global, Slab};
 static CONFIGS: Global<Slab<Arc<ClientConfig>>> = Global::new(Slab::new());
 static SESSIONS: Global<Slab<Session>> = Global::new(Slab::new());
 // Words of a pointer's width: u32 in wasm32, whole pointers natively (the fuzz harness reads them).
-static RESULT: Global<[usize; 11]> = Global::new([0; 11]);
+static RESULT: Global<[usize; 12]> = Global::new([0; 12]);
 
 /// Allocates `len` bytes for the host to fill (at least 1, so the pointer is real).
 #[unsafe(no_mangle)]
@@ -117,14 +117,14 @@ pub extern "C" fn pf_session_close(session: u32) -> u32 {
 
 fn run(handle: u32, received: usize, action: Action<'_>) -> u32 {
     let result = RESULT.get();
-    *result = [0; 11];
+    *result = [0; 12];
     let Some(session) = SESSIONS.get().get_mut(handle) else {
         return 0;
     };
     session.process(handle, received, action);
-    let (code, message) = match &session.failure {
-        Some((code, message)) => (*code as u32, message.as_bytes()),
-        None => (0, &[][..]),
+    let (code, cause, message) = match &session.failure {
+        Some(failure) => (failure.code as usize, failure.cause as usize, failure.message.as_bytes()),
+        None => (0, 0, &[][..]),
     };
     let alpn = session.alpn();
     *result = [
@@ -133,12 +133,13 @@ fn run(handle: u32, received: usize, action: Action<'_>) -> u32 {
         session.outgoing.len(),
         session.plaintext.as_ptr() as usize,
         session.plaintext.len(),
-        code as usize,
+        code,
         message.as_ptr() as usize,
         message.len(),
         session.protocol_version() as usize,
         alpn.as_ptr() as usize,
         alpn.len(),
+        cause,
     ];
     session.flags
 }

@@ -12,6 +12,7 @@ mod abi;
 mod aead;
 #[cfg(target_arch = "wasm32")]
 mod allocator;
+mod bounds;
 mod config;
 mod host;
 mod session;

@@ -13,7 +13,7 @@ use rustls::pki_types::ServerName;
 use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError};
 use rustls::{CertificateError, ClientConfig, Error};
 
-use crate::verifier::{CURRENT_SESSION, VERIFY_DETAIL};
+use crate::verifier::{CURRENT_SESSION, Cause, VERIFY_FAILURE};
 
 /// Status flags reported to the host after every call.
 pub const HANDSHAKE_DONE: u32 = 1;
@@ -44,6 +44,13 @@ pub enum Action<'a> {
     CloseNotify,
 }
 
+/// Why a session failed: its code, the cause of a certificate failure, and the engine's words for it.
+pub struct Failure {
+    pub code: FailureCode,
+    pub cause: Cause,
+    pub message: String,
+}
+
 pub struct Session {
     tls: UnbufferedClientConnection,
     /// Received TLS bytes; `filled` of them are valid, the rest is spare room.
@@ -52,7 +59,7 @@ pub struct Session {
     pub outgoing: Vec<u8>,
     pub plaintext: Vec<u8>,
     pub flags: u32,
-    pub failure: Option<(FailureCode, String)>,
+    pub failure: Option<Failure>,
 }
 
 impl Session {
@@ -92,7 +99,7 @@ impl Session {
         }
         self.filled = (self.filled + received).min(self.incoming.len());
         *CURRENT_SESSION.get() = id;
-        *VERIFY_DETAIL.get() = None;
+        *VERIFY_FAILURE.get() = None;
         if let Err(error) = self.drive(action) {
             self.fail(error);
         }
@@ -180,11 +187,22 @@ impl Session {
             },
             _ => FailureCode::Tls,
         };
-        let mut message = format!("{error}");
-        if let Some(detail) = VERIFY_DETAIL.get().take().filter(|detail| !message.contains(detail.as_str())) {
-            message = format!("{message} ({detail})");
-        }
-        self.failure = Some((code, message));
+        // The verifier's cause and webpki's words; otherwise rustls's, for the handshake's own signature.
+        let (cause, message) = match VERIFY_FAILURE.get().take() {
+            Some(failure) => failure,
+            None => {
+                let cause = match &error {
+                    Error::InvalidCertificate(CertificateError::BadSignature) => Cause::BadSignature,
+                    Error::InvalidCertificate(
+                        CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+                        | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. },
+                    ) => Cause::UnsupportedAlgorithm,
+                    _ => Cause::Unspecified,
+                };
+                (cause, format!("{error}"))
+            }
+        };
+        self.failure = Some(Failure { code, cause, message });
         self.flags |= FAILED;
         // rustls has queued a fatal alert for the peer: one more call hands it
         // over, before rustls reads any received byte (a second call would

@@ -1,20 +1,25 @@
-//! Chain verification: webpki checks the name, builds and checks the path, and
-//! the host decides on the pins of each fully verified candidate path — never
-//! on extra certificates the server merely sent. Before path building the host
-//! sees the certificates as sent: for a leaf that its policy trusts by itself
-//! (pins-only, or a certificate given as trusted), it decides there.
+//! Chain verification: webpki builds and checks a path to a trust anchor, the
+//! host decides on the pins of each fully verified candidate path (never on
+//! extra certificates the server merely sent), and only then is the leaf's
+//! name checked, so that a certificate error wins over a pin mismatch and an
+//! untrusted chain over a wrong name. Before path building the host sees the
+//! certificates as sent: for a leaf that its policy trusts by itself
+//! (pins-only, or a certificate given as trusted), it decides there, once the
+//! name is checked.
 
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::Cell;
+use core::sync::atomic::AtomicU32;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
-use rustls::pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, Error, SignatureScheme};
+use rustls::pki_types::{CertificateDer, ServerName, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, Error, OtherError, SignatureScheme};
 use webpki::{EndEntityCert, KeyUsage, VerifiedPath};
 
+use crate::bounds;
 use crate::host::{self, Stage};
 use crate::signatures::der;
 use crate::slab::Global;
@@ -23,8 +28,41 @@ use crate::slab::Global;
 /// shared by every session of a config, can name it to the host.
 pub static CURRENT_SESSION: Global<u32> = Global::new(0);
 
-/// webpki's description of the last verification failure.
-pub static VERIFY_DETAIL: Global<Option<String>> = Global::new(None);
+/// Why the last verification failed, and webpki's words for it.
+pub static VERIFY_FAILURE: Global<Option<(Cause, String)>> = Global::new(None);
+
+/// Why a certificate was refused, beyond the failure code: the host words its
+/// message after it (mirrored in src/tls/engine.ts).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(u32)]
+pub enum Cause {
+    /// Nothing more precise than the failure code.
+    Unspecified = 0,
+    /// No path leads to a trust anchor.
+    UnknownIssuer = 1,
+    /// A signature on the chain, or the handshake's, does not verify.
+    BadSignature = 2,
+    /// A name in the chain is outside what a CA above it may issue for.
+    NameConstraints = 3,
+    /// A certificate used as a CA is not one: CA:FALSE, or no basicConstraints.
+    NotCa = 4,
+    /// The leaf is a CA certificate.
+    CaAsLeaf = 5,
+    /// A certificate's extended key usage does not allow server authentication.
+    KeyUsage = 6,
+    /// A signature algorithm that is refused (SHA-1) or unknown, or that does not fit the key.
+    UnsupportedAlgorithm = 7,
+    /// A certificate, or an extension in it (such as the alternative names), cannot be parsed.
+    Unparsable = 8,
+    /// The chain allows more path building than its bounds (see bounds.rs).
+    TooComplex = 9,
+    /// The path is longer than webpki allows, or than a CA's path length constraint.
+    PathTooLong = 10,
+    /// A critical extension webpki does not know, or a certificate version before 3.
+    UnsupportedExtension = 11,
+    /// A key that webpki distrusts.
+    Distrusted = 12,
+}
 
 /// The host's verdicts on the presented certificates.
 const CONTINUE: u32 = 0;
@@ -57,25 +95,31 @@ impl ServerCertVerifier for PathVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         let leaf = EndEntityCert::try_from(end_entity).map_err(pki_error)?;
-        // The host sees what was sent even when the name is wrong (getPins shows it); the name is still
-        // checked before any verdict counts.
+        // The host sees what was sent even when the chain or name is wrong (getPins shows it).
         let session = *CURRENT_SESSION.get();
         let verdict = host::ask(session, &encode_presented(end_entity, intermediates), Stage::Presented);
-        leaf.verify_is_valid_for_subject_name(server_name)
-            .map_err(pki_error)?;
-
+        let check_name = || leaf.verify_is_valid_for_subject_name(server_name).map_err(pki_error);
         let report_only = match verdict {
             CONTINUE => false,
             CONTINUE_REPORT_ONLY => true,
-            LEAF_TRUSTED => return Ok(ServerCertVerified::assertion()),
+            // A leaf trusted by itself: its name goes before the host's verdict.
+            LEAF_TRUSTED => return check_name().map(|_| ServerCertVerified::assertion()),
             LEAF_NOT_VALID_NOW => {
-                *VERIFY_DETAIL.get() = Some(String::from("the certificate is not valid at this time"));
+                check_name()?;
+                fail(Cause::Unspecified, String::from("the certificate is not valid at this time"));
                 return Err(CertificateError::Expired.into());
             }
             // LEAF_MISMATCH, and any verdict this engine does not know: refuse.
-            _ => return Err(CertificateError::ApplicationVerificationFailure.into()),
+            _ => {
+                check_name()?;
+                return Err(CertificateError::ApplicationVerificationFailure.into());
+            }
         };
 
+        let candidates = bounds::candidates(&leaf, intermediates, &self.anchors).map_err(|why| {
+            fail(Cause::TooComplex, why);
+            Error::from(CertificateError::Other(OtherError()))
+        })?;
         // The pins are decided inside path building, so that webpki tries the
         // other valid paths (cross-signed intermediates) before giving up.
         let pins_rejected = Cell::new(false);
@@ -88,20 +132,26 @@ impl ServerCertVerifier for PathVerifier {
             }
         };
         let build = |decide: &dyn Fn(&VerifiedPath<'_>) -> Result<(), webpki::Error>| {
-            leaf.verify_for_usage(
-                self.algorithms.all,
-                &self.anchors,
-                intermediates,
-                now,
-                KeyUsage::server_auth(),
-                None,
-                Some(decide),
-            )
+            let failed_signatures = AtomicU32::new(0);
+            let bounded = bounds::bounded(self.algorithms.all, &failed_signatures);
+            let algorithms: Vec<&dyn SignatureVerificationAlgorithm> = bounded.iter().map(|algorithm| algorithm as _).collect();
+            leaf.verify_for_usage(&algorithms, &self.anchors, &candidates.certificates, now, KeyUsage::server_auth(), None, Some(decide))
+                .map(|_| ())
         };
-        match build(&decide_pins) {
-            Ok(_) => Ok(ServerCertVerified::assertion()),
+        let built = build(&decide_pins);
+        // Certificate errors take precedence: no trusted path, then a wrong name, and only then the pins.
+        if let (Err(error), false) = (&built, pins_rejected.get()) {
+            return Err(pki_error(match (error, candidates.unparsable) {
+                // No path, and a certificate that could not be parsed: webpki would have named the latter.
+                (webpki::Error::UnknownIssuer, Some(unparsable)) => unparsable,
+                (error, _) => error.clone(),
+            }));
+        }
+        check_name()?;
+        match built {
+            Ok(()) => Ok(ServerCertVerified::assertion()),
             // Report-only: a trusted path exists but misses the pins; it is accepted and reported once.
-            Err(_) if pins_rejected.get() && report_only => {
+            Err(_) if report_only => {
                 let report = |path: &VerifiedPath<'_>| {
                     host::ask(session, &encode_path(path), Stage::Reported);
                     Ok(())
@@ -109,8 +159,7 @@ impl ServerCertVerifier for PathVerifier {
                 build(&report).map(|_| ServerCertVerified::assertion()).map_err(pki_error)
             }
             // A trusted path existed, but no path matched the pins.
-            Err(_) if pins_rejected.get() => Err(CertificateError::ApplicationVerificationFailure.into()),
-            Err(error) => Err(pki_error(error)),
+            Err(_) => Err(CertificateError::ApplicationVerificationFailure.into()),
         }
     }
 
@@ -169,11 +218,16 @@ fn push_entry(out: &mut Vec<u8>, kind: u8, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// Records why verification failed, for the host's message.
+fn fail(cause: Cause, detail: String) {
+    *VERIFY_FAILURE.get() = Some((cause, detail));
+}
+
 /// Maps webpki's verdicts onto rustls's certificate errors (the host reads them
-/// back as codes) and keeps webpki's own words for the message.
+/// back as codes), and records the cause with webpki's own words for it.
 fn pki_error(error: webpki::Error) -> Error {
     use webpki::Error::*;
-    *VERIFY_DETAIL.get() = Some(format!("{error:?}"));
+    fail(cause_of(&error), describe(&error));
     match error {
         CertExpired { .. } | InvalidCertValidity => CertificateError::Expired.into(),
         CertNotValidYet { .. } => CertificateError::NotValidYet.into(),
@@ -181,6 +235,72 @@ fn pki_error(error: webpki::Error) -> Error {
         UnknownIssuer => CertificateError::UnknownIssuer.into(),
         InvalidSignatureForPublicKey => CertificateError::BadSignature.into(),
         BadDer | BadDerTime | TrailingData(_) => CertificateError::BadEncoding.into(),
-        _ => CertificateError::Other(rustls::OtherError()).into(),
+        _ => CertificateError::Other(OtherError()).into(),
+    }
+}
+
+/// webpki's words for `error`, with a signature algorithm as its OID rather than the list of every supported one.
+fn describe(error: &webpki::Error) -> String {
+    match error {
+        webpki::Error::UnsupportedSignatureAlgorithmContext(context) => {
+            format!("UnsupportedSignatureAlgorithm({})", oid(&context.signature_algorithm_id))
+        }
+        webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(context) => format!(
+            "UnsupportedSignatureAlgorithmForPublicKey(signature {}, key {})",
+            oid(&context.signature_algorithm_id),
+            oid(&context.public_key_algorithm_id)
+        ),
+        _ => format!("{error:?}"),
+    }
+}
+
+/// The OID that begins an AlgorithmIdentifier's contents, dotted (ecdsa-with-SHA1 is 1.2.840.10045.4.1).
+fn oid(algorithm: &[u8]) -> String {
+    let body = match algorithm {
+        [0x06, len, rest @ ..] if usize::from(*len) <= rest.len() && *len > 0 => &rest[..usize::from(*len)],
+        _ => return String::from("?"),
+    };
+    let mut dotted = format!("{}.{}", body[0] / 40, body[0] % 40);
+    let mut arc: u64 = 0;
+    for &byte in &body[1..] {
+        arc = (arc << 7) | u64::from(byte & 0x7f);
+        if byte & 0x80 == 0 {
+            dotted.push_str(&format!(".{arc}"));
+            arc = 0;
+        }
+    }
+    dotted
+}
+
+/// The cause of a certificate error of webpki that the failure code does not already say.
+#[allow(deprecated)]
+fn cause_of(error: &webpki::Error) -> Cause {
+    use webpki::Error::*;
+    match error {
+        UnknownIssuer => Cause::UnknownIssuer,
+        InvalidSignatureForPublicKey => Cause::BadSignature,
+        NameConstraintViolation => Cause::NameConstraints,
+        EndEntityUsedAsCa => Cause::NotCa,
+        CaUsedAsEndEntity => Cause::CaAsLeaf,
+        RequiredEkuNotFound | RequiredEkuNotFoundContext(_) | EmptyEkuExtension => Cause::KeyUsage,
+        UnsupportedSignatureAlgorithm
+        | UnsupportedSignatureAlgorithmContext(_)
+        | UnsupportedSignatureAlgorithmForPublicKey
+        | UnsupportedSignatureAlgorithmForPublicKeyContext(_)
+        | SignatureAlgorithmMismatch => Cause::UnsupportedAlgorithm,
+        BadDer
+        | BadDerTime
+        | TrailingData(_)
+        | MalformedExtensions
+        | ExtensionValueInvalid
+        | InvalidSerialNumber
+        | MalformedDnsIdentifier
+        | MalformedNameConstraint
+        | InvalidNetworkMaskConstraint => Cause::Unparsable,
+        MaximumPathBuildCallsExceeded | MaximumSignatureChecksExceeded | MaximumNameConstraintComparisonsExceeded => Cause::TooComplex,
+        MaximumPathDepthExceeded | PathLenConstraintViolated => Cause::PathTooLong,
+        UnsupportedCriticalExtension | UnsupportedCertVersion => Cause::UnsupportedExtension,
+        CertDistrusted => Cause::Distrusted,
+        _ => Cause::Unspecified,
     }
 }

@@ -24,7 +24,7 @@ pub const HANDSHAKE_DONE: u32 = 1;
 pub const FAILED: u32 = 8;
 
 /// The words `pf_result` describes after a session call.
-pub const RESULT_WORDS: usize = 11;
+pub const RESULT_WORDS: usize = 12;
 
 pub fn result() -> [usize; RESULT_WORDS] {
     unsafe { *pf_result().cast::<[usize; RESULT_WORDS]>() }

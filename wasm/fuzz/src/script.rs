@@ -383,10 +383,13 @@ fn check_result(session: &mut LiveSession, flags: u32, words: &[usize; engine::R
     let message = host::read(words[6] as *const u8, words[7]);
     assert!(std::str::from_utf8(message).is_ok(), "the failure message is not UTF-8");
     let code = words[5];
+    let cause = words[11];
     if flags & FAILED != 0 {
         assert!((1..=5).contains(&code) && !message.is_empty(), "failure code {code} with message {message:?}");
+        // A cause says why a chain or the handshake's signature is not trusted (code 2).
+        assert!(cause <= 12 && (cause == 0 || code == 2), "failure cause {cause} with code {code}");
     } else {
-        assert_eq!((code, message.len()), (0, 0), "a failure code or message without FAILED");
+        assert_eq!((code, cause, message.len()), (0, 0, 0), "a failure code, cause or message without FAILED");
     }
     if session.failed {
         assert!(flags & FAILED != 0, "session {handle} failed, then stopped saying so");
