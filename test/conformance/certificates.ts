@@ -1,6 +1,7 @@
 // Certificate verification comes first: a matching pin never excuses an
-// expired, misnamed or untrusted certificate. And pins follow the verified
-// path, wherever webpki finds it.
+// expired, misnamed or untrusted certificate, and the path is checked before
+// the name. Each reason a chain is refused is named in the message. And pins
+// follow the verified path, wherever webpki finds it.
 import { type Group, HELLO, assert, local, rejection, withFetch } from "./check.js";
 import type { Fixture, ServerName } from "./description.js";
 
@@ -17,6 +18,21 @@ const failsWith = (what: string, code: string, server: ServerName, pins: (fixtur
   },
 });
 
+/**
+ * A chain that the client's CA issued, but that breaks one rule: ERR_CERT_UNTRUSTED, with a message that names
+ * the rule, and that neither says the chain leads nowhere nor asks for the CA the client passed.
+ */
+const refusedFor = (what: string, server: ServerName, says: RegExp) => ({
+  name: `${what} -> ERR_CERT_UNTRUSTED, saying why`,
+  run: (fixture: Fixture) =>
+    withFetch(local(fixture, [fixture.pins.root]), async (fetch) => {
+      const error = await rejection(fetch(`https://localhost:${fixture.ports[server]}/hello`));
+      assert.equal(error.code, "ERR_CERT_UNTRUSTED");
+      assert.match(error.message, says);
+      assert.doesNotMatch(error.message, /does not chain|CA's certificate in `ca`|certificate of the CA that did/);
+    }),
+});
+
 export const certificates: Group = {
   name: "certificate failures win over matching pins",
   scenarios: [
@@ -27,6 +43,16 @@ export const certificates: Group = {
       fixture.pins.otherIntermediate,
     ]),
     failsWith("a leaf whose signature does not verify", "ERR_CERT_UNTRUSTED", "forged", (fixture) => [fixture.pins.intermediate]),
+    // The path comes first: a leaf that is both misnamed and untrusted is untrusted.
+    failsWith("a leaf for another name from an untrusted CA", "ERR_CERT_UNTRUSTED", "wrongNameUntrusted", (fixture) => [fixture.pins.otherIntermediate]),
+    failsWith("a leaf for another name, with pins that miss", "ERR_CERT_HOSTNAME", "wrongName", (fixture) => [fixture.pins.otherRoot]),
+    refusedFor("an intermediate whose name constraints exclude the leaf's name", "nameConstrained", /name constraints exclude/),
+    refusedFor("an intermediate marked CA:FALSE", "notCa", /acts as a CA but is not one/),
+    refusedFor("an intermediate without basicConstraints", "noBasicConstraints", /acts as a CA but is not one/),
+    refusedFor("a leaf for client authentication only", "clientAuthOnly", /extended key usage lacks serverAuth/),
+    refusedFor("a leaf signed with SHA-1", "sha1", /signed with an algorithm that is refused.*\(UnsupportedSignatureAlgorithm\(1\.2\.840\.10045\.4\.1\)\)$/s),
+    refusedFor("a CA certificate as the leaf", "caLeaf", /is a CA certificate \(CA:TRUE\)/),
+    refusedFor("a leaf whose alternative names do not parse", "unparsableNames", /cannot be parsed/),
     {
       name: "verifies RSA (PKCS#1 and PSS), P-384 and Ed25519 signatures, in certificates and handshakes",
       run: (fixture) =>

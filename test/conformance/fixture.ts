@@ -11,7 +11,7 @@ import { prepare, startDecodingServer } from "../support/bombs.js";
 import { bombPath } from "../support/content.js";
 import { startHostileServer } from "../support/hostile/server.js";
 import type { ServerPlan } from "../support/hostile/plan.js";
-import { createPki, issue, type Issued, type Pki, withAlteredSignature } from "../support/pki.js";
+import { CLIENT_AUTH, createPki, issue, type IssueOptions, type Issued, type Pki, withAlteredSignature } from "../support/pki.js";
 import { startProxy } from "../support/proxy.js";
 import {
   pinOf,
@@ -101,6 +101,13 @@ export async function startFixture(): Promise<RunningFixture> {
   const p384Leaf = await issue({ ...localhostLeaf, issuer: p384Intermediate, algorithm: "P-384" });
   const ed25519Leaf = await issue({ ...localhostLeaf, issuer: pki.intermediate, algorithm: "Ed25519" });
   const forgedLeaf = await issue({ ...localhostLeaf, issuer: pki.intermediate, signingKey: pki.otherIntermediate.key });
+  const wrongNameImpostor = await issue({ commonName: "wrong.example", dnsNames: ["wrong.example"], issuer: pki.otherIntermediate });
+  // Chains that the client's CA issued but that break one rule each, and a leaf for another name from an untrusted CA.
+  const misissued = async (leaf: Partial<IssueOptions>, intermediate?: Partial<IssueOptions>) => {
+    const issuer = intermediate ? await issue({ commonName: "pinned-fetch Test Misissuing CA", ca: true, issuer: pki.root, ...intermediate }) : pki.intermediate;
+    const certificate = await issue({ ...localhostLeaf, issuer, ...leaf });
+    return { chain: [certificate, issuer], key: certificate };
+  };
   const good = { chain: [pki.leaf, pki.intermediate], key: pki.leaf };
   const impostor = { chain: [pki.otherLeaf, pki.otherIntermediate], key: pki.otherLeaf };
   const appended = { chain: [pki.otherLeaf, pki.otherIntermediate, pki.intermediate], key: pki.otherLeaf };
@@ -127,6 +134,15 @@ export async function startFixture(): Promise<RunningFixture> {
     forged: await startHttpsServer({ chain: [forgedLeaf, pki.intermediate], key: forgedLeaf }),
     tampered: await startHttpsServer({ chain: [withAlteredSignature(pki.leaf), pki.intermediate], key: pki.leaf }),
     selfSignedCa: await startHttpsServer({ chain: [selfSigned], key: selfSigned }),
+    nameConstrained: await startHttpsServer(await misissued({}, { permittedNames: ["allowed.example"] })),
+    notCa: await startHttpsServer(await misissued({}, { ca: false, extendedKeyUsage: [] })),
+    noBasicConstraints: await startHttpsServer(await misissued({}, { basicConstraints: false })),
+    clientAuthOnly: await startHttpsServer(await misissued({ extendedKeyUsage: [CLIENT_AUTH] })),
+    sha1: await startHttpsServer({ ...(await misissued({ signatureHash: "SHA-1" })), sha1: true }),
+    caLeaf: await startHttpsServer(await misissued({ ca: true })),
+    // A subjectAltName whose one dNSName claims 5 bytes but has 2.
+    unparsableNames: await startHttpsServer(await misissued({ altNamesValue: new Uint8Array([0x30, 0x04, 0x82, 0x05, 0x61, 0x62]) })),
+    wrongNameUntrusted: await startHttpsServer({ chain: [wrongNameImpostor, pki.otherIntermediate], key: wrongNameImpostor }),
     expiredSelfSignedCa: await startHttpsServer({ chain: [expiredSelfSigned], key: expiredSelfSigned }),
     echo: await startTlsServer({ ...good, alpn: ["echo/1", "http/1.1"] }, (socket) => socket.pipe(socket)),
     raw: await startTlsServer(good, (socket, tcp) =>
