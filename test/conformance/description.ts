@@ -2,6 +2,7 @@
 // CAs, as plain data that crosses from the Node harness to Deno and Bun, and
 // the counters each server keeps, read over loopback HTTP.
 import type { RuntimeName } from "../../src/index.js";
+import type { MazeName } from "../support/hostile/chains.js";
 import type { HostileDescription } from "../support/hostile/plan.js";
 
 export const CERTIFICATES = [
@@ -92,6 +93,9 @@ export interface FixtureDescription {
   unresolvable: string;
   /** Bytes the `source` server streams on each connection. */
   sourceBytes: number;
+  /** Servers whose chains are mazes for path building (test/support/hostile/chains.ts), the P-384 root (PEM) they
+   * are built against, and what each one's error message says. */
+  mazes: { root: string; ports: Record<MazeName, number>; says: Record<MazeName, string> };
   /** The `hostile` server's recorded connections, and how many cases to run, from which seed. */
   hostile: HostileDescription;
 }

@@ -9,6 +9,7 @@ import type { TLSSocket } from "node:tls";
 
 import { prepare, startDecodingServer } from "../support/bombs.js";
 import { bombPath } from "../support/content.js";
+import { buildMazes, MAZES, type MazeName } from "../support/hostile/chains.js";
 import { startHostileServer } from "../support/hostile/server.js";
 import type { ServerPlan } from "../support/hostile/plan.js";
 import { CLIENT_AUTH, createPki, issue, type IssueOptions, type Issued, type Pki, withAlteredSignature } from "../support/pki.js";
@@ -115,6 +116,10 @@ export async function startFixture(): Promise<RunningFixture> {
   const hostile = await startHostileServer(pki);
   // Made in the background (a few seconds of compressing), so that the fixture starts at once.
   prepare(bombPath("gzip"), bombPath("br"));
+  const { root: mazeRoot, mazes } = await buildMazes();
+  const mazeServers = Object.fromEntries(
+    await Promise.all(MAZES.map(async (name) => [name, await startHttpsServer({ chain: mazes[name].chain, key: mazes[name].key })] as const)),
+  ) as Record<MazeName, TestServer>;
 
   const servers: Record<ServerName, TestServer> = {
     tls13: await startHttpsServer({ ...good, ...only("TLSv1.3") }),
@@ -203,6 +208,11 @@ export async function startFixture(): Promise<RunningFixture> {
     expiredSelfSigned: { pem: expiredSelfSigned.certPem },
     unresolvable: `${"a".repeat(64)}.test`,
     sourceBytes: SOURCE_BYTES,
+    mazes: {
+      root: mazeRoot.certPem,
+      ports: Object.fromEntries(MAZES.map((name) => [name, mazeServers[name].port])) as Record<MazeName, number>,
+      says: Object.fromEntries(MAZES.map((name) => [name, mazes[name].says])) as Record<MazeName, string>,
+    },
     hostile: {
       seed: Number(process.env.PF_HOSTILE_SEED ?? 1),
       cases: Number(process.env.PF_HOSTILE_CASES ?? HOSTILE_CASES),
@@ -216,7 +226,7 @@ export async function startFixture(): Promise<RunningFixture> {
       control.closeAllConnections();
       await Promise.all([
         new Promise((resolve) => control.close(resolve)),
-        ...Object.values(servers).map((server) => server.close()),
+        ...[...Object.values(servers), ...Object.values(mazeServers)].map((server) => server.close()),
       ]);
     },
   };

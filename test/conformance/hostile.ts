@@ -7,9 +7,11 @@
 //   PF_HOSTILE_SEED   the seed (1)
 //   PF_HOSTILE_ONLY   `family:index` runs that case alone, as a failure names it
 // The Node fixture reads them and hands them to every runtime.
+import { MAZES } from "../support/hostile/chains.js";
+import { PinnedFetchError, type PinnedFetchOptions } from "../../src/index.js";
 import { type Group, type Scenario, assert, delay, eventually, local, withFetch } from "./check.js";
 import type { Fixture } from "./description.js";
-import { type Outcome, arm, followUp, runCase, watchUnhandledRejections } from "./hostile/drive.js";
+import { GRACE, type Outcome, arm, followUp, runCase, watchUnhandledRejections } from "./hostile/drive.js";
 import { DEFECTS, type Defect, FAMILIES, type Family } from "./hostile/families.js";
 
 /**
@@ -123,9 +125,77 @@ function scenario(name: string, what: string, cases: (fixture: Fixture) => [Fami
   };
 }
 
+/** What a maze's handshake may take: the limit of the fast families. */
+const MAZE_CONNECT_TIMEOUT = 600;
+/** Maze handshakes that run at once beside a request that must still time out. */
+const CONCURRENT_MAZES = 5;
+
+/** Trusts the test root and the mazes' root, within the fast families' limits. */
+function mazeOptions(fixture: Fixture): PinnedFetchOptions {
+  return { ...local(fixture), ca: [fixture.ca.root, fixture.mazes.root], connectTimeout: MAZE_CONNECT_TIMEOUT };
+}
+
+/** How `promise` settled, and after how long; fails if it takes longer than `limit` ms and the grace. */
+async function settledWithin(promise: Promise<unknown>, limit: number, what: string): Promise<{ error: unknown; ms: number }> {
+  const started = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no outcome within ${limit} ms and the grace of ${GRACE} ms`)), limit + GRACE);
+  });
+  try {
+    const error = await Promise.race([promise.then(() => undefined, (error: unknown) => error), hang]);
+    return { error, ms: performance.now() - started };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Each maze (test/support/hostile/chains.ts) is refused with ERR_CERT_UNTRUSTED and its cause, within the limit. */
+const mazes: Scenario = {
+  name: "a server whose certificate chain is a maze for path building: refused at once, with its cause",
+  async run(fixture) {
+    const tally = new Tally();
+    await withFetch({ ...mazeOptions(fixture), connections: 1 }, async (fetch) => {
+      for (const maze of MAZES) {
+        const { error, ms } = await settledWithin(fetch(`https://localhost:${fixture.mazes.ports[maze]}/hello`), MAZE_CONNECT_TIMEOUT, maze);
+        assert.ok(error instanceof PinnedFetchError, `${maze}: ${String(error)}`);
+        assert.equal(error.code, "ERR_CERT_UNTRUSTED", `${maze}: ${error.message}`);
+        assert.ok(error.message.includes(fixture.mazes.says[maze]), `${maze}: the message does not say "${fixture.mazes.says[maze]}": ${error.message}`);
+        assert.ok(ms <= MAZE_CONNECT_TIMEOUT + GRACE, `${maze}: it failed after ${Math.round(ms)} ms`);
+        tally.add(maze, { end: error.code, ms });
+        await followUp(fetch, `https://localhost:${fixture.ports.hostile}/`);
+      }
+    });
+    console.log(`hostile mazes in ${fixture.runtime}: ${tally}`);
+  },
+};
+
+/** The event loop stays free while maze handshakes run: a request beside them still times out in time. */
+const TIMEOUT = 200;
+const mazesBesideTimeout: Scenario = {
+  name: `a request still ends with ERR_TIMEOUT after its timeout of ${TIMEOUT} ms while ${CONCURRENT_MAZES} maze handshakes run on the same instance`,
+  run: (fixture) =>
+    withFetch({ ...mazeOptions(fixture), timeout: TIMEOUT }, async (fetch) => {
+      // The maze that took longest before path building was bounded.
+      const handshakes = Array.from({ length: CONCURRENT_MAZES }, () =>
+        fetch(`https://localhost:${fixture.mazes.ports.padded}/hello`).catch((error: unknown) => error),
+      );
+      const { error, ms } = await settledWithin(fetch(`https://localhost:${fixture.ports.silent}/`), TIMEOUT, "the request beside the mazes");
+      assert.ok(error instanceof PinnedFetchError, String(error));
+      assert.equal(error.code, "ERR_TIMEOUT", error.message);
+      // Timers can be late, the clock is not.
+      assert.ok(ms <= TIMEOUT + GRACE, `it timed out after ${Math.round(ms)} ms`);
+      for (const outcome of await Promise.all(handshakes)) {
+        assert.ok(outcome instanceof PinnedFetchError && outcome.code === "ERR_CERT_UNTRUSTED", String(outcome));
+      }
+    }),
+};
+
 export const hostile: Group = {
   name: "hostile",
   scenarios: [
+    mazes,
+    mazesBesideTimeout,
     ...FAMILIES.map((family) => scenario(family.name, family.key, (fixture) => [[family, casesOf(family, fixture)]])),
     ...DEFECTS.filter((defect) => !AWAITING_FIX.includes(defect)).map((defect) =>
       scenario(`the cases that showed a defect: ${defect}`, `cases of "${defect}"`, (fixture) =>
