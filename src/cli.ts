@@ -309,6 +309,8 @@ function nextStep(error: PinnedFetchError, { url, host, caFile }: Invocation): s
       );
     }
     case "ERR_CERT_UNTRUSTED":
+      // Another CA helps only a chain that leads to no trusted root; for any other cause the message says what is wrong.
+      if (!error.message.includes("does not chain to a trusted root")) return undefined;
       return caFile === undefined
         ? `if the server uses a private CA, pass that CA's PEM certificate with --ca FILE.`
         : `${caFile} does not hold the CA that issued this chain; pass that CA's certificate with --ca.`;

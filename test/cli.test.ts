@@ -35,6 +35,7 @@ let pki: Pki;
 let good: TestServer;
 let appended: TestServer;
 let rootIssued: TestServer;
+let notCa: TestServer;
 let workspace: string;
 let caFile: string;
 
@@ -45,12 +46,16 @@ beforeAll(async () => {
   good = await startHttpsServer({ chain: [pki.leaf, pki.intermediate], key: pki.leaf });
   appended = await startHttpsServer({ chain: [pki.leaf, pki.intermediate, pki.otherRoot], key: pki.leaf });
   rootIssued = await startHttpsServer({ chain: [directLeaf], key: directLeaf });
+  // A chain whose intermediate is marked CA:FALSE: no other CA makes it acceptable.
+  const falseCa = await issue({ commonName: "pinned-fetch Test CA:FALSE", ca: false, issuer: pki.root });
+  const underFalseCa = await issue({ commonName: "localhost", dnsNames: ["localhost"], issuer: falseCa });
+  notCa = await startHttpsServer({ chain: [underFalseCa, falseCa], key: underFalseCa });
   workspace = await mkdtemp(join(tmpdir(), "pinned-fetch-cli-"));
   caFile = join(workspace, "root.pem");
   await writeFile(caFile, pki.root.certPem);
 });
 afterAll(async () => {
-  await Promise.all([good?.close(), appended?.close(), rootIssued?.close()]);
+  await Promise.all([good?.close(), appended?.close(), rootIssued?.close(), notCa?.close()]);
   if (workspace) await rm(workspace, { recursive: true, force: true });
 });
 
@@ -135,6 +140,13 @@ describe.each(Object.keys(RUNTIMES))("in %s", (runtime) => {
     );
     expect(new Date(output.certificates[0]!.notAfter).toISOString()).toBe(output.certificates[0]!.notAfter);
     expect(output.pins).toEqual({ localhost: [pinOf(pki.leaf), pinOf(pki.intermediate)] });
+  });
+
+  it("get: for a chain that no CA makes acceptable, says why and does not tell to pass --ca", { timeout: TEST_TIMEOUT }, async () => {
+    const { status, stderr } = await cli(["get", url(notCa), "--pin", pinOf(pki.root), ...trusted()]);
+    expect(status).toBe(1);
+    expect(stderr).toContain("is not one: it is marked CA:FALSE");
+    expect(stderr).not.toContain("--ca");
   });
 
   it("pins: marks an unrelated certificate the server appends as not on the verified path", { timeout: TEST_TIMEOUT }, async () => {
