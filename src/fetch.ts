@@ -129,7 +129,8 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter, connectionLimit)));
     const pinning = { ...mode, pins: policy.pinsFor(host) };
     const open = async () => {
-      const tls = await openTls(await runtime, trust, {
+      const adapter = await runtime;
+      const tls = await openTls(adapter, trust, {
         hostname: host,
         port,
         ...(await route(host, port)),
@@ -138,7 +139,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
         signal,
         connectTimeout,
       });
-      return new HttpConnection(tls, limits);
+      return new HttpConnection(tls, limits, adapter);
     };
     for (let retried = false; ; retried = true) {
       const { connection, reused } = await connections.acquire(`${host}:${port}`, decisionOf(pinning), open, signal);

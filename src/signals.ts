@@ -74,13 +74,14 @@ export function deadline(
 /**
  * Settles with `work`, or rejects with the signal's reason as soon as it
  * aborts — or, given `timeout`, with its error once `timeout.ms` pass —
- * calling `onStop` first.
+ * calling `onStop` first. `timeout.unref` may keep its timer from holding the
+ * process open.
  */
 export function abortable<T>(
   work: Promise<T>,
   signal: AbortSignal | undefined,
   onStop: () => void,
-  timeout?: { ms: number; error: () => PinnedFetchError },
+  timeout?: { ms: number; error: () => PinnedFetchError; unref?: (timer: ReturnType<typeof setTimeout>) => void },
 ): Promise<T> {
   if (signal?.aborted) {
     onStop();
@@ -95,6 +96,7 @@ export function abortable<T>(
       reject(reason);
     };
     const timer = timeout && setTimeout(() => stop(timeout.error()), timeout.ms);
+    if (timer) timeout.unref?.(timer);
     const stopListening = whenAborted(signal, () => stop(signal!.reason));
     const finish = () => {
       clearTimeout(timer);

@@ -1,4 +1,5 @@
 import { PinnedFetchError } from "../errors.js";
+import type { Runtime } from "../runtime/index.js";
 import { abortable, whenAborted } from "../signals.js";
 import type { Connection } from "../tls/connection.js";
 import {
@@ -41,10 +42,18 @@ export interface IncomingResponse {
  * HTTP/1.1 over one TLS connection, one exchange at a time. `onIdle` is told
  * when the response has been read to its end and whether the connection can
  * carry another request.
+ *
+ * The connection keeps the process alive exactly while someone waits on the
+ * network through it: a request for its response head, or a read of its body.
+ * An unread body or an idle connection does not, as in undici, and neither do
+ * the timers that bound those waits.
  */
 export class HttpConnection {
   readonly tls: Connection;
   readonly #limits: HttpLimits;
+  readonly #runtime: Runtime;
+  /** Waits on the network under way: the head's, or a read of the body. */
+  #waits = 0;
   readonly #reader: ByteReader;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   /** Whether the request is not fully written yet: the server may answer early. */
@@ -54,11 +63,23 @@ export class HttpConnection {
   /** What the reader had received when the current exchange began. */
   #receivedBefore = 0;
 
-  constructor(tls: Connection, limits: HttpLimits) {
+  constructor(tls: Connection, limits: HttpLimits, runtime: Runtime) {
     this.tls = tls;
     this.#limits = limits;
+    this.#runtime = runtime;
     this.#reader = new ByteReader(tls.readable);
     this.#writer = tls.writable.getWriter();
+    tls.setKeepsProcessAlive(false);
+  }
+
+  /** `work`, during which the process stays alive: someone waits on the network. */
+  async #awaitNetwork<T>(work: Promise<T>): Promise<T> {
+    if (this.#waits++ === 0) this.tls.setKeepsProcessAlive(true);
+    try {
+      return await work;
+    } finally {
+      if (--this.#waits === 0) this.tls.setKeepsProcessAlive(false);
+    }
   }
 
   /** Whether it can carry a request: TLS is open, and nothing arrived that no request asked for. */
@@ -101,9 +122,10 @@ export class HttpConnection {
     let head: ResponseHead;
     try {
       // A server may answer before the whole body is sent (a 413, say): the head wins.
-      head = await abortable(Promise.race([reading, sending.then(() => reading)]), signal, () => this.destroy(), {
+      head = await abortable(this.#awaitNetwork(Promise.race([reading, sending.then(() => reading)])), signal, () => this.destroy(), {
         ms: HEADERS_TIMEOUT,
         error: () => new PinnedFetchError("ERR_TIMEOUT", `${host} sent no response within ${HEADERS_TIMEOUT / 1000} s.`),
+        unref: (timer) => this.#runtime.unrefTimer(timer),
       });
     } catch (error) {
       reading.catch(() => {});
@@ -184,6 +206,8 @@ export class HttpConnection {
 
   #body(bodyFraming: Framing, signal: AbortSignal | undefined, onEnd: (clean: boolean) => void): ReadableStream<Uint8Array> {
     const reader = this.#reader;
+    const runtime = this.#runtime;
+    const awaitNetwork = <T>(work: Promise<T>) => this.#awaitNetwork(work);
     const host = this.tls.host;
     const { maxChunkLineSize, maxHeaderSize } = this.#limits;
     let remaining = bodyFraming.kind === "length" ? bodyFraming.length : 0;
@@ -264,8 +288,9 @@ export class HttpConnection {
               new PinnedFetchError("ERR_TIMEOUT", `${host} sent nothing of the response body for ${BODY_TIMEOUT / 1000} s.`),
             );
           }, BODY_TIMEOUT);
+          runtime.unrefTimer(timer);
           try {
-            const chunk = await nextChunk();
+            const chunk = await awaitNetwork(nextChunk());
             if (chunk === null) {
               controller.close();
               end(true);

@@ -38,8 +38,8 @@ interface Origin {
  * Keep-alive connections per origin and pin decision, at most `limit` per
  * origin and decision: further requests wait in order. A connection is reused
  * only under the decision it was verified under (a rule that expires changes
- * it). Idle connections neither keep the process alive nor outlive
- * IDLE_TIMEOUT.
+ * it). Idle connections neither keep the process alive (see HttpConnection)
+ * nor outlive IDLE_TIMEOUT.
  */
 export class Pool {
   readonly #runtime: Runtime;
@@ -108,7 +108,6 @@ export class Pool {
         return next.resolve({ connection, reused: true });
       }
       origin.active--;
-      connection.tls.setKeepsProcessAlive(false);
       connection.watchIdle();
       const timer = setTimeout(() => {
         const at = origin.idle.findIndex((entry) => entry.connection === connection);
@@ -169,7 +168,6 @@ export class Pool {
   }
 
   #use(connection: HttpConnection, origin: Origin): HttpConnection {
-    connection.tls.setKeepsProcessAlive(true);
     this.#busy.set(connection, origin);
     return connection;
   }

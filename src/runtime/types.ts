@@ -23,7 +23,7 @@ export interface Socket {
   write(data: Uint8Array): Promise<void>;
   /** Closes the socket in both directions; pending reads end with null. Idempotent. */
   close(): void;
-  /** Whether an open socket keeps the process alive (idle pooled sockets should not). */
+  /** Whether an open socket keeps the process alive: HTTP asks for it only while something waits on the network through it. */
   setKeepsProcessAlive(keep: boolean): void;
 }
 
