@@ -91,8 +91,10 @@ export class HttpConnection {
    * Watches the connection while it waits in the pool: whatever a server
    * sends then (a 408 before it closes, say) answers no request, so it makes
    * the connection unusable instead of being read as the next response.
+   * Meanwhile it holds only what a new connection holds.
    */
   watchIdle(): void {
+    this.tls.shrink();
     this.#reader.readAhead();
   }
 

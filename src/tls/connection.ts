@@ -12,6 +12,12 @@ import { HandshakeVerifier, type PinningOptions } from "./verifier.js";
 export const DEFAULT_CONNECT_TIMEOUT = 10_000;
 /** How long close() lets close_notify wait behind unsent data. */
 const CLOSE_GRACE = 1_000;
+/**
+ * Received bytes fed to the engine per call, which bounds its buffers: a
+ * socket read of Node or Deno. Bun reads up to 512 KiB at once; the rest of
+ * such a read waits here for the next call.
+ */
+const MAX_FEED = 64 * 1024;
 
 /** A TLS connection as web streams, for HTTP and any other protocol. */
 export interface TlsConnection {
@@ -98,6 +104,8 @@ export class Connection implements TlsConnection {
   #summary: CertificateSummary[] = [];
   /** Plaintext that arrived with the handshake, before anyone read. */
   #early: Uint8Array[] = [];
+  /** What the engine has not been fed yet of the last socket read (over MAX_FEED). */
+  #unfed: Uint8Array | null = null;
 
   constructor(engine: Engine, trust: TrustContext, config: number, socket: Socket, options: OpenTlsOptions) {
     this.#engine = engine;
@@ -155,6 +163,17 @@ export class Connection implements TlsConnection {
     if (!this.#destroyed) this.#socket.setKeepsProcessAlive(keep);
   }
 
+  /**
+   * Gives the engine back the room that large reads and writes grew, for a
+   * connection about to sit idle: it then holds what a new one holds.
+   */
+  shrink(): void {
+    if (this.#destroyed || this.#failure) return;
+    // An engine call with nothing received (wasm/src/session.rs); nothing comes out of it, and a failure would be
+    // the connection's, for the next read.
+    Promise.resolve(this.#take(this.#engine.receive(this.#session, null))).catch(() => {});
+  }
+
   async #handshake(): Promise<void> {
     await this.#take(this.#engine.receive(this.#session, null));
     while (!(this.#flags & HANDSHAKE_DONE)) {
@@ -172,10 +191,14 @@ export class Connection implements TlsConnection {
   async #receive(ended: string): Promise<Uint8Array | null> {
     // A failure that came with plaintext is the connection's already: it ends the wait, not the next byte.
     this.#assertUsable();
-    const chunk = await this.#socket.read();
-    this.#assertUsable();
-    if (chunk === null) throw this.#fail(new PinnedFetchError("ERR_TLS", `${this.#host} ${ended}`, { host: this.#host }));
-    return this.#take(this.#engine.receive(this.#session, chunk));
+    let chunk = this.#unfed;
+    if (!chunk) {
+      chunk = await this.#socket.read();
+      this.#assertUsable();
+      if (chunk === null) throw this.#fail(new PinnedFetchError("ERR_TLS", `${this.#host} ${ended}`, { host: this.#host }));
+    }
+    this.#unfed = chunk.length > MAX_FEED ? chunk.subarray(MAX_FEED) : null;
+    return this.#take(this.#engine.receive(this.#session, chunk.subarray(0, MAX_FEED)));
   }
 
   /**

@@ -1,4 +1,4 @@
-// The servers of the soak, concurrency and lifetime runs, in Node: a
+// The servers of the soak, concurrency, memory and lifetime runs, in Node: a
 // few HTTPS origins on 127.0.0.1 that echo a request's id or stream bytes,
 // one that keeps idle connections open for a minute, one that presents a key
 // the pins do not name, and a plain-HTTP control server that reports how many
