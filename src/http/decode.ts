@@ -78,7 +78,9 @@ function decodedBy(body: ReadableStream<Uint8Array>, coding: string, header: str
           controller.error(
             bodyFailure
               ? bodyFailure.error
-              : new PinnedFetchError("ERR_HTTP", `The response body is not valid ${coding} (Content-Encoding: ${header}): ${String(cause)}`, { cause }),
+              : new PinnedFetchError("ERR_HTTP", `The response body is not valid ${coding} (Content-Encoding: ${header}): ${reasonOf(cause)}`, {
+                  cause,
+                }),
           );
         }
       },
@@ -100,4 +102,10 @@ function decompression(coding: string, first: Uint8Array): Decompression {
   if (coding === "br") return "br";
   if (coding === "deflate") return (first[0]! & 0x0f) === 0x08 ? "deflate" : "deflate-raw";
   return "gzip";
+}
+
+/** The decoder's reason: Bun's Readable.toWeb errors with an empty TypeError whose cause is zlib's error. */
+function reasonOf(error: unknown): string {
+  const inner = error instanceof Error && error.message === "" ? error.cause : undefined;
+  return String(inner ?? error);
 }

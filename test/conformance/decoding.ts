@@ -70,9 +70,35 @@ function bomb(coding: keyof typeof BOMBS): Scenario {
   };
 }
 
+/**
+ * A body whose encoding the server cut short, framed as complete (so neither
+ * TLS nor HTTP framing can tell): the decoder must. Deno's node:zlib brotli
+ * decoder ends quietly at a cut (its web DecompressionStream refuses it, but
+ * has no bound on its output), so there the cut body comes through short: a
+ * difference of the runtime's, written down in the README.
+ */
+const cutShort: Scenario = {
+  name: "a compressed body that its server cut short is ERR_HTTP, saying why",
+  run: (fixture) =>
+    withFetch(local(fixture), async (fetch) => {
+      const size = 256 * 1024;
+      for (const coding of ["gzip", "deflate", "raw-deflate", "br"]) {
+        const body = (await fetch(served(fixture, `/cut/random/${size}/${coding}`))).arrayBuffer();
+        if (fixture.runtime === "deno" && coding === "br") {
+          assert.ok((await body).byteLength < size, "Deno's brotli decoder now refuses a cut stream: update the README");
+          continue;
+        }
+        const error = await rejection(body);
+        assert.equal(error.code, "ERR_HTTP", coding);
+        assert.match(error.message, /unexpected end of file/i, coding);
+      }
+    }),
+};
+
 export const decoding: Group = {
   name: "decoding",
   scenarios: [
+    cutShort,
     bomb("gzip"),
     bomb("br"),
     {

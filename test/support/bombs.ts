@@ -47,15 +47,19 @@ export function prepare(...targets: string[]): void {
 
 /**
  * A TLS server on 127.0.0.1 that answers each connection's request for an
- * encoded body (see `encodedBody`) and closes it. It writes as fast as the
+ * encoded body (see `encodedBody`; under `/cut` its first half) and closes it. It writes as fast as the
  * client reads, and counts what the network took in `sentBytes`.
  */
 export function startDecodingServer(options: ServerOptions): Promise<TestServer> {
   const server = startTlsServer(options, (socket) =>
     socket.once("data", async (request: Buffer) => {
-      const target = request.toString("latin1").split(" ", 2)[1] ?? "";
-      const body = await encodedBody(target);
-      if (!body) return void socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+      const requested = request.toString("latin1").split(" ", 2)[1] ?? "";
+      // `/cut/…`: the first half of the encoded body, framed as the whole body: a stream the server cut short.
+      const cut = requested.startsWith("/cut/");
+      const target = cut ? requested.slice("/cut".length) : requested;
+      const encoded = await encodedBody(target);
+      if (!encoded) return void socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+      const body = cut ? encoded.subarray(0, encoded.length >> 1) : encoded;
       const codings = target.split("/")[3]!.replaceAll("raw-deflate", "deflate").replaceAll(",", ", ");
       socket.write(`HTTP/1.1 200 OK\r\ncontent-encoding: ${codings}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`);
       send(socket, body, await server);
