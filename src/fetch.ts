@@ -99,7 +99,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   async function follow(request: Request, first: Hop, limit: AbortSignal | undefined, signal: AbortSignal | undefined): Promise<Response> {
     let hop = first;
     for (let redirects = 0; ; redirects++) {
-      const response = await exchange(hop, limit, signal);
+      const response = await exchange(hop, limit, signal, request.redirect);
       const location = REDIRECTS.has(response.status) ? response.headers.get("location") : null;
       if (location === null || request.redirect === "manual") {
         Object.defineProperty(response, "url", { value: hop.url.href });
@@ -123,7 +123,12 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
    * failed without a byte of answer (the server had closed it) is sent once
    * more, as undici and OkHttp do.
    */
-  async function exchange(hop: Hop, signal: AbortSignal | undefined, bodySignal: AbortSignal | undefined): Promise<Response> {
+  async function exchange(
+    hop: Hop,
+    signal: AbortSignal | undefined,
+    bodySignal: AbortSignal | undefined,
+    redirect: RequestRedirect,
+  ): Promise<Response> {
     const { method, url, host, headers } = hop;
     const port = Number(url.port || 443);
     const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter, connectionLimit)));
@@ -161,7 +166,9 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
         const { head, body: responseBody } = await connection.exchange(outgoing, signal, release, bodySignal);
         const responseHeaders = new Headers();
         for (const [name, value] of head.fields) responseHeaders.append(name, value);
-        const decoded = responseBody && decodeBody(responseBody, responseHeaders.get("content-encoding"));
+        // A redirect about to be followed is not decoded: its body is cancelled unread, whatever its codings.
+        const followed = redirect !== "manual" && REDIRECTS.has(head.status) && responseHeaders.has("location");
+        const decoded = responseBody && !followed ? decodeBody(responseBody, responseHeaders.get("content-encoding")) : responseBody;
         return new Response(decoded, { status: head.status, statusText: head.statusText, headers: responseHeaders });
       } catch (error) {
         // A connection that fetch.close() took is not a stale one: its request is not sent again.

@@ -288,7 +288,9 @@ function route(request: IncomingMessage, response: ServerResponse): void {
     const location = url.pathname === "/loop" ? `/loop${url.search}` : (url.searchParams.get("to") ?? "/hello");
     // Read the request body first, so the answer is not an early one.
     request.resume();
-    request.on("end", () => response.writeHead(status, { location, "content-length": "0" }).end());
+    // ?encoding= labels the redirect's (empty) body with those codings.
+    const encoding = url.searchParams.get("encoding");
+    request.on("end", () => response.writeHead(status, { location, "content-length": "0", ...(encoding && { "content-encoding": encoding }) }).end());
   } else if (url.pathname === "/headers") {
     response.setHeader("x-many", ["a", "b"]);
     response.setHeader("set-cookie", ["a=1; Secure", "b=2; HttpOnly"]);
