@@ -185,6 +185,7 @@ export class Connection implements TlsConnection {
     const { version, alpn } = this.#engine.negotiated();
     this.protocol = version === "TLSv1.2" ? "TLSv1.2" : "TLSv1.3";
     this.alpn = alpn;
+    this.#verifier.completed();
   }
 
   /** Feeds the socket's next bytes to the engine and returns the plaintext; `ended` says what an end means. */

@@ -30,6 +30,8 @@ export class HandshakeVerifier implements SessionVerifier {
   readonly #anchors: readonly Uint8Array<ArrayBuffer>[];
   /** The path (or leaf) the pins were last decided on. */
   #decided: VerifiedPath | undefined;
+  /** The report of a path accepted in report-only, made at once and told when the handshake completes. */
+  #unreported: Promise<PinFailureReport> | undefined;
 
   constructor(host: string, port: number, options: PinningOptions, anchors: readonly Uint8Array<ArrayBuffer>[]) {
     this.#host = host;
@@ -62,9 +64,20 @@ export class HandshakeVerifier implements SessionVerifier {
     return !this.#options.pins || pathMatches(path, this.#options.pins, this.#anchors);
   }
 
+  /** Report-only: `path` missed the pins but is accepted; reported once the handshake completes (see `completed`). */
   reported(path: VerifiedPath): void {
     this.#decided = path;
-    this.notify(this.report(false));
+    this.#unreported = this.report(false);
+  }
+
+  /**
+   * The handshake completed: a path accepted in report-only is reported now,
+   * so that a certificate that then failed its name, or a handshake that
+   * failed later, is never reported as let through.
+   */
+  completed(): void {
+    if (this.#unreported) this.notify(this.#unreported);
+    this.#unreported = undefined;
   }
 
   /** Tells `onPinFailure`, after the engine call returns: the caller's code never runs inside the handshake. */
