@@ -169,9 +169,12 @@ export class Connection implements TlsConnection {
    */
   shrink(): void {
     if (this.#destroyed || this.#failure) return;
-    // An engine call with nothing received (wasm/src/session.rs); nothing comes out of it, and a failure would be
-    // the connection's, for the next read.
-    Promise.resolve(this.#take(this.#engine.receive(this.#session, null))).catch(() => {});
+    try {
+      this.#engine.shrink(this.#session);
+    } catch (error) {
+      // A broken engine: the connection's failure, for its next read.
+      this.#fail(error as PinnedFetchError);
+    }
   }
 
   async #handshake(): Promise<void> {
@@ -198,7 +201,11 @@ export class Connection implements TlsConnection {
       this.#assertUsable();
       if (chunk === null) throw this.#fail(new PinnedFetchError("ERR_TLS", `${this.#host} ${ended}`, { host: this.#host }));
     }
-    this.#unfed = chunk.length > MAX_FEED ? chunk.subarray(MAX_FEED) : null;
+    if (chunk.length <= MAX_FEED) {
+      this.#unfed = null;
+      return this.#take(this.#engine.receive(this.#session, chunk));
+    }
+    this.#unfed = chunk.subarray(MAX_FEED);
     return this.#take(this.#engine.receive(this.#session, chunk.subarray(0, MAX_FEED)));
   }
 

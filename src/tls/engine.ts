@@ -97,6 +97,7 @@ interface Exports {
   pf_session_process(session: number, received: number): number;
   pf_session_write(session: number, ptr: number, len: number): number;
   pf_session_close(session: number): number;
+  pf_session_shrink(session: number): void;
 }
 
 const RESULT_WORDS = 12;
@@ -332,6 +333,15 @@ export class Engine {
     try {
       this.#exports.pf_session_close(session);
       return this.#step();
+    } catch (error) {
+      throw this.#broken(error);
+    }
+  }
+
+  /** Gives back the room a session's buffers grew to, for a connection going idle. */
+  shrink(session: number): void {
+    try {
+      this.#exports.pf_session_shrink(session);
     } catch (error) {
       throw this.#broken(error);
     }

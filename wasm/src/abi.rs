@@ -109,6 +109,16 @@ pub unsafe extern "C" fn pf_session_write(session: u32, ptr: *const u8, len: usi
     run(session, 0, Action::Write(unsafe { bytes(ptr, len) }))
 }
 
+/// Gives back the room a session's buffers grew to (for a connection going
+/// idle). What the last call left for the host is gone, so `pf_result` is cleared.
+#[unsafe(no_mangle)]
+pub extern "C" fn pf_session_shrink(session: u32) {
+    *RESULT.get() = [0; 12];
+    if let Some(session) = SESSIONS.get().get_mut(session) {
+        session.shrink();
+    }
+}
+
 /// Queues a close_notify alert.
 #[unsafe(no_mangle)]
 pub extern "C" fn pf_session_close(session: u32) -> u32 {

@@ -89,21 +89,21 @@ impl Session {
         self.incoming[self.filled..].as_mut_ptr()
     }
 
+    /// Gives back the room that large reads and writes grew, keeping the
+    /// received bytes not processed yet: the host calls it when the
+    /// connection goes idle, which then holds what a new one holds.
+    pub fn shrink(&mut self) {
+        self.outgoing = Vec::new();
+        self.plaintext = Vec::new();
+        self.incoming.truncate(self.filled);
+        self.incoming.shrink_to_fit();
+    }
+
     /// Takes `received` bytes written into the input room, then runs the
     /// connection until it needs more input, performing `action` once it may.
-    /// A call with nothing received and nothing to do also gives back the
-    /// room that large reads and writes grew: the host makes one when the
-    /// connection goes idle, which then holds what a new one holds.
     pub fn process(&mut self, id: u32, received: usize, action: Action<'_>) {
-        if received == 0 && matches!(action, Action::None) {
-            self.outgoing = Vec::new();
-            self.plaintext = Vec::new();
-            self.incoming.truncate(self.filled);
-            self.incoming.shrink_to_fit();
-        } else {
-            self.outgoing.clear();
-            self.plaintext.clear();
-        }
+        self.outgoing.clear();
+        self.plaintext.clear();
         if self.failure.is_some() {
             return;
         }

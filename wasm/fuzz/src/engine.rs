@@ -17,6 +17,7 @@ unsafe extern "C" {
     pub fn pf_session_process(session: u32, received: usize) -> u32;
     pub fn pf_session_write(session: u32, ptr: *const u8, len: usize) -> u32;
     pub fn pf_session_close(session: u32) -> u32;
+    pub fn pf_session_shrink(session: u32);
 }
 
 /// Session flags (../../src/session.rs).

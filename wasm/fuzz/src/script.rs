@@ -18,6 +18,7 @@ pub enum Op {
     NewSession { config: Handle, params: SessionParams },
     FreeSession(Handle),
     /// `pf_session_process` with nothing written: 0 starts the handshake, more claims bytes never written.
+    /// Given 0, `pf_session_shrink` goes first, as the host calls it between requests.
     Process { session: Handle, received: u32 },
     Receive { session: Handle, bytes: ServerBytes, pieces: Vec<Piece> },
     Write { session: Handle, data: Payload },
@@ -206,6 +207,9 @@ impl Harness {
             }
             Op::Process { session, received } => {
                 if let Some(session) = self.session(session) {
+                    if received == 0 {
+                        unsafe { engine::pf_session_shrink(session) };
+                    }
                     self.call(session, || unsafe { engine::pf_session_process(session, received as usize) });
                 }
             }
