@@ -43,6 +43,26 @@ function firstRunning(name: string, candidates: string[]): string {
 export const DENO = firstRunning("deno", [...platformBinaries("@deno", "deno"), join(MODULES, "deno", "deno")]);
 export const BUN = firstRunning("bun", [...platformBinaries("@oven", "bin/bun"), join(MODULES, "bun", "bin", "bun.exe")]);
 
+/** The Node LTS line tested besides the Node that runs the tests. */
+export const NODE_LTS_VERSION = "24.22.3";
+
+/**
+ * Node's own binary of NODE_LTS_VERSION, as the npm package `node-<os>-<cpu>`
+ * carries it, fetched into npm's cache on first use. Not a dev dependency:
+ * its `node` command would shadow the user's Node in every npm script, and
+ * npm would refuse to install it on other platforms.
+ */
+export function nodeLts(): string {
+  const os = process.platform === "win32" ? "win" : process.platform;
+  const spec = `node-${os}-${process.arch}@${NODE_LTS_VERSION}`;
+  const printed = execFileSync("npm", ["exec", "--yes", `--package=${spec}`, "--", "node", "-p", "process.execPath"], {
+    encoding: "utf8",
+    timeout: 300_000,
+    env: CHILD_ENV,
+  });
+  return firstRunning(`node ${NODE_LTS_VERSION}`, [printed.trim()]);
+}
+
 /**
  * `deno run` with what pinned-fetch needs: network access to `hosts` and
  * reading the engine under `readable`.
