@@ -2,14 +2,17 @@
 # Builds the TLS engine (wasm/pinned_fetch.wasm) from wasm/ with one pinned
 # toolchain: Debian's rustc-web (std built from source for wasm32), clang-19
 # for ring's C, and binaryen's wasm-opt. See ../shared/wasm-toolchain.md.
-#   scripts/build-wasm.sh          rebuild and update the engine and its manifest
-#   scripts/build-wasm.sh --check  rebuild and fail if the committed engine differs, then fuzz
-#                                  its exported API for a minute (scripts/fuzz.sh --ci)
+# The package loads the engine from wasm/engine-base64.js, the same bytes as
+# base64 in a module, so that no runtime needs to read a file for it.
+#   scripts/build-wasm.sh          rebuild and update the engine, its module and its manifest
+#   scripts/build-wasm.sh --check  rebuild and fail if the committed engine or its module differ,
+#                                  then fuzz its exported API for a minute (scripts/fuzz.sh --ci)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 crate="$root/wasm"
 engine="$crate/pinned_fetch.wasm"
+embedded="$crate/engine-base64.js"
 manifest="$crate/pinned_fetch.manifest.json"
 check=false
 [ "${1:-}" = "--check" ] && check=true
@@ -44,6 +47,13 @@ wasm-opt -Oz --strip-debug --strip-producers \
   --enable-mutable-globals --enable-multivalue --enable-reference-types \
   "$crate/target/wasm32-unknown-unknown/release/pinned_fetch_engine.wasm" -o "$built"
 
+# The module the package imports: the engine as base64 on one line.
+embed() {
+  printf '// @ts-self-types="./engine-base64.d.ts"\n'
+  printf '// The TLS engine, pinned_fetch.wasm (sha256 %s), as base64: written by scripts/build-wasm.sh.\n' "$sha"
+  printf 'export const ENGINE_BASE64 =\n  "%s";\n' "$(base64 -w0 "$1")"
+}
+
 sha=$(sha256sum "$built" | cut -d' ' -f1)
 if $check; then
   committed=$(sha256sum "$engine" | cut -d' ' -f1)
@@ -53,13 +63,19 @@ if $check; then
     echo "Run npm run build:wasm and commit wasm/pinned_fetch.wasm and its manifest." >&2
     exit 1
   fi
-  echo "engine check passed: wasm/pinned_fetch.wasm ($sha) is what the committed source builds."
+  if ! embed "$built" | cmp -s - "$embedded"; then
+    echo "engine check FAILED: wasm/engine-base64.js does not hold the engine the source builds ($sha)." >&2
+    echo "Run npm run build:wasm and commit wasm/engine-base64.js." >&2
+    exit 1
+  fi
+  echo "engine check passed: wasm/pinned_fetch.wasm and wasm/engine-base64.js ($sha) are what the committed source builds."
   # The same source, natively, under the fuzzer for a bounded time (scripts/fuzz.sh).
   bash "$root/scripts/fuzz.sh" --ci
   exit 0
 fi
 
 cp "$built" "$engine"
+embed "$built" > "$embedded"
 cat > "$manifest" <<JSON
 {
   "file": "pinned_fetch.wasm",
@@ -72,4 +88,4 @@ cat > "$manifest" <<JSON
   "wasmOpt": "$(wasm-opt --version)"
 }
 JSON
-echo "built wasm/pinned_fetch.wasm: $sha"
+echo "built wasm/pinned_fetch.wasm and wasm/engine-base64.js: $sha"

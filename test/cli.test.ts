@@ -69,14 +69,14 @@ function run(command: string, args: string[], cwd: string): Promise<Outcome> {
   });
 }
 
-/** The CLI in each runtime, with what Deno must be allowed: loopback, the engine and the workspace. */
+/** The CLI in each runtime, with what Deno must be allowed: loopback, and the workspace for the files the CLI reads and writes. */
 const RUNTIMES: Record<string, (args: string[], cwd?: string) => Promise<Outcome>> = {
   node: (args, cwd = ROOT) => run(process.execPath, ["--import", TSX, CLI, ...args], cwd),
   deno: (args, cwd = ROOT) =>
     run(
       DENO,
       [
-        ...denoRun(["127.0.0.1", "localhost"], `${ROOT},${workspace}`),
+        ...denoRun(["127.0.0.1", "localhost"], `--allow-read=${workspace}`),
         `--allow-write=${workspace}`,
         "--unstable-sloppy-imports",
         CLI,

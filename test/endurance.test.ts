@@ -14,7 +14,7 @@ import { BUN, CHILD_ENV, DENO, ROOT, denoRun } from "./support/runtimes.js";
 const RUN_TIMEOUT = 180_000;
 const COMMANDS: Record<string, [string, string[]]> = {
   node: [process.execPath, ["--import", "tsx"]],
-  deno: [DENO, denoRun(["127.0.0.1", "localhost"], ROOT, "--unstable-sloppy-imports")],
+  deno: [DENO, denoRun(["127.0.0.1", "localhost"], "--unstable-sloppy-imports")],
   bun: [BUN, []],
 };
 /**

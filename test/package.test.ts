@@ -71,7 +71,7 @@ it("installs from the packed tarball and works in Node, Deno and Bun", { timeout
   await writeFile(join(project, "check.mjs"), check("pinned-fetch"));
 
   expect(await outcome("node", ["check.mjs"], project)).toEqual(EXPECTED);
-  expect(await outcome(DENO, [...denoRun(["127.0.0.1", "localhost"], project), "check.mjs"], project)).toEqual(EXPECTED);
+  expect(await outcome(DENO, [...denoRun(["127.0.0.1", "localhost"]), "check.mjs"], project)).toEqual(EXPECTED);
   expect(await outcome(BUN, ["check.mjs"], project)).toEqual(EXPECTED);
 
   // The installed command, as `npx pinned-fetch` and `bun node_modules/.bin/pinned-fetch` run it.
@@ -96,11 +96,11 @@ it("works in Deno through an npm: specifier", { timeout: 180_000 }, async () => 
   await writeFile(join(script, "check.mjs"), check("npm:pinned-fetch@0.1.0"));
   const env = { NPM_CONFIG_REGISTRY: `${registry.url}/`, DENO_DIR: cache };
   registry.served.clear();
-  expect(await outcome(DENO, [...denoRun(["127.0.0.1", "localhost"], cache), "check.mjs"], script, env)).toEqual(EXPECTED);
+  expect(await outcome(DENO, [...denoRun(["127.0.0.1", "localhost"]), "check.mjs"], script, env)).toEqual(EXPECTED);
   expect(registry.served).toContain("pinned-fetch");
 
   // The command, through the same specifier.
   await writeFile(join(script, "ca.pem"), caPem);
-  const deno = [...denoRun(["127.0.0.1", "localhost"], `${cache},${script}`), "npm:pinned-fetch@0.1.0"];
+  const deno = [...denoRun(["127.0.0.1", "localhost"], `--allow-read=${script}`), "npm:pinned-fetch@0.1.0"];
   expect(await chainOf(DENO, deno, script, env)).toEqual(chainPins);
 });

@@ -88,7 +88,7 @@ function nextLine<T>(child: ChildProcess): Promise<T> {
 function command(runtime: string, script: string, scriptArgs: string[]): [string, string[]] {
   const path = `scripts/bench/${script}`;
   if (runtime === "node") return [process.execPath, ["--import", "tsx", path, ...scriptArgs]];
-  if (runtime === "deno") return [DENO, [...denoRun(["127.0.0.1", "localhost"], ROOT, "--unstable-sloppy-imports"), path, ...scriptArgs]];
+  if (runtime === "deno") return [DENO, [...denoRun(["127.0.0.1", "localhost"], "--unstable-sloppy-imports"), path, ...scriptArgs]];
   if (runtime === "bun") return [BUN, [path, ...scriptArgs]];
   throw new Error(`unknown runtime ${runtime} (--runtimes takes node, deno, bun)`);
 }

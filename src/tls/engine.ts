@@ -1,7 +1,7 @@
 import { PinnedFetchError } from "../errors.js";
 import type { VerifiedPath } from "../pins/path.js";
 import { type NativeAead, aeadCipher, aeadSupported } from "../runtime/aead.js";
-import { hostRuntime } from "../runtime/index.js";
+import { decodeBase64 } from "../runtime/base64.js";
 import { verifySignature } from "../runtime/signatures.js";
 
 /**
@@ -9,8 +9,6 @@ import { verifySignature } from "../runtime/signatures.js";
  * connection. Sessions are handles; after each call the engine leaves TLS
  * bytes to send and plaintext to deliver, which this binding copies out.
  */
-
-const ENGINE_URL = new URL("../../wasm/pinned_fetch.wasm", import.meta.url);
 
 /** Status flags of a session that the host acts on (wasm/src/session.rs). */
 export const HANDSHAKE_DONE = 1;
@@ -128,20 +126,26 @@ export class Engine {
     this.#refresh();
   }
 
+  /**
+   * The engine's bytes come embedded in a module (wasm/engine-base64.js), not
+   * read from a file: no file permission in Deno, and the same import from npm,
+   * JSR or a bundle. Imported here, on first use, so a process that makes no
+   * connection never parses them.
+   */
   static async load(): Promise<Engine> {
-    const runtime = await hostRuntime();
-    let bytes: Uint8Array<ArrayBuffer>;
+    const { ENGINE_BASE64 } = await import("../../wasm/engine-base64.js");
+    let module: WebAssembly.Module;
     try {
-      bytes = await runtime.readFile(ENGINE_URL);
+      module = await WebAssembly.compile(decodeBase64(ENGINE_BASE64));
     } catch (cause) {
       throw new PinnedFetchError(
         "ERR_CONFIG",
-        `The TLS engine ${ENGINE_URL.href} could not be read (${String(cause)}). ` +
-          `It ships with the package; in Deno, allow reading it with --allow-read.`,
+        `The TLS engine could not be compiled (${String(cause)}). ` +
+          `pinned-fetch needs a runtime that compiles WebAssembly at run time: Node, Deno or Bun.`,
         { cause },
       );
     }
-    return new Engine(await WebAssembly.compile(bytes));
+    return new Engine(module);
   }
 
   #aeadStep(key: number, step: (aead: NativeAead) => boolean): number {

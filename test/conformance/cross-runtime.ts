@@ -24,7 +24,7 @@ const runner = "test/conformance/run.ts";
 // read the proxy variables.
 const PROXY_VARIABLES = "--allow-env=https_proxy,HTTPS_PROXY,no_proxy,NO_PROXY";
 const commands = {
-  deno: [DENO, denoRun(["127.0.0.1", "localhost", "[::1]", unresolvable], ROOT, PROXY_VARIABLES, "--unstable-sloppy-imports", runner)],
+  deno: [DENO, denoRun(["127.0.0.1", "localhost", "[::1]", unresolvable], PROXY_VARIABLES, "--unstable-sloppy-imports", runner)],
   bun: [BUN, [runner]],
 } as const;
 

@@ -63,10 +63,7 @@ export function nodeLts(): string {
   return firstRunning(`node ${NODE_LTS_VERSION}`, [printed.trim()]);
 }
 
-/**
- * `deno run` with what pinned-fetch needs: network access to `hosts` and
- * reading the engine under `readable`.
- */
-export function denoRun(hosts: readonly string[], readable: string, ...rest: string[]): string[] {
-  return ["run", "--no-prompt", "--no-lock", `--allow-net=${hosts.join(",")}`, `--allow-read=${readable}`, ...rest];
+/** `deno run` with what pinned-fetch needs, network access to `hosts`, and nothing else unless `rest` grants it. */
+export function denoRun(hosts: readonly string[], ...rest: string[]): string[] {
+  return ["run", "--no-prompt", "--no-lock", `--allow-net=${hosts.join(",")}`, ...rest];
 }
