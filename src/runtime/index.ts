@@ -48,7 +48,7 @@ export function selectRuntime(choice: RuntimeName | Runtime | undefined): Promis
   return builtInRuntime(choice ?? detectRuntime());
 }
 
-/** The built-in adapter of the runtime we run in, which reads the engine whatever adapter carries the sockets. */
+/** The built-in adapter of the runtime we run in, for files and the environment, whatever adapter carries the sockets. */
 export function hostRuntime(): Promise<BuiltInRuntime> {
   return builtInRuntime(detectRuntime());
 }

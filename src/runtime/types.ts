@@ -57,9 +57,8 @@ export interface Runtime {
 
 /**
  * A built-in adapter also does the file I/O of pinned-fetch, so that no other
- * module touches runtime APIs: reading the engine shipped with the package,
- * and the files the CLI is given. It reads environment variables (for
- * `proxy: "env"`).
+ * module touches runtime APIs: the files the CLI is given. It reads
+ * environment variables (for `proxy: "env"`).
  */
 export interface BuiltInRuntime extends Runtime {
   readFile(url: URL): Promise<Uint8Array<ArrayBuffer>>;
