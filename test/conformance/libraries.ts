@@ -84,16 +84,19 @@ export const libraries: Group = {
         }),
     },
     {
-      name: "ky: prefixUrl and searchParams reach the server",
+      name: "ky: baseUrl, prefix and searchParams reach the server",
       run: (fixture) =>
         withFetch(pinned(fixture), async (fetch) => {
-          const api = ky.create({ prefixUrl: origin(fixture), fetch });
+          const api = ky.create({ baseUrl: `${origin(fixture)}/`, fetch });
           // /redirect/302 leads to its `to` parameter, so only a query that arrived gets the echo.
           const response = await api.get("redirect/302", { searchParams: { to: "/echo", other: "x" } });
           assert.equal(response.url, `${origin(fixture)}/echo`);
           assert.equal(response.redirected, true);
           assert.equal(((await response.json()) as Echo).method, "GET");
           assert.equal(await api.get("redirect/307", { searchParams: "to=/hello" }).text(), HELLO);
+          // `prefix` joins strings, so an input with a leading slash still goes under it.
+          const prefixed = ky.create({ prefix: `${origin(fixture)}/redirect`, fetch });
+          assert.equal(await prefixed.get("/302", { searchParams: { to: "/hello" } }).text(), HELLO);
         }),
     },
     {
@@ -130,23 +133,37 @@ export const libraries: Group = {
         }),
     },
     {
-      name: "ky: a wrong pin rejects with the PinnedFetchError itself, after ky's two retries of a GET",
+      name: "ky: a wrong pin rejects with the PinnedFetchError itself, at once: ky retries no error of pinned-fetch",
       run: async (fixture) => {
         const before = await fixture.stats("tls13");
         await withFetch(wrongPins(fixture), async (fetch) => {
           const error = await rejection(ky.get(`${origin(fixture)}/hello`, { fetch }).text());
           assert.equal(error.code, "ERR_PIN_MISMATCH");
           assert.equal(error.host, "localhost");
-        });
-        await handshakesRefused(fixture, "tls13", before, 3);
-        // A shouldRetry that refuses pin errors (and a POST, which ky never retries) stop after the first handshake.
-        const middle = await fixture.stats("tls13");
-        await withFetch(wrongPins(fixture), async (fetch) => {
-          const shouldRetry = ({ error }: { error: Error }) => !(error instanceof PinnedFetchError);
-          assert.equal((await rejection(ky.get(`${origin(fixture)}/hello`, { fetch, retry: { shouldRetry } }).text())).code, "ERR_PIN_MISMATCH");
           assert.equal((await rejection(ky.post(`${origin(fixture)}/echo`, { fetch, json: PAYLOAD }).text())).code, "ERR_PIN_MISMATCH");
         });
-        await handshakesRefused(fixture, "tls13", middle, 2);
+        await handshakesRefused(fixture, "tls13", before, 2);
+      },
+    },
+    {
+      name: "ky: a shouldRetry that opts connection failures in retries a GET, but not a wrong pin",
+      run: async (fixture) => {
+        // As the README gives it.
+        const shouldRetry = ({ error }: { error: Error }) =>
+          (error instanceof PinnedFetchError && ["ERR_CONNECT", "ERR_TIMEOUT"].includes(error.code)) || undefined;
+        const retry = { limit: 2, delay: () => 0, shouldRetry };
+        const before = await fixture.stats("reset");
+        await withFetch(pinned(fixture), async (fetch) => {
+          const error = await rejection(ky.get(`https://localhost:${fixture.ports.reset}/`, { fetch, retry }).text());
+          assert.equal(error.code, "ERR_CONNECT");
+        });
+        const after = await eventually(() => fixture.stats("reset"), (stats) => stats.connections >= before.connections + 3, "connections to the reset server");
+        assert.equal(after.connections, before.connections + 3, "the first attempt and two retries");
+        const beforePin = await fixture.stats("tls13");
+        await withFetch(wrongPins(fixture), async (fetch) => {
+          assert.equal((await rejection(ky.get(`${origin(fixture)}/hello`, { fetch, retry }).text())).code, "ERR_PIN_MISMATCH");
+        });
+        await handshakesRefused(fixture, "tls13", beforePin, 1);
       },
     },
     {
@@ -248,13 +265,13 @@ export const libraries: Group = {
         }),
     },
     {
-      name: "a 404 is ky's HTTPError and ofetch's FetchError, each with the response",
+      name: "a 404 is ky's HTTPError and ofetch's FetchError, each with the response and its body",
       run: (fixture) =>
         withFetch(pinned(fixture), async (fetch) => {
           const kyError = await failure(ky.get(`${origin(fixture)}/nowhere`, { fetch }).text());
           assert.ok(kyError instanceof HTTPError, `expected ky's HTTPError, got ${String(kyError)}`);
           assert.equal(kyError.response.status, 404);
-          assert.equal(await kyError.response.text(), "not found");
+          assert.equal(kyError.data, "not found", "ky 2 reads the body into data");
           const ofetchError = await failure(createFetch({ fetch })(`${origin(fixture)}/nowhere`, { retry: false }));
           assert.ok(ofetchError instanceof FetchError, `expected ofetch's FetchError, got ${String(ofetchError)}`);
           assert.equal(ofetchError.status, 404);
