@@ -1,10 +1,11 @@
-// pinned-fetch as the `fetch` of ky and ofetch, the wrappers users drop it
-// into: requests, bodies and streams through each library's own API, and
-// what a wrong pin, a timeout and an HTTP error look like through each.
+// pinned-fetch as the `fetch` of ky, ofetch and axios, the wrappers users
+// drop it into: requests, bodies and streams through each library's own API,
+// and what a wrong pin, a timeout and an HTTP error look like through each.
+import axios, { AxiosError } from "axios";
 import ky, { HTTPError, type Progress, TimeoutError } from "ky";
 import { FetchError, createFetch, ofetch } from "ofetch";
 
-import { PinnedFetchError, type PinnedFetchOptions } from "../../src/index.js";
+import { type PinnedFetch, PinnedFetchError, type PinnedFetchOptions } from "../../src/index.js";
 import { type Echo, type Group, HELLO, assert, eventually, local, rejection, withFetch } from "./check.js";
 import { ENCODED_TEXT } from "../support/content.js";
 import type { Fixture, ServerName } from "./description.js";
@@ -14,6 +15,8 @@ const origin = (fixture: Fixture, server: ServerName = "tls13") => `https://loca
 const pinned = (fixture: Fixture): PinnedFetchOptions => local(fixture, [fixture.pins.intermediate, fixture.pins.root]);
 /** Pins the other CA: the servers' chain is trusted, but misses these pins. */
 const wrongPins = (fixture: Fixture): PinnedFetchOptions => local(fixture, [fixture.pins.otherIntermediate, fixture.pins.otherRoot]);
+/** axios as the README shows it: only the fetch adapter calls env.fetch. */
+const pinnedAxios = (fetch: PinnedFetch, baseURL: string) => axios.create({ adapter: "fetch", env: { fetch }, baseURL });
 /** A JSON body with a nested value and a character outside ASCII. */
 const PAYLOAD = { name: "pinned", items: [1, 2, 3], nested: { ok: true }, text: "grüße" };
 
@@ -54,7 +57,7 @@ async function handshakesRefused(fixture: Fixture, server: ServerName, before: {
 }
 
 export const libraries: Group = {
-  name: "ky and ofetch",
+  name: "ky, ofetch and axios",
   scenarios: [
     {
       name: "ky: text(), json() and a gzip body, through the pinned fetch",
@@ -276,6 +279,58 @@ export const libraries: Group = {
           assert.ok(ofetchError instanceof FetchError, `expected ofetch's FetchError, got ${String(ofetchError)}`);
           assert.equal(ofetchError.status, 404);
           assert.equal(ofetchError.data, "not found");
+        }),
+    },
+    {
+      name: 'axios: with adapter "fetch" and env.fetch, JSON in and out goes through the pinned fetch',
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const api = pinnedAxios(fetch, origin(fixture));
+          const { data: echo, status } = await api.get<Echo>("/echo", { headers: { "x-from": "axios" } });
+          assert.equal(status, 200);
+          assert.equal(echo.method, "GET");
+          assert.equal(echo.headers["x-from"], "axios");
+          assert.match(echo.headers["user-agent"] ?? "", /^axios\//);
+          const { data: posted } = await api.post<Echo>("/echo", PAYLOAD);
+          assert.equal(posted.method, "POST");
+          assert.equal(posted.headers["content-type"], "application/json");
+          assert.deepEqual(JSON.parse(posted.body), PAYLOAD);
+          assert.equal((await api.get<string>("/encoded/gzip", { responseType: "text" })).data, ENCODED_TEXT);
+          const notFound = await failure(api.get("/nowhere"));
+          assert.ok(notFound instanceof AxiosError, `expected an AxiosError, got ${String(notFound)}`);
+          assert.equal(notFound.response?.status, 404);
+          assert.equal(notFound.response?.data, "not found");
+        }),
+    },
+    {
+      name: "axios: a wrong pin is an AxiosError whose cause is the PinnedFetchError, and no request reaches the server",
+      run: async (fixture) => {
+        const before = await fixture.stats("tls13");
+        await withFetch(wrongPins(fixture), async (fetch) => {
+          const api = pinnedAxios(fetch, origin(fixture));
+          for (const pending of [api.get("/hello"), api.post("/echo", PAYLOAD)]) {
+            const error = await failure(pending);
+            assert.ok(error instanceof AxiosError, `expected an AxiosError, got ${String(error)}`);
+            assert.equal(error.code, "ERR_PIN_MISMATCH");
+            assert.equal(error.response, undefined);
+            const cause = await rejection(Promise.reject(error.cause));
+            assert.equal(cause.code, "ERR_PIN_MISMATCH");
+            assert.equal(cause.host, "localhost");
+          }
+        });
+        await handshakesRefused(fixture, "tls13", before, 2);
+      },
+    },
+    {
+      name: 'axios: env.fetch without adapter "fetch" is never called: axios uses its own http adapter',
+      run: (fixture) =>
+        withFetch(wrongPins(fixture), async (fetch) => {
+          let calls = 0;
+          const counted = ((...args: Parameters<PinnedFetch>) => (calls++, fetch(...args))) as typeof globalThis.fetch;
+          // The test CA is not one the runtime trusts, so the unpinned request fails too; only how tells the two apart.
+          const error = await failure(axios.get(`${origin(fixture)}/hello`, { env: { fetch: counted } }));
+          assert.equal(calls, 0, "the pinned fetch was not used");
+          assert.ok(!(error instanceof AxiosError && error.cause instanceof PinnedFetchError), `not an error of pinned-fetch: ${String(error)}`);
         }),
     },
   ],
