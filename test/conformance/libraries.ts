@@ -17,6 +17,18 @@ const pinned = (fixture: Fixture): PinnedFetchOptions => local(fixture, [fixture
 const wrongPins = (fixture: Fixture): PinnedFetchOptions => local(fixture, [fixture.pins.otherIntermediate, fixture.pins.otherRoot]);
 /** axios as the README shows it: only the fetch adapter calls env.fetch. */
 const pinnedAxios = (fetch: PinnedFetch, baseURL: string) => axios.create({ adapter: "fetch", env: { fetch }, baseURL });
+/** Runs `use` with a pinned fetch as globalThis.fetch, as the README shows it, and puts the runtime's back. */
+async function withGlobalFetch(options: PinnedFetchOptions, use: () => Promise<void>): Promise<void> {
+  const original = globalThis.fetch;
+  await withFetch(options, async (fetch) => {
+    globalThis.fetch = fetch;
+    try {
+      await use();
+    } finally {
+      globalThis.fetch = original;
+    }
+  });
+}
 /** A JSON body with a nested value and a character outside ASCII. */
 const PAYLOAD = { name: "pinned", items: [1, 2, 3], nested: { ok: true }, text: "grüße" };
 
@@ -332,6 +344,31 @@ export const libraries: Group = {
           assert.equal(calls, 0, "the pinned fetch was not used");
           assert.ok(!(error instanceof AxiosError && error.cause instanceof PinnedFetchError), `not an error of pinned-fetch: ${String(error)}`);
         }),
+    },
+    {
+      name: "as globalThis.fetch, it pins ky, ofetch and axios given no fetch, and refuses every URL that is not https:",
+      run: async (fixture) => {
+        const before = await fixture.stats("tls13");
+        // The fixture's counters are read with the runtime's fetch, so the global is put back before they are.
+        await withGlobalFetch(pinned(fixture), async () => {
+          assert.equal(await ky.get(`${origin(fixture)}/hello`).text(), HELLO);
+          assert.equal(await ofetch<string>(`${origin(fixture)}/hello`), HELLO);
+          assert.equal((await axios.get<string>(`${origin(fixture)}/hello`, { adapter: "fetch" })).data, HELLO);
+          const plain = await failure(ky.get(`${fixture.control}/stats/tls13`, { retry: 0 }).text());
+          assert.ok(plain instanceof PinnedFetchError && plain.code === "ERR_CONFIG", `expected ERR_CONFIG, got ${String(plain)}`);
+          assert.match(plain.message, /not HTTPS/);
+        });
+        const middle = await fixture.stats("tls13");
+        assert.equal(middle.requests, before.requests + 3);
+        await withGlobalFetch(wrongPins(fixture), async () => {
+          assert.equal((await rejection(ky.get(`${origin(fixture)}/hello`).text())).code, "ERR_PIN_MISMATCH");
+          const error = await failure(ofetch(`${origin(fixture)}/hello`, { retry: false }));
+          assert.ok(error instanceof FetchError);
+          assert.equal((await rejection(Promise.reject(error.cause))).code, "ERR_PIN_MISMATCH");
+          assert.equal((await failure(axios.get(`${origin(fixture)}/hello`, { adapter: "fetch" })) as AxiosError).code, "ERR_PIN_MISMATCH");
+        });
+        await handshakesRefused(fixture, "tls13", middle, 3);
+      },
     },
   ],
 };
