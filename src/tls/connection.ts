@@ -412,9 +412,19 @@ export class Connection implements TlsConnection {
       "ERR_PIN_MISMATCH",
       `Certificate pin mismatch for ${host}: no certificate on the verified path matches one of the pins ` +
         `(${expected.join(", ")}). The server presented, leaf first:\n${lines.join("\n")}\n` +
-        `Nothing was sent. If ${host} changed its keys on purpose, add the new pin (an intermediate's pin makes a ` +
-        `good backup); if not, this connection may be intercepted.${through}`,
+        `Nothing was sent. If ${host} changed its keys on purpose, add the new pin${backupAdvice(chain.length)}; ` +
+        `if not, this connection may be intercepted.${through}`,
       { host, expected, chain },
     );
   }
+}
+
+/** Which pin makes a good backup, by what the path holds: leaf, intermediates and anchor, or the leaf alone. */
+function backupAdvice(pathLength: number): string {
+  if (pathLength >= 3) return ` (an intermediate's pin makes a good backup)`;
+  if (pathLength === 2) return ` (this path has no intermediate: only the leaf's pin and its CA's can match, and the CA's makes a good backup)`;
+  if (pathLength === 1) {
+    return ` (only the leaf's own pin can match here, as nothing else vouches for it: the key of its next certificate, made ahead, makes a good backup)`;
+  }
+  return "";
 }

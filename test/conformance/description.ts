@@ -28,6 +28,7 @@ export const SERVERS = [
   "expired",
   "wrongName",
   "crossSigned",
+  "rootIssued",
   "names",
   "rsa13",
   "rsa12",

@@ -110,6 +110,8 @@ export async function startFixture(): Promise<RunningFixture> {
     return { chain: [certificate, issuer], key: certificate };
   };
   const good = { chain: [pki.leaf, pki.intermediate], key: pki.leaf };
+  // A leaf the root issued directly: a verified path with no intermediate.
+  const rootIssuedLeaf = await issue({ ...localhostLeaf, issuer: pki.root });
   const impostor = { chain: [pki.otherLeaf, pki.otherIntermediate], key: pki.otherLeaf };
   const appended = { chain: [pki.otherLeaf, pki.otherIntermediate, pki.intermediate], key: pki.otherLeaf };
   const only = (version: "TLSv1.3" | "TLSv1.2") => ({ minVersion: version, maxVersion: version });
@@ -131,6 +133,7 @@ export async function startFixture(): Promise<RunningFixture> {
     expired: await startHttpsServer({ chain: [pki.expiredLeaf, pki.intermediate], key: pki.expiredLeaf }),
     wrongName: await startHttpsServer({ chain: [pki.wrongNameLeaf, pki.intermediate], key: pki.wrongNameLeaf }),
     crossSigned: await startHttpsServer({ chain: [pki.leaf, pki.intermediate, crossSigned], key: pki.leaf }),
+    rootIssued: await startHttpsServer({ chain: [rootIssuedLeaf], key: rootIssuedLeaf }),
     names: await startHttpsServer({ chain: [names, pki.intermediate], key: names }),
     rsa13: await startHttpsServer({ chain: [rsaLeaf, rsaIntermediate], key: rsaLeaf, ...only("TLSv1.3") }),
     rsa12: await startHttpsServer({ chain: [rsaLeaf, rsaIntermediate], key: rsaLeaf, ...only("TLSv1.2") }),

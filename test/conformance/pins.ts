@@ -1,6 +1,6 @@
 // Pins on every certificate of the verified path, over TLS 1.3 and 1.2, and
 // the impostors that must be stopped before a byte of the request is sent.
-import { type Group, HELLO, assert, eventually, rejection, withFetch } from "./check.js";
+import { type Group, HELLO, assert, eventually, local, rejection, withFetch } from "./check.js";
 import type { CertificateName, Fixture, ServerName } from "./description.js";
 
 const MISSING_PIN = "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
@@ -86,4 +86,53 @@ function pinsOver(version: "1.3" | "1.2"): Group {
   };
 }
 
-export const pins: Group[] = [pinsOver("1.3"), pinsOver("1.2")];
+/** The advice of a mismatch's message, which must fit the path it was decided on. */
+const advice: Group = {
+  name: "what a pin mismatch advises",
+  scenarios: [
+    {
+      name: "a path with an intermediate: its pin makes a good backup",
+      run: (fixture) =>
+        withFetch(local(fixture, [MISSING_PIN]), async (fetch) => {
+          const error = await rejection(fetch(`https://localhost:${fixture.ports.tls13}/hello`));
+          assert.equal(error.code, "ERR_PIN_MISMATCH");
+          assert.equal(error.chain?.length, 3);
+          assert.match(oneLine(error.message), /add the new pin \(an intermediate's pin makes a good backup\); if not/);
+        }),
+    },
+    {
+      name: "a leaf the root issued directly: only the leaf's pin and its CA's can match, and no intermediate is advised",
+      run: (fixture) =>
+        withFetch(local(fixture, [MISSING_PIN]), async (fetch) => {
+          const error = await rejection(fetch(`https://localhost:${fixture.ports.rootIssued}/hello`));
+          assert.equal(error.code, "ERR_PIN_MISMATCH");
+          assert.deepEqual(error.chain?.map((certificate) => certificate.pin).at(-1), fixture.pins.root);
+          const message = oneLine(error.message);
+          assert.match(message, /this path has no intermediate: only the leaf's pin and its CA's can match, and the CA's makes a good backup/);
+          assert.doesNotMatch(message, /intermediate's pin/);
+        }),
+    },
+    {
+      name: "a leaf trusted by itself: only its own pin can match",
+      run: async (fixture) => {
+        const url = `https://localhost:${fixture.ports.selfSignedCa}/hello`;
+        const options = { ca: fixture.selfSigned.pem, resolve: { localhost: "127.0.0.1" }, pins: { localhost: [MISSING_PIN] } };
+        for (const given of [options, { ...local(fixture, [MISSING_PIN]), trust: "pins-only" as const }]) {
+          await withFetch(given, async (fetch) => {
+            const error = await rejection(fetch(given === options ? url : `https://localhost:${fixture.ports.tls13}/hello`));
+            assert.equal(error.code, "ERR_PIN_MISMATCH");
+            assert.equal(error.chain?.length, 1);
+            const message = oneLine(error.message);
+            assert.match(message, /only the leaf's own pin can match here, as nothing else vouches for it/);
+            assert.doesNotMatch(message, /intermediate's pin/);
+          });
+        }
+      },
+    },
+  ],
+};
+
+/** A message with its line breaks as spaces, so that a phrase can be matched wherever the lines wrap. */
+const oneLine = (message: string) => message.replace(/\s*\n\s*/g, " ");
+
+export const pins: Group[] = [pinsOver("1.3"), pinsOver("1.2"), advice];
