@@ -4,7 +4,7 @@
 // beyond them it uses only `process` and `console`, which all three provide.
 import { type CertificateSummary, PinnedFetchError, shownUrl } from "./errors.js";
 import { MAX_REDIRECTS, type PinnedFetch, REDIRECTS, createPinnedFetch } from "./fetch.js";
-import { type CertificateInfo, getPins } from "./get-pins.js";
+import { type AnchorInfo, type CertificateInfo, inspectServer } from "./get-pins.js";
 import { toBase64 } from "./pins/encoding.js";
 import { canonicalHost } from "./pins/policy.js";
 import { requestUrl } from "./request.js";
@@ -19,9 +19,11 @@ Usage:
 
 Commands:
   pins  Print the certificates the server sends, leaf first: subject, issuer, validity, pin
-        (sha256/...) and SHA-256 fingerprint, and whether each is on the verified path.
-        Then a pins snippet for createPinnedFetch: the leaf's pin, and the intermediate CA's
-        as a backup.
+        (sha256/...) and SHA-256 fingerprint, and whether each is on the verified path; then
+        the path's trust anchor (from --ca, or a built-in root) if the server did not send it.
+        Then a pins snippet for createPinnedFetch: the leaf's pin, and as a backup the
+        intermediate CA's, or the root's where the path has no intermediate; with --ca, the
+        snippet passes the file as ca.
   get   Fetch the URL, accepting the server only if a certificate on its verified path has
         one of the pins, and write the body to stdout (or to FILE). Redirects are followed
         to the URL's host and to hosts pinned with --pin-host; a redirect to any other host
@@ -193,11 +195,12 @@ function parseResolve(text: string, url: URL): Record<string, string> {
 }
 
 async function showPins(invocation: Invocation): Promise<void> {
-  const { url, host, json } = invocation;
-  const options = { ca: await readCa(invocation.caFile), resolve: invocation.resolve };
+  const { url, host, json, caFile } = invocation;
+  const options = { ca: await readCa(caFile), resolve: invocation.resolve };
   let certificates: CertificateInfo[];
+  let anchor: AnchorInfo | undefined;
   try {
-    certificates = await getPins(url, options);
+    ({ certificates, anchor } = await inspectServer(url, options));
   } catch (error) {
     if (!(error instanceof PinnedFetchError)) throw error;
     // getPins puts what the server sent, as CertificateInfo, in the error's chain.
@@ -210,13 +213,17 @@ async function showPins(invocation: Invocation): Promise<void> {
     }
     throw error;
   }
+  // The verified path, leaf first and anchor last, whether or not the server sent the anchor.
+  const path = [...certificates.filter((certificate) => certificate.onVerifiedPath), ...(anchor ? [anchor] : [])];
   const leaf = certificates[0]!;
-  const backup = intermediateOf(certificates.filter((certificate) => certificate.onVerifiedPath));
+  const backup = intermediateOf(path) ?? path[1];
   if (json) {
     const pins = { [host]: [leaf.pin, ...(backup ? [backup.pin] : [])] };
-    console.log(JSON.stringify({ url: shownUrl(url), certificates: certificates.map(certificateJson), pins }, null, 2));
+    const anchorJson = anchor && { ...anchor, ...(anchor.der && { der: toBase64(anchor.der) }) };
+    console.log(JSON.stringify({ url: shownUrl(url), certificates: certificates.map(certificateJson), anchor: anchorJson, pins }, null, 2));
   } else {
-    console.log(`${url.host} sent these certificates:\n\n${listCertificates(certificates)}\n\n${pinsSnippet(host, leaf, backup)}`);
+    const listed = listCertificates(certificates) + (anchor ? `\n\n${describeAnchor(anchor, certificates.length + 1, caFile)}` : "");
+    console.log(`${url.host} sent these certificates:\n\n${listed}\n\n${pinsSnippet(host, leaf, backup, caFile)}`);
   }
 }
 
@@ -336,31 +343,44 @@ function listCertificates(certificates: readonly CertificateInfo[]): string {
   return certificates
     .map((certificate, index) => {
       const status = certificate.onVerifiedPath ? "on the verified path" : verified ? "sent, but NOT on the verified path" : "not verified";
-      return [
-        `${index + 1}. ${printable(certificate.subject)}  [${status}]`,
-        `   issuer   ${printable(certificate.issuer)}`,
-        `   valid    ${isoDate(certificate.notBefore)} to ${isoDate(certificate.notAfter)}`,
-        `   pin      ${certificate.pin}`,
-        `   SHA-256  ${certificate.sha256}`,
-      ].join("\n");
+      return describeCertificate(certificate, index + 1, status);
     })
     .join("\n\n");
 }
 
-function pinsSnippet(host: string, leaf: CertificateInfo, backup: CertificateSummary | undefined): string {
+/** The anchor the verified path ends at, which the server did not send: from the --ca file, or a built-in root. */
+function describeAnchor(anchor: AnchorInfo, number: number, caFile: string | undefined): string {
+  const from = caFile === undefined ? "a built-in root" : `from ${caFile}`;
+  return describeCertificate(anchor, number, `on the verified path: its trust anchor, ${from}, not sent by the server`);
+}
+
+function describeCertificate(certificate: AnchorInfo, number: number, status: string): string {
+  return [
+    `${number}. ${printable(certificate.subject)}  [${status}]`,
+    `   issuer   ${printable(certificate.issuer)}`,
+    ...(certificate.notBefore ? [`   valid    ${isoDate(certificate.notBefore)} to ${isoDate(certificate.notAfter)}`] : []),
+    `   pin      ${certificate.pin}`,
+    ...(certificate.sha256 ? [`   SHA-256  ${certificate.sha256}`] : []),
+  ].join("\n");
+}
+
+function pinsSnippet(host: string, leaf: CertificateInfo, backup: CertificateSummary | undefined, caFile: string | undefined): string {
   const entry = (certificate: CertificateSummary, role: string) => `        "${certificate.pin}", // ${printable(certificate.subject)} (${role})`;
+  const role = backup && (backup.subject === backup.issuer ? "root CA" : "intermediate CA");
   const backupLines = backup
-    ? [entry(backup, "intermediate CA, the backup")]
+    ? [entry(backup, `${role}, the backup`)]
     : [
-        `        // No intermediate CA is on the verified path. Add a backup pin before you rely on this one:`,
-        `        // the issuing CA's key (openssl x509 -in ca.pem -pubkey -noout | openssl pkey -pubin -outform der`,
-        `        // | openssl dgst -sha256 -binary | base64, prefixed with sha256/), or the key of your next certificate.`,
+        `        // Only the leaf is on the verified path: it is trusted by itself. Add a backup pin before you`,
+        `        // rely on this one: the key of its next certificate, made ahead.`,
       ];
   return [
     `To pin ${host}, pass this to createPinnedFetch: the leaf's key` +
-      (backup ? `, and the intermediate CA's as a backup that survives leaf renewals.` : `.`),
+      (backup ? `, and the ${role}'s as a backup that survives leaf renewals.` : `.`) +
+      (caFile === undefined ? `` : `\nIt passes ${caFile} as ca: the CA certificates that verified ${host} here.`),
     ``,
+    ...(caFile === undefined ? [] : [`  // import { readFileSync } from "node:fs";`]),
     `  createPinnedFetch({`,
+    ...(caFile === undefined ? [] : [`    ca: readFileSync(${JSON.stringify(caFile)}, "utf8"),`]),
     `    pins: {`,
     `      ${JSON.stringify(host)}: [`,
     entry(leaf, "leaf"),

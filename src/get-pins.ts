@@ -2,6 +2,7 @@ import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 
 import { type CertificateSummary, PinnedFetchError } from "./errors.js";
+import { certificateSpki, spkiPin } from "./pins/certificate.js";
 import { sameBytes, toColonHex } from "./pins/encoding.js";
 import { getPinsSettings } from "./options.js";
 import { requestUrl } from "./request.js";
@@ -39,13 +40,31 @@ export interface GetPinsOptions {
  * PinnedFetchError's `chain` holds what the server sent.
  */
 export async function getPins(url: string | URL, options: GetPinsOptions = {}): Promise<CertificateInfo[]> {
+  return (await inspectServer(url, options)).certificates;
+}
+
+/**
+ * The trust anchor a verified path ends at, which the server did not send: one
+ * of the `ca` certificates, described in full, or a built-in root, of which
+ * only the name and key are known.
+ */
+export type AnchorInfo = CertificateSummary & Partial<Pick<CertificateInfo, "sha256" | "sha1" | "der">>;
+
+/** What getPins finds, and the path's trust anchor where the server did not send it (the CLI shows both). */
+export async function inspectServer(
+  url: string | URL,
+  options: GetPinsOptions = {},
+): Promise<{ certificates: CertificateInfo[]; anchor: AnchorInfo | undefined }> {
   const { url: target, host: hostname } = requestUrl(url, "getPins");
   const { trust, signal, connectTimeout, route, runtime } = getPinsSettings(options);
   const port = Number(target.port || 443);
   let presented: readonly Uint8Array<ArrayBuffer>[] = [];
   const { summarizeCertificate } = await import("./pins/summary.js");
-  const describe = (onPath: (der: Uint8Array) => boolean) =>
-    presented.map((der) => ({ ...summarizeCertificate(der), ...fingerprints(der), der, onVerifiedPath: onPath(der) }));
+  const describe = (onPath: (der: Uint8Array, summary: CertificateSummary) => boolean) =>
+    presented.map((der) => {
+      const summary = summarizeCertificate(der);
+      return { ...summary, ...fingerprints(der), der, onVerifiedPath: onPath(der, summary) };
+    });
   try {
     const connection = await openTls(await runtime, trust, {
       hostname,
@@ -56,8 +75,17 @@ export async function getPins(url: string | URL, options: GetPinsOptions = {}): 
       onPresented: (certificates) => (presented = certificates),
     });
     const verified = connection.verifiedCertificates;
+    await connection.describePeer();
+    // The path for people, anchor last; it has one more certificate than `verified` where it ends at an anchor.
+    const path = connection.peerCertificates;
     await connection.close();
-    return describe((der) => verified.some((other) => sameBytes(other, der)));
+    const top = path.length > verified.length ? path.at(-1) : undefined;
+    // A root the server sent along that is the anchor (same name, same key) is on the path, and its pin matches.
+    const isAnchor = (summary: CertificateSummary) => top !== undefined && summary.pin === top.pin && summary.subject === top.subject;
+    const certificates = describe((der, summary) => verified.some((other) => sameBytes(other, der)) || isAnchor(summary));
+    if (!top || certificates.some(isAnchor)) return { certificates, anchor: undefined };
+    const given = trust.anchors.find((der) => spkiPin(certificateSpki(der)) === top.pin);
+    return { certificates, anchor: given ? { ...summarizeCertificate(given), ...fingerprints(given), der: given } : top };
   } catch (error) {
     if (error instanceof PinnedFetchError && presented.length > 0) {
       throw new PinnedFetchError(error.code, error.message, { host: hostname, chain: describe(() => false), cause: error });

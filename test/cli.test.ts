@@ -4,6 +4,7 @@
 // node:crypto, independently of the code under test.
 import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -12,6 +13,7 @@ import { pathToFileURL } from "node:url";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { createPinnedFetch, type PinnedFetchOptions } from "../src/index.js";
 import { createPki, issue, type Issued, type Pki } from "./support/pki.js";
 import { BUN, CHILD_ENV, DENO, ROOT, denoRun } from "./support/runtimes.js";
 import { pinOf, startHttpsServer, type TestServer } from "./support/servers.js";
@@ -35,9 +37,12 @@ let pki: Pki;
 let good: TestServer;
 let appended: TestServer;
 let rootIssued: TestServer;
+let withRoot: TestServer;
+let selfSigned: TestServer;
 let notCa: TestServer;
 let workspace: string;
 let caFile: string;
+let selfSignedFile: string;
 
 beforeAll(async () => {
   pki = await createPki();
@@ -46,6 +51,9 @@ beforeAll(async () => {
   good = await startHttpsServer({ chain: [pki.leaf, pki.intermediate], key: pki.leaf });
   appended = await startHttpsServer({ chain: [pki.leaf, pki.intermediate, pki.otherRoot], key: pki.leaf });
   rootIssued = await startHttpsServer({ chain: [directLeaf], key: directLeaf });
+  withRoot = await startHttpsServer({ chain: [pki.leaf, pki.intermediate, pki.root], key: pki.leaf });
+  const selfSignedLeaf = await issue({ commonName: "localhost", ca: true, dnsNames: ["localhost"] });
+  selfSigned = await startHttpsServer({ chain: [selfSignedLeaf], key: selfSignedLeaf });
   // A chain whose intermediate is marked CA:FALSE: no other CA makes it acceptable.
   const falseCa = await issue({ commonName: "pinned-fetch Test CA:FALSE", ca: false, issuer: pki.root });
   const underFalseCa = await issue({ commonName: "localhost", dnsNames: ["localhost"], issuer: falseCa });
@@ -53,9 +61,11 @@ beforeAll(async () => {
   workspace = await mkdtemp(join(tmpdir(), "pinned-fetch-cli-"));
   caFile = join(workspace, "root.pem");
   await writeFile(caFile, pki.root.certPem);
+  selfSignedFile = join(workspace, "self-signed.pem");
+  await writeFile(selfSignedFile, selfSignedLeaf.certPem);
 });
 afterAll(async () => {
-  await Promise.all([good?.close(), appended?.close(), rootIssued?.close(), notCa?.close()]);
+  await Promise.all([good, appended, rootIssued, withRoot, selfSigned, notCa].map((server) => server?.close()));
   if (workspace) await rm(workspace, { recursive: true, force: true });
 });
 
@@ -98,6 +108,22 @@ function snippetOf(stdout: string): string {
   return stdout.slice(start);
 }
 
+/** The options of the snippet, evaluated as pasted into a module that imports createPinnedFetch and readFileSync. */
+function pastedOptions(stdout: string): PinnedFetchOptions {
+  const code = snippetOf(stdout);
+  return new Function("createPinnedFetch", "readFileSync", `return ${code}`)((options: PinnedFetchOptions) => options, readFileSync);
+}
+
+/** Fetches `url` with the snippet's options (and loopback for localhost): the response's body. */
+async function fetchWithPasted(stdout: string, url: string): Promise<string> {
+  const fetch = createPinnedFetch({ ...pastedOptions(stdout), resolve: { localhost: "127.0.0.1" } });
+  try {
+    return await (await fetch(url)).text();
+  } finally {
+    await fetch.close();
+  }
+}
+
 /** The listing's entry for the certificate with `subject` (up to the next blank line). */
 function entryOf(stdout: string, subject: string): string {
   const start = stdout.indexOf(`. CN=${subject}, `);
@@ -121,6 +147,47 @@ describe.each(Object.keys(RUNTIMES))("in %s", (runtime) => {
     expect(snippet).toContain(`"localhost": [`);
     expect(snippet).toContain(`"${pinOf(pki.leaf)}", // CN=localhost`);
     expect(snippet).toContain(`"${pinOf(pki.intermediate)}", // CN=pinned-fetch Test Intermediate CA`);
+    expect(snippet).toContain(`ca: readFileSync(${JSON.stringify(caFile)}, "utf8"),`);
+    expect(pastedOptions(stdout).pins).toEqual({ localhost: [pinOf(pki.leaf), pinOf(pki.intermediate)] });
+    expect(await fetchWithPasted(stdout, url(good))).toBe(BODY);
+  });
+
+  it("pins --ca: for a server that sends only its leaf, shows the CA from the file and pins it as the backup", { timeout: TEST_TIMEOUT }, async () => {
+    const { status, stdout, stderr } = await cli(["pins", url(rootIssued), ...trusted()]);
+    expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
+    const anchor = entryOf(stdout, pki.root.subject);
+    expect(anchor).toContain(`[on the verified path: its trust anchor, from ${caFile}, not sent by the server]`);
+    expect(anchor).toContain(`pin      ${pinOf(pki.root)}`);
+    expect(anchor).toContain(`SHA-256  ${fingerprintOf(pki.root)}`);
+    expect(stdout).not.toContain("openssl");
+    const snippet = snippetOf(stdout);
+    expect(snippet).toContain(`"${pinOf(pki.root)}", // CN=pinned-fetch Test Root CA, O=pinned-fetch tests (root CA, the backup)`);
+    // Pasted as printed, the options verify and pin the server; without ca they could not (the test root is no Mozilla root).
+    const pasted = pastedOptions(stdout);
+    expect(pasted.ca).toBe(pki.root.certPem);
+    expect(await fetchWithPasted(stdout, url(rootIssued))).toBe(BODY);
+    const json = JSON.parse((await cli(["pins", url(rootIssued), ...trusted(), "--json"])).stdout) as {
+      anchor: { pin: string; sha256: string; der: string };
+      pins: Record<string, string[]>;
+    };
+    expect(json.anchor).toMatchObject({ pin: pinOf(pki.root), sha256: fingerprintOf(pki.root), der: Buffer.from(pki.root.der).toString("base64") });
+    expect(json.pins).toEqual(pasted.pins);
+    expect(pasted.pins).toEqual({ localhost: [json.pins.localhost![0], pinOf(pki.root)] });
+  });
+
+  it("pins: a root the server sends along that is the trust anchor is on the verified path, and listed once", { timeout: TEST_TIMEOUT }, async () => {
+    const { status, stdout } = await cli(["pins", url(withRoot), ...trusted()]);
+    expect(status).toBe(0);
+    expect(stdout).toContain("\n3. CN=pinned-fetch Test Root CA, O=pinned-fetch tests  [on the verified path]\n");
+    expect(stdout).not.toContain("trust anchor");
+    const json = JSON.parse((await cli(["pins", url(withRoot), ...trusted(), "--json"])).stdout) as {
+      certificates: { pin: string; onVerifiedPath: boolean }[];
+      anchor?: unknown;
+    };
+    expect(json.certificates.map(({ pin, onVerifiedPath }) => [pin, onVerifiedPath])).toEqual(
+      [pki.leaf, pki.intermediate, pki.root].map((certificate) => [pinOf(certificate), true]),
+    );
+    expect(json.anchor).toBeUndefined();
   });
 
   it("pins --json: the certificates, with DER and ISO dates, and the suggested pins", { timeout: TEST_TIMEOUT }, async () => {
@@ -264,12 +331,14 @@ describe("in node", () => {
     expect(stderr).toContain("holds no PEM certificate");
   });
 
-  it("pins: says so when no intermediate CA is on the path, and suggests another backup", { timeout: TEST_TIMEOUT }, async () => {
-    const { status, stdout } = await cli(["pins", url(rootIssued), ...trusted()]);
+  it("pins: for a leaf trusted by itself, says that only the leaf is on the path and how to get a backup", { timeout: TEST_TIMEOUT }, async () => {
+    const { status, stdout } = await cli(["pins", url(selfSigned), "--ca", selfSignedFile, "--resolve", "localhost:127.0.0.1"]);
     expect(status).toBe(0);
     const snippet = snippetOf(stdout);
     expect(snippet).toContain(`// CN=localhost, O=pinned-fetch tests (leaf)`);
-    expect(snippet).toContain("No intermediate CA is on the verified path. Add a backup pin");
+    expect(snippet).toContain("Only the leaf is on the verified path: it is trusted by itself.");
+    expect(stdout).not.toContain("trust anchor");
+    expect(await fetchWithPasted(stdout, url(selfSigned))).toBe(BODY);
   });
 
   it("takes curl's HOST:PORT:ADDRESS and an absolute -o path", { timeout: TEST_TIMEOUT }, async () => {
