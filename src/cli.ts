@@ -303,16 +303,16 @@ function report(error: unknown, invocation: Invocation | undefined): number {
 function nextStep(error: PinnedFetchError, { url, host, caFile }: Invocation): string | undefined {
   switch (error.code) {
     case "ERR_PIN_MISMATCH": {
-      // The failing host may be one a redirect led to, pinned with --pin-host.
+      // The message already says what to do; this says how on this command line. The failing host may be one a
+      // redirect led to, pinned with --pin-host.
       const failing = error.host ?? host;
       const option = failing === host ? "--pin" : "--pin-host";
       const value = (pin: string) => (failing === host ? pin : `${bracketed(failing)}:${pin}`);
       const candidate = intermediateOf(error.chain ?? []) ?? error.chain?.[0];
       return (
-        `if ${failing} changed its keys on purpose, pass the new pin with ${option}` +
-        (candidate ? ` (such as ${option} ${value(candidate.pin)}, of ${printable(candidate.subject)})` : "") +
-        (failing === host ? `; pinned-fetch pins ${url.origin} lists every certificate` : "") +
-        `. If it did not, do not add the pin: this connection may be intercepted.`
+        `on this command line, a new pin of ${failing} goes in ${option}` +
+        (candidate ? `, such as ${option} ${value(candidate.pin)} (${printable(candidate.subject)})` : "") +
+        (failing === host ? `; pinned-fetch pins ${url.origin} lists every certificate.` : ".")
       );
     }
     case "ERR_CERT_UNTRUSTED":
