@@ -46,8 +46,8 @@ Options:
 A URL without a scheme means https://; pinned-fetch never speaks plain HTTP.
 
 Exit status: 0 success (whatever the HTTP status; one other than 2xx is noted on stderr),
-1 a pin, certificate or connection failure or a redirect to a host not pinned, 2 a mistake
-in the command line.
+1 a pin, certificate or connection failure, a redirect to a host not pinned, or a file that
+cannot be written or that Deno may not read, 2 a mistake in the command line.
 
 Examples:
   pinned-fetch pins https://example.com
@@ -409,6 +409,10 @@ async function readCa(path: string | undefined): Promise<string | undefined> {
   try {
     return new TextDecoder().decode(await (await hostRuntime()).readFile(fileUrl(path)));
   } catch (error) {
+    // Deno's refusal for want of a permission flag is no mistake in the command line.
+    if (error instanceof Error && error.name === "NotCapable") {
+      throw new Failure(`Deno did not let pinned-fetch read the CA file ${path} (${error.message}). Run it with --allow-read=${path}.`);
+    }
     throw new UsageError(`Cannot read the CA file ${path}: ${(error as Error).message}`);
   }
 }

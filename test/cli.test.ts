@@ -43,6 +43,8 @@ let notCa: TestServer;
 let workspace: string;
 let caFile: string;
 let selfSignedFile: string;
+/** Outside every folder Deno is allowed to read. */
+let unreadable: string;
 
 beforeAll(async () => {
   pki = await createPki();
@@ -63,10 +65,12 @@ beforeAll(async () => {
   await writeFile(caFile, pki.root.certPem);
   selfSignedFile = join(workspace, "self-signed.pem");
   await writeFile(selfSignedFile, selfSignedLeaf.certPem);
+  unreadable = await mkdtemp(join(tmpdir(), "pinned-fetch-cli-unreadable-"));
+  await writeFile(join(unreadable, "root.pem"), pki.root.certPem);
 });
 afterAll(async () => {
   await Promise.all([good, appended, rootIssued, withRoot, selfSigned, notCa].map((server) => server?.close()));
-  if (workspace) await rm(workspace, { recursive: true, force: true });
+  await Promise.all([workspace, unreadable].map((folder) => folder && rm(folder, { recursive: true, force: true })));
 });
 
 /** Runs a command to its end; rejects only if it could not run or hung. */
@@ -290,6 +294,18 @@ describe.each(Object.keys(RUNTIMES))("in %s", (runtime) => {
     const { status, stderr } = await cli(["pins"]);
     expect(status).toBe(2);
     expect(stderr).toContain("pins needs a URL.");
+  });
+});
+
+describe("in deno", () => {
+  it("pins --ca without --allow-read for the file: says which permission to add, and exits 1, not as a usage error", { timeout: TEST_TIMEOUT }, async () => {
+    const file = join(unreadable, "root.pem");
+    const args = [...denoRun(["127.0.0.1", "localhost"], ROOT), "--unstable-sloppy-imports", CLI, "pins", url(good), "--ca", file];
+    const { status, stdout, stderr } = await run(DENO, [...args, "--resolve", "localhost:127.0.0.1"], ROOT);
+    expect({ status, stdout }).toEqual({ status: 1, stdout: "" });
+    expect(stderr).toContain(`Deno did not let pinned-fetch read the CA file ${file}`);
+    expect(stderr).toContain(`Run it with --allow-read=${file}.`);
+    expect(stderr).not.toContain("--help");
   });
 });
 
