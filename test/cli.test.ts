@@ -300,7 +300,7 @@ describe.each(Object.keys(RUNTIMES))("in %s", (runtime) => {
 describe("in deno", () => {
   it("pins --ca without --allow-read for the file: says which permission to add, and exits 1, not as a usage error", { timeout: TEST_TIMEOUT }, async () => {
     const file = join(unreadable, "root.pem");
-    const args = [...denoRun(["127.0.0.1", "localhost"], ROOT), "--unstable-sloppy-imports", CLI, "pins", url(good), "--ca", file];
+    const args = [...denoRun(["127.0.0.1", "localhost"]), "--unstable-sloppy-imports", CLI, "pins", url(good), "--ca", file];
     const { status, stdout, stderr } = await run(DENO, [...args, "--resolve", "localhost:127.0.0.1"], ROOT);
     expect({ status, stdout }).toEqual({ status: 1, stdout: "" });
     expect(stderr).toContain(`Deno did not let pinned-fetch read the CA file ${file}`);
