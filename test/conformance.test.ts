@@ -1,5 +1,5 @@
-// The conformance scenarios in Node, under vitest. Deno and Bun run the same
-// scenarios through test/conformance/cross-runtime.ts.
+// The conformance scenarios in Node, under vitest. Node's LTS line, Deno and
+// Bun run the same scenarios through test/conformance/cross-runtime.ts.
 import { afterAll, describe, it } from "vitest";
 
 import { type Fixture, fixtureOf } from "./conformance/description.js";

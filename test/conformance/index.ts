@@ -1,5 +1,6 @@
 // Every conformance scenario, in the order they run. Written once; run by
-// vitest in Node (test/conformance.test.ts) and by run.ts in Deno and Bun.
+// vitest in Node (test/conformance.test.ts) and by run.ts in Node's LTS line,
+// Deno and Bun.
 import { bodies } from "./bodies.js";
 import { certificates } from "./certificates.js";
 import type { Group } from "./check.js";

@@ -1,5 +1,6 @@
-// Runs every conformance scenario in the runtime that runs this file — Deno
-// and Bun, started by cross-runtime.ts — against a fixture that Node serves:
+// Runs every conformance scenario in the runtime that runs this file — Node's
+// LTS line, Deno and Bun, started by cross-runtime.ts — against a fixture
+// that Node serves:
 //   <runtime> test/conformance/run.ts <control URL> <expected runtime name> [group...]
 // One line per scenario, then "N passed, M failed"; exit status 1 on failure.
 import type { RuntimeName } from "../../src/index.js";

@@ -63,6 +63,12 @@ export function nodeLts(): string {
   return firstRunning(`node ${NODE_LTS_VERSION}`, [printed.trim()]);
 }
 
+/** The version a runtime's binary reports ("v24.22.3", "deno 2.9.5 (stable, …)", "1.4.5"), as 1.2.3. */
+export function versionOf(binary: string): string {
+  const printed = execFileSync(binary, ["--version"], { encoding: "utf8", timeout: 10_000, env: CHILD_ENV });
+  return /\d+\.\d+\.\d+/.exec(printed)?.[0] ?? printed.trim();
+}
+
 /** `deno run` with what pinned-fetch needs, network access to `hosts`, and nothing else unless `rest` grants it. */
 export function denoRun(hosts: readonly string[], ...rest: string[]): string[] {
   return ["run", "--no-prompt", "--no-lock", `--allow-net=${hosts.join(",")}`, ...rest];
