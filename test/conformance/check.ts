@@ -70,6 +70,22 @@ export async function eventually<T>(read: () => Promise<T>, accept: (value: T) =
   return value;
 }
 
+/**
+ * Runs `use` with what `console.error` is given collected instead of
+ * printed: for a scenario that makes pinned-fetch log an error on purpose,
+ * so that it asserts what is logged and a passing run prints no error.
+ */
+export async function loggedErrors(use: (logged: unknown[][]) => Promise<void>): Promise<void> {
+  const print = console.error;
+  const logged: unknown[][] = [];
+  console.error = (...args: unknown[]) => void logged.push(args);
+  try {
+    await use(logged);
+  } finally {
+    console.error = print;
+  }
+}
+
 /** Runs `use` with a pinned fetch and closes it afterwards. */
 export async function withFetch(options: PinnedFetchOptions, use: (fetch: PinnedFetch) => Promise<void>): Promise<void> {
   const fetch = createPinnedFetch({ onWarning: ignoreWarning, ...options });

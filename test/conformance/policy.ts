@@ -5,7 +5,7 @@ import { type CertificateInfo, createPinnedFetch, getPins, type PinFailureReport
 import { selectRuntime } from "../../src/runtime/index.js";
 import { openTls } from "../../src/tls/connection.js";
 import { TrustContext } from "../../src/tls/trust.js";
-import { type Group, HELLO, assert, eventually, ignoreWarning, rejection, thrown, withFetch } from "./check.js";
+import { type Group, HELLO, assert, eventually, ignoreWarning, loggedErrors, rejection, thrown, withFetch } from "./check.js";
 import type { CertificateName, Fixture, ServerName } from "./description.js";
 
 const hello = (fixture: Fixture, server: ServerName = "tls13", host = "localhost") =>
@@ -280,10 +280,17 @@ export const reportOnly: Group = {
     {
       name: "a reporter that throws or rejects does not stop the request or the process",
       run: async (fixture) => {
-        for (const onPinFailure of [() => { throw new Error("reporter broke"); }, () => Promise.reject(new Error("reporter broke"))]) {
+        const broke = new Error("reporter broke");
+        for (const onPinFailure of [() => { throw broke; }, () => Promise.reject(broke)]) {
           const options = pinned(fixture, [fixture.pins.otherRoot], { reportOnly: true, onPinFailure });
-          assert.equal(await outcome(options, hello(fixture)), HELLO);
-          assert.equal(await outcome(options, hello(fixture)), HELLO);
+          await loggedErrors(async (logged) => {
+            assert.equal(await outcome(options, hello(fixture)), HELLO);
+            assert.equal(await outcome(options, hello(fixture)), HELLO);
+            // Each handshake's report fails, and each failure is logged with the reporter's error.
+            await eventually(async () => logged.length, (count) => count >= 2, "errors logged");
+            const failure = ["pinned-fetch: onPinFailure failed:", broke];
+            assert.deepEqual(logged, [failure, failure]);
+          });
         }
       },
     },
