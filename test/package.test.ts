@@ -1,18 +1,20 @@
 // How users get pinned-fetch: `npm pack`, installed into an empty project
-// elsewhere, imported by name and making a pinned request — in Node, in Deno
-// (through node_modules, and through an `npm:` specifier) and in Bun. The
-// dependencies come from a loopback registry, so nothing leaves the machine.
+// elsewhere, imported by name and making a pinned request — in Node (the one
+// running the tests, and Node 24 LTS), in Deno (through node_modules, and
+// through an `npm:` specifier) and in Bun. The dependencies come from a
+// loopback registry, so nothing leaves the machine, except to fetch Node 24
+// into npm's cache on first use.
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { promisify } from "node:util";
 
 import { afterAll, beforeAll, expect, it } from "vitest";
 
 import { createPki } from "./support/pki.js";
 import { type Registry, startRegistry } from "./support/registry.js";
-import { BUN, CHILD_ENV, DENO, denoRun } from "./support/runtimes.js";
+import { BUN, CHILD_ENV, DENO, denoRun, nodeLts, ROOT } from "./support/runtimes.js";
 import { pinOf, startHttpsServer, type TestServer } from "./support/servers.js";
 import { HELLO } from "./support/content.js";
 
@@ -55,22 +57,55 @@ afterAll(async () => {
   await rm(workspace, { recursive: true, force: true });
 });
 
+/** npm's flags for installing from the loopback registry, with a cache of its own. */
+const npmFlags = () => ["--no-audit", "--no-fund", `--registry=${registry.url}`, `--cache=${join(workspace, "npm-cache")}`];
+
+/** An empty project in the workspace, ready for `npm install`. */
+async function emptyProject(name: string): Promise<string> {
+  const project = join(workspace, name);
+  await mkdir(project);
+  await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+  return project;
+}
+
+/**
+ * What the package ships besides dist, which holds each module of src as
+ * JavaScript and declarations. Keep it in step with "files" in package.json
+ * (npm adds package.json, README.md and LICENSE by itself).
+ */
+const SHIPPED = ["LICENSE", "README.md", "package.json", "wasm/pinned_fetch.manifest.json", "wasm/pinned_fetch.wasm"];
+
+it("ships dist's JavaScript and declarations of each module of src, and nothing else", async () => {
+  const sources = await readdir(join(ROOT, "src"), { recursive: true });
+  const modules = sources.filter((path) => path.endsWith(".ts")).map((path) => path.slice(0, -".ts".length).split(sep).join("/"));
+  const expected = [...SHIPPED, ...modules.flatMap((module) => [`dist/${module}.js`, `dist/${module}.d.ts`])];
+  expect([...registry.files].sort()).toEqual(expected.sort());
+});
+
 /** Runs `args` in `cwd` and returns the outcome the script printed. */
 async function outcome(command: string, args: string[], cwd: string, env: Record<string, string> = {}) {
   const { stdout } = await run(command, [...args, target], { cwd, env: { ...CHILD_ENV, ...env } });
   return JSON.parse(stdout) as unknown;
 }
 
-it("installs from the packed tarball and works in Node, Deno and Bun", { timeout: 180_000 }, async () => {
-  const project = join(workspace, "project");
-  await mkdir(project);
-  await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-  const npmFlags = ["--no-audit", "--no-fund", `--registry=${registry.url}`, `--cache=${join(workspace, "npm-cache")}`];
-  await run("npm", ["install", ...npmFlags, registry.tarball], { cwd: project });
+/** The scripts npm runs, or lists for review, when it installs a package from a tarball or a git URL. */
+const INSTALL_SCRIPTS = ["preinstall", "install", "postinstall", "prepare"];
+
+it("installs from the packed tarball and works in Node, Node 24, Deno and Bun", { timeout: 480_000 }, async () => {
+  const node24 = nodeLts();
+  const project = await emptyProject("project");
+  const { stderr } = await run("npm", ["install", ...npmFlags(), registry.tarball], { cwd: project });
   expect([...registry.served].sort()).toEqual(["@noble/hashes", "@peculiar/utils", "asn1js", "bytestreamjs", "pkijs"]);
+  // Nothing for the user to review: npm 11 warns of install scripts under "install-scripts".
+  const installed = JSON.parse(await readFile(join(project, "node_modules", "pinned-fetch", "package.json"), "utf8")) as {
+    scripts?: Record<string, string>;
+  };
+  expect(INSTALL_SCRIPTS.filter((name) => installed.scripts?.[name] !== undefined)).toEqual([]);
+  expect(stderr).not.toContain("install-scripts");
   await writeFile(join(project, "check.mjs"), check("pinned-fetch"));
 
   expect(await outcome("node", ["check.mjs"], project)).toEqual(EXPECTED);
+  expect(await outcome(node24, ["check.mjs"], project)).toEqual(EXPECTED);
   expect(await outcome(DENO, [...denoRun(["127.0.0.1", "localhost"]), "check.mjs"], project)).toEqual(EXPECTED);
   expect(await outcome(BUN, ["check.mjs"], project)).toEqual(EXPECTED);
 
@@ -78,6 +113,7 @@ it("installs from the packed tarball and works in Node, Deno and Bun", { timeout
   await writeFile(join(project, "ca.pem"), caPem);
   const command = join(project, "node_modules", ".bin", "pinned-fetch");
   expect(await chainOf(command, [], project)).toEqual(chainPins);
+  expect(await chainOf(node24, [command], project)).toEqual(chainPins);
   expect(await chainOf(BUN, [command], project)).toEqual(chainPins);
 });
 

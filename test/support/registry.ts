@@ -18,12 +18,15 @@ interface Packed {
   filename: string;
   integrity: string;
   shasum: string;
+  files: { path: string }[];
 }
 
 export interface Registry {
   url: string;
   /** The packed pinned-fetch tarball. */
   tarball: string;
+  /** The paths in that tarball, as npm pack lists them. */
+  files: string[];
   /** The packages whose metadata was asked for. */
   served: Set<string>;
   close(): Promise<void>;
@@ -81,6 +84,7 @@ export async function startRegistry(directory: string): Promise<Registry> {
   return {
     url,
     tarball: join(directory, packed[0]!.filename),
+    files: packed[0]!.files.map((file) => file.path),
     served,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
