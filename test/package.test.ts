@@ -1,8 +1,9 @@
 // How users get pinned-fetch: `npm pack`, installed into an empty project
 // elsewhere, imported by name and making a pinned request — in Node (the one
 // running the tests, and Node 24 LTS), in Deno (through node_modules, and
-// through an `npm:` specifier) and in Bun. The dependencies come from a
-// loopback registry, so nothing leaves the machine, except to fetch Node 24
+// through an `npm:` specifier) and in Bun — and type-checked in a TypeScript
+// project. The dependencies come from a loopback registry, so nothing leaves
+// the machine, except to fetch Node 24 and the oldest TypeScript supported
 // into npm's cache on first use.
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -47,7 +48,7 @@ beforeAll(async () => {
   const pki = await createPki();
   server = await startHttpsServer({ chain: [pki.leaf, pki.intermediate], key: pki.leaf });
   workspace = await mkdtemp(join(tmpdir(), "pinned-fetch-package-"));
-  registry = await startRegistry(workspace);
+  registry = await startRegistry(workspace, ["@types/node"]);
   target = JSON.stringify({ port: server.port, ca: pki.root.certPem, pin: pinOf(pki.intermediate), otherPin: pinOf(pki.otherRoot) });
   caPem = pki.root.certPem;
   chainPins = [pinOf(pki.leaf), pinOf(pki.intermediate)];
@@ -139,4 +140,93 @@ it("works in Deno through an npm: specifier", { timeout: 180_000 }, async () => 
   await writeFile(join(script, "ca.pem"), caPem);
   const deno = [...denoRun(["127.0.0.1", "localhost"], `--allow-read=${script}`), "npm:pinned-fetch@0.1.0"];
   expect(await chainOf(DENO, deno, script, env)).toEqual(chainPins);
+});
+
+/**
+ * The oldest TypeScript the declarations support: they use
+ * `Uint8Array<ArrayBuffer>`, and Uint8Array takes a type argument from 5.7.
+ * Fetched into npm's cache on first use, not a dev dependency: its `tsc`
+ * would shadow the repository's.
+ */
+const OLDEST_TYPESCRIPT = "5.7.3";
+
+/** A user's TypeScript: the public API in use, checked against the package's declarations. */
+const TYPED = `import {
+  connectTls,
+  createPinnedFetch,
+  getPins,
+  PinnedFetchError,
+  type CertificateInfo,
+  type PinFailureReport,
+  type PinnedFetch,
+  type PinnedFetchErrorCode,
+  type PinnedFetchOptions,
+  type Runtime,
+  type TlsConnection,
+} from "pinned-fetch";
+
+const options: PinnedFetchOptions = {
+  pins: { "api.example.com": ["sha256/a", "sha256/b"], "*.example.org": { pins: ["sha256/c"], expires: "2027-06-30" } },
+  reportOnly: true,
+  onPinFailure: (report: PinFailureReport) => console.log(report.host, report.chain.map((certificate) => certificate.pin)),
+};
+const pinned: PinnedFetch = createPinnedFetch(options);
+
+export async function use(runtime: Runtime): Promise<PinnedFetchErrorCode | number> {
+  try {
+    const response: Response = await pinned(new URL("https://api.example.com/"), { headers: { accept: "text/plain" } });
+    const connection: TlsConnection = await connectTls({ hostname: "api.example.com", port: 443, alpn: ["http/1.1"], runtime });
+    const { value } = await connection.readable.getReader().read();
+    const received: Uint8Array | undefined = value;
+    await connection.close();
+    const certificates: CertificateInfo[] = await getPins("https://api.example.com/", { signal: AbortSignal.timeout(1000) });
+    return response.status + certificates.length + (received?.length ?? 0);
+  } catch (error) {
+    if (error instanceof PinnedFetchError) return error.code;
+    throw error;
+  } finally {
+    await pinned.close();
+  }
+}
+
+// @ts-expect-error: pins are per host, not a list
+createPinnedFetch({ pins: ["sha256/a"] });
+`;
+
+/** The consumer's compiler options besides module resolution: strict, every declaration checked, no DOM lib. */
+const COMPILER_OPTIONS = { strict: true, skipLibCheck: false, noEmit: true, target: "es2022", lib: ["es2022"], types: ["node"] };
+const RESOLUTIONS = {
+  nodenext: { module: "nodenext", moduleResolution: "nodenext" },
+  bundler: { module: "preserve", moduleResolution: "bundler" },
+};
+
+it(`type-checks, strict and without the DOM lib, with TypeScript ${OLDEST_TYPESCRIPT} and the current one`, { timeout: 600_000 }, async () => {
+  const project = await emptyProject("typed");
+  await run("npm", ["install", ...npmFlags(), registry.tarball, "@types/node"], { cwd: project });
+  await writeFile(join(project, "use.ts"), TYPED);
+  for (const [name, resolution] of Object.entries(RESOLUTIONS)) {
+    const tsconfig = { compilerOptions: { ...COMPILER_OPTIONS, ...resolution }, files: ["use.ts"] };
+    await writeFile(join(project, `tsconfig.${name}.json`), JSON.stringify(tsconfig));
+  }
+
+  const current = JSON.parse(await readFile(join(ROOT, "node_modules", "typescript", "package.json"), "utf8")) as { version: string };
+  const compilers: Record<string, [string, string[]]> = {
+    [OLDEST_TYPESCRIPT]: ["npm", ["exec", "--yes", `--package=typescript@${OLDEST_TYPESCRIPT}`, "--", "tsc"]],
+    [current.version]: [process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc")]],
+  };
+  // The two compilers at once, each checking one resolution after the other.
+  const failures = await Promise.all(
+    Object.entries(compilers).map(async ([version, [command, prefix]]) => {
+      const tsc = (args: string[]) => execute(command, [...prefix, ...args], { cwd: project, env: CHILD_ENV, timeout: 300_000 });
+      expect((await tsc(["--version"])).stdout.trim()).toBe(`Version ${version}`);
+      const errors: string[] = [];
+      for (const name of Object.keys(RESOLUTIONS)) {
+        await tsc(["-p", `tsconfig.${name}.json`]).catch((error: { stdout?: string; message: string }) => {
+          errors.push(`TypeScript ${version}, ${name}:\n${error.stdout || error.message}`);
+        });
+      }
+      return errors;
+    }),
+  );
+  expect(failures.flat()).toEqual([]);
 });

@@ -1,6 +1,7 @@
 // A loopback npm registry for the packaging test: it serves the packed
-// pinned-fetch and its dependencies, packed from this checkout's
-// node_modules, so installing "from the registry" never leaves the machine.
+// pinned-fetch and its dependencies (and any other packages asked for),
+// packed from this checkout's node_modules, so installing "from the
+// registry" never leaves the machine.
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -32,8 +33,11 @@ export interface Registry {
   close(): Promise<void>;
 }
 
-/** Packs pinned-fetch (running its build) and its dependencies into `directory`, and serves them. */
-export async function startRegistry(directory: string): Promise<Registry> {
+/**
+ * Packs pinned-fetch (running its build), its dependencies and the installed
+ * packages `alsoServe` (with theirs) into `directory`, and serves them.
+ */
+export async function startRegistry(directory: string, alsoServe: readonly string[] = []): Promise<Registry> {
   const lock = JSON.parse(await readFile(join(ROOT, "package-lock.json"), "utf8")) as {
     packages: Record<string, { dependencies?: Record<string, string> }>;
   };
@@ -46,7 +50,7 @@ export async function startRegistry(directory: string): Promise<Registry> {
       collect(Object.keys(lock.packages[`node_modules/${name}`]!.dependencies ?? {}));
     }
   };
-  collect(Object.keys(lock.packages[""]!.dependencies ?? {}));
+  collect([...Object.keys(lock.packages[""]!.dependencies ?? {}), ...alsoServe]);
   const sources = [ROOT, ...[...dependencies].map((name) => join(ROOT, "node_modules", name))];
 
   const pack = async (folders: string[], scripts: boolean) => {
