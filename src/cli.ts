@@ -409,10 +409,8 @@ async function readCa(path: string | undefined): Promise<string | undefined> {
   try {
     return new TextDecoder().decode(await (await hostRuntime()).readFile(fileUrl(path)));
   } catch (error) {
-    // Deno's refusal for want of a permission flag is no mistake in the command line.
-    if (error instanceof Error && error.name === "NotCapable") {
-      throw new Failure(`Deno did not let pinned-fetch read the CA file ${path} (${error.message}). Run it with --allow-read=${path}.`);
-    }
+    // A runtime's refusal (Deno without --allow-read) is no mistake in the command line.
+    if (error instanceof PinnedFetchError) throw new Failure(`Cannot read the CA file ${path}: ${error.message}`);
     throw new UsageError(`Cannot read the CA file ${path}: ${(error as Error).message}`);
   }
 }

@@ -303,7 +303,7 @@ describe("in deno", () => {
     const args = [...denoRun(["127.0.0.1", "localhost"]), "--unstable-sloppy-imports", CLI, "pins", url(good), "--ca", file];
     const { status, stdout, stderr } = await run(DENO, [...args, "--resolve", "localhost:127.0.0.1"], ROOT);
     expect({ status, stdout }).toEqual({ status: 1, stdout: "" });
-    expect(stderr).toContain(`Deno did not let pinned-fetch read the CA file ${file}`);
+    expect(stderr).toContain(`Cannot read the CA file ${file}: Deno did not let pinned-fetch read ${file}`);
     expect(stderr).toContain(`Run it with --allow-read=${file}.`);
     expect(stderr).not.toContain("--help");
   });

@@ -1,3 +1,5 @@
+import { fileURLToPath } from "node:url";
+
 import { PinnedFetchError } from "../errors.js";
 import { closedError, connectError } from "./failures.js";
 import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
@@ -44,11 +46,15 @@ export const denoRuntime: BuiltInRuntime = {
   },
 
   readFile(url: URL): Promise<Uint8Array<ArrayBuffer>> {
-    return deno().readFile(url);
+    return deno()
+      .readFile(url)
+      .catch((error: unknown) => permitted(error, "read", url));
   },
 
   writeFile(url: URL, data: Uint8Array): Promise<void> {
-    return deno().writeFile(url, data);
+    return deno()
+      .writeFile(url, data)
+      .catch((error: unknown) => permitted(error, "write", url));
   },
 
   environment(names: readonly string[]): Record<string, string | undefined> {
@@ -145,4 +151,15 @@ class DenoSocket implements Socket {
 /** Deno's failed lookups carry no code; named as Node and Bun name them, they read the same everywhere. */
 function failedLookup(error: unknown): boolean {
   return /failed to lookup address/i.test(String((error as { message?: unknown } | null)?.message));
+}
+
+/** Rethrows `error`; Deno's refusal for want of a permission flag as ERR_CONFIG that names the flag. */
+function permitted(error: unknown, access: "read" | "write", url: URL): never {
+  if (error instanceof Error && error.name === "NotCapable") {
+    const path = fileURLToPath(url);
+    throw new PinnedFetchError("ERR_CONFIG", `Deno did not let pinned-fetch ${access} ${path} (${error.message}). Run it with --allow-${access}=${path}.`, {
+      cause: error,
+    });
+  }
+  throw error;
 }
