@@ -11,7 +11,12 @@ const pin = pinOf(pki.intermediate);
 const options = { ca: pki.root.certPem, resolve: { localhost: "127.0.0.1" } };
 console.log(`Started a TLS server at ${origin} with a certificate from a test CA made just now.\n`);
 
-const connection = await connectTls({ hostname: "localhost", resolve: { localhost: "127.0.0.1" }, port: server.port, ca: options.ca });
+const connection = await connectTls({
+  hostname: "localhost",
+  resolve: { localhost: "127.0.0.1" },
+  port: server.port,
+  ca: options.ca,
+});
 console.log(`The verified path the server presents (${connection.protocol}):`);
 connection.peerCertificates.forEach((certificate, index) => {
   const mark = certificate.pin === pin ? "  <- pinned" : "";
@@ -22,10 +27,15 @@ await connection.close();
 // The intermediate's pin, and the root's as a backup.
 const fetch = createPinnedFetch({ ...options, pins: { localhost: [pin, pinOf(pki.root)] } });
 const response = await fetch(`${origin}/hello`);
-console.log(`\nPinned to the intermediate CA: ${response.status} ${response.statusText}, body "${await response.text()}"`);
+console.log(
+  `\nPinned to the intermediate CA: ${response.status} ${response.statusText}, body "${await response.text()}"`,
+);
 await fetch.close();
 
-const misled = createPinnedFetch({ ...options, pins: { localhost: [pinOf(pki.otherIntermediate), pinOf(pki.otherRoot)] } });
+const misled = createPinnedFetch({
+  ...options,
+  pins: { localhost: [pinOf(pki.otherIntermediate), pinOf(pki.otherRoot)] },
+});
 const requestsBefore = server.requests;
 try {
   await misled(`${origin}/hello`);

@@ -22,7 +22,8 @@ function fail(message: string): never {
 
 const step = process.argv[2];
 if (step === "strip") {
-  if (existsSync(KEPT)) fail(`${KEPT} is left from a pack that did not finish: move it back to package.json, then pack again`);
+  if (existsSync(KEPT))
+    fail(`${KEPT} is left from a pack that did not finish: move it back to package.json, then pack again`);
   const manifest = JSON.parse(await readFile(MANIFEST, "utf8")) as { scripts: Record<string, string> };
   delete manifest.scripts.prepare;
   await copyFile(MANIFEST, KEPT);

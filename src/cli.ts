@@ -113,9 +113,10 @@ function parse([command = "", ...rest]: readonly string[]): Invocation {
       positional.push(argument);
       continue;
     }
-    const [name, inline] = argument.startsWith("--") && argument.includes("=")
-      ? [argument.slice(0, argument.indexOf("=")), argument.slice(argument.indexOf("=") + 1)]
-      : [argument, undefined];
+    const [name, inline] =
+      argument.startsWith("--") && argument.includes("=")
+        ? [argument.slice(0, argument.indexOf("=")), argument.slice(argument.indexOf("=") + 1)]
+        : [argument, undefined];
     if (!Object.hasOwn(options, name)) throw new UsageError(`${command} has no option ${name}.`);
     const value = options[name] ? (inline ?? rest[++index]) : "";
     if (value === undefined) throw new UsageError(`${name} needs a value.`);
@@ -124,7 +125,9 @@ function parse([command = "", ...rest]: readonly string[]): Invocation {
     values.set(name, [...(values.get(name) ?? []), value]);
   }
   if (positional.length !== 1) {
-    throw new UsageError(positional.length === 0 ? `${command} needs a URL.` : `${command} takes one URL, not ${positional.join(" ")}.`);
+    throw new UsageError(
+      positional.length === 0 ? `${command} needs a URL.` : `${command} takes one URL, not ${positional.join(" ")}.`,
+    );
   }
   const url = parseUrl(positional[0]!);
   const host = canonicalHost(url.hostname);
@@ -156,7 +159,9 @@ function parseUrl(text: string): URL {
   if (!URL.canParse(withScheme)) throw new UsageError(`${JSON.stringify(text)} is not a URL.`);
   const url = new URL(withScheme);
   if (url.protocol !== "https:") {
-    throw new UsageError(`pinned-fetch only speaks HTTPS, so it cannot pin ${url.protocol}//${url.host}; give an https:// URL.`);
+    throw new UsageError(
+      `pinned-fetch only speaks HTTPS, so it cannot pin ${url.protocol}//${url.host}; give an https:// URL.`,
+    );
   }
   return url;
 }
@@ -207,9 +212,17 @@ async function showPins(invocation: Invocation): Promise<void> {
     const sent = (error.chain ?? []) as CertificateInfo[];
     if (json) {
       const { code, message } = error;
-      console.log(JSON.stringify({ url: shownUrl(url), certificates: sent.map(certificateJson), error: { code, message } }, null, 2));
+      console.log(
+        JSON.stringify(
+          { url: shownUrl(url), certificates: sent.map(certificateJson), error: { code, message } },
+          null,
+          2,
+        ),
+      );
     } else if (sent.length > 0) {
-      console.log(`${url.host} sent these certificates, which could NOT be verified (do not pin them):\n\n${listCertificates(sent)}\n`);
+      console.log(
+        `${url.host} sent these certificates, which could NOT be verified (do not pin them):\n\n${listCertificates(sent)}\n`,
+      );
     }
     throw error;
   }
@@ -220,9 +233,16 @@ async function showPins(invocation: Invocation): Promise<void> {
   if (json) {
     const pins = { [host]: [leaf.pin, ...(backup ? [backup.pin] : [])] };
     const anchorJson = anchor && { ...anchor, ...(anchor.der && { der: toBase64(anchor.der) }) };
-    console.log(JSON.stringify({ url: shownUrl(url), certificates: certificates.map(certificateJson), anchor: anchorJson, pins }, null, 2));
+    console.log(
+      JSON.stringify(
+        { url: shownUrl(url), certificates: certificates.map(certificateJson), anchor: anchorJson, pins },
+        null,
+        2,
+      ),
+    );
   } else {
-    const listed = listCertificates(certificates) + (anchor ? `\n\n${describeAnchor(anchor, certificates.length + 1, caFile)}` : "");
+    const listed =
+      listCertificates(certificates) + (anchor ? `\n\n${describeAnchor(anchor, certificates.length + 1, caFile)}` : "");
     console.log(`${url.host} sent these certificates:\n\n${listed}\n\n${pinsSnippet(host, leaf, backup, caFile)}`);
   }
 }
@@ -242,7 +262,9 @@ async function get(invocation: Invocation): Promise<void> {
     const body = new Uint8Array(await response.arrayBuffer());
     await writeBody(output, body);
     if (!response.ok) {
-      console.error(`pinned-fetch: ${shownUrl(new URL(response.url))} answered ${response.status} ${response.statusText}`.trimEnd());
+      console.error(
+        `pinned-fetch: ${shownUrl(new URL(response.url))} answered ${response.status} ${response.statusText}`.trimEnd(),
+      );
     }
   } finally {
     await fetch.close();
@@ -263,7 +285,10 @@ async function followPinned(fetch: PinnedFetch, { url, pins }: Invocation): Prom
     if (location === null) return response;
     await response.body?.cancel();
     if (redirects === MAX_REDIRECTS) {
-      throw new PinnedFetchError("ERR_HTTP", `More than ${MAX_REDIRECTS} redirects, the last from ${shownUrl(current)}: a redirect loop?`);
+      throw new PinnedFetchError(
+        "ERR_HTTP",
+        `More than ${MAX_REDIRECTS} redirects, the last from ${shownUrl(current)}: a redirect loop?`,
+      );
     }
     const next = requestUrl(location, current);
     if (!Object.hasOwn(pins, next.host)) {
@@ -342,7 +367,11 @@ function listCertificates(certificates: readonly CertificateInfo[]): string {
   const verified = certificates.some((certificate) => certificate.onVerifiedPath);
   return certificates
     .map((certificate, index) => {
-      const status = certificate.onVerifiedPath ? "on the verified path" : verified ? "sent, but NOT on the verified path" : "not verified";
+      const status = certificate.onVerifiedPath
+        ? "on the verified path"
+        : verified
+          ? "sent, but NOT on the verified path"
+          : "not verified";
       return describeCertificate(certificate, index + 1, status);
     })
     .join("\n\n");
@@ -358,14 +387,22 @@ function describeCertificate(certificate: AnchorInfo, number: number, status: st
   return [
     `${number}. ${printable(certificate.subject)}  [${status}]`,
     `   issuer   ${printable(certificate.issuer)}`,
-    ...(certificate.notBefore ? [`   valid    ${isoDate(certificate.notBefore)} to ${isoDate(certificate.notAfter)}`] : []),
+    ...(certificate.notBefore
+      ? [`   valid    ${isoDate(certificate.notBefore)} to ${isoDate(certificate.notAfter)}`]
+      : []),
     `   pin      ${certificate.pin}`,
     ...(certificate.sha256 ? [`   SHA-256  ${certificate.sha256}`] : []),
   ].join("\n");
 }
 
-function pinsSnippet(host: string, leaf: CertificateInfo, backup: CertificateSummary | undefined, caFile: string | undefined): string {
-  const entry = (certificate: CertificateSummary, role: string) => `        "${certificate.pin}", // ${printable(certificate.subject)} (${role})`;
+function pinsSnippet(
+  host: string,
+  leaf: CertificateInfo,
+  backup: CertificateSummary | undefined,
+  caFile: string | undefined,
+): string {
+  const entry = (certificate: CertificateSummary, role: string) =>
+    `        "${certificate.pin}", // ${printable(certificate.subject)} (${role})`;
   const role = backup && (backup.subject === backup.issuer ? "root CA" : "intermediate CA");
   const backupLines = backup
     ? [entry(backup, `${role}, the backup`)]
@@ -431,7 +468,9 @@ function fileUrl(path: string): URL {
 async function writeBody(output: string | undefined, body: Uint8Array): Promise<void> {
   try {
     if (output !== undefined) return await (await hostRuntime()).writeFile(fileUrl(output), body);
-    await new Promise<void>((resolve, reject) => process.stdout.write(body, (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      process.stdout.write(body, (error) => (error ? reject(error) : resolve())),
+    );
   } catch (error) {
     throw new Failure(`Cannot write the body to ${output ?? "stdout"}: ${(error as Error).message}`);
   }

@@ -35,7 +35,8 @@ export interface ConnectTlsOptions {
  * have passed. Malformed options reject with ERR_CONFIG before anything connects.
  */
 export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnection> {
-  const { hostname, port, pins, mode, trust, alpn, signal, connectTimeout, route, runtime } = connectTlsSettings(options);
+  const { hostname, port, pins, mode, trust, alpn, signal, connectTimeout, route, runtime } =
+    connectTlsSettings(options);
   const connection = await openTls(await runtime, trust, {
     ...mode,
     hostname,

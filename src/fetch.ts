@@ -64,7 +64,17 @@ const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "D
  * request is sent. Throws ERR_CONFIG for malformed options.
  */
 export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch {
-  const { mode, policy, trust, connectTimeout, timeout, connections: connectionLimit, limits, route, runtime } = fetchSettings(options);
+  const {
+    mode,
+    policy,
+    trust,
+    connectTimeout,
+    timeout,
+    connections: connectionLimit,
+    limits,
+    route,
+    runtime,
+  } = fetchSettings(options);
   let pool: Promise<Pool> | undefined;
 
   async function pinnedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
@@ -72,11 +82,13 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     signal?.throwIfAborted();
     const headers = new Headers(request.headers);
     // The standard derives this from a string body, but not every runtime's Request does (Bun).
-    if (typeof init?.body === "string" && !headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
+    if (typeof init?.body === "string" && !headers.has("content-type"))
+      headers.set("content-type", "text/plain;charset=UTF-8");
     const limit = deadline(
       signal,
       timeout,
-      () => `No response from ${shownUrl(url)} within ${timeout} ms (the timeout option). Check the server, or raise timeout.`,
+      () =>
+        `No response from ${shownUrl(url)} within ${timeout} ms (the timeout option). Check the server, or raise timeout.`,
     );
     let hop: Hop | undefined;
     try {
@@ -96,7 +108,12 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
    * Exchanges `hop` and each one its redirects lead to; `limit` bounds the wait for each response head, and the
    * caller's `signal` also ends the body.
    */
-  async function follow(request: Request, first: Hop, limit: AbortSignal | undefined, signal: AbortSignal | undefined): Promise<Response> {
+  async function follow(
+    request: Request,
+    first: Hop,
+    limit: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Response> {
     let hop = first;
     for (let redirects = 0; ; redirects++) {
       const response = await exchange(hop, limit, signal, request.redirect);
@@ -108,10 +125,16 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
       }
       await response.body?.cancel();
       if (request.redirect === "error") {
-        throw new PinnedFetchError("ERR_HTTP", `${shownUrl(hop.url)} redirected (${response.status}), and the request said redirect: "error".`);
+        throw new PinnedFetchError(
+          "ERR_HTTP",
+          `${shownUrl(hop.url)} redirected (${response.status}), and the request said redirect: "error".`,
+        );
       }
       if (redirects === MAX_REDIRECTS) {
-        throw new PinnedFetchError("ERR_HTTP", `More than ${MAX_REDIRECTS} redirects, the last from ${shownUrl(hop.url)}: a redirect loop?`);
+        throw new PinnedFetchError(
+          "ERR_HTTP",
+          `More than ${MAX_REDIRECTS} redirects, the last from ${shownUrl(hop.url)}: a redirect loop?`,
+        );
       }
       hop = redirected(hop, response.status, location);
     }
@@ -149,12 +172,18 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     for (let retried = false; ; retried = true) {
       const { connection, reused } = await connections.acquire(`${host}:${port}`, decisionOf(pinning), open, signal);
       // Read only now that the connection is verified: a request that fails its pins reads none of its body.
-      if (hop.body instanceof UnreadBody) hop.body = await hop.body.read(signal).catch((error) => {
-        connections.release(connection, true);
-        throw error;
-      });
+      if (hop.body instanceof UnreadBody)
+        hop.body = await hop.body.read(signal).catch((error) => {
+          connections.release(connection, true);
+          throw error;
+        });
       const body = hop.body;
-      const outgoing: OutgoingRequest = { method, target: `${url.pathname}${url.search}`, fields: requestFields(method, headers, url, body), body };
+      const outgoing: OutgoingRequest = {
+        method,
+        target: `${url.pathname}${url.search}`,
+        fields: requestFields(method, headers, url, body),
+        body,
+      };
       const replayable = IDEMPOTENT_METHODS.has(method) && !(body instanceof ReadableStream);
       let released = false;
       const release = (reusable: boolean) => {
@@ -168,7 +197,8 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
         for (const [name, value] of head.fields) responseHeaders.append(name, value);
         // A redirect about to be followed is not decoded: its body is cancelled unread, whatever its codings.
         const followed = redirect !== "manual" && REDIRECTS.has(head.status) && responseHeaders.has("location");
-        const decoded = responseBody && !followed ? decodeBody(responseBody, responseHeaders.get("content-encoding")) : responseBody;
+        const decoded =
+          responseBody && !followed ? decodeBody(responseBody, responseHeaders.get("content-encoding")) : responseBody;
         return new Response(decoded, { status: head.status, statusText: head.statusText, headers: responseHeaders });
       } catch (error) {
         // A connection that fetch.close() took is not a stale one: its request is not sent again.
@@ -176,7 +206,10 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
         release(false);
         if (signal?.aborted && error === signal.reason) throw error;
         const stale =
-          reused && !closedByUs && !connection.answered && !(error instanceof PinnedFetchError && error.code === "ERR_TIMEOUT");
+          reused &&
+          !closedByUs &&
+          !connection.answered &&
+          !(error instanceof PinnedFetchError && error.code === "ERR_TIMEOUT");
         if (stale && replayable && !retried) continue;
         if (stale && !replayable) {
           throw new PinnedFetchError(
@@ -188,7 +221,9 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
           );
         }
         if (error instanceof PinnedFetchError) throw error;
-        throw new PinnedFetchError("ERR_HTTP", `The response from ${host} cannot be represented: ${String(error)}`, { cause: error });
+        throw new PinnedFetchError("ERR_HTTP", `The response from ${host} cannot be represented: ${String(error)}`, {
+          cause: error,
+        });
       }
     }
   }
@@ -227,7 +262,11 @@ class UnreadBody {
     const chunks: Uint8Array[] = [];
     let size = 0;
     while (size <= REQUEST_BODY_BUFFER) {
-      const { done, value } = await abortable(reader.read(), signal, () => void reader.cancel(signal?.reason).catch(() => {}));
+      const { done, value } = await abortable(
+        reader.read(),
+        signal,
+        () => void reader.cancel(signal?.reason).catch(() => {}),
+      );
       if (done) return concatenate(chunks, size);
       chunks.push(value);
       size += value.length;
@@ -282,7 +321,10 @@ function redirected(hop: Hop, status: number, location: string): Hop {
   const { url, host } = requestUrl(location, hop.url);
   const headers = new Headers(hop.headers);
   let { method, body } = hop;
-  if (((status === 301 || status === 302) && method === "POST") || (status === 303 && method !== "GET" && method !== "HEAD")) {
+  if (
+    ((status === 301 || status === 302) && method === "POST") ||
+    (status === 303 && method !== "GET" && method !== "HEAD")
+  ) {
     method = "GET";
     body = null;
     for (const name of BODY_HEADERS) headers.delete(name);

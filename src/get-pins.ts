@@ -81,14 +81,24 @@ export async function inspectServer(
     await connection.close();
     const top = path.length > verified.length ? path.at(-1) : undefined;
     // A root the server sent along that is the anchor (same name, same key) is on the path, and its pin matches.
-    const isAnchor = (summary: CertificateSummary) => top !== undefined && summary.pin === top.pin && summary.subject === top.subject;
-    const certificates = describe((der, summary) => verified.some((other) => sameBytes(other, der)) || isAnchor(summary));
+    const isAnchor = (summary: CertificateSummary) =>
+      top !== undefined && summary.pin === top.pin && summary.subject === top.subject;
+    const certificates = describe(
+      (der, summary) => verified.some((other) => sameBytes(other, der)) || isAnchor(summary),
+    );
     if (!top || certificates.some(isAnchor)) return { certificates, anchor: undefined };
     const given = trust.anchors.find((der) => spkiPin(certificateSpki(der)) === top.pin);
-    return { certificates, anchor: given ? { ...summarizeCertificate(given), ...fingerprints(given), der: given } : top };
+    return {
+      certificates,
+      anchor: given ? { ...summarizeCertificate(given), ...fingerprints(given), der: given } : top,
+    };
   } catch (error) {
     if (error instanceof PinnedFetchError && presented.length > 0) {
-      throw new PinnedFetchError(error.code, error.message, { host: hostname, chain: describe(() => false), cause: error });
+      throw new PinnedFetchError(error.code, error.message, {
+        host: hostname,
+        chain: describe(() => false),
+        cause: error,
+      });
     }
     throw error;
   }

@@ -26,13 +26,18 @@ const MILLISECONDS: Option = {
   accepts: `a number of milliseconds from 1 to ${MAX_TIMER.toLocaleString("en-US")} (about 24.8 days, the longest a timer waits)`,
   valid: (value) => typeof value === "number" && value >= 1 && value <= MAX_TIMER,
 };
-const BYTES: Option = { accepts: "a whole number of bytes from 1", valid: (value) => Number.isSafeInteger(value) && (value as number) >= 1 };
+const BYTES: Option = {
+  accepts: "a whole number of bytes from 1",
+  valid: (value) => Number.isSafeInteger(value) && (value as number) >= 1,
+};
 const BOOLEAN: Option = { accepts: "true or false", valid: (value) => typeof value === "boolean" };
 const FUNCTION: Option = { accepts: "a function", valid: (value) => typeof value === "function" };
 const SIGNAL: Option = { accepts: "an AbortSignal", valid: (value) => value instanceof AbortSignal };
 const CA: Option = {
   accepts: "PEM certificates: a string, or a non-empty array of strings",
-  valid: (value) => typeof value === "string" || (Array.isArray(value) && value.length > 0 && value.every((pem) => typeof pem === "string")),
+  valid: (value) =>
+    typeof value === "string" ||
+    (Array.isArray(value) && value.length > 0 && value.every((pem) => typeof pem === "string")),
 };
 const RESOLVE: Option = {
   accepts: 'an object of host name to address, such as { "api.example.com": "203.0.113.7" }',
@@ -42,7 +47,10 @@ const PROXY: Option = {
   accepts: '"http://host:port" (with user:password@ if the proxy asks), a URL, or "env"',
   valid: (value) => typeof value === "string" || value instanceof URL,
 };
-const TRUST: Option = { accepts: '"webpki" or "pins-only"', valid: (value) => value === "webpki" || value === "pins-only" };
+const TRUST: Option = {
+  accepts: '"webpki" or "pins-only"',
+  valid: (value) => value === "webpki" || value === "pins-only",
+};
 const RUNTIME: Option = {
   accepts: '"node", "deno", "bun", or an adapter: an object with connect and unrefTimer functions',
   valid: (value) =>
@@ -79,14 +87,20 @@ const FETCH_OPTIONS = {
   ...CONNECTING,
   ...PINNING,
   timeout: MILLISECONDS,
-  connections: { accepts: "a whole number from 1", valid: (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 1 },
+  connections: {
+    accepts: "a whole number from 1",
+    valid: (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 1,
+  },
   maxHeaderSize: BYTES,
   maxChunkLineSize: BYTES,
   onWarning: FUNCTION,
 } satisfies Record<keyof PinnedFetchOptions, Option>;
 
 const CONNECT_TLS_OPTIONS = {
-  hostname: { accepts: "a host name or IP address, without scheme, port or path", valid: (value: unknown) => typeof value === "string" },
+  hostname: {
+    accepts: "a host name or IP address, without scheme, port or path",
+    valid: (value: unknown) => typeof value === "string",
+  },
   port: {
     accepts: "a whole number from 1 to 65535",
     valid: (value: unknown) => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535,
@@ -101,7 +115,9 @@ const CONNECT_TLS_OPTIONS = {
     accepts: 'an array of protocol names, each of 1 to 255 bytes, such as ["h2", "http/1.1"]',
     valid: (value: unknown) =>
       Array.isArray(value) &&
-      value.every((name) => typeof name === "string" && name.length > 0 && new TextEncoder().encode(name).length <= 255),
+      value.every(
+        (name) => typeof name === "string" && name.length > 0 && new TextEncoder().encode(name).length <= 255,
+      ),
   },
   signal: SIGNAL,
 } satisfies Record<keyof ConnectTlsOptions, Option>;
@@ -109,14 +125,22 @@ const CONNECT_TLS_OPTIONS = {
 const GET_PINS_OPTIONS = { ...CONNECTING, signal: SIGNAL } satisfies Record<keyof GetPinsOptions, Option>;
 
 /** Names people reach for from other APIs, and the option that does that here. */
-const KNOWN_AS: Record<string, string> = { address: "resolve", host: "hostname", servername: "hostname", timeout: "connectTimeout" };
+const KNOWN_AS: Record<string, string> = {
+  address: "resolve",
+  host: "hostname",
+  servername: "hostname",
+  timeout: "connectTimeout",
+};
 /** Options of a rule object, which belong inside `pins`. */
 const RULE_OPTIONS = ["includeSubdomains", "expires"];
 /** Options of each request, which belong in fetch's second argument. */
 const REQUEST_OPTIONS = ["signal", "headers", "method", "redirect", "body"];
 
 /** Where a connection to a host goes: through which proxy, if any, and to which address for the name it connects to. */
-export type Route = (host: string, port: number) => Promise<{ proxy: HttpProxy | undefined; address: string | undefined }>;
+export type Route = (
+  host: string,
+  port: number,
+) => Promise<{ proxy: HttpProxy | undefined; address: string | undefined }>;
 
 /** createPinnedFetch's options, checked and in the forms it uses. */
 export function fetchSettings(options: PinnedFetchOptions | undefined) {
@@ -172,17 +196,27 @@ export function getPinsSettings(options: GetPinsOptions | undefined) {
  * absent); ERR_CONFIG for anything else, with the name meant where a near
  * one exists.
  */
-function optionsOf<T extends object>(entry: string, options: unknown, known: Record<keyof T, Option>, required: readonly (keyof T & string)[] = []): T {
+function optionsOf<T extends object>(
+  entry: string,
+  options: unknown,
+  known: Record<keyof T, Option>,
+  required: readonly (keyof T & string)[] = [],
+): T {
   if (options === undefined && required.length === 0) return {} as T;
   if (!isPlainObject(options)) {
-    throw new PinnedFetchError("ERR_CONFIG", `The options of ${entry} must be a plain object, not ${described(options)}.`);
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `The options of ${entry} must be a plain object, not ${described(options)}.`,
+    );
   }
   const table: Record<string, Option> = known;
   for (const name of Object.keys(options)) {
-    if (!Object.hasOwn(table, name)) throw new PinnedFetchError("ERR_CONFIG", unknownOption(entry, name, Object.keys(table)));
+    if (!Object.hasOwn(table, name))
+      throw new PinnedFetchError("ERR_CONFIG", unknownOption(entry, name, Object.keys(table)));
   }
   for (const name of required) {
-    if (options[name] === undefined) throw new PinnedFetchError("ERR_CONFIG", `${entry} needs the option ${name}: ${table[name]!.accepts}.`);
+    if (options[name] === undefined)
+      throw new PinnedFetchError("ERR_CONFIG", `${entry} needs the option ${name}: ${table[name]!.accepts}.`);
   }
   for (const [name, value] of Object.entries(options)) {
     const option = table[name]!;
@@ -196,8 +230,10 @@ function optionsOf<T extends object>(entry: string, options: unknown, known: Rec
 function unknownOption(entry: string, name: string, known: readonly string[]): string {
   const list = `${entry}'s options are ${known.slice(0, -1).join(", ")} and ${known.at(-1)}.`;
   if (RULE_OPTIONS.includes(name) && known.includes("pins")) {
-    return `${entry} has no option ${JSON.stringify(name)}: ${name} is an option of a rule, inside pins, as in ` +
-      `pins: { "api.example.com": { pins: ["sha256/…", "sha256/…"], ${name}: … } }.`;
+    return (
+      `${entry} has no option ${JSON.stringify(name)}: ${name} is an option of a rule, inside pins, as in ` +
+      `pins: { "api.example.com": { pins: ["sha256/…", "sha256/…"], ${name}: … } }.`
+    );
   }
   if (REQUEST_OPTIONS.includes(name) && entry === "createPinnedFetch") {
     return `createPinnedFetch has no option ${JSON.stringify(name)}: ${name} is an option of each request, as in fetch(url, { ${name}: … }).`;
@@ -232,7 +268,13 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The `resolve` and `proxy` options together. */
-function routeOf({ resolve = {}, proxy }: { resolve?: Readonly<Record<string, string>> | undefined; proxy?: string | URL | undefined }): Route {
+function routeOf({
+  resolve = {},
+  proxy,
+}: {
+  resolve?: Readonly<Record<string, string>> | undefined;
+  proxy?: string | URL | undefined;
+}): Route {
   const addresses = new Map(
     Object.entries(resolve).map(([host, address]) => {
       const canonical = canonicalHost(address);

@@ -13,7 +13,9 @@ import { canonicalHost } from "./pins/policy.js";
 export function requestUrl(input: unknown, caller: "fetch" | "getPins" | URL): { url: URL; host: string } {
   const redirectedFrom = caller instanceof URL ? caller : undefined;
   const fail = (problem: string) => {
-    const what = redirectedFrom ? `${shownUrl(redirectedFrom)} redirected to a URL that` : `The URL given to ${caller as string}`;
+    const what = redirectedFrom
+      ? `${shownUrl(redirectedFrom)} redirected to a URL that`
+      : `The URL given to ${caller as string}`;
     return new PinnedFetchError(redirectedFrom ? "ERR_HTTP" : "ERR_CONFIG", `${what} ${problem}`);
   };
   let url: URL;
@@ -23,15 +25,21 @@ export function requestUrl(input: unknown, caller: "fetch" | "getPins" | URL): {
     throw fail("cannot be parsed as a URL.");
   }
   if (url.protocol !== "https:") {
-    throw fail(`is not HTTPS (${url.protocol}//${url.host}): pinned-fetch only makes HTTPS requests, which can be pinned.`);
+    throw fail(
+      `is not HTTPS (${url.protocol}//${url.host}): pinned-fetch only makes HTTPS requests, which can be pinned.`,
+    );
   }
   // The fetch standard's rule: credentials go in headers, never in the URL.
   if (url.username !== "" || url.password !== "") {
-    throw fail(`includes credentials (${shownUrl(url)}); a request cannot be made from it. Send them in an Authorization header.`);
+    throw fail(
+      `includes credentials (${shownUrl(url)}); a request cannot be made from it. Send them in an Authorization header.`,
+    );
   }
   const host = canonicalHost(url.hostname);
   if (host === null) {
-    throw fail(`has no valid host name (${JSON.stringify(url.hostname)}: a name has no empty labels, as in "a..b" or ".a").`);
+    throw fail(
+      `has no valid host name (${JSON.stringify(url.hostname)}: a name has no empty labels, as in "a..b" or ".a").`,
+    );
   }
   return { url, host };
 }
@@ -47,17 +55,26 @@ const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
  * listener that only garbage collection removes, and Node warns past 1,500 on
  * a long-lived signal). ERR_CONFIG for arguments that make no request.
  */
-export function requestOf(input: unknown, init: unknown): { request: Request; url: URL; host: string; signal: AbortSignal | undefined } {
+export function requestOf(
+  input: unknown,
+  init: unknown,
+): { request: Request; url: URL; host: string; signal: AbortSignal | undefined } {
   const given = input instanceof Request ? input : undefined;
   const { url, host } = requestUrl(given ? given.url : input, "fetch");
   if (init !== undefined && init !== null && typeof init !== "object") {
-    throw new PinnedFetchError("ERR_CONFIG", `fetch's second argument must be an object of request options (RequestInit), not a ${typeof init}.`);
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `fetch's second argument must be an object of request options (RequestInit), not a ${typeof init}.`,
+    );
   }
   const options = (init ?? {}) as RequestInit & { duplex?: unknown };
   const method = options.method === undefined ? (given?.method ?? "GET") : String(options.method);
   checkMethod(method);
   if (/^(GET|HEAD)$/i.test(method) && (options.body != null || given?.body != null)) {
-    throw new PinnedFetchError("ERR_CONFIG", `Request with GET/HEAD method cannot have body (the fetch standard's rule). Send the body with POST or PUT.`);
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `Request with GET/HEAD method cannot have body (the fetch standard's rule). Send the body with POST or PUT.`,
+    );
   }
   if (options.body instanceof ReadableStream && options.duplex === undefined) {
     throw new PinnedFetchError(
@@ -73,12 +90,19 @@ export function requestOf(input: unknown, init: unknown): { request: Request; ur
   // A Request's body is handed on as it is: left to the constructor, Node and Bun pipe it through a new
   // stream, which reads from it at once, before any connection has passed its pins.
   // As a stream, it is refused with keepalive or outside cors modes, neither of which pinned-fetch uses.
-  const givenBody = given?.body && options.body == null ? { body: given.body, duplex: "half", keepalive: false, mode: "cors" as const } : {};
+  const givenBody =
+    given?.body && options.body == null
+      ? { body: given.body, duplex: "half", keepalive: false, mode: "cors" as const }
+      : {};
   let request: Request;
   try {
     request = new Request(input as Request, { ...options, ...givenBody, ...(headers && { headers }), signal: null });
   } catch (error) {
-    throw new PinnedFetchError("ERR_CONFIG", `fetch cannot make a request of its arguments: ${(error as Error).message}`, { cause: error });
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `fetch cannot make a request of its arguments: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   // As in any dictionary of the web platform, a member that is undefined is absent.
   const signal = options.signal !== undefined ? (options.signal ?? undefined) : given?.signal;
@@ -93,7 +117,10 @@ function checkMethod(method: string): void {
     );
   }
   if (FORBIDDEN_METHODS.has(method.toUpperCase())) {
-    throw new PinnedFetchError("ERR_CONFIG", `${method} is a forbidden method in the fetch standard (CONNECT, TRACE and TRACK), so fetch does not send it.`);
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `${method} is a forbidden method in the fetch standard (CONNECT, TRACE and TRACK), so fetch does not send it.`,
+    );
   }
 }
 

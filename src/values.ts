@@ -13,7 +13,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 /** A value as a message may show it: its kind, and a short string or a number itself. */
 export function described(value: unknown): string {
   if (value === null) return "null";
-  if (typeof value === "string") return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (typeof value === "string")
+    return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
   if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
   if (typeof value === "function") return "a function";
   if (Array.isArray(value)) return value.length === 0 ? "an empty array" : "an array";

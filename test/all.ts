@@ -27,14 +27,26 @@ async function vitest(): Promise<Tally> {
   const directory = mkdtempSync(join(tmpdir(), "pinned-fetch-vitest-"));
   const report = join(directory, "results.json");
   try {
-    const args = [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`];
+    const args = [
+      join(ROOT, "node_modules/vitest/vitest.mjs"),
+      "run",
+      "--reporter=default",
+      "--reporter=json",
+      `--outputFile.json=${report}`,
+    ];
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: "inherit" });
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
     let results: VitestResults;
     try {
       results = JSON.parse(readFileSync(report, "utf8")) as VitestResults;
     } catch {
-      return { label, passed: 0, failed: 0, notRun: 0, problems: [`vitest exited with code ${code} and wrote no results`] };
+      return {
+        label,
+        passed: 0,
+        failed: 0,
+        notRun: 0,
+        problems: [`vitest exited with code ${code} and wrote no results`],
+      };
     }
     const tally: Tally = {
       label,
@@ -46,7 +58,8 @@ async function vitest(): Promise<Tally> {
         .map((file) => `${relative(ROOT, file.name)}: ${file.message.split("\n")[0]}`),
     };
     // Errors outside any test (an unhandled rejection) fail the run without failing a test.
-    if (code !== 0 && tally.failed === 0 && tally.problems.length === 0) tally.problems.push(`vitest exited with code ${code}`);
+    if (code !== 0 && tally.failed === 0 && tally.problems.length === 0)
+      tally.problems.push(`vitest exited with code ${code}`);
     console.log(`${tally.passed} passed, ${tally.failed} failed`);
     return tally;
   } finally {

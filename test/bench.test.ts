@@ -16,34 +16,33 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 const MEASURES = ["cold", "keep-alive", "bulk", "first request", "memory"];
 const RUNTIMES = ["Node", "Deno", "Bun"];
 
-test(
-  "npm run bench -- --smoke runs every measure in Node, Deno and Bun, prints their tables and writes the JSON",
-  async () => {
-    const json = join(directory, "bench.json");
-    const output = await new Promise<string>((resolve, reject) => {
-      execFile(
-        process.execPath,
-        ["--import", "tsx", "scripts/bench/run.ts", "--smoke", "--json", json],
-        // run.ts kills the processes it started when it is ended.
-        { cwd: ROOT, env: CHILD_ENV, timeout: 100_000, killSignal: "SIGTERM", maxBuffer: 16 * 1024 * 1024 },
-        (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
-      );
-    });
+test("npm run bench -- --smoke runs every measure in Node, Deno and Bun, prints their tables and writes the JSON", async () => {
+  const json = join(directory, "bench.json");
+  const output = await new Promise<string>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "scripts/bench/run.ts", "--smoke", "--json", json],
+      // run.ts kills the processes it started when it is ended.
+      { cwd: ROOT, env: CHILD_ENV, timeout: 100_000, killSignal: "SIGTERM", maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
+    );
+  });
 
-    const sections = output.split(/^### /m).slice(1);
-    for (const measure of MEASURES) {
-      const section = sections.find((text) => text.startsWith(measure));
-      expect(section, `a table for ${measure}`).toBeDefined();
-      for (const runtime of RUNTIMES) {
-        const rows = section!.split("\n").filter((line) => line.startsWith(`| ${runtime} `));
-        expect(rows.some((row) => row.includes("| pinned-fetch |")), `${measure}: pinned-fetch in ${runtime}`).toBe(true);
-        expect(rows.length, `${measure}: pinned-fetch and the native client in ${runtime}`).toBeGreaterThanOrEqual(2);
-      }
+  const sections = output.split(/^### /m).slice(1);
+  for (const measure of MEASURES) {
+    const section = sections.find((text) => text.startsWith(measure));
+    expect(section, `a table for ${measure}`).toBeDefined();
+    for (const runtime of RUNTIMES) {
+      const rows = section!.split("\n").filter((line) => line.startsWith(`| ${runtime} `));
+      expect(
+        rows.some((row) => row.includes("| pinned-fetch |")),
+        `${measure}: pinned-fetch in ${runtime}`,
+      ).toBe(true);
+      expect(rows.length, `${measure}: pinned-fetch and the native client in ${runtime}`).toBeGreaterThanOrEqual(2);
     }
-    expect(sections.some((text) => text.startsWith("engine size"))).toBe(true);
+  }
+  expect(sections.some((text) => text.startsWith("engine size"))).toBe(true);
 
-    const results = JSON.parse(readFileSync(json, "utf8")) as { results: { runtime: string }[] };
-    expect(results.results.map((result) => result.runtime)).toEqual(["node", "deno", "bun"]);
-  },
-  110_000,
-);
+  const results = JSON.parse(readFileSync(json, "utf8")) as { results: { runtime: string }[] };
+  expect(results.results.map((result) => result.runtime)).toEqual(["node", "deno", "bun"]);
+}, 110_000);

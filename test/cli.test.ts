@@ -77,7 +77,8 @@ afterAll(async () => {
 function run(command: string, args: string[], cwd: string): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     execFile(command, args, { cwd, env: CHILD_ENV, timeout: CHILD_TIMEOUT }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== "number") reject(new Error(`${command} did not finish: ${error.message}\n${stderr}`));
+      if (error && typeof error.code !== "number")
+        reject(new Error(`${command} did not finish: ${error.message}\n${stderr}`));
       else resolve({ status: error ? (error.code as number) : 0, stdout, stderr });
     });
   });
@@ -115,7 +116,10 @@ function snippetOf(stdout: string): string {
 /** The options of the snippet, evaluated as pasted into a module that imports createPinnedFetch and readFileSync. */
 function pastedOptions(stdout: string): PinnedFetchOptions {
   const code = snippetOf(stdout);
-  return new Function("createPinnedFetch", "readFileSync", `return ${code}`)((options: PinnedFetchOptions) => options, readFileSync);
+  return new Function("createPinnedFetch", "readFileSync", `return ${code}`)(
+    (options: PinnedFetchOptions) => options,
+    readFileSync,
+  );
 }
 
 /** Fetches `url` with the snippet's options (and loopback for localhost): the response's body. */
@@ -138,157 +142,225 @@ function entryOf(stdout: string, subject: string): string {
 describe.each(Object.keys(RUNTIMES))("in %s", (runtime) => {
   const cli = (args: string[], cwd?: string) => RUNTIMES[runtime]!(args, cwd);
 
-  it("pins: lists the leaf and the intermediate with their pins and fingerprints, then a snippet with both", { timeout: TEST_TIMEOUT }, async () => {
-    const { status, stdout, stderr } = await cli(["pins", url(good), ...trusted()]);
-    expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
-    for (const certificate of [pki.leaf, pki.intermediate]) {
-      const entry = entryOf(stdout, certificate.subject);
-      expect(entry).toContain("[on the verified path]");
-      expect(entry).toContain(`pin      ${pinOf(certificate)}`);
-      expect(entry).toContain(`SHA-256  ${fingerprintOf(certificate)}`);
-    }
-    const snippet = snippetOf(stdout);
-    expect(snippet).toContain(`"localhost": [`);
-    expect(snippet).toContain(`"${pinOf(pki.leaf)}", // CN=localhost`);
-    expect(snippet).toContain(`"${pinOf(pki.intermediate)}", // CN=pinned-fetch Test Intermediate CA`);
-    expect(snippet).toContain(`ca: readFileSync(${JSON.stringify(caFile)}, "utf8"),`);
-    expect(pastedOptions(stdout).pins).toEqual({ localhost: [pinOf(pki.leaf), pinOf(pki.intermediate)] });
-    expect(await fetchWithPasted(stdout, url(good))).toBe(BODY);
-  });
+  it(
+    "pins: lists the leaf and the intermediate with their pins and fingerprints, then a snippet with both",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const { status, stdout, stderr } = await cli(["pins", url(good), ...trusted()]);
+      expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
+      for (const certificate of [pki.leaf, pki.intermediate]) {
+        const entry = entryOf(stdout, certificate.subject);
+        expect(entry).toContain("[on the verified path]");
+        expect(entry).toContain(`pin      ${pinOf(certificate)}`);
+        expect(entry).toContain(`SHA-256  ${fingerprintOf(certificate)}`);
+      }
+      const snippet = snippetOf(stdout);
+      expect(snippet).toContain(`"localhost": [`);
+      expect(snippet).toContain(`"${pinOf(pki.leaf)}", // CN=localhost`);
+      expect(snippet).toContain(`"${pinOf(pki.intermediate)}", // CN=pinned-fetch Test Intermediate CA`);
+      expect(snippet).toContain(`ca: readFileSync(${JSON.stringify(caFile)}, "utf8"),`);
+      expect(pastedOptions(stdout).pins).toEqual({ localhost: [pinOf(pki.leaf), pinOf(pki.intermediate)] });
+      expect(await fetchWithPasted(stdout, url(good))).toBe(BODY);
+    },
+  );
 
-  it("pins --ca: for a server that sends only its leaf, shows the CA from the file and pins it as the backup", { timeout: TEST_TIMEOUT }, async () => {
-    const { status, stdout, stderr } = await cli(["pins", url(rootIssued), ...trusted()]);
-    expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
-    const anchor = entryOf(stdout, pki.root.subject);
-    expect(anchor).toContain(`[on the verified path: its trust anchor, from ${caFile}, not sent by the server]`);
-    expect(anchor).toContain(`pin      ${pinOf(pki.root)}`);
-    expect(anchor).toContain(`SHA-256  ${fingerprintOf(pki.root)}`);
-    expect(stdout).not.toContain("openssl");
-    const snippet = snippetOf(stdout);
-    expect(snippet).toContain(`"${pinOf(pki.root)}", // CN=pinned-fetch Test Root CA, O=pinned-fetch tests (root CA, the backup)`);
-    // Pasted as printed, the options verify and pin the server; without ca they could not (the test root is no Mozilla root).
-    const pasted = pastedOptions(stdout);
-    expect(pasted.ca).toBe(pki.root.certPem);
-    expect(await fetchWithPasted(stdout, url(rootIssued))).toBe(BODY);
-    const json = JSON.parse((await cli(["pins", url(rootIssued), ...trusted(), "--json"])).stdout) as {
-      anchor: { pin: string; sha256: string; der: string };
-      pins: Record<string, string[]>;
-    };
-    expect(json.anchor).toMatchObject({ pin: pinOf(pki.root), sha256: fingerprintOf(pki.root), der: Buffer.from(pki.root.der).toString("base64") });
-    expect(json.pins).toEqual(pasted.pins);
-    expect(pasted.pins).toEqual({ localhost: [json.pins.localhost![0], pinOf(pki.root)] });
-  });
+  it(
+    "pins --ca: for a server that sends only its leaf, shows the CA from the file and pins it as the backup",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const { status, stdout, stderr } = await cli(["pins", url(rootIssued), ...trusted()]);
+      expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
+      const anchor = entryOf(stdout, pki.root.subject);
+      expect(anchor).toContain(`[on the verified path: its trust anchor, from ${caFile}, not sent by the server]`);
+      expect(anchor).toContain(`pin      ${pinOf(pki.root)}`);
+      expect(anchor).toContain(`SHA-256  ${fingerprintOf(pki.root)}`);
+      expect(stdout).not.toContain("openssl");
+      const snippet = snippetOf(stdout);
+      expect(snippet).toContain(
+        `"${pinOf(pki.root)}", // CN=pinned-fetch Test Root CA, O=pinned-fetch tests (root CA, the backup)`,
+      );
+      // Pasted as printed, the options verify and pin the server; without ca they could not (the test root is no Mozilla root).
+      const pasted = pastedOptions(stdout);
+      expect(pasted.ca).toBe(pki.root.certPem);
+      expect(await fetchWithPasted(stdout, url(rootIssued))).toBe(BODY);
+      const json = JSON.parse((await cli(["pins", url(rootIssued), ...trusted(), "--json"])).stdout) as {
+        anchor: { pin: string; sha256: string; der: string };
+        pins: Record<string, string[]>;
+      };
+      expect(json.anchor).toMatchObject({
+        pin: pinOf(pki.root),
+        sha256: fingerprintOf(pki.root),
+        der: Buffer.from(pki.root.der).toString("base64"),
+      });
+      expect(json.pins).toEqual(pasted.pins);
+      expect(pasted.pins).toEqual({ localhost: [json.pins.localhost![0], pinOf(pki.root)] });
+    },
+  );
 
-  it("pins: a root the server sends along that is the trust anchor is on the verified path, and listed once", { timeout: TEST_TIMEOUT }, async () => {
-    const { status, stdout } = await cli(["pins", url(withRoot), ...trusted()]);
-    expect(status).toBe(0);
-    expect(stdout).toContain("\n3. CN=pinned-fetch Test Root CA, O=pinned-fetch tests  [on the verified path]\n");
-    expect(stdout).not.toContain("trust anchor");
-    const json = JSON.parse((await cli(["pins", url(withRoot), ...trusted(), "--json"])).stdout) as {
-      certificates: { pin: string; onVerifiedPath: boolean }[];
-      anchor?: unknown;
-    };
-    expect(json.certificates.map(({ pin, onVerifiedPath }) => [pin, onVerifiedPath])).toEqual(
-      [pki.leaf, pki.intermediate, pki.root].map((certificate) => [pinOf(certificate), true]),
-    );
-    expect(json.anchor).toBeUndefined();
-  });
+  it(
+    "pins: a root the server sends along that is the trust anchor is on the verified path, and listed once",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const { status, stdout } = await cli(["pins", url(withRoot), ...trusted()]);
+      expect(status).toBe(0);
+      expect(stdout).toContain("\n3. CN=pinned-fetch Test Root CA, O=pinned-fetch tests  [on the verified path]\n");
+      expect(stdout).not.toContain("trust anchor");
+      const json = JSON.parse((await cli(["pins", url(withRoot), ...trusted(), "--json"])).stdout) as {
+        certificates: { pin: string; onVerifiedPath: boolean }[];
+        anchor?: unknown;
+      };
+      expect(json.certificates.map(({ pin, onVerifiedPath }) => [pin, onVerifiedPath])).toEqual(
+        [pki.leaf, pki.intermediate, pki.root].map((certificate) => [pinOf(certificate), true]),
+      );
+      expect(json.anchor).toBeUndefined();
+    },
+  );
 
-  it("pins --json: the certificates, with DER and ISO dates, and the suggested pins", { timeout: TEST_TIMEOUT }, async () => {
-    const { status, stdout } = await cli(["pins", url(good), ...trusted(), "--json"]);
-    expect(status).toBe(0);
-    const output = JSON.parse(stdout) as {
-      certificates: { pin: string; sha256: string; der: string; notAfter: string; onVerifiedPath: boolean }[];
-      pins: Record<string, string[]>;
-    };
-    expect(output.certificates.map(({ pin, sha256, der, onVerifiedPath }) => ({ pin, sha256, der, onVerifiedPath }))).toEqual(
-      [pki.leaf, pki.intermediate].map((certificate) => ({
-        pin: pinOf(certificate),
-        sha256: fingerprintOf(certificate),
-        der: Buffer.from(certificate.der).toString("base64"),
-        onVerifiedPath: true,
-      })),
-    );
-    expect(new Date(output.certificates[0]!.notAfter).toISOString()).toBe(output.certificates[0]!.notAfter);
-    expect(output.pins).toEqual({ localhost: [pinOf(pki.leaf), pinOf(pki.intermediate)] });
-  });
+  it(
+    "pins --json: the certificates, with DER and ISO dates, and the suggested pins",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const { status, stdout } = await cli(["pins", url(good), ...trusted(), "--json"]);
+      expect(status).toBe(0);
+      const output = JSON.parse(stdout) as {
+        certificates: { pin: string; sha256: string; der: string; notAfter: string; onVerifiedPath: boolean }[];
+        pins: Record<string, string[]>;
+      };
+      expect(
+        output.certificates.map(({ pin, sha256, der, onVerifiedPath }) => ({ pin, sha256, der, onVerifiedPath })),
+      ).toEqual(
+        [pki.leaf, pki.intermediate].map((certificate) => ({
+          pin: pinOf(certificate),
+          sha256: fingerprintOf(certificate),
+          der: Buffer.from(certificate.der).toString("base64"),
+          onVerifiedPath: true,
+        })),
+      );
+      expect(new Date(output.certificates[0]!.notAfter).toISOString()).toBe(output.certificates[0]!.notAfter);
+      expect(output.pins).toEqual({ localhost: [pinOf(pki.leaf), pinOf(pki.intermediate)] });
+    },
+  );
 
-  it("get: for a chain that no CA makes acceptable, says why and does not tell to pass --ca", { timeout: TEST_TIMEOUT }, async () => {
-    const { status, stderr } = await cli(["get", url(notCa), "--pin", pinOf(pki.root), ...trusted()]);
-    expect(status).toBe(1);
-    expect(stderr).toContain("is not one: it is marked CA:FALSE");
-    expect(stderr).not.toContain("--ca");
-  });
+  it(
+    "get: for a chain that no CA makes acceptable, says why and does not tell to pass --ca",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const { status, stderr } = await cli(["get", url(notCa), "--pin", pinOf(pki.root), ...trusted()]);
+      expect(status).toBe(1);
+      expect(stderr).toContain("is not one: it is marked CA:FALSE");
+      expect(stderr).not.toContain("--ca");
+    },
+  );
 
-  it("pins: marks an unrelated certificate the server appends as not on the verified path", { timeout: TEST_TIMEOUT }, async () => {
-    const { status, stdout } = await cli(["pins", url(appended), ...trusted()]);
-    expect(status).toBe(0);
-    const extra = entryOf(stdout, pki.otherRoot.subject);
-    expect(extra).toContain("[sent, but NOT on the verified path]");
-    expect(extra).toContain(pinOf(pki.otherRoot));
-    expect(snippetOf(stdout)).not.toContain(pinOf(pki.otherRoot));
-  });
+  it(
+    "pins: marks an unrelated certificate the server appends as not on the verified path",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const { status, stdout } = await cli(["pins", url(appended), ...trusted()]);
+      expect(status).toBe(0);
+      const extra = entryOf(stdout, pki.otherRoot.subject);
+      expect(extra).toContain("[sent, but NOT on the verified path]");
+      expect(extra).toContain(pinOf(pki.otherRoot));
+      expect(snippetOf(stdout)).not.toContain(pinOf(pki.otherRoot));
+    },
+  );
 
-  it("pins: for an untrusted server, shows what it sent, tells to pass --ca, and exits 1", { timeout: TEST_TIMEOUT }, async () => {
-    const { status, stdout, stderr } = await cli(["pins", `https://127.0.0.1:${good.port}/`]);
-    expect(status).toBe(1);
-    expect(stdout).toContain("could NOT be verified");
-    for (const certificate of [pki.leaf, pki.intermediate]) {
-      expect(entryOf(stdout, certificate.subject)).toContain(pinOf(certificate));
-    }
-    expect(stdout).not.toContain("createPinnedFetch");
-    expect(stderr).toContain("does not chain to a trusted root");
-    expect(stderr).toContain("--ca FILE");
-  });
+  it(
+    "pins: for an untrusted server, shows what it sent, tells to pass --ca, and exits 1",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const { status, stdout, stderr } = await cli(["pins", `https://127.0.0.1:${good.port}/`]);
+      expect(status).toBe(1);
+      expect(stdout).toContain("could NOT be verified");
+      for (const certificate of [pki.leaf, pki.intermediate]) {
+        expect(entryOf(stdout, certificate.subject)).toContain(pinOf(certificate));
+      }
+      expect(stdout).not.toContain("createPinnedFetch");
+      expect(stderr).toContain("does not chain to a trusted root");
+      expect(stderr).toContain("--ca FILE");
+    },
+  );
 
   it("get: with a right pin, writes the body to stdout", { timeout: TEST_TIMEOUT }, async () => {
     const outcome = await cli(["get", url(good), "--pin", pinOf(pki.intermediate), ...trusted()]);
     expect(outcome).toEqual({ status: 0, stdout: BODY, stderr: "" });
   });
 
-  it("get -o: writes the body to a file named relative to the working directory", { timeout: TEST_TIMEOUT }, async () => {
-    const directory = join(workspace, runtime);
-    await mkdir(directory);
-    // `#` and `%` would be URL syntax if the path were not escaped.
-    const name = "body #1 100%.txt";
-    const outcome = await cli(["get", url(good), "--pin", pinOf(pki.leaf), ...trusted(), "-o", name], directory);
-    expect(outcome).toEqual({ status: 0, stdout: "", stderr: "" });
-    expect(await readFile(join(directory, name), "utf8")).toBe(BODY);
-  });
+  it(
+    "get -o: writes the body to a file named relative to the working directory",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const directory = join(workspace, runtime);
+      await mkdir(directory);
+      // `#` and `%` would be URL syntax if the path were not escaped.
+      const name = "body #1 100%.txt";
+      const outcome = await cli(["get", url(good), "--pin", pinOf(pki.leaf), ...trusted(), "-o", name], directory);
+      expect(outcome).toEqual({ status: 0, stdout: "", stderr: "" });
+      expect(await readFile(join(directory, name), "utf8")).toBe(BODY);
+    },
+  );
 
-  it("get: with a wrong pin, prints the pins the server has and what to do, once, and exits 1", { timeout: TEST_TIMEOUT }, async () => {
-    const { status, stdout, stderr } = await cli(["get", url(good), "--pin", pinOf(pki.otherRoot), ...trusted()]);
-    expect({ status, stdout }).toEqual({ status: 1, stdout: "" });
-    expect(stderr).toContain("pin mismatch");
-    expect(stderr).toContain(pinOf(pki.leaf));
-    expect(stderr).toContain(pinOf(pki.intermediate));
-    const flat = stderr.replace(/\s*\n\s*/g, " ");
-    for (const advice of ["changed its keys on purpose", "may be intercepted", "makes a good backup"]) {
-      expect(flat.split(advice).length - 1, advice).toBe(1);
-    }
-    expect(stderr).toContain(`What to do: on this command line, a new pin of localhost goes in --pin, such as --pin ${pinOf(pki.intermediate)}`);
-  });
+  it(
+    "get: with a wrong pin, prints the pins the server has and what to do, once, and exits 1",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const { status, stdout, stderr } = await cli(["get", url(good), "--pin", pinOf(pki.otherRoot), ...trusted()]);
+      expect({ status, stdout }).toEqual({ status: 1, stdout: "" });
+      expect(stderr).toContain("pin mismatch");
+      expect(stderr).toContain(pinOf(pki.leaf));
+      expect(stderr).toContain(pinOf(pki.intermediate));
+      const flat = stderr.replace(/\s*\n\s*/g, " ");
+      for (const advice of ["changed its keys on purpose", "may be intercepted", "makes a good backup"]) {
+        expect(flat.split(advice).length - 1, advice).toBe(1);
+      }
+      expect(stderr).toContain(
+        `What to do: on this command line, a new pin of localhost goes in --pin, such as --pin ${pinOf(pki.intermediate)}`,
+      );
+    },
+  );
 
-  it("get: refuses a redirect to a host the command line did not pin, naming it and --pin-host", { timeout: TEST_TIMEOUT }, async () => {
-    // 127.0.0.1 is another host, for which the same certificate is valid: only the missing pin stops it.
-    const elsewhere = `https://127.0.0.1:${good.port}/hello?api_key=SECRET#frag`;
-    const args = ["get", url(good, `/redirect/302?to=${encodeURIComponent(elsewhere)}`), "--pin", pinOf(pki.intermediate), ...trusted()];
-    const { status, stdout, stderr } = await cli(args);
-    expect({ status, stdout }).toEqual({ status: 1, stdout: "" });
-    expect(stderr).toContain(`redirected (302) to https://127.0.0.1:${good.port}/hello, but the command line pins no key of 127.0.0.1`);
-    expect(stderr).toContain("--pin-host 127.0.0.1:PIN");
-    expect(stderr).not.toContain("SECRET");
-  });
+  it(
+    "get: refuses a redirect to a host the command line did not pin, naming it and --pin-host",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      // 127.0.0.1 is another host, for which the same certificate is valid: only the missing pin stops it.
+      const elsewhere = `https://127.0.0.1:${good.port}/hello?api_key=SECRET#frag`;
+      const args = [
+        "get",
+        url(good, `/redirect/302?to=${encodeURIComponent(elsewhere)}`),
+        "--pin",
+        pinOf(pki.intermediate),
+        ...trusted(),
+      ];
+      const { status, stdout, stderr } = await cli(args);
+      expect({ status, stdout }).toEqual({ status: 1, stdout: "" });
+      expect(stderr).toContain(
+        `redirected (302) to https://127.0.0.1:${good.port}/hello, but the command line pins no key of 127.0.0.1`,
+      );
+      expect(stderr).toContain("--pin-host 127.0.0.1:PIN");
+      expect(stderr).not.toContain("SECRET");
+    },
+  );
 
-  it("get --pin-host: follows a redirect to the host it pins, and refuses it there on a wrong pin", { timeout: TEST_TIMEOUT }, async () => {
-    const to = encodeURIComponent(`https://127.0.0.1:${good.port}/hello`);
-    const args = ["get", url(good, `/redirect/302?to=${to}`), "--pin", pinOf(pki.intermediate), ...trusted()];
-    expect(await cli([...args, "--pin-host", `127.0.0.1:${pinOf(pki.leaf)}`])).toEqual({ status: 0, stdout: BODY, stderr: "" });
-    const wrong = await cli([...args, "--pin-host", `127.0.0.1:${pinOf(pki.otherRoot)}`]);
-    expect({ status: wrong.status, stdout: wrong.stdout }).toEqual({ status: 1, stdout: "" });
-    expect(wrong.stderr).toContain("pin mismatch for 127.0.0.1");
-    expect(wrong.stderr).toContain(`What to do: on this command line, a new pin of 127.0.0.1 goes in --pin-host, such as --pin-host 127.0.0.1:`);
-  });
+  it(
+    "get --pin-host: follows a redirect to the host it pins, and refuses it there on a wrong pin",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const to = encodeURIComponent(`https://127.0.0.1:${good.port}/hello`);
+      const args = ["get", url(good, `/redirect/302?to=${to}`), "--pin", pinOf(pki.intermediate), ...trusted()];
+      expect(await cli([...args, "--pin-host", `127.0.0.1:${pinOf(pki.leaf)}`])).toEqual({
+        status: 0,
+        stdout: BODY,
+        stderr: "",
+      });
+      const wrong = await cli([...args, "--pin-host", `127.0.0.1:${pinOf(pki.otherRoot)}`]);
+      expect({ status: wrong.status, stdout: wrong.stdout }).toEqual({ status: 1, stdout: "" });
+      expect(wrong.stderr).toContain("pin mismatch for 127.0.0.1");
+      expect(wrong.stderr).toContain(
+        `What to do: on this command line, a new pin of 127.0.0.1 goes in --pin-host, such as --pin-host 127.0.0.1:`,
+      );
+    },
+  );
 
   it("exits 2 for a usage error", { timeout: TEST_TIMEOUT }, async () => {
     const { status, stderr } = await cli(["pins"]);
@@ -298,15 +370,27 @@ describe.each(Object.keys(RUNTIMES))("in %s", (runtime) => {
 });
 
 describe("in deno", () => {
-  it("pins --ca without --allow-read for the file: says which permission to add, and exits 1, not as a usage error", { timeout: TEST_TIMEOUT }, async () => {
-    const file = join(unreadable, "root.pem");
-    const args = [...denoRun(["127.0.0.1", "localhost"]), "--unstable-sloppy-imports", CLI, "pins", url(good), "--ca", file];
-    const { status, stdout, stderr } = await run(DENO, [...args, "--resolve", "localhost:127.0.0.1"], ROOT);
-    expect({ status, stdout }).toEqual({ status: 1, stdout: "" });
-    expect(stderr).toContain(`Cannot read the CA file ${file}: Deno did not let pinned-fetch read ${file}`);
-    expect(stderr).toContain(`Run it with --allow-read=${file}.`);
-    expect(stderr).not.toContain("--help");
-  });
+  it(
+    "pins --ca without --allow-read for the file: says which permission to add, and exits 1, not as a usage error",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const file = join(unreadable, "root.pem");
+      const args = [
+        ...denoRun(["127.0.0.1", "localhost"]),
+        "--unstable-sloppy-imports",
+        CLI,
+        "pins",
+        url(good),
+        "--ca",
+        file,
+      ];
+      const { status, stdout, stderr } = await run(DENO, [...args, "--resolve", "localhost:127.0.0.1"], ROOT);
+      expect({ status, stdout }).toEqual({ status: 1, stdout: "" });
+      expect(stderr).toContain(`Cannot read the CA file ${file}: Deno did not let pinned-fetch read ${file}`);
+      expect(stderr).toContain(`Run it with --allow-read=${file}.`);
+      expect(stderr).not.toContain("--help");
+    },
+  );
 });
 
 describe("in node", () => {
@@ -330,13 +414,31 @@ describe("in node", () => {
     { args: ["pins", "https://localhost/", "--resolve"], message: "--resolve needs a value." },
     { args: ["pins", "https://localhost/", "--resolve", "localhost"], message: "--resolve takes HOST:ADDRESS" },
     { args: ["pins", "https://localhost/", "--resolve", "localhost:::1"], message: "with an IPv6 address in brackets" },
-    { args: ["pins", "https://localhost/", "--resolve", "example.com:127.0.0.1"], message: "but the URL's host is localhost" },
-    { args: ["pins", "https://localhost/", "--resolve", "localhost:8443:127.0.0.1"], message: "but the URL's port is 443" },
+    {
+      args: ["pins", "https://localhost/", "--resolve", "example.com:127.0.0.1"],
+      message: "but the URL's host is localhost",
+    },
+    {
+      args: ["pins", "https://localhost/", "--resolve", "localhost:8443:127.0.0.1"],
+      message: "but the URL's port is 443",
+    },
     { args: ["get", "https://localhost/", "--pin", "sha256/not-a-pin"], message: "Malformed pin for localhost" },
-    { args: ["get", "https://localhost/", "--pin", "sha256/x", "--pin-host", "cdn.example"], message: "--pin-host takes HOST:PIN" },
-    { args: ["get", "https://localhost/", "--pin-host", "cdn.example:sha256/x"], message: "get needs at least one --pin." },
-    { args: ["get", "https://user:SECRET@localhost/", "--pin", `sha256/${"A".repeat(43)}=`], message: "includes credentials (https://localhost/)" },
-    { args: ["pins", "https://localhost/", "--ca", "no-such-ca.pem"], message: "Cannot read the CA file no-such-ca.pem" },
+    {
+      args: ["get", "https://localhost/", "--pin", "sha256/x", "--pin-host", "cdn.example"],
+      message: "--pin-host takes HOST:PIN",
+    },
+    {
+      args: ["get", "https://localhost/", "--pin-host", "cdn.example:sha256/x"],
+      message: "get needs at least one --pin.",
+    },
+    {
+      args: ["get", "https://user:SECRET@localhost/", "--pin", `sha256/${"A".repeat(43)}=`],
+      message: "includes credentials (https://localhost/)",
+    },
+    {
+      args: ["pins", "https://localhost/", "--ca", "no-such-ca.pem"],
+      message: "Cannot read the CA file no-such-ca.pem",
+    },
   ])("exits 2 and says $message", { timeout: TEST_TIMEOUT }, async ({ args, message }) => {
     const { status, stdout, stderr } = await cli(args);
     expect({ status, stdout }).toEqual({ status: 2, stdout: "" });
@@ -351,19 +453,39 @@ describe("in node", () => {
     expect(stderr).toContain("holds no PEM certificate");
   });
 
-  it("pins: for a leaf trusted by itself, says that only the leaf is on the path and how to get a backup", { timeout: TEST_TIMEOUT }, async () => {
-    const { status, stdout } = await cli(["pins", url(selfSigned), "--ca", selfSignedFile, "--resolve", "localhost:127.0.0.1"]);
-    expect(status).toBe(0);
-    const snippet = snippetOf(stdout);
-    expect(snippet).toContain(`// CN=localhost, O=pinned-fetch tests (leaf)`);
-    expect(snippet).toContain("Only the leaf is on the verified path: it is trusted by itself.");
-    expect(stdout).not.toContain("trust anchor");
-    expect(await fetchWithPasted(stdout, url(selfSigned))).toBe(BODY);
-  });
+  it(
+    "pins: for a leaf trusted by itself, says that only the leaf is on the path and how to get a backup",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const { status, stdout } = await cli([
+        "pins",
+        url(selfSigned),
+        "--ca",
+        selfSignedFile,
+        "--resolve",
+        "localhost:127.0.0.1",
+      ]);
+      expect(status).toBe(0);
+      const snippet = snippetOf(stdout);
+      expect(snippet).toContain(`// CN=localhost, O=pinned-fetch tests (leaf)`);
+      expect(snippet).toContain("Only the leaf is on the verified path: it is trusted by itself.");
+      expect(stdout).not.toContain("trust anchor");
+      expect(await fetchWithPasted(stdout, url(selfSigned))).toBe(BODY);
+    },
+  );
 
   it("takes curl's HOST:PORT:ADDRESS and an absolute -o path", { timeout: TEST_TIMEOUT }, async () => {
     const output = join(workspace, "absolute.txt");
-    const args = ["get", url(good), "--pin", pinOf(pki.leaf), "--ca", caFile, "--resolve", `localhost:${good.port}:127.0.0.1`];
+    const args = [
+      "get",
+      url(good),
+      "--pin",
+      pinOf(pki.leaf),
+      "--ca",
+      caFile,
+      "--resolve",
+      `localhost:${good.port}:127.0.0.1`,
+    ];
     expect(await cli([...args, "-o", output])).toEqual({ status: 0, stdout: "", stderr: "" });
     expect(await readFile(output, "utf8")).toBe(BODY);
   });
@@ -375,8 +497,22 @@ describe("in node", () => {
     expect(stderr).toContain(`Connection to ::1:${good.port} failed`);
   });
 
-  it("notes an HTTP error status on stderr, without the URL's query or fragment, and still exits 0", { timeout: TEST_TIMEOUT }, async () => {
-    const outcome = await cli(["get", url(good, "/missing?api_key=SECRET#frag"), "--pin", pinOf(pki.leaf), ...trusted()]);
-    expect(outcome).toEqual({ status: 0, stdout: "not found", stderr: `pinned-fetch: ${url(good, "/missing")} answered 404 Not Found\n` });
-  });
+  it(
+    "notes an HTTP error status on stderr, without the URL's query or fragment, and still exits 0",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const outcome = await cli([
+        "get",
+        url(good, "/missing?api_key=SECRET#frag"),
+        "--pin",
+        pinOf(pki.leaf),
+        ...trusted(),
+      ]);
+      expect(outcome).toEqual({
+        status: 0,
+        stdout: "not found",
+        stderr: `pinned-fetch: ${url(good, "/missing")} answered 404 Not Found\n`,
+      });
+    },
+  );
 });

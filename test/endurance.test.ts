@@ -42,7 +42,11 @@ for (const [runtime, [binary, args]] of Object.entries(COMMANDS)) {
   test(
     `${runtime}: a 10,000-request soak, 200 requests in flight and 100 bodies streamed at once end cleanly and leave nothing behind`,
     async () => {
-      const { code, output } = await run(binary, [...args, "test/endurance/run.ts", JSON.stringify(servers.target)], RUN_TIMEOUT);
+      const { code, output } = await run(
+        binary,
+        [...args, "test/endurance/run.ts", JSON.stringify(servers.target)],
+        RUN_TIMEOUT,
+      );
       console.log(`${runtime}:\n${output}`);
       expect(output).toMatch(/^15 passed, 0 failed$/m);
       expect(code).toBe(0);
@@ -59,10 +63,17 @@ for (const [runtime, [binary, args]] of Object.entries(COMMANDS)) {
       // One at a time, so that a slow start under load does not eat into the bound.
       for (const name of Object.keys(LIFETIME_CASES)) {
         const start = performance.now();
-        const { code, output } = await run(binary, [...args, "test/endurance/lifetime.ts", JSON.stringify(servers.target), name], LIFETIME_BOUND);
+        const { code, output } = await run(
+          binary,
+          [...args, "test/endurance/lifetime.ts", JSON.stringify(servers.target), name],
+          LIFETIME_BOUND,
+        );
         runs.push({ name, code, output: output.trim(), ms: Math.round(performance.now() - start) });
       }
-      console.log(`${runtime} (the server keeps idle connections ${LINGER / 1000} s):`, runs.map(({ name, ms }) => `${name} ended after ${ms} ms`).join(", "));
+      console.log(
+        `${runtime} (the server keeps idle connections ${LINGER / 1000} s):`,
+        runs.map(({ name, ms }) => `${name} ended after ${ms} ms`).join(", "),
+      );
       expect(runs.map(({ name, code, output }) => ({ name, code, output }))).toEqual(
         Object.entries(LIFETIME_CASES).map(([name, line]) => ({ name, code: 0, output: line })),
       );

@@ -10,19 +10,36 @@ import { CHILD_ENV, DENO, ROOT } from "./support/runtimes.js";
 
 const execute = promisify(execFile);
 
-it("passes deno publish --dry-run without a warning, with the files JSR needs and no others", { timeout: 120_000 }, async () => {
-  // --allow-dirty: a work tree with uncommitted changes is checked as it is. --sloppy-imports:
-  // the sources import "./x.js" as tsc wants; publishing rewrites those to the ".ts" files.
-  const { stdout, stderr } = await execute(DENO, ["publish", "--dry-run", "--allow-dirty", "--sloppy-imports"], {
-    cwd: ROOT,
-    env: CHILD_ENV,
-    timeout: 120_000,
-  });
-  const output = `${stdout}\n${stderr}`;
-  expect(output).toContain("Dry run complete");
-  expect(output).not.toMatch(/\b(warning|error)(\[|:)/i);
-  const files = [...output.matchAll(/file:\/\/\S*?\/((?:src|wasm)\/\S+|README\.md|LICENSE|jsr\.json) \(/g)].map((match) => match[1]);
-  const outside = files.filter((file) => !/^(src\/.+\.ts|wasm\/engine-base64\.(js|d\.ts)|README\.md|LICENSE|jsr\.json)$/.test(file!));
-  expect(outside).toEqual([]);
-  expect(files).toEqual(expect.arrayContaining(["src/index.ts", "src/cli.ts", "wasm/engine-base64.js", "wasm/engine-base64.d.ts", "README.md", "jsr.json"]));
-});
+it(
+  "passes deno publish --dry-run without a warning, with the files JSR needs and no others",
+  { timeout: 120_000 },
+  async () => {
+    // --allow-dirty: a work tree with uncommitted changes is checked as it is. --sloppy-imports:
+    // the sources import "./x.js" as tsc wants; publishing rewrites those to the ".ts" files.
+    const { stdout, stderr } = await execute(DENO, ["publish", "--dry-run", "--allow-dirty", "--sloppy-imports"], {
+      cwd: ROOT,
+      env: CHILD_ENV,
+      timeout: 120_000,
+    });
+    const output = `${stdout}\n${stderr}`;
+    expect(output).toContain("Dry run complete");
+    expect(output).not.toMatch(/\b(warning|error)(\[|:)/i);
+    const files = [...output.matchAll(/file:\/\/\S*?\/((?:src|wasm)\/\S+|README\.md|LICENSE|jsr\.json) \(/g)].map(
+      (match) => match[1],
+    );
+    const outside = files.filter(
+      (file) => !/^(src\/.+\.ts|wasm\/engine-base64\.(js|d\.ts)|README\.md|LICENSE|jsr\.json)$/.test(file!),
+    );
+    expect(outside).toEqual([]);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "src/index.ts",
+        "src/cli.ts",
+        "wasm/engine-base64.js",
+        "wasm/engine-base64.d.ts",
+        "README.md",
+        "jsr.json",
+      ]),
+    );
+  },
+);

@@ -49,7 +49,12 @@ beforeAll(async () => {
   server = await startHttpsServer({ chain: [pki.leaf, pki.intermediate], key: pki.leaf });
   workspace = await mkdtemp(join(tmpdir(), "pinned-fetch-package-"));
   registry = await startRegistry(workspace, ["@types/node"]);
-  target = JSON.stringify({ port: server.port, ca: pki.root.certPem, pin: pinOf(pki.intermediate), otherPin: pinOf(pki.otherRoot) });
+  target = JSON.stringify({
+    port: server.port,
+    ca: pki.root.certPem,
+    pin: pinOf(pki.intermediate),
+    otherPin: pinOf(pki.otherRoot),
+  });
   caPem = pki.root.certPem;
   chainPins = [pinOf(pki.leaf), pinOf(pki.intermediate)];
 }, 120_000);
@@ -59,7 +64,12 @@ afterAll(async () => {
 });
 
 /** npm's flags for installing from the loopback registry, with a cache of its own. */
-const npmFlags = () => ["--no-audit", "--no-fund", `--registry=${registry.url}`, `--cache=${join(workspace, "npm-cache")}`];
+const npmFlags = () => [
+  "--no-audit",
+  "--no-fund",
+  `--registry=${registry.url}`,
+  `--cache=${join(workspace, "npm-cache")}`,
+];
 
 /** An empty project in the workspace, ready for `npm install`. */
 async function emptyProject(name: string): Promise<string> {
@@ -78,7 +88,9 @@ const SHIPPED = ["LICENSE", "README.md", "package.json", "wasm/engine-base64.d.t
 
 it("ships dist's JavaScript and declarations of each module of src, and nothing else", async () => {
   const sources = await readdir(join(ROOT, "src"), { recursive: true });
-  const modules = sources.filter((path) => path.endsWith(".ts")).map((path) => path.slice(0, -".ts".length).split(sep).join("/"));
+  const modules = sources
+    .filter((path) => path.endsWith(".ts"))
+    .map((path) => path.slice(0, -".ts".length).split(sep).join("/"));
   const expected = [...SHIPPED, ...modules.flatMap((module) => [`dist/${module}.js`, `dist/${module}.d.ts`])];
   expect([...registry.files].sort()).toEqual(expected.sort());
 });
@@ -98,7 +110,9 @@ it("installs from the packed tarball and works in Node, Node 24, Deno and Bun", 
   const { stderr } = await run("npm", ["install", ...npmFlags(), registry.tarball], { cwd: project });
   expect([...registry.served].sort()).toEqual(["@noble/hashes", "@peculiar/utils", "asn1js", "bytestreamjs", "pkijs"]);
   // Nothing for the user to review: npm 11 warns of install scripts under "install-scripts".
-  const installed = JSON.parse(await readFile(join(project, "node_modules", "pinned-fetch", "package.json"), "utf8")) as {
+  const installed = JSON.parse(
+    await readFile(join(project, "node_modules", "pinned-fetch", "package.json"), "utf8"),
+  ) as {
     scripts?: Record<string, string>;
   };
   expect(INSTALL_SCRIPTS.filter((name) => installed.scripts?.[name] !== undefined)).toEqual([]);
@@ -120,7 +134,15 @@ it("installs from the packed tarball and works in Node, Node 24, Deno and Bun", 
 
 /** The pins `pinned-fetch pins --json` reports for the test server, run as `binary ...prefix`. */
 async function chainOf(binary: string, prefix: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
-  const args = ["pins", `https://localhost:${server.port}/`, "--ca", "ca.pem", "--resolve", "localhost:127.0.0.1", "--json"];
+  const args = [
+    "pins",
+    `https://localhost:${server.port}/`,
+    "--ca",
+    "ca.pem",
+    "--resolve",
+    "localhost:127.0.0.1",
+    "--json",
+  ];
   const { stdout } = await run(binary, [...prefix, ...args], { cwd, env: { ...CHILD_ENV, ...env } });
   return (JSON.parse(stdout) as { certificates: { pin: string }[] }).certificates.map((certificate) => certificate.pin);
 }
@@ -194,39 +216,53 @@ createPinnedFetch({ pins: ["sha256/a"] });
 `;
 
 /** The consumer's compiler options besides module resolution: strict, every declaration checked, no DOM lib. */
-const COMPILER_OPTIONS = { strict: true, skipLibCheck: false, noEmit: true, target: "es2022", lib: ["es2022"], types: ["node"] };
+const COMPILER_OPTIONS = {
+  strict: true,
+  skipLibCheck: false,
+  noEmit: true,
+  target: "es2022",
+  lib: ["es2022"],
+  types: ["node"],
+};
 const RESOLUTIONS = {
   nodenext: { module: "nodenext", moduleResolution: "nodenext" },
   bundler: { module: "preserve", moduleResolution: "bundler" },
 };
 
-it(`type-checks, strict and without the DOM lib, with TypeScript ${OLDEST_TYPESCRIPT} and the current one`, { timeout: 600_000 }, async () => {
-  const project = await emptyProject("typed");
-  await run("npm", ["install", ...npmFlags(), registry.tarball, "@types/node"], { cwd: project });
-  await writeFile(join(project, "use.ts"), TYPED);
-  for (const [name, resolution] of Object.entries(RESOLUTIONS)) {
-    const tsconfig = { compilerOptions: { ...COMPILER_OPTIONS, ...resolution }, files: ["use.ts"] };
-    await writeFile(join(project, `tsconfig.${name}.json`), JSON.stringify(tsconfig));
-  }
+it(
+  `type-checks, strict and without the DOM lib, with TypeScript ${OLDEST_TYPESCRIPT} and the current one`,
+  { timeout: 600_000 },
+  async () => {
+    const project = await emptyProject("typed");
+    await run("npm", ["install", ...npmFlags(), registry.tarball, "@types/node"], { cwd: project });
+    await writeFile(join(project, "use.ts"), TYPED);
+    for (const [name, resolution] of Object.entries(RESOLUTIONS)) {
+      const tsconfig = { compilerOptions: { ...COMPILER_OPTIONS, ...resolution }, files: ["use.ts"] };
+      await writeFile(join(project, `tsconfig.${name}.json`), JSON.stringify(tsconfig));
+    }
 
-  const current = JSON.parse(await readFile(join(ROOT, "node_modules", "typescript", "package.json"), "utf8")) as { version: string };
-  const compilers: Record<string, [string, string[]]> = {
-    [OLDEST_TYPESCRIPT]: ["npm", ["exec", "--yes", `--package=typescript@${OLDEST_TYPESCRIPT}`, "--", "tsc"]],
-    [current.version]: [process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc")]],
-  };
-  // The two compilers at once, each checking one resolution after the other.
-  const failures = await Promise.all(
-    Object.entries(compilers).map(async ([version, [command, prefix]]) => {
-      const tsc = (args: string[]) => execute(command, [...prefix, ...args], { cwd: project, env: CHILD_ENV, timeout: 300_000 });
-      expect((await tsc(["--version"])).stdout.trim()).toBe(`Version ${version}`);
-      const errors: string[] = [];
-      for (const name of Object.keys(RESOLUTIONS)) {
-        await tsc(["-p", `tsconfig.${name}.json`]).catch((error: { stdout?: string; message: string }) => {
-          errors.push(`TypeScript ${version}, ${name}:\n${error.stdout || error.message}`);
-        });
-      }
-      return errors;
-    }),
-  );
-  expect(failures.flat()).toEqual([]);
-});
+    const current = JSON.parse(await readFile(join(ROOT, "node_modules", "typescript", "package.json"), "utf8")) as {
+      version: string;
+    };
+    const compilers: Record<string, [string, string[]]> = {
+      [OLDEST_TYPESCRIPT]: ["npm", ["exec", "--yes", `--package=typescript@${OLDEST_TYPESCRIPT}`, "--", "tsc"]],
+      [current.version]: [process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc")]],
+    };
+    // The two compilers at once, each checking one resolution after the other.
+    const failures = await Promise.all(
+      Object.entries(compilers).map(async ([version, [command, prefix]]) => {
+        const tsc = (args: string[]) =>
+          execute(command, [...prefix, ...args], { cwd: project, env: CHILD_ENV, timeout: 300_000 });
+        expect((await tsc(["--version"])).stdout.trim()).toBe(`Version ${version}`);
+        const errors: string[] = [];
+        for (const name of Object.keys(RESOLUTIONS)) {
+          await tsc(["-p", `tsconfig.${name}.json`]).catch((error: { stdout?: string; message: string }) => {
+            errors.push(`TypeScript ${version}, ${name}:\n${error.stdout || error.message}`);
+          });
+        }
+        return errors;
+      }),
+    );
+    expect(failures.flat()).toEqual([]);
+  },
+);

@@ -65,7 +65,8 @@ const result: ClientResult = {
 
 // Warm-up, not measured: loads the engine and lets the JIT see every path once.
 for (const [name, client] of [...cold, ...kept]) expect(await client.get(pathOf(KIB, tag("warm-up", name))), 1024);
-for (const [name, client] of kept) expect(await client.get(pathOf(`/stream/${1024 * 1024}`, tag("warm-up", name))), 1024 * 1024);
+for (const [name, client] of kept)
+  expect(await client.get(pathOf(`/stream/${1024 * 1024}`, tag("warm-up", name))), 1024 * 1024);
 
 for (let round = 0; round < sizes.rounds; round++) {
   const order = round % 2 === 0 ? [...cold.keys()] : [...cold.keys()].reverse();

@@ -50,7 +50,9 @@ export async function readAll(response: Response): Promise<number> {
 }
 
 /** The server's counters now. */
-export async function serverStats(target: Target): Promise<{ open: number; tags: Record<string, { connections: number; requests: number; open: number }> }> {
+export async function serverStats(
+  target: Target,
+): Promise<{ open: number; tags: Record<string, { connections: number; requests: number; open: number }> }> {
   const response = await fetch(`http://127.0.0.1:${target.statsPort}/stats`, { signal: AbortSignal.timeout(10_000) });
   return (await response.json()) as Awaited<ReturnType<typeof serverStats>>;
 }

@@ -12,8 +12,7 @@ let client: Client | undefined;
 if (name === "pinned-fetch") {
   const built = (await import("../../dist/index.js")) as typeof import("../../src/index.js");
   client = (await import("./pinned.js")).pinnedClient(target, "close", built.createPinnedFetch);
-}
-else if (name === "native") client = (await import("./native.js")).nativeClient(target, "close");
+} else if (name === "native") client = (await import("./native.js")).nativeClient(target, "close");
 const length = client ? await client.get(pathOf("/bytes/1024", `${runtime}/first/${name}`)) : 1024;
 console.log(JSON.stringify({ name, length }));
 process.exit(length === 1024 ? 0 : 1);

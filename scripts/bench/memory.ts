@@ -29,7 +29,8 @@ const [name, json] = process.argv.slice(2) as [string, string];
 const { target, idle } = JSON.parse(json) as { target: Target; idle: number };
 const pinned = name === "pinned-fetch" ? await import("../../src/index.js") : undefined;
 /** Bytes of WebAssembly memory the process's engine holds (it never shrinks). */
-const engineMemory = async () => (pinned ? (await (await import("../../src/tls/engine.js")).loadEngine()).memoryBytes : undefined);
+const engineMemory = async () =>
+  pinned ? (await (await import("../../src/tls/engine.js")).loadEngine()).memoryBytes : undefined;
 const client = pinned
   ? (await import("./pinned.js")).pinnedClient(target, "pool", pinned.createPinnedFetch)
   : (await import("./native.js")).nativeClient(target, "pool");
@@ -47,7 +48,9 @@ if (client.fetch) {
   // Heads first, bodies after: no connection goes idle (and starts its idle timer) before all are open.
   const heads = await Promise.allSettled(Array.from({ length: idle }, () => client.fetch!(path)));
   openMs = performance.now() - start;
-  outcomes = await Promise.allSettled(heads.map((head) => (head.status === "fulfilled" ? head.value.arrayBuffer() : Promise.reject(head.reason))));
+  outcomes = await Promise.allSettled(
+    heads.map((head) => (head.status === "fulfilled" ? head.value.arrayBuffer() : Promise.reject(head.reason))),
+  );
 } else {
   outcomes = await Promise.allSettled(Array.from({ length: idle }, () => client.get(path)));
   openMs = performance.now() - start;

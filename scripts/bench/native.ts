@@ -32,11 +32,18 @@ function nodeHttps(target: Target, mode: Mode): Client {
   const agent =
     mode === "close"
       ? false
-      : new Agent({ keepAlive: true, maxSockets: mode === "keep-alive" ? 1 : Infinity, maxFreeSockets: mode === "keep-alive" ? 1 : Infinity });
+      : new Agent({
+          keepAlive: true,
+          maxSockets: mode === "keep-alive" ? 1 : Infinity,
+          maxFreeSockets: mode === "keep-alive" ? 1 : Infinity,
+        });
   const options = {
     agent,
-    lookup: (_host: string, _options: object, callback: (error: null, addresses: { address: string; family: number }[]) => void) =>
-      callback(null, [{ address: "127.0.0.1", family: 4 }]),
+    lookup: (
+      _host: string,
+      _options: object,
+      callback: (error: null, addresses: { address: string; family: number }[]) => void,
+    ) => callback(null, [{ address: "127.0.0.1", family: 4 }]),
     ca: target.ca,
     checkServerIdentity: pinCheck(target.pins),
   };
@@ -61,7 +68,10 @@ function nodeHttps(target: Target, mode: Mode): Client {
 
 /** Bun's fetch with the pin check in its tls option (Bun passes the leaf only); `close` asks for no keep-alive. */
 function bunFetch(target: Target, mode: Mode): Client {
-  const init = { keepalive: mode !== "close", tls: { ca: target.ca, checkServerIdentity: pinCheck(target.pins) } } as RequestInit;
+  const init = {
+    keepalive: mode !== "close",
+    tls: { ca: target.ca, checkServerIdentity: pinCheck(target.pins) },
+  } as RequestInit;
   const send = (path: string) => fetch(urlOf(target, path), init);
   return {
     get: async (path) => readAll(await send(path)),

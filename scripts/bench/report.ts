@@ -74,36 +74,77 @@ export function report(results: RuntimeResult[], engine: Engine): string {
       const { ms } = result.cold[name]!;
       const ratios = `${ratio(median(ms), median(base.ms))} / ${ratio(p99(ms), p99(base.ms))} / ${ratio(perRequest(name), perRequest("native"))}`;
       const target = name === "pinned-fetch" ? atMost(median(ms) / median(base.ms), COLD_TARGET[result.runtime]!) : "";
-      return [label(result), shown, fixed(median(ms)), fixed(p99(ms)), fixed(perRequest(name)), ratios, target, seen(result, "cold", name)];
+      return [
+        label(result),
+        shown,
+        fixed(median(ms)),
+        fixed(p99(ms)),
+        fixed(perRequest(name)),
+        ratios,
+        target,
+        seen(result, "cold", name),
+      ];
     });
   });
   sections.push(
     "### cold: a new connection (full handshake, no resumption) + 1 KiB GET, sequential\n\n" +
-      table(["runtime", "client", "median ms", "p99 ms", "client CPU ms/req", "ratio median / p99 / CPU", "target (median)", "server: TLS conns / requests"], coldRows),
+      table(
+        [
+          "runtime",
+          "client",
+          "median ms",
+          "p99 ms",
+          "client CPU ms/req",
+          "ratio median / p99 / CPU",
+          "target (median)",
+          "server: TLS conns / requests",
+        ],
+        coldRows,
+      ),
   );
 
   const keepAliveRows = results.flatMap((result) =>
     clients(result, Object.keys(result.keepAlive)).map(([name, shown]) => {
       const value = median(result.keepAlive[name]!);
       const r = value / median(result.keepAlive.native!);
-      return [label(result), shown, fixed(value, 0), ratio(r, 1), name === "pinned-fetch" ? atLeast(r, KEEP_ALIVE_TARGET) : "", seen(result, "keep-alive", name)];
+      return [
+        label(result),
+        shown,
+        fixed(value, 0),
+        ratio(r, 1),
+        name === "pinned-fetch" ? atLeast(r, KEEP_ALIVE_TARGET) : "",
+        seen(result, "keep-alive", name),
+      ];
     }),
   );
   sections.push(
     "### keep-alive: sequential 1 KiB GETs on one kept-alive connection (one instance / one agent)\n\n" +
-      table(["runtime", "client", "req/s (median of rounds)", "ratio", "target", "server: TLS conns / requests"], keepAliveRows),
+      table(
+        ["runtime", "client", "req/s (median of rounds)", "ratio", "target", "server: TLS conns / requests"],
+        keepAliveRows,
+      ),
   );
 
   const bulkRows = results.flatMap((result) =>
     clients(result, Object.keys(result.bulk)).map(([name, shown]) => {
       const value = median(result.bulk[name]!);
       const r = value / median(result.bulk.native!);
-      return [label(result), shown, fixed(value, 0), ratio(r, 1), name === "pinned-fetch" ? atLeast(r, BULK_TARGET) : "", seen(result, "bulk", name)];
+      return [
+        label(result),
+        shown,
+        fixed(value, 0),
+        ratio(r, 1),
+        name === "pinned-fetch" ? atLeast(r, BULK_TARGET) : "",
+        seen(result, "bulk", name),
+      ];
     }),
   );
   sections.push(
     "### bulk: one streamed download read to the end (MB = 10^6 bytes)\n\n" +
-      table(["runtime", "client", "MB/s (median of rounds)", "ratio", "target", "server: TLS conns / requests"], bulkRows),
+      table(
+        ["runtime", "client", "MB/s (median of rounds)", "ratio", "target", "server: TLS conns / requests"],
+        bulkRows,
+      ),
   );
 
   const firstRows = results.flatMap((result) =>
@@ -111,7 +152,14 @@ export function report(results: RuntimeResult[], engine: Engine): string {
       const value = median(result.first[name]!);
       const r = value / median(result.first.native!);
       const target = name === "pinned-fetch" ? atMost(r, FIRST_TARGET) : "";
-      return [label(result), shown, fixed(value, 0), name === "none" ? "" : ratio(r, 1), target, String(result.first[name]!.length)];
+      return [
+        label(result),
+        shown,
+        fixed(value, 0),
+        name === "none" ? "" : ratio(r, 1),
+        target,
+        String(result.first[name]!.length),
+      ];
     }),
   );
   sections.push(
@@ -121,11 +169,15 @@ export function report(results: RuntimeResult[], engine: Engine): string {
 
   const memoryRows = results.flatMap((result) => {
     // Per connection the server saw open: none open (a client that kept nothing) gives no figure.
-    const rssPer = (memory: MemoryResult) => (memory.open ? (memory.rss.after - memory.rss.before) / 1024 / memory.open : NaN);
+    const rssPer = (memory: MemoryResult) =>
+      memory.open ? (memory.rss.after - memory.rss.before) / 1024 / memory.open : NaN;
     return clients(result, Object.keys(result.memory)).map(([name, shown]) => {
       const memory = result.memory[name]!;
-      const engineKiB = memory.engine && memory.open ? (memory.engine.after - memory.engine.before) / 1024 / memory.open : NaN;
-      const target = memory.engine ? `<= ${ENGINE_KIB_PER_CONNECTION} KiB: ${verdict(engineKiB <= ENGINE_KIB_PER_CONNECTION)}` : "";
+      const engineKiB =
+        memory.engine && memory.open ? (memory.engine.after - memory.engine.before) / 1024 / memory.open : NaN;
+      const target = memory.engine
+        ? `<= ${ENGINE_KIB_PER_CONNECTION} KiB: ${verdict(engineKiB <= ENGINE_KIB_PER_CONNECTION)}`
+        : "";
       return [
         label(result),
         shown,
@@ -142,7 +194,17 @@ export function report(results: RuntimeResult[], engine: Engine): string {
   sections.push(
     "### memory: idle pooled keep-alive connections, all opened at once\n\n" +
       table(
-        ["runtime", "client", "open at the server", "failed", "ms to open all", "engine (wasm) KiB/conn", "RSS KiB/conn", "ratio (RSS)", "target (engine)"],
+        [
+          "runtime",
+          "client",
+          "open at the server",
+          "failed",
+          "ms to open all",
+          "engine (wasm) KiB/conn",
+          "RSS KiB/conn",
+          "ratio (RSS)",
+          "target (engine)",
+        ],
         memoryRows,
       ),
   );

@@ -28,7 +28,8 @@ const option = (name: string, fallback: string) => {
 };
 const count = (name: string, normal: number, tiny: number) => {
   const value = Number(option(name, String(smoke ? tiny : normal)));
-  if (!Number.isInteger(value) || value < 1 || value > 100_000) throw new Error(`--${name} takes a whole number from 1 to 100000`);
+  if (!Number.isInteger(value) || value < 1 || value > 100_000)
+    throw new Error(`--${name} takes a whole number from 1 to 100000`);
   return value;
 };
 const sizes: Sizes = {
@@ -88,7 +89,8 @@ function nextLine<T>(child: ChildProcess): Promise<T> {
 function command(runtime: string, script: string, scriptArgs: string[]): [string, string[]] {
   const path = `scripts/bench/${script}`;
   if (runtime === "node") return [process.execPath, ["--import", "tsx", path, ...scriptArgs]];
-  if (runtime === "deno") return [DENO, [...denoRun(["127.0.0.1", "localhost"], "--unstable-sloppy-imports"), path, ...scriptArgs]];
+  if (runtime === "deno")
+    return [DENO, [...denoRun(["127.0.0.1", "localhost"], "--unstable-sloppy-imports"), path, ...scriptArgs]];
   if (runtime === "bun") return [BUN, [path, ...scriptArgs]];
   throw new Error(`unknown runtime ${runtime} (--runtimes takes node, deno, bun)`);
 }
@@ -116,7 +118,11 @@ async function stats(target: Target): Promise<Stats> {
 }
 
 // first.ts loads the built package: build it from the sources measured.
-execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit", timeout: 120_000 });
+execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
+  cwd: ROOT,
+  stdio: "inherit",
+  timeout: 120_000,
+});
 const server = start(process.execPath, ["--import", "tsx", "scripts/bench/server.ts"], "pipe");
 const target = await nextLine<Target>(server);
 const results: RuntimeResult[] = [];
@@ -127,11 +133,13 @@ for (const runtime of runtimes) {
   const first: Record<string, number[]> = { "pinned-fetch": [], native: [], none: [] };
   for (let round = 0; round < sizes.rounds; round++) {
     const order = round % 2 === 0 ? Object.keys(first) : Object.keys(first).reverse();
-    for (let i = 0; i < fresh; i++) for (const name of order) first[name]!.push(await firstRequest(runtime, name, target));
+    for (let i = 0; i < fresh; i++)
+      for (const name of order) first[name]!.push(await firstRequest(runtime, name, target));
   }
   process.stderr.write(`bench: ${runtime}: memory with ${idle} idle connections...\n`);
   const memory: Record<string, MemoryResult> = {};
-  for (const name of ["pinned-fetch", "native"]) memory[name] = await run<MemoryResult>(runtime, "memory.ts", [name, JSON.stringify({ target, idle })]);
+  for (const name of ["pinned-fetch", "native"])
+    memory[name] = await run<MemoryResult>(runtime, "memory.ts", [name, JSON.stringify({ target, idle })]);
   const server: Record<string, Counter> = {};
   for (const [tag, counter] of Object.entries((await stats(target)).tags)) {
     if (tag.startsWith(`${runtime}/`)) server[tag.slice(runtime.length + 1)] = counter;
@@ -141,7 +149,9 @@ for (const runtime of runtimes) {
 server.stdin!.end();
 const totals = await nextLine<Stats>(server);
 
-const manifest = JSON.parse(readFileSync(new URL("../../wasm/pinned_fetch.manifest.json", import.meta.url), "utf8")) as Engine;
+const manifest = JSON.parse(
+  readFileSync(new URL("../../wasm/pinned_fetch.manifest.json", import.meta.url), "utf8"),
+) as Engine;
 const engine: Engine = { sha256: manifest.sha256, bytes: manifest.bytes, gzipBytes: manifest.gzipBytes };
 const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown" };
 const title =
@@ -152,13 +162,21 @@ console.log(`${title}\n\n${report(results, engine)}\n`);
 console.log(`The server completed ${totals.handshakes} TLS handshakes, ${totals.resumed} of them resumed.`);
 const git = (...gitArgs: string[]) => {
   try {
-    return execFileSync("git", gitArgs, { cwd: ROOT, encoding: "utf8", timeout: 10_000, stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return execFileSync("git", gitArgs, {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 10_000,
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
   } catch {
     return "unknown";
   }
 };
 /** The commit measured, and the files that differed from it (uncommitted work is measured too). */
 const source = { commit: git("rev-parse", "HEAD"), changed: git("status", "--porcelain").split("\n").filter(Boolean) };
-writeFileSync(jsonFile, `${JSON.stringify({ date: new Date().toISOString(), args, sizes, idle, fresh, machine, source, engine, totals, results }, null, 1)}\n`);
+writeFileSync(
+  jsonFile,
+  `${JSON.stringify({ date: new Date().toISOString(), args, sizes, idle, fresh, machine, source, engine, totals, results }, null, 1)}\n`,
+);
 console.log(`Raw figures: ${jsonFile}`);
 process.exit(0);

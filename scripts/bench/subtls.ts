@@ -15,8 +15,14 @@ interface Subtls {
     roots: unknown,
     read: (bytes: number, mode?: unknown) => Promise<Uint8Array | undefined>,
     write: (data: Uint8Array) => void,
-  ): Promise<{ read(): Promise<Uint8Array | undefined>; write(data: Uint8Array): Promise<void>; userCert: { publicKey: { all: Uint8Array } } }>;
-  SocketReadQueue: new (socket: ReturnType<typeof connect>) => { read(bytes: number, mode?: unknown): Promise<Uint8Array | undefined> };
+  ): Promise<{
+    read(): Promise<Uint8Array | undefined>;
+    write(data: Uint8Array): Promise<void>;
+    userCert: { publicKey: { all: Uint8Array } };
+  }>;
+  SocketReadQueue: new (socket: ReturnType<typeof connect>) => {
+    read(bytes: number, mode?: unknown): Promise<Uint8Array | undefined>;
+  };
   TrustedCert: { databaseFromPEM(pem: string): Promise<unknown> };
 }
 
@@ -39,7 +45,12 @@ export async function subtlsClient(target: Target): Promise<{ version: string; c
     try {
       await new Promise((resolve, reject) => socket.once("connect", resolve).once("error", reject));
       const queue = new subtls.SocketReadQueue(socket);
-      const tls = await subtls.startTls("localhost", roots, (bytes, mode) => queue.read(bytes, mode), (data) => socket.write(data));
+      const tls = await subtls.startTls(
+        "localhost",
+        roots,
+        (bytes, mode) => queue.read(bytes, mode),
+        (data) => socket.write(data),
+      );
       const pin = `sha256/${createHash("sha256").update(tls.userCert.publicKey.all).digest("base64")}`;
       if (!target.pins.includes(pin)) throw new Error("pin mismatch");
       await tls.write(encoder.encode(`GET ${path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n`));

@@ -124,11 +124,17 @@ export class HttpConnection {
     let head: ResponseHead;
     try {
       // A server may answer before the whole body is sent (a 413, say): the head wins.
-      head = await abortable(this.#awaitNetwork(Promise.race([reading, sending.then(() => reading)])), signal, () => this.destroy(), {
-        ms: HEADERS_TIMEOUT,
-        error: () => new PinnedFetchError("ERR_TIMEOUT", `${host} sent no response within ${HEADERS_TIMEOUT / 1000} s.`),
-        unref: (timer) => this.#runtime.unrefTimer(timer),
-      });
+      head = await abortable(
+        this.#awaitNetwork(Promise.race([reading, sending.then(() => reading)])),
+        signal,
+        () => this.destroy(),
+        {
+          ms: HEADERS_TIMEOUT,
+          error: () =>
+            new PinnedFetchError("ERR_TIMEOUT", `${host} sent no response within ${HEADERS_TIMEOUT / 1000} s.`),
+          unref: (timer) => this.#runtime.unrefTimer(timer),
+        },
+      );
     } catch (error) {
       reading.catch(() => {});
       sending.catch(() => {});
@@ -146,7 +152,10 @@ export class HttpConnection {
       onIdle(reusable && !this.#reader.buffered);
       return { head, body: bodyFraming.kind === "none" ? null : emptyStream() };
     }
-    return { head, body: this.#body(bodyFraming, bodySignal, (clean) => onIdle(clean && reusable && !this.#reader.buffered)) };
+    return {
+      head,
+      body: this.#body(bodyFraming, bodySignal, (clean) => onIdle(clean && reusable && !this.#reader.buffered)),
+    };
   }
 
   /** Cancels a request body still being streamed. */
@@ -192,7 +201,7 @@ export class HttpConnection {
   async #readHead(): Promise<ResponseHead> {
     const limit = this.#limits.maxHeaderSize;
     const tooLong = `The server sent more than ${sizeText(limit)} of response head (the maxHeaderSize option).`;
-    for (let left = limit; ; ) {
+    for (let left = limit; ;) {
       const bytes = await this.#reader.readUntil(HEAD_END, left, tooLong);
       if (bytes === null) {
         throw new PinnedFetchError("ERR_HTTP", "The server closed the connection without sending a response.");
@@ -206,7 +215,11 @@ export class HttpConnection {
     }
   }
 
-  #body(bodyFraming: Framing, signal: AbortSignal | undefined, onEnd: (clean: boolean) => void): ReadableStream<Uint8Array> {
+  #body(
+    bodyFraming: Framing,
+    signal: AbortSignal | undefined,
+    onEnd: (clean: boolean) => void,
+  ): ReadableStream<Uint8Array> {
     const reader = this.#reader;
     const runtime = this.#runtime;
     const awaitNetwork = <T>(work: Promise<T>) => this.#awaitNetwork(work);
@@ -259,7 +272,10 @@ export class HttpConnection {
           const bytes = await reader.read(remaining);
           if (bytes === null) throw new PinnedFetchError("ERR_HTTP", "The connection closed inside a chunked body.");
           remaining -= bytes.length;
-          if (remaining === 0 && (await reader.readUntil(CRLF, 0, "A chunk of the response body is longer than its declared size.")) === null) {
+          if (
+            remaining === 0 &&
+            (await reader.readUntil(CRLF, 0, "A chunk of the response body is longer than its declared size.")) === null
+          ) {
             throw new PinnedFetchError("ERR_HTTP", "The connection closed inside a chunked body.");
           }
           return bytes;
@@ -287,7 +303,10 @@ export class HttpConnection {
           const timer = setTimeout(() => {
             end(false);
             controller.error(
-              new PinnedFetchError("ERR_TIMEOUT", `${host} sent nothing of the response body for ${BODY_TIMEOUT / 1000} s.`),
+              new PinnedFetchError(
+                "ERR_TIMEOUT",
+                `${host} sent nothing of the response body for ${BODY_TIMEOUT / 1000} s.`,
+              ),
             );
           }, BODY_TIMEOUT);
           runtime.unrefTimer(timer);
@@ -318,9 +337,10 @@ export class HttpConnection {
 /** Reads trailer fields (ignored) through the blank line that ends them, at most `limit` bytes in all. */
 async function skipTrailers(reader: ByteReader, limit: number): Promise<void> {
   const tooLong = `The server sent more than ${sizeText(limit)} of trailer fields (the maxHeaderSize option).`;
-  for (let left = limit; ; ) {
+  for (let left = limit; ;) {
     const field = await reader.readUntil(CRLF, left, tooLong);
-    if (field === null) throw new PinnedFetchError("ERR_HTTP", "The connection closed inside a chunked body's trailer section.");
+    if (field === null)
+      throw new PinnedFetchError("ERR_HTTP", "The connection closed inside a chunked body's trailer section.");
     if (field.length === 0) return;
     left -= field.length + CRLF.length;
   }

@@ -13,7 +13,10 @@ const MAX_CODINGS = 5;
  * decode errors with ERR_HTTP. More than MAX_CODINGS codings throw ERR_HTTP
  * (and cancel the body), whether known or not.
  */
-export function decodeBody(body: ReadableStream<Uint8Array>, contentEncoding: string | null): ReadableStream<Uint8Array> {
+export function decodeBody(
+  body: ReadableStream<Uint8Array>,
+  contentEncoding: string | null,
+): ReadableStream<Uint8Array> {
   const listed = (contentEncoding ?? "")
     .split(",")
     .map((coding) => coding.trim().toLowerCase())
@@ -78,9 +81,13 @@ function decodedBy(body: ReadableStream<Uint8Array>, coding: string, header: str
           controller.error(
             bodyFailure
               ? bodyFailure.error
-              : new PinnedFetchError("ERR_HTTP", `The response body is not valid ${coding} (Content-Encoding: ${header}): ${reasonOf(cause)}`, {
-                  cause,
-                }),
+              : new PinnedFetchError(
+                  "ERR_HTTP",
+                  `The response body is not valid ${coding} (Content-Encoding: ${header}): ${reasonOf(cause)}`,
+                  {
+                    cause,
+                  },
+                ),
           );
         }
       },

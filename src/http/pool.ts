@@ -58,7 +58,12 @@ export class Pool {
    * `decision`, a new one from `open`, or — at the limit — the next one
    * released; `signal` ends the wait.
    */
-  acquire(name: string, decision: string, open: () => Promise<HttpConnection>, signal: AbortSignal | undefined): Promise<Acquired> {
+  acquire(
+    name: string,
+    decision: string,
+    open: () => Promise<HttpConnection>,
+    signal: AbortSignal | undefined,
+  ): Promise<Acquired> {
     const origin = this.#origin(name, decision);
     for (let entry = origin.idle.pop(); entry; entry = origin.idle.pop()) {
       clearTimeout(entry.timer);
@@ -139,7 +144,10 @@ export class Pool {
       }
       for (const waiter of origin.waiting) {
         waiter.reject(
-          new PinnedFetchError("ERR_CONNECT", `fetch.close() was called while a request to ${origin.name} waited for a free connection (the connections option).`),
+          new PinnedFetchError(
+            "ERR_CONNECT",
+            `fetch.close() was called while a request to ${origin.name} waited for a free connection (the connections option).`,
+          ),
         );
       }
     }

@@ -112,7 +112,11 @@ export class ByteReader {
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {
   const first = needle[0]!;
-  for (let at = haystack.indexOf(first, from); at !== -1 && at + needle.length <= haystack.length; at = haystack.indexOf(first, at + 1)) {
+  for (
+    let at = haystack.indexOf(first, from);
+    at !== -1 && at + needle.length <= haystack.length;
+    at = haystack.indexOf(first, at + 1)
+  ) {
     let matched = 1;
     while (matched < needle.length && haystack[at + matched] === needle[matched]) matched++;
     if (matched === needle.length) return at;

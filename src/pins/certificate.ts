@@ -81,4 +81,3 @@ function derValue(der: Uint8Array, at: number, tag?: number): { start: number; e
   if (!(end <= der.length)) throw new Error("not an X.509 certificate");
   return { start, end };
 }
-

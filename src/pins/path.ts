@@ -21,7 +21,10 @@ export function pathMatches(path: VerifiedPath, pins: PinSet, anchors: readonly 
 }
 
 /** The caller's `ca` certificate with this key, if the anchor is one of them (a built-in root is not). */
-export function anchorCertificate(spki: Uint8Array, anchors: readonly Uint8Array<ArrayBuffer>[]): Uint8Array<ArrayBuffer> | undefined {
+export function anchorCertificate(
+  spki: Uint8Array,
+  anchors: readonly Uint8Array<ArrayBuffer>[],
+): Uint8Array<ArrayBuffer> | undefined {
   const pin = spkiPin(spki);
   return anchors.find((der) => spkiPin(certificateSpki(der)) === pin);
 }

@@ -90,7 +90,8 @@ function suggestion(text: string): string | null {
   if (fromBase64(padded)?.length === 32 && `sha256/${padded}` !== text) return `sha256/${padded}`;
   // A fingerprint without its colons.
   const hex = text.replace(/^(SHA256|SHA1) Fingerprint=/i, "");
-  if (/^(?:[0-9A-Fa-f]{64}|[0-9A-Fa-f]{40})$/.test(hex)) return toColonHex(Uint8Array.from(hex.match(/../g)!, (pair) => parseInt(pair, 16)));
+  if (/^(?:[0-9A-Fa-f]{64}|[0-9A-Fa-f]{40})$/.test(hex))
+    return toColonHex(Uint8Array.from(hex.match(/../g)!, (pair) => parseInt(pair, 16)));
   return null;
 }
 

@@ -94,7 +94,12 @@ export class PinPolicy {
     if (inForce === "") return undefined;
     let pins = this.#sets.get(inForce);
     if (!pins) {
-      pins = new PinSet(inForce.split(",").slice(0, -1).flatMap((index) => this.#rules[Number(index)]!.pins));
+      pins = new PinSet(
+        inForce
+          .split(",")
+          .slice(0, -1)
+          .flatMap((index) => this.#rules[Number(index)]!.pins),
+      );
       this.#sets.set(inForce, pins);
     }
     return pins;
@@ -121,7 +126,10 @@ export function pinningMode({ trust, reportOnly, onPinFailure }: PinningChoices)
     );
   }
   if (reportOnly && !onPinFailure) {
-    throw new PinnedFetchError("ERR_CONFIG", "reportOnly needs onPinFailure, which is told of each failure it lets through.");
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      "reportOnly needs onPinFailure, which is told of each failure it lets through.",
+    );
   }
   return { pinsOnly: trust === "pins-only", reportOnly: reportOnly === true, onPinFailure };
 }
@@ -130,7 +138,10 @@ export function pinningMode({ trust, reportOnly, onPinFailure }: PinningChoices)
 function ruleOptions(pattern: string, rule: object): { includeSubdomains?: boolean; expires?: unknown } {
   for (const key of Object.keys(rule)) {
     if (key !== "pins" && key !== "includeSubdomains" && key !== "expires") {
-      throw new PinnedFetchError("ERR_CONFIG", `pins["${pattern}"] has an unknown option "${key}" (the options are pins, includeSubdomains and expires).`);
+      throw new PinnedFetchError(
+        "ERR_CONFIG",
+        `pins["${pattern}"] has an unknown option "${key}" (the options are pins, includeSubdomains and expires).`,
+      );
     }
   }
   const { includeSubdomains } = rule as { includeSubdomains?: unknown };
@@ -176,7 +187,8 @@ const ISO_MOMENT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(
 
 function expiryOf(pattern: string, expires: unknown): Date | undefined {
   if (expires === undefined) return undefined;
-  const date = expires instanceof Date ? new Date(expires.getTime()) : typeof expires === "string" ? isoMoment(expires) : null;
+  const date =
+    expires instanceof Date ? new Date(expires.getTime()) : typeof expires === "string" ? isoMoment(expires) : null;
   if (date === null || Number.isNaN(date.getTime())) {
     throw new PinnedFetchError(
       "ERR_CONFIG",

@@ -40,7 +40,10 @@ export function summarizePath(path: VerifiedPath, anchors: readonly Uint8Array<A
   const summaries = path.certificates.map(summarizeCertificate);
   if (!path.anchor) return summaries;
   const anchor = anchorCertificate(path.anchor.spki, anchors);
-  return [...summaries, anchor ? summarizeCertificate(anchor) : summarizeAnchor(path.anchor.subject, spkiPin(path.anchor.spki))];
+  return [
+    ...summaries,
+    anchor ? summarizeCertificate(anchor) : summarizeAnchor(path.anchor.subject, spkiPin(path.anchor.spki)),
+  ];
 }
 
 const SHORT_NAMES: Record<string, string> = {

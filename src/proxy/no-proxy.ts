@@ -30,7 +30,8 @@ export class NoProxy {
     // No IP address matches as a suffix: canonical IPv4 is four numbers, IPv6 has no dots, and an entry
     // whose last label is a number is read as a whole IPv4 address.
     return this.#exemptions.some(
-      (entry) => (entry.port === undefined || entry.port === port) && (host === entry.host || host.endsWith(`.${entry.host}`)),
+      (entry) =>
+        (entry.port === undefined || entry.port === port) && (host === entry.host || host.endsWith(`.${entry.host}`)),
     );
   }
 }
@@ -38,7 +39,11 @@ export class NoProxy {
 function exemption(entry: string): Exemption | null {
   const bracketed = /^\[(.+)\](?::(.*))?$/.exec(entry);
   // A bare IPv6 address has more than one colon, and no port.
-  const [name, port] = bracketed ? [bracketed[1]!, bracketed[2]] : entry.split(":").length > 2 ? [entry] : entry.split(":");
+  const [name, port] = bracketed
+    ? [bracketed[1]!, bracketed[2]]
+    : entry.split(":").length > 2
+      ? [entry]
+      : entry.split(":");
   const host = canonicalHost(name!.replace(/^\*?\./, ""));
   if (!host || (port !== undefined && !/^\d+$/.test(port))) return null;
   return { host, port: port === undefined ? undefined : Number(port) };

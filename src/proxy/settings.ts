@@ -79,7 +79,10 @@ function parseProxy(value: unknown, source: string): HttpProxy {
     );
   }
   if (url.pathname !== "/" || url.search !== "" || url.hash !== "") {
-    throw new PinnedFetchError("ERR_CONFIG", `${source} has a path, query or fragment, which a proxy URL does not take: give http://host:port.`);
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `${source} has a path, query or fragment, which a proxy URL does not take: give http://host:port.`,
+    );
   }
   let credentials: string;
   try {
@@ -95,6 +98,7 @@ function parseProxy(value: unknown, source: string): HttpProxy {
   return {
     host,
     port: Number(url.port || 80),
-    authorization: url.username || url.password ? `Basic ${toBase64(new TextEncoder().encode(credentials))}` : undefined,
+    authorization:
+      url.username || url.password ? `Basic ${toBase64(new TextEncoder().encode(credentials))}` : undefined,
   };
 }

@@ -53,7 +53,10 @@ export async function openTunnel(socket: Socket, proxy: HttpProxy, host: string,
           `Check the URL's host and port, and that the proxy may reach them.`,
       );
     }
-    throw proxyError(proxy, `refused a tunnel to ${target} (${answer}). Check that the proxy allows CONNECT to that host and port.`);
+    throw proxyError(
+      proxy,
+      `refused a tunnel to ${target} (${answer}). Check that the proxy allows CONNECT to that host and port.`,
+    );
   } catch (error) {
     throw proxyFailure(proxy, error);
   }
@@ -81,14 +84,20 @@ async function readHead(socket: Socket, proxy: HttpProxy): Promise<{ head: strin
   for (;;) {
     const chunk = await socket.read();
     if (chunk === null) {
-      throw proxyError(proxy, "closed the connection without answering CONNECT. Check that the proxy URL names an HTTP proxy's port.");
+      throw proxyError(
+        proxy,
+        "closed the connection without answering CONNECT. Check that the proxy URL names an HTTP proxy's port.",
+      );
     }
     // Searching only the new bytes (and the end of the old) keeps a head that arrives in tiny pieces linear.
     const searchFrom = Math.max(0, received.length - END_OF_HEAD.length + 1);
     received += decoder.decode(chunk);
     const end = received.indexOf(END_OF_HEAD, searchFrom);
     if (end > MAX_HEAD || (end === -1 && received.length > MAX_HEAD)) {
-      throw proxyError(proxy, "answered CONNECT with a head over 64 KiB. Check that the proxy URL names an HTTP proxy's port.");
+      throw proxyError(
+        proxy,
+        "answered CONNECT with a head over 64 KiB. Check that the proxy URL names an HTTP proxy's port.",
+      );
     }
     if (end !== -1) return { head: received.slice(0, end), following: received.length - end - END_OF_HEAD.length };
   }
@@ -98,7 +107,13 @@ async function readHead(socket: Socket, proxy: HttpProxy): Promise<{ head: strin
 function authenticationAdvice(proxy: HttpProxy, answer: string, fields: string[]): string {
   const schemes = fields
     .filter((field) => /^proxy-authenticate:/i.test(field))
-    .map((field) => field.slice(field.indexOf(":") + 1).trim().split(/[\s,]/)[0]!);
+    .map(
+      (field) =>
+        field
+          .slice(field.indexOf(":") + 1)
+          .trim()
+          .split(/[\s,]/)[0]!,
+    );
   if (schemes.length > 0 && !schemes.some((scheme) => scheme.toLowerCase() === "basic")) {
     return (
       `requires ${schemes.join(" or ")} authentication (${answer}), which pinned-fetch does not do: ` +
@@ -112,5 +127,7 @@ function authenticationAdvice(proxy: HttpProxy, answer: string, fields: string[]
 }
 
 function proxyError(proxy: HttpProxy, what: string): PinnedFetchError {
-  return new PinnedFetchError("ERR_PROXY", `The proxy ${authority(proxy.host, proxy.port)} ${what}`, { host: proxy.host });
+  return new PinnedFetchError("ERR_PROXY", `The proxy ${authority(proxy.host, proxy.port)} ${what}`, {
+    host: proxy.host,
+  });
 }

@@ -118,7 +118,7 @@ class DenoSocket implements Socket {
 
   async #writeAll(data: Uint8Array): Promise<void> {
     try {
-      for (let at = 0; at < data.length && !this.#closed && !this.#error; ) {
+      for (let at = 0; at < data.length && !this.#closed && !this.#error;) {
         at += await this.#conn.write(data.subarray(at));
       }
     } catch (error) {
@@ -157,9 +157,13 @@ function failedLookup(error: unknown): boolean {
 function permitted(error: unknown, access: "read" | "write", url: URL): never {
   if (error instanceof Error && error.name === "NotCapable") {
     const path = fileURLToPath(url);
-    throw new PinnedFetchError("ERR_CONFIG", `Deno did not let pinned-fetch ${access} ${path} (${error.message}). Run it with --allow-${access}=${path}.`, {
-      cause: error,
-    });
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `Deno did not let pinned-fetch ${access} ${path} (${error.message}). Run it with --allow-${access}=${path}.`,
+      {
+        cause: error,
+      },
+    );
   }
   throw error;
 }

@@ -20,8 +20,12 @@ export function connectError(
   error: unknown,
   code: unknown = (error as { code?: unknown } | null)?.code,
 ): PinnedFetchError {
-  const reason = (typeof code === "string" && REASONS[code]) || String((error as { message?: unknown } | null)?.message ?? error);
-  return new PinnedFetchError("ERR_CONNECT", `Connection to ${host}:${port} failed: ${reason}.`, { host, cause: error });
+  const reason =
+    (typeof code === "string" && REASONS[code]) || String((error as { message?: unknown } | null)?.message ?? error);
+  return new PinnedFetchError("ERR_CONNECT", `Connection to ${host}:${port} failed: ${reason}.`, {
+    host,
+    cause: error,
+  });
 }
 
 export function closedError(): PinnedFetchError {

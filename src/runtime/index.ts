@@ -14,7 +14,8 @@ const ADAPTERS: Record<RuntimeName, { available(): boolean; load(): Promise<Buil
     load: () => import("./bun.js").then((module) => module.bunRuntime),
   },
   node: {
-    available: () => typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === "string",
+    available: () =>
+      typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === "string",
     load: () => import("./node.js").then((module) => module.nodeRuntime),
   },
 };
@@ -26,10 +27,7 @@ export function detectRuntime(): RuntimeName {
   for (const name of ["deno", "bun", "node"] as const) {
     if (ADAPTERS[name].available()) return name;
   }
-  throw new PinnedFetchError(
-    "ERR_CONFIG",
-    "pinned-fetch runs on Node, Deno and Bun, and found none of them here.",
-  );
+  throw new PinnedFetchError("ERR_CONFIG", "pinned-fetch runs on Node, Deno and Bun, and found none of them here.");
 }
 
 /**
@@ -41,7 +39,10 @@ export function selectRuntime(choice: RuntimeName | Runtime | undefined): Promis
   if (typeof choice === "object" && choice !== null) {
     const { connect, unrefTimer } = choice as Partial<Runtime>;
     if (typeof connect !== "function" || typeof unrefTimer !== "function") {
-      throw new PinnedFetchError("ERR_CONFIG", 'runtime must be "node", "deno", "bun" or an object with connect and unrefTimer.');
+      throw new PinnedFetchError(
+        "ERR_CONFIG",
+        'runtime must be "node", "deno", "bun" or an object with connect and unrefTimer.',
+      );
     }
     return Promise.resolve(choice);
   }
@@ -56,10 +57,16 @@ export function hostRuntime(): Promise<BuiltInRuntime> {
 function builtInRuntime(name: RuntimeName): Promise<BuiltInRuntime> {
   const adapter = Object.hasOwn(ADAPTERS, name) ? ADAPTERS[name] : undefined;
   if (!adapter) {
-    throw new PinnedFetchError("ERR_CONFIG", `runtime must be "node", "deno", "bun" or an adapter object, not ${JSON.stringify(name)}.`);
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `runtime must be "node", "deno", "bun" or an adapter object, not ${JSON.stringify(name)}.`,
+    );
   }
   if (!adapter.available()) {
-    throw new PinnedFetchError("ERR_CONFIG", `runtime "${name}" was asked for, but its APIs are not available in this runtime.`);
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `runtime "${name}" was asked for, but its APIs are not available in this runtime.`,
+    );
   }
   let runtime = loaded.get(name);
   if (!runtime) loaded.set(name, (runtime = adapter.load()));

@@ -38,7 +38,12 @@ const RSA_EXPONENT = { min: 3n, limit: 1n << 33n };
  * `spki`, for a key that ring would take for `algorithm`; false otherwise
  * (ring then decides).
  */
-export function verifySignature(algorithm: number, spki: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+export function verifySignature(
+  algorithm: number,
+  spki: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   const expected = ALGORITHMS[algorithm];
   if (!expected) return false;
   const id = signatureId(algorithm, spki, message, signature);
@@ -47,7 +52,9 @@ export function verifySignature(algorithm: number, spki: Uint8Array, message: Ui
   if (!key || !sameKind(key, expected) || !pointAsRingTakes(spki, expected)) return false;
   let valid: boolean;
   try {
-    const withPadding = expected.pss ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST } : key;
+    const withPadding = expected.pss
+      ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
+      : key;
     valid = verify(expected.hash, message, withPadding, signature);
   } catch {
     return false;
@@ -119,7 +126,13 @@ function sameKind(key: KeyObject, expected: Algorithm): boolean {
   if (expected.key === "rsa") {
     const bits = details?.modulusLength ?? 0;
     const exponent = details?.publicExponent ?? 0n;
-    return bits >= RSA_BITS.min && bits <= RSA_BITS.max && exponent >= RSA_EXPONENT.min && exponent < RSA_EXPONENT.limit && exponent % 2n === 1n;
+    return (
+      bits >= RSA_BITS.min &&
+      bits <= RSA_BITS.max &&
+      exponent >= RSA_EXPONENT.min &&
+      exponent < RSA_EXPONENT.limit &&
+      exponent % 2n === 1n
+    );
   }
   return true;
 }

@@ -3,7 +3,17 @@ import type { HttpProxy } from "../proxy/settings.js";
 import { authority, openTunnel, proxyFailure } from "../proxy/tunnel.js";
 import type { Runtime, Socket } from "../runtime/index.js";
 import { abortable, deadline } from "../signals.js";
-import { Cause, type Engine, type EngineFailure, Failure, HANDSHAKE_DONE, MAX_WRITE, PEER_CLOSED, type Step, loadEngine } from "./engine.js";
+import {
+  Cause,
+  type Engine,
+  type EngineFailure,
+  Failure,
+  HANDSHAKE_DONE,
+  MAX_WRITE,
+  PEER_CLOSED,
+  type Step,
+  loadEngine,
+} from "./engine.js";
 import { timersStarved } from "./timer-turns.js";
 import { TrustContext } from "./trust.js";
 import { HandshakeVerifier, type PinningOptions } from "./verifier.js";
@@ -67,7 +77,12 @@ export async function openTls(runtime: Runtime, trust: TrustContext, options: Op
     const peer = proxy ?? { host: hostname, port };
     const connecting = runtime.connect({ host: options.address ?? peer.host, port: peer.port, signal: stage.signal });
     // Bounded whatever the adapter does with the signal; a socket that connects too late is closed.
-    socket = await abortable(connecting, stage.signal, () => connecting.then((late) => late.close(), () => {})).catch((error) => {
+    socket = await abortable(connecting, stage.signal, () =>
+      connecting.then(
+        (late) => late.close(),
+        () => {},
+      ),
+    ).catch((error) => {
       throw proxy ? proxyFailure(proxy, error) : error;
     });
     if (proxy) await abortable(openTunnel(socket, proxy, hostname, port), stage.signal, () => socket!.close());
@@ -199,7 +214,8 @@ export class Connection implements TlsConnection {
     if (!chunk) {
       chunk = await this.#socket.read();
       this.#assertUsable();
-      if (chunk === null) throw this.#fail(new PinnedFetchError("ERR_TLS", `${this.#host} ${ended}`, { host: this.#host }));
+      if (chunk === null)
+        throw this.#fail(new PinnedFetchError("ERR_TLS", `${this.#host} ${ended}`, { host: this.#host }));
     }
     if (chunk.length <= MAX_FEED) {
       this.#unfed = null;
@@ -422,7 +438,8 @@ export class Connection implements TlsConnection {
 /** Which pin makes a good backup, by what the path holds: leaf, intermediates and anchor, or the leaf alone. */
 function backupAdvice(pathLength: number): string {
   if (pathLength >= 3) return ` (an intermediate's pin makes a good backup)`;
-  if (pathLength === 2) return ` (this path has no intermediate: only the leaf's pin and its CA's can match, and the CA's makes a good backup)`;
+  if (pathLength === 2)
+    return ` (this path has no intermediate: only the leaf's pin and its CA's can match, and the CA's makes a good backup)`;
   if (pathLength === 1) {
     return ` (only the leaf's own pin can match here, as nothing else vouches for it: the key of its next certificate, made ahead, makes a good backup)`;
   }

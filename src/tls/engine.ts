@@ -188,10 +188,25 @@ export class Engine {
       aead_open: (key: number, nonce: number, aad: number, aadLen: number, record: number, recordLen: number): number =>
         this.#aeadStep(key, (aead) => aead.open(bytesAt(nonce, 12), bytesAt(aad, aadLen), bytesAt(record, recordLen))),
       aead_free: (key: number): void => void this.#aeadKeys.delete(key),
-      verify_signature: (algorithm: number, spki: number, spkiLen: number, message: number, messageLen: number, signature: number, signatureLen: number): number => {
+      verify_signature: (
+        algorithm: number,
+        spki: number,
+        spkiLen: number,
+        message: number,
+        messageLen: number,
+        signature: number,
+        signatureLen: number,
+      ): number => {
         // 1 if valid; for anything else the engine's ring code decides (wasm/src/signatures.rs).
         try {
-          return verifySignature(algorithm, bytesAt(spki, spkiLen), bytesAt(message, messageLen), bytesAt(signature, signatureLen)) ? 1 : 0;
+          return verifySignature(
+            algorithm,
+            bytesAt(spki, spkiLen),
+            bytesAt(message, messageLen),
+            bytesAt(signature, signatureLen),
+          )
+            ? 1
+            : 0;
         } catch {
           return 0;
         }
@@ -234,7 +249,7 @@ export class Engine {
     const certificates: Uint8Array<ArrayBuffer>[] = [];
     let subject: Uint8Array<ArrayBuffer> | undefined;
     let spki: Uint8Array<ArrayBuffer> | undefined;
-    for (let at = ptr, end = ptr + len; at < end; ) {
+    for (let at = ptr, end = ptr + len; at < end;) {
       const kind = this.#bytes[at]!;
       const size = this.#view.getUint32(at + 1, true);
       const value = this.#bytes.slice(at + 5, at + 5 + size);
@@ -371,7 +386,11 @@ export class Engine {
 
   /** What the engine holds now: sessions, native record-cipher keys, and bytes allocated (read by the soak test). */
   get held(): { sessions: number; recordKeys: number; allocatedBytes: number } {
-    return { sessions: this.#verifiers.size, recordKeys: this.#aeadKeys.size, allocatedBytes: this.#exports.pf_allocated() };
+    return {
+      sessions: this.#verifiers.size,
+      recordKeys: this.#aeadKeys.size,
+      allocatedBytes: this.#exports.pf_allocated(),
+    };
   }
 
   /** The negotiated protocol version and ALPN of the last session called. */
@@ -391,7 +410,11 @@ export class Engine {
       output: outLen ? this.#bytes.slice(outPtr, outPtr! + outLen) : null,
       plaintext: plainLen ? this.#bytes.slice(plainPtr, plainPtr! + plainLen) : null,
       failure: code
-        ? { code: code as Failure, cause: cause as Cause, detail: decoder.decode(this.#bytes.subarray(messagePtr, messagePtr! + messageLen!)) }
+        ? {
+            code: code as Failure,
+            cause: cause as Cause,
+            detail: decoder.decode(this.#bytes.subarray(messagePtr, messagePtr! + messageLen!)),
+          }
         : null,
     };
   }

@@ -70,9 +70,13 @@ function parseAnchors(pem: unknown, label: string): Uint8Array<ArrayBuffer>[] {
     try {
       checkCertificate(der);
     } catch (cause) {
-      throw new PinnedFetchError("ERR_CONFIG", `${label} holds a CERTIFICATE block that is not a valid X.509 certificate.`, {
-        cause,
-      });
+      throw new PinnedFetchError(
+        "ERR_CONFIG",
+        `${label} holds a CERTIFICATE block that is not a valid X.509 certificate.`,
+        {
+          cause,
+        },
+      );
     }
   }
   return ders;

@@ -46,7 +46,8 @@ export class HandshakeVerifier implements SessionVerifier {
     const leaf = certificates[0]!;
     // A certificate given in `ca` is trusted as it is, even with CA:TRUE (as Dart's setTrustedCertificates allows).
     const givenAsTrusted = this.#anchors.some((anchor) => sameBytes(anchor, leaf));
-    if (!givenAsTrusted && !(pins && pinsOnly)) return pins && reportOnly ? Verdict.ContinueReportOnly : Verdict.Continue;
+    if (!givenAsTrusted && !(pins && pinsOnly))
+      return pins && reportOnly ? Verdict.ContinueReportOnly : Verdict.Continue;
 
     const { notBefore, notAfter } = certificateValidity(leaf);
     const now = Date.now();

@@ -29,7 +29,11 @@ export const bodies: Group = {
             if (body instanceof FormData) assert.match(echo.body, /name="field"\r\n\r\nvalue\r\n/);
             else assert.equal(echo.body, text);
             if (contentType === "") assert.equal(echo.headers["content-type"], undefined);
-            else assert.match(echo.headers["content-type"] ?? "", contentType instanceof RegExp ? contentType : new RegExp(`^${contentType}$`));
+            else
+              assert.match(
+                echo.headers["content-type"] ?? "",
+                contentType instanceof RegExp ? contentType : new RegExp(`^${contentType}$`),
+              );
             assert.equal(echo.headers["content-length"], String(new TextEncoder().encode(echo.body).length));
           }
         }),
@@ -38,8 +42,13 @@ export const bodies: Group = {
       name: "a body inside a Request: up to 64 KiB with a Content-Length, longer streamed chunked, abortable while read",
       run: (fixture) =>
         withFetch(local(fixture), async (fetch) => {
-          const small = (await (await fetch(new Request(url(fixture, "/echo"), { method: "POST", body: "small" }))).json()) as Echo;
-          assert.deepEqual([small.body, small.headers["content-length"], small.headers["transfer-encoding"]], ["small", "5", undefined]);
+          const small = (await (
+            await fetch(new Request(url(fixture, "/echo"), { method: "POST", body: "small" }))
+          ).json()) as Echo;
+          assert.deepEqual(
+            [small.body, small.headers["content-length"], small.headers["transfer-encoding"]],
+            ["small", "5", undefined],
+          );
           const piece = new TextEncoder().encode("a".repeat(16 * 1024));
           let pieces = 0;
           const long = new ReadableStream<Uint8Array>({
@@ -48,11 +57,21 @@ export const bodies: Group = {
           const init = { method: "PUT", body: long, duplex: "half" } as RequestInit;
           const streamed = (await (await fetch(new Request(url(fixture, "/echo"), init))).json()) as Echo;
           assert.equal(streamed.body.length, 8 * piece.length);
-          assert.deepEqual([streamed.headers["content-length"], streamed.headers["transfer-encoding"]], [undefined, "chunked"]);
+          assert.deepEqual(
+            [streamed.headers["content-length"], streamed.headers["transfer-encoding"]],
+            [undefined, "chunked"],
+          );
           const controller = new AbortController();
           const reason = new Error("stop");
           const endless = new ReadableStream<Uint8Array>({ start: (stream) => stream.enqueue(piece) });
-          const waiting = fetch(new Request(url(fixture, "/echo"), { method: "PUT", body: endless, duplex: "half", signal: controller.signal } as RequestInit));
+          const waiting = fetch(
+            new Request(url(fixture, "/echo"), {
+              method: "PUT",
+              body: endless,
+              duplex: "half",
+              signal: controller.signal,
+            } as RequestInit),
+          );
           controller.abort(reason);
           await rejectsWith(waiting, reason);
         }),
@@ -63,7 +82,9 @@ export const bodies: Group = {
         withFetch(local(fixture), async (fetch) => {
           const plain = (await (await fetch(url(fixture, "/echo"))).json()) as Echo;
           assert.equal(plain.headers["accept-encoding"], "gzip, deflate, br");
-          const own = (await (await fetch(url(fixture, "/echo"), { headers: { "accept-encoding": "identity" } })).json()) as Echo;
+          const own = (await (
+            await fetch(url(fixture, "/echo"), { headers: { "accept-encoding": "identity" } })
+          ).json()) as Echo;
           assert.equal(own.headers["accept-encoding"], "identity");
         }),
     },

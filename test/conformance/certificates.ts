@@ -42,15 +42,29 @@ export const certificates: Group = {
       fixture.pins.otherLeaf,
       fixture.pins.otherIntermediate,
     ]),
-    failsWith("a leaf whose signature does not verify", "ERR_CERT_UNTRUSTED", "forged", (fixture) => [fixture.pins.intermediate]),
+    failsWith("a leaf whose signature does not verify", "ERR_CERT_UNTRUSTED", "forged", (fixture) => [
+      fixture.pins.intermediate,
+    ]),
     // The path comes first: a leaf that is both misnamed and untrusted is untrusted.
-    failsWith("a leaf for another name from an untrusted CA", "ERR_CERT_UNTRUSTED", "wrongNameUntrusted", (fixture) => [fixture.pins.otherIntermediate]),
-    failsWith("a leaf for another name, with pins that miss", "ERR_CERT_HOSTNAME", "wrongName", (fixture) => [fixture.pins.otherRoot]),
-    refusedFor("an intermediate whose name constraints exclude the leaf's name", "nameConstrained", /name constraints exclude/),
+    failsWith("a leaf for another name from an untrusted CA", "ERR_CERT_UNTRUSTED", "wrongNameUntrusted", (fixture) => [
+      fixture.pins.otherIntermediate,
+    ]),
+    failsWith("a leaf for another name, with pins that miss", "ERR_CERT_HOSTNAME", "wrongName", (fixture) => [
+      fixture.pins.otherRoot,
+    ]),
+    refusedFor(
+      "an intermediate whose name constraints exclude the leaf's name",
+      "nameConstrained",
+      /name constraints exclude/,
+    ),
     refusedFor("an intermediate marked CA:FALSE", "notCa", /acts as a CA but is not one/),
     refusedFor("an intermediate without basicConstraints", "noBasicConstraints", /acts as a CA but is not one/),
     refusedFor("a leaf for client authentication only", "clientAuthOnly", /extended key usage lacks serverAuth/),
-    refusedFor("a leaf signed with SHA-1", "sha1", /signed with an algorithm that is refused.*\(UnsupportedSignatureAlgorithm\(1\.2\.840\.10045\.4\.1\)\)$/s),
+    refusedFor(
+      "a leaf signed with SHA-1",
+      "sha1",
+      /signed with an algorithm that is refused.*\(UnsupportedSignatureAlgorithm\(1\.2\.840\.10045\.4\.1\)\)$/s,
+    ),
     refusedFor("a CA certificate as the leaf", "caLeaf", /is a CA certificate \(CA:TRUE\)/),
     refusedFor("a leaf whose alternative names do not parse", "unparsableNames", /cannot be parsed/),
     {

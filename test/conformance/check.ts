@@ -87,7 +87,10 @@ export async function loggedErrors(use: (logged: unknown[][]) => Promise<void>):
 }
 
 /** Runs `use` with a pinned fetch and closes it afterwards. */
-export async function withFetch(options: PinnedFetchOptions, use: (fetch: PinnedFetch) => Promise<void>): Promise<void> {
+export async function withFetch(
+  options: PinnedFetchOptions,
+  use: (fetch: PinnedFetch) => Promise<void>,
+): Promise<void> {
   const fetch = createPinnedFetch({ onWarning: ignoreWarning, ...options });
   try {
     await use(fetch);

@@ -28,11 +28,17 @@ export const config: Group = {
     refuses("a bare base64 pin of a SHA-1's length", { pins: { localhost: ["AAAAAAAAAAAAAAAAAAAAAAAAAAA="] } }),
     refuses("a pin of the wrong length", { pins: { localhost: ["sha256/AAAA"] } }),
     refuses("a pin that is not base64", { pins: { localhost: ["sha256/not base64 at all, not at all, no no!!="] } }),
-    refuses("the SHA-256 of empty input", { pins: { localhost: ["sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="] } }),
+    refuses("the SHA-256 of empty input", {
+      pins: { localhost: ["sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="] },
+    }),
     refuses("a host with no pins", { pins: { localhost: [] } }),
-    refuses("a pinned host that is not a host name", (fixture) => ({ pins: { "https://localhost/": [fixture.pins.root] } })),
+    refuses("a pinned host that is not a host name", (fixture) => ({
+      pins: { "https://localhost/": [fixture.pins.root] },
+    })),
     refuses("a ca that is not PEM", { ca: "not a certificate" }),
-    refuses("a PEM block that is not a certificate", { ca: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n" }),
+    refuses("a PEM block that is not a certificate", {
+      ca: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    }),
     refuses("a negative connectTimeout", { connectTimeout: -1 }),
     refuses("a timeout that is not a number", { timeout: "5s" as never }),
     refuses("a connections limit of 0", { connections: 0 }),
@@ -60,7 +66,10 @@ export const config: Group = {
         const pins = { localhost: [fixture.pins.intermediate, fixture.pins.root] };
         refusal({ pin: pins }, /createPinnedFetch has no option "pin"; did you mean pins\?/);
         refusal({ Pins: pins }, /no option "Pins"; did you mean pins\?/);
-        refusal({ pins, reportonly: true, onPinFailure: () => {} }, /no option "reportonly"; did you mean reportOnly\?/);
+        refusal(
+          { pins, reportonly: true, onPinFailure: () => {} },
+          /no option "reportonly"; did you mean reportOnly\?/,
+        );
         refusal({ conectTimeout: 1_000 }, /did you mean connectTimeout\?/);
         refusal({ includeSubdomains: true }, /includeSubdomains is an option of a rule, inside pins/);
         refusal({ colour: "blue" }, /no option "colour"\. createPinnedFetch's options are pins, ca, .*onWarning\./);
@@ -70,10 +79,16 @@ export const config: Group = {
       name: "refuses pins that are not a plain object, and options that are not one",
       run: (fixture) => {
         const rule = [fixture.pins.intermediate, fixture.pins.root];
-        refusal({ pins: new Map([["localhost", rule]]) }, /pins must be an object of host or pattern to rule.*not a Map/);
+        refusal(
+          { pins: new Map([["localhost", rule]]) },
+          /pins must be an object of host or pattern to rule.*not a Map/,
+        );
         refusal({ pins: [rule] }, /pins must be .*not an array/);
         refusal({ pins: null }, /pins must be .*not null/);
-        refusal({ pins: { localhost: new Map([["pins", rule]]) } }, /pins\["localhost"\] must be a list of pins or \{ pins/);
+        refusal(
+          { pins: { localhost: new Map([["pins", rule]]) } },
+          /pins\["localhost"\] must be a list of pins or \{ pins/,
+        );
         refusal(null, /options of createPinnedFetch must be a plain object, not null/);
         refusal(new Map(), /must be a plain object, not a Map/);
       },
@@ -81,11 +96,29 @@ export const config: Group = {
     {
       name: "refuses an expires that is not an ISO 8601 date or timestamp",
       run: (fixture) => {
-        const rule = (expires: unknown) => ({ pins: { localhost: { pins: [fixture.pins.intermediate, fixture.pins.root], expires } } });
-        for (const expires of ["1", "0", "June 30", "2027-6-30", "2027-02-30", "2027-06-30T12:00", "2027-06-30T25:00Z", "20270630", new Date(NaN), 1_900_000_000_000]) {
+        const rule = (expires: unknown) => ({
+          pins: { localhost: { pins: [fixture.pins.intermediate, fixture.pins.root], expires } },
+        });
+        for (const expires of [
+          "1",
+          "0",
+          "June 30",
+          "2027-6-30",
+          "2027-02-30",
+          "2027-06-30T12:00",
+          "2027-06-30T25:00Z",
+          "20270630",
+          new Date(NaN),
+          1_900_000_000_000,
+        ]) {
           refusal(rule(expires), /pins\["localhost"\]\.expires must be a Date, an ISO 8601 date such as "2027-06-30"/);
         }
-        for (const expires of ["2999-06-30", "2999-06-30T12:00Z", "2999-06-30T12:00:00.5+02:00", new Date(Date.UTC(2999, 5, 30))]) {
+        for (const expires of [
+          "2999-06-30",
+          "2999-06-30T12:00Z",
+          "2999-06-30T12:00:00.5+02:00",
+          new Date(Date.UTC(2999, 5, 30)),
+        ]) {
           createPinnedFetch(rule(expires) as PinnedFetchOptions);
         }
       },
@@ -96,7 +129,10 @@ export const config: Group = {
         for (const connectTimeout of [3e9, 2 ** 31, 0, 0.5, NaN, Infinity]) {
           refusal({ connectTimeout }, /connectTimeout must be a number of milliseconds from 1 to 2,147,483,647/);
         }
-        refusal({ timeout: 3e9 }, /timeout must be a number of milliseconds from 1 to 2,147,483,647 .*not 3000000000\./);
+        refusal(
+          { timeout: 3e9 },
+          /timeout must be a number of milliseconds from 1 to 2,147,483,647 .*not 3000000000\./,
+        );
         createPinnedFetch({ connectTimeout: 2 ** 31 - 1, timeout: 1 });
       },
     },
@@ -108,12 +144,18 @@ export const config: Group = {
         refusal({ reportOnly: "false" }, /reportOnly must be true or false, not "false"/);
         refusal({ trust: "WEBPKI" }, /trust must be "webpki" or "pins-only"/);
         refusal({ ca: 5 }, /ca must be PEM certificates/);
-        refusal({ ca: [] }, /ca must be PEM certificates: a string, or a non-empty array of strings, not an empty array/);
+        refusal(
+          { ca: [] },
+          /ca must be PEM certificates: a string, or a non-empty array of strings, not an empty array/,
+        );
         refusal({ connections: "2" }, /connections must be a whole number from 1/);
         refusal({ maxHeaderSize: 1.5 }, /maxHeaderSize must be a whole number of bytes/);
         refusal({ maxChunkLineSize: -1 }, /maxChunkLineSize must be a whole number of bytes/);
         refusal({ resolve: { localhost: 127 } }, /resolve must be an object of host name to address/);
-        refusal({ resolve: { localhost: "127.0.0.1:8443" } }, /resolve\["localhost"\] is "127\.0\.0\.1:8443", which is not an address/);
+        refusal(
+          { resolve: { localhost: "127.0.0.1:8443" } },
+          /resolve\["localhost"\] is "127\.0\.0\.1:8443", which is not an address/,
+        );
         refusal({ proxy: 3128 }, /proxy must be "http:\/\/host:port"/);
         refusal({ runtime: "Node" }, /runtime must be "node", "deno", "bun", or an adapter/);
       },
@@ -127,17 +169,32 @@ export const config: Group = {
           assert.equal(error.code, "ERR_CONFIG");
           assert.match(error.message, message);
         };
-        await refused(connectTls({ ...target, address: "127.0.0.1" } as never), /connectTls has no option "address"; did you mean resolve\?/);
-        await refused(connectTls({ ...target, connectTimeout: 3e9 }), /connectTimeout must be a number of milliseconds/);
+        await refused(
+          connectTls({ ...target, address: "127.0.0.1" } as never),
+          /connectTls has no option "address"; did you mean resolve\?/,
+        );
+        await refused(
+          connectTls({ ...target, connectTimeout: 3e9 }),
+          /connectTimeout must be a number of milliseconds/,
+        );
         await refused(connectTls({ ...target, port: 0 }), /port must be a whole number from 1 to 65535/);
-        await refused(connectTls({ ...target, pins: fixture.pins.leaf } as never), /pins must be a non-empty array of pins/);
+        await refused(
+          connectTls({ ...target, pins: fixture.pins.leaf } as never),
+          /pins must be a non-empty array of pins/,
+        );
         await refused(connectTls({ ...target, alpn: "h2" } as never), /alpn must be an array of protocol names/);
         await refused(connectTls({ hostname: "localhost" } as never), /connectTls needs the option port/);
         const url = `https://localhost:${fixture.ports.tls13}/`;
         await refused(getPins(url, { connectTimeout: 3e9 }), /connectTimeout must be a number of milliseconds/);
-        await refused(getPins(url, { timeout: 1_000 } as never), /getPins has no option "timeout"; did you mean connectTimeout\?/);
+        await refused(
+          getPins(url, { timeout: 1_000 } as never),
+          /getPins has no option "timeout"; did you mean connectTimeout\?/,
+        );
         await refused(getPins(url, { signal: "stop" } as never), /signal must be an AbortSignal/);
-        await refused(getPins(`https://user:secret@localhost:${fixture.ports.tls13}/`), /includes credentials \(https:\/\/localhost:\d+\/\)/);
+        await refused(
+          getPins(`https://user:secret@localhost:${fixture.ports.tls13}/`),
+          /includes credentials \(https:\/\/localhost:\d+\/\)/,
+        );
         // The same option, under its one name everywhere.
         const connection = await connectTls({ ...target, resolve: { localhost: "127.0.0.1" } });
         await connection.close();
@@ -151,7 +208,10 @@ export const config: Group = {
         const url = `https://localhost:${fixture.ports.tls13}/echo`;
         const refused = async (input: unknown, init: unknown, message: RegExp) => {
           let promise: Promise<unknown> | undefined;
-          assert.doesNotThrow(() => (promise = fetch(input as string, init as RequestInit)), "fetch never throws synchronously");
+          assert.doesNotThrow(
+            () => (promise = fetch(input as string, init as RequestInit)),
+            "fetch never throws synchronously",
+          );
           const error = await rejection(promise!);
           assert.equal(error.code, "ERR_CONFIG");
           assert.match(error.message, message);
@@ -162,9 +222,21 @@ export const config: Group = {
           await refused("https://exa mple.com/", undefined, /The URL given to fetch cannot be parsed as a URL/);
           await refused(`https://user:SECRET@localhost:${fixture.ports.tls13}/`, undefined, /includes credentials/);
           const injected = { authorization: "Bearer SECRET\r\nx-injected: 1" };
-          await refused(url, { headers: injected }, /The value of the header authorization is not a header value: it holds a NUL, CR or LF/);
-          await refused(url, { headers: [["x-token", "SECRET\nx-injected: 1"]] }, /header x-token is not a header value/);
-          await refused(new Request(url), { headers: { "x-token": "SECRET\u0000" } }, /header x-token is not a header value/);
+          await refused(
+            url,
+            { headers: injected },
+            /The value of the header authorization is not a header value: it holds a NUL, CR or LF/,
+          );
+          await refused(
+            url,
+            { headers: [["x-token", "SECRET\nx-injected: 1"]] },
+            /header x-token is not a header value/,
+          );
+          await refused(
+            new Request(url),
+            { headers: { "x-token": "SECRET\u0000" } },
+            /header x-token is not a header value/,
+          );
           await refused(url, { headers: { "x token": "1" } }, /"x token" is not a header name/);
           await refused(url, { method: "GE T" }, /"GE T" is not a method/);
           await refused(url, { method: "CONNECT" }, /CONNECT is a forbidden method/);
@@ -191,11 +263,16 @@ export const config: Group = {
           function* fields(): Generator<[string, string]> {
             yield ["x-from", "generator"];
           }
-          const echo = (await (await fetch(url, { headers: fields() as unknown as HeadersInit })).json()) as { headers: Record<string, string> };
+          const echo = (await (await fetch(url, { headers: fields() as unknown as HeadersInit })).json()) as {
+            headers: Record<string, string>;
+          };
           assert.equal(echo.headers["x-from"], "generator");
           const reason = new Error("the Request's own signal");
           const request = new Request(url, { signal: AbortSignal.abort(reason) });
-          const outcome = await fetch(request, { signal: undefined }).then(() => "resolved", (error: unknown) => error);
+          const outcome = await fetch(request, { signal: undefined }).then(
+            () => "resolved",
+            (error: unknown) => error,
+          );
           assert.equal(outcome, reason);
         } finally {
           await fetch.close();

@@ -46,13 +46,25 @@ export async function runConformance(only: readonly string[]): Promise<Tally[]> 
         label = `${name} ${versionOf(binary)}`;
       } catch (error) {
         const reason = String((error as Error)?.message ?? error).split("\n")[0];
-        tallies.push({ label: name, passed: 0, failed: 0, notRun: selected.length, problems: [`not started: ${reason}`] });
+        tallies.push({
+          label: name,
+          passed: 0,
+          failed: 0,
+          notRun: selected.length,
+          problems: [`not started: ${reason}`],
+        });
         continue;
       }
       console.log(`\n${label}: ${selected.length} conformance scenarios`);
       const run = await runScenarios(binary, [...args, control, runtime, ...only], limit);
       const notRun = selected.length - run.passed - run.failed;
-      tallies.push({ label, passed: run.passed, failed: run.failed, notRun, problems: run.problem ? [run.problem] : [] });
+      tallies.push({
+        label,
+        passed: run.passed,
+        failed: run.failed,
+        notRun,
+        problems: run.problem ? [run.problem] : [],
+      });
     }
   } finally {
     await fixture.close();

@@ -4,7 +4,17 @@
 // stack at most five codings.
 import process from "node:process";
 
-import { type Group, type Scenario, assert, delay, eventually, local, rejection, rejectsWith, withFetch } from "./check.js";
+import {
+  type Group,
+  type Scenario,
+  assert,
+  delay,
+  eventually,
+  local,
+  rejection,
+  rejectsWith,
+  withFetch,
+} from "./check.js";
 import { BOMBS, ENCODED_TEXT, HELLO, bombPath } from "../support/content.js";
 import type { Fixture } from "./description.js";
 
@@ -85,7 +95,10 @@ const cutShort: Scenario = {
       for (const coding of ["gzip", "deflate", "raw-deflate", "br"]) {
         const body = (await fetch(served(fixture, `/cut/random/${size}/${coding}`))).arrayBuffer();
         if (fixture.runtime === "deno" && coding === "br") {
-          assert.ok((await body).byteLength < size, "Deno's brotli decoder now refuses a cut stream: update the README");
+          assert.ok(
+            (await body).byteLength < size,
+            "Deno's brotli decoder now refuses a cut stream: update the README",
+          );
           continue;
         }
         const error = await rejection(body);
@@ -129,7 +142,10 @@ export const decoding: Group = {
             await delay(200);
           }
           console.log(`a stopped reader in ${fixture.runtime}: the server sent ${mib(sent)} of ${mib(NOISE_BYTES)}`);
-          assert.ok(sent < NOISE_BYTES / 2, `the server could send ${mib(sent)} of ${mib(NOISE_BYTES)} while nobody read`);
+          assert.ok(
+            sent < NOISE_BYTES / 2,
+            `the server could send ${mib(sent)} of ${mib(NOISE_BYTES)} while nobody read`,
+          );
           assert.equal(first + (await readRest(reader)), NOISE_BYTES);
         }),
     },
@@ -155,7 +171,11 @@ export const decoding: Group = {
           const reader = response.body!.getReader();
           await reader.read();
           await reader.cancel();
-          await eventually(() => fixture.stats("decoding"), (stats) => stats.open === 0, "connections open at the server");
+          await eventually(
+            () => fixture.stats("decoding"),
+            (stats) => stats.open === 0,
+            "connections open at the server",
+          );
         }),
     },
     {
@@ -170,7 +190,9 @@ export const decoding: Group = {
           }
           // A redirect that is followed is not decoded, so its codings do not count (as in undici).
           const sixCodings = encodeURIComponent("gzip, gzip, gzip, gzip, gzip, gzip");
-          const response = await fetch(`https://localhost:${fixture.ports.tls13}/redirect/302?to=/hello&encoding=${sixCodings}`);
+          const response = await fetch(
+            `https://localhost:${fixture.ports.tls13}/redirect/302?to=/hello&encoding=${sixCodings}`,
+          );
           assert.equal(await response.text(), HELLO);
           assert.equal(response.redirected, true);
         }),

@@ -12,7 +12,15 @@ import { bombPath } from "../support/content.js";
 import { buildMazes, MAZES, type MazeName } from "../support/hostile/chains.js";
 import { startHostileServer } from "../support/hostile/server.js";
 import type { ServerPlan } from "../support/hostile/plan.js";
-import { CLIENT_AUTH, createPki, issue, type IssueOptions, type Issued, type Pki, withAlteredSignature } from "../support/pki.js";
+import {
+  CLIENT_AUTH,
+  createPki,
+  issue,
+  type IssueOptions,
+  type Issued,
+  type Pki,
+  withAlteredSignature,
+} from "../support/pki.js";
 import { startProxy } from "../support/proxy.js";
 import {
   pinOf,
@@ -48,10 +56,12 @@ const RAW_ROUTES: Record<string, (socket: TLSSocket, tcp: Socket) => void> = {
     socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r");
     setTimeout(() => socket.end("\n0\r\n\r\n"), 20);
   },
-  "/big-head": (socket) => socket.end(`HTTP/1.1 200 OK\r\nx-big: ${"a".repeat(100_000)}\r\ncontent-length: 2\r\n\r\nok`),
+  "/big-head": (socket) =>
+    socket.end(`HTTP/1.1 200 OK\r\nx-big: ${"a".repeat(100_000)}\r\ncontent-length: 2\r\n\r\nok`),
   "/status-600": (socket) => socket.end("HTTP/1.1 600 Nope\r\ncontent-length: 0\r\n\r\n"),
   "/control-character": (socket) => socket.end("HTTP/1.1 200 O\x01K\r\ncontent-length: 0\r\n\r\n"),
-  "/length-and-chunked": (socket) => socket.end("HTTP/1.1 200 OK\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n"),
+  "/length-and-chunked": (socket) =>
+    socket.end("HTTP/1.1 200 OK\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n"),
   "/conflicting-lengths": (socket) => socket.end("HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nok"),
   "/folded": (socket) => socket.end("HTTP/1.1 200 OK\r\nx-a: 1\r\n  folded\r\ncontent-length: 0\r\n\r\n"),
   "/short-body": (socket) => socket.end("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort"),
@@ -63,14 +73,21 @@ const RAW_ROUTES: Record<string, (socket: TLSSocket, tcp: Socket) => void> = {
     socket.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789");
     setTimeout(() => tcp.resetAndDestroy(), 20);
   },
-  "/interim-flood": (socket) => socket.end(`${"HTTP/1.1 100 Continue\r\n\r\n".repeat(1_000)}HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok`),
+  "/interim-flood": (socket) =>
+    socket.end(`${"HTTP/1.1 100 Continue\r\n\r\n".repeat(1_000)}HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok`),
   "/big-trailers": (socket) =>
-    socket.end(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n${`x-trailer: ${"t".repeat(87)}\r\n`.repeat(100)}\r\n`),
-  "/long-chunk-line": (socket) => socket.end(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2;${"e".repeat(200)}\r\nok\r\n0\r\n\r\n`),
+    socket.end(
+      `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n${`x-trailer: ${"t".repeat(87)}\r\n`.repeat(100)}\r\n`,
+    ),
+  "/long-chunk-line": (socket) =>
+    socket.end(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2;${"e".repeat(200)}\r\nok\r\n0\r\n\r\n`),
   // A response that leaves the connection open, then a 408 on it once it idles in the pool.
   "/idle-408": (socket) => {
     socket.write("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst");
-    setTimeout(() => socket.end("HTTP/1.1 408 Request Timeout\r\ncontent-length: 5\r\nconnection: close\r\n\r\nstale"), 30);
+    setTimeout(
+      () => socket.end("HTTP/1.1 408 Request Timeout\r\ncontent-length: 5\r\nconnection: close\r\n\r\nstale"),
+      30,
+    );
   },
 };
 
@@ -89,23 +106,53 @@ export async function startFixture(): Promise<RunningFixture> {
     dnsNames: ["example.com", "a.example.com", "a.b.example.com", "badexample.com"],
     issuer: pki.intermediate,
   });
-  const selfSignedLocalhost = { commonName: "localhost", ca: true, dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] };
+  const selfSignedLocalhost = {
+    commonName: "localhost",
+    ca: true,
+    dnsNames: ["localhost"],
+    ipAddresses: ["127.0.0.1"],
+  };
   const selfSigned = await issue(selfSignedLocalhost);
-  const expiredSelfSigned = await issue({ ...selfSignedLocalhost, notBefore: new Date(Date.now() - 3 * DAY), notAfter: new Date(Date.now() - DAY) });
+  const expiredSelfSigned = await issue({
+    ...selfSignedLocalhost,
+    notBefore: new Date(Date.now() - 3 * DAY),
+    notAfter: new Date(Date.now() - DAY),
+  });
   // What an inspecting proxy poses with: a localhost certificate from the trusted CA, but not the server's key.
-  const inspecting = await issue({ commonName: "localhost", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"], issuer: pki.intermediate });
+  const inspecting = await issue({
+    commonName: "localhost",
+    dnsNames: ["localhost"],
+    ipAddresses: ["127.0.0.1"],
+    issuer: pki.intermediate,
+  });
   // Each signature algorithm the engine checks, in certificates and in the handshake; and a signature that is wrong.
   const localhostLeaf = { commonName: "localhost", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] };
-  const rsaIntermediate = await issue({ commonName: "pinned-fetch Test RSA CA", ca: true, issuer: pki.root, algorithm: "RSA-2048" });
+  const rsaIntermediate = await issue({
+    commonName: "pinned-fetch Test RSA CA",
+    ca: true,
+    issuer: pki.root,
+    algorithm: "RSA-2048",
+  });
   const rsaLeaf = await issue({ ...localhostLeaf, issuer: rsaIntermediate, algorithm: "RSA-2048" });
-  const p384Intermediate = await issue({ commonName: "pinned-fetch Test P-384 CA", ca: true, issuer: pki.root, algorithm: "P-384" });
+  const p384Intermediate = await issue({
+    commonName: "pinned-fetch Test P-384 CA",
+    ca: true,
+    issuer: pki.root,
+    algorithm: "P-384",
+  });
   const p384Leaf = await issue({ ...localhostLeaf, issuer: p384Intermediate, algorithm: "P-384" });
   const ed25519Leaf = await issue({ ...localhostLeaf, issuer: pki.intermediate, algorithm: "Ed25519" });
   const forgedLeaf = await issue({ ...localhostLeaf, issuer: pki.intermediate, signingKey: pki.otherIntermediate.key });
-  const wrongNameImpostor = await issue({ commonName: "wrong.example", dnsNames: ["wrong.example"], issuer: pki.otherIntermediate });
+  const wrongNameImpostor = await issue({
+    commonName: "wrong.example",
+    dnsNames: ["wrong.example"],
+    issuer: pki.otherIntermediate,
+  });
   // Chains that the client's CA issued but that break one rule each, and a leaf for another name from an untrusted CA.
   const misissued = async (leaf: Partial<IssueOptions>, intermediate?: Partial<IssueOptions>) => {
-    const issuer = intermediate ? await issue({ commonName: "pinned-fetch Test Misissuing CA", ca: true, issuer: pki.root, ...intermediate }) : pki.intermediate;
+    const issuer = intermediate
+      ? await issue({ commonName: "pinned-fetch Test Misissuing CA", ca: true, issuer: pki.root, ...intermediate })
+      : pki.intermediate;
     const certificate = await issue({ ...localhostLeaf, issuer, ...leaf });
     return { chain: [certificate, issuer], key: certificate };
   };
@@ -120,7 +167,11 @@ export async function startFixture(): Promise<RunningFixture> {
   prepare(bombPath("gzip"), bombPath("br"));
   const { root: mazeRoot, mazes } = await buildMazes();
   const mazeServers = Object.fromEntries(
-    await Promise.all(MAZES.map(async (name) => [name, await startHttpsServer({ chain: mazes[name].chain, key: mazes[name].key })] as const)),
+    await Promise.all(
+      MAZES.map(
+        async (name) => [name, await startHttpsServer({ chain: mazes[name].chain, key: mazes[name].key })] as const,
+      ),
+    ),
   ) as Record<MazeName, TestServer>;
 
   const servers: Record<ServerName, TestServer> = {
@@ -149,18 +200,28 @@ export async function startFixture(): Promise<RunningFixture> {
     sha1: await startHttpsServer({ ...(await misissued({ signatureHash: "SHA-1" })), sha1: true }),
     caLeaf: await startHttpsServer(await misissued({ ca: true })),
     // A subjectAltName whose one dNSName claims 5 bytes but has 2.
-    unparsableNames: await startHttpsServer(await misissued({ altNamesValue: new Uint8Array([0x30, 0x04, 0x82, 0x05, 0x61, 0x62]) })),
-    wrongNameUntrusted: await startHttpsServer({ chain: [wrongNameImpostor, pki.otherIntermediate], key: wrongNameImpostor }),
+    unparsableNames: await startHttpsServer(
+      await misissued({ altNamesValue: new Uint8Array([0x30, 0x04, 0x82, 0x05, 0x61, 0x62]) }),
+    ),
+    wrongNameUntrusted: await startHttpsServer({
+      chain: [wrongNameImpostor, pki.otherIntermediate],
+      key: wrongNameImpostor,
+    }),
     expiredSelfSignedCa: await startHttpsServer({ chain: [expiredSelfSigned], key: expiredSelfSigned }),
     echo: await startTlsServer({ ...good, alpn: ["echo/1", "http/1.1"] }, (socket) => socket.pipe(socket)),
     raw: await startTlsServer(good, (socket, tcp) =>
       socket.once("data", (request: Buffer) => {
         const target = request.toString("latin1").split(" ", 2)[1] ?? "";
-        (RAW_ROUTES[target] ?? ((s: TLSSocket) => s.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")))(socket, tcp);
+        (RAW_ROUTES[target] ?? ((s: TLSSocket) => s.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")))(
+          socket,
+          tcp,
+        );
       }),
     ),
     trailing: await startCoalescingTlsServer(good, "hello", FORGED_RECORD),
-    endless: await startTlsServer(good, (socket, tcp) => socket.once("data", () => RAW_ROUTES["/stalled-body"]!(socket, tcp))),
+    endless: await startTlsServer(good, (socket, tcp) =>
+      socket.once("data", () => RAW_ROUTES["/stalled-body"]!(socket, tcp)),
+    ),
     stalled: await startTlsServer(good, (socket) => socket.pause()),
     silent: await startTcpServer(() => {}),
     blackHole: await startBlackHole(),
@@ -168,7 +229,9 @@ export async function startFixture(): Promise<RunningFixture> {
     hangup: await startTcpServer((socket) => socket.once("data", () => socket.end())),
     // The first 4 bytes of a ServerHello, then an alert record before the rest of it.
     interleaved: await startTcpServer((socket) =>
-      socket.once("data", () => socket.write(Buffer.from([0x16, 3, 3, 0, 4, 2, 0, 0, 0x46, 0x15, 3, 3, 0, 2, 2, 0x28]))),
+      socket.once("data", () =>
+        socket.write(Buffer.from([0x16, 3, 3, 0, 4, 2, 0, 0, 0x46, 0x15, 3, 3, 0, 2, 2, 0x28])),
+      ),
     ),
     reset: await startTcpServer((socket) => socket.once("data", () => socket.resetAndDestroy())),
     refused: await closedPort(),
@@ -178,7 +241,9 @@ export async function startFixture(): Promise<RunningFixture> {
     proxy: await startProxy(),
     authProxy: await startProxy({ credentials: PROXY_CREDENTIALS }),
     badGatewayProxy: await startProxy({ refuse: "502 Bad Gateway" }),
-    inspectingProxy: await startProxy({ inspect: { chain: [inspecting, pki.intermediate], key: inspecting, ca: pki.root.certPem } }),
+    inspectingProxy: await startProxy({
+      inspect: { chain: [inspecting, pki.intermediate], key: inspecting, ca: pki.root.certPem },
+    }),
     hostile,
     decoding: await startDecodingServer(good),
   };
@@ -190,7 +255,9 @@ export async function startFixture(): Promise<RunningFixture> {
     const server = kind === "stats" && Object.hasOwn(servers, name!) ? servers[name as ServerName] : undefined;
     if (!server) return response.writeHead(404).end();
     const { close: _, port: __, ...stats } = server;
-    response.setHeader("content-type", "application/json").end(JSON.stringify(stats, (key, value) => (key === "recorded" ? undefined : value)));
+    response
+      .setHeader("content-type", "application/json")
+      .end(JSON.stringify(stats, (key, value) => (key === "recorded" ? undefined : value)));
   });
   /** POST /hostile with a plan (or null) as JSON: what the hostile server's next connection does. */
   const armHostile = (request: IncomingMessage, response: ServerResponse) => {
@@ -203,9 +270,16 @@ export async function startFixture(): Promise<RunningFixture> {
   };
   const description: FixtureDescription = {
     control: `http://127.0.0.1:${await listen(control)}`,
-    ports: Object.fromEntries(Object.entries(servers).map(([name, server]) => [name, server.port])) as Record<ServerName, number>,
-    pins: Object.fromEntries(CERTIFICATES.map((name) => [name, pinOf(pki[name as keyof Pki])])) as FixtureDescription["pins"],
-    forms: Object.fromEntries(CERTIFICATES.map((name) => [name, forms(pki[name as keyof Pki])])) as FixtureDescription["forms"],
+    ports: Object.fromEntries(Object.entries(servers).map(([name, server]) => [name, server.port])) as Record<
+      ServerName,
+      number
+    >,
+    pins: Object.fromEntries(
+      CERTIFICATES.map((name) => [name, pinOf(pki[name as keyof Pki])]),
+    ) as FixtureDescription["pins"],
+    forms: Object.fromEntries(
+      CERTIFICATES.map((name) => [name, forms(pki[name as keyof Pki])]),
+    ) as FixtureDescription["forms"],
     ca: { root: pki.root.certPem, otherRoot: pki.otherRoot.certPem },
     selfSigned: { pem: selfSigned.certPem, pin: pinOf(selfSigned) },
     expiredSelfSigned: { pem: expiredSelfSigned.certPem },

@@ -80,32 +80,35 @@ async function runCases(fixture: Fixture, family: Family, indices: readonly numb
   const unhandled = watchUnhandledRejections();
   try {
     // One connection at a time, so that one a failure failed to give back would stop the next request.
-    await withFetch({ ...local(fixture, [fixture.pins.intermediate]), connectTimeout, timeout, connections: 1 }, async (fetch) => {
-      for (const index of indices) {
-        const casePlan = plan(index);
-        if (casePlan.defect && AWAITING_FIX.includes(casePlan.defect) && fixture.hostile.only === null) {
-          tally.leaveOut();
-          continue;
+    await withFetch(
+      { ...local(fixture, [fixture.pins.intermediate]), connectTimeout, timeout, connections: 1 },
+      async (fetch) => {
+        for (const index of indices) {
+          const casePlan = plan(index);
+          if (casePlan.defect && AWAITING_FIX.includes(casePlan.defect) && fixture.hostile.only === null) {
+            tally.leaveOut();
+            continue;
+          }
+          try {
+            await arm(fixture, casePlan.server);
+            const outcome = await runCase(fetch, url, family, casePlan);
+            // An early abort may leave the plan unused.
+            if (casePlan.abortAfter !== undefined) await arm(fixture, null);
+            await followUp(fetch, url);
+            await delay(0);
+            const strays = unhandled.take();
+            assert.equal(strays.length, 0, `unhandled rejections: ${strays.map(String).join("; ")}`);
+            tally.add(`${family.key}:${index}`, outcome);
+          } catch (error) {
+            throw new Error(
+              `hostile case ${family.key}:${index} (PF_HOSTILE_SEED=${fixture.hostile.seed}, ${fixture.runtime}): ${casePlan.what}\n` +
+                `${(error as Error).message}\nplan: ${JSON.stringify(casePlan)}`,
+              { cause: error },
+            );
+          }
         }
-        try {
-          await arm(fixture, casePlan.server);
-          const outcome = await runCase(fetch, url, family, casePlan);
-          // An early abort may leave the plan unused.
-          if (casePlan.abortAfter !== undefined) await arm(fixture, null);
-          await followUp(fetch, url);
-          await delay(0);
-          const strays = unhandled.take();
-          assert.equal(strays.length, 0, `unhandled rejections: ${strays.map(String).join("; ")}`);
-          tally.add(`${family.key}:${index}`, outcome);
-        } catch (error) {
-          throw new Error(
-            `hostile case ${family.key}:${index} (PF_HOSTILE_SEED=${fixture.hostile.seed}, ${fixture.runtime}): ${casePlan.what}\n` +
-              `${(error as Error).message}\nplan: ${JSON.stringify(casePlan)}`,
-            { cause: error },
-          );
-        }
-      }
-    });
+      },
+    );
   } finally {
     unhandled.stop();
   }
@@ -115,13 +118,18 @@ async function runCases(fixture: Fixture, family: Family, indices: readonly numb
 function scenario(name: string, what: string, cases: (fixture: Fixture) => [Family, number[]][]): Scenario {
   return {
     name,
-    timeout: (fixture) => cases(fixture).reduce((total, [family, indices]) => total + indices.length * family.costPerCase, 60_000),
+    timeout: (fixture) =>
+      cases(fixture).reduce((total, [family, indices]) => total + indices.length * family.costPerCase, 60_000),
     async run(fixture) {
       const before = await fixture.stats("hostile");
       const tally = new Tally();
       for (const [family, indices] of cases(fixture)) await runCases(fixture, family, indices, tally);
       console.log(`hostile ${what} in ${fixture.runtime}: ${tally}`);
-      await eventually(() => fixture.stats("hostile"), (stats) => stats.open <= before.open, "connections to the hostile server left open");
+      await eventually(
+        () => fixture.stats("hostile"),
+        (stats) => stats.open <= before.open,
+        "connections to the hostile server left open",
+      );
     },
   };
 }
@@ -141,14 +149,27 @@ function mazeOptions(fixture: Fixture): PinnedFetchOptions {
 }
 
 /** How `promise` settled, and after how long; fails if it takes longer than `limit` ms and the grace. */
-async function settledWithin(promise: Promise<unknown>, limit: number, what: string): Promise<{ error: unknown; ms: number }> {
+async function settledWithin(
+  promise: Promise<unknown>,
+  limit: number,
+  what: string,
+): Promise<{ error: unknown; ms: number }> {
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no outcome within ${limit} ms and the grace of ${GRACE} ms`)), limit + GRACE);
+    timer = setTimeout(
+      () => reject(new Error(`${what}: no outcome within ${limit} ms and the grace of ${GRACE} ms`)),
+      limit + GRACE,
+    );
   });
   try {
-    const error = await Promise.race([promise.then(() => undefined, (error: unknown) => error), hang]);
+    const error = await Promise.race([
+      promise.then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+      hang,
+    ]);
     return { error, ms: performance.now() - started };
   } finally {
     clearTimeout(timer);
@@ -162,10 +183,17 @@ const mazes: Scenario = {
     const tally = new Tally();
     await withFetch({ ...mazeOptions(fixture), connections: 1 }, async (fetch) => {
       for (const maze of MAZES) {
-        const { error, ms } = await settledWithin(fetch(`https://localhost:${fixture.mazes.ports[maze]}/hello`), MAZE_CONNECT_TIMEOUT, maze);
+        const { error, ms } = await settledWithin(
+          fetch(`https://localhost:${fixture.mazes.ports[maze]}/hello`),
+          MAZE_CONNECT_TIMEOUT,
+          maze,
+        );
         assert.ok(error instanceof PinnedFetchError, `${maze}: ${String(error)}`);
         assert.equal(error.code, "ERR_CERT_UNTRUSTED", `${maze}: ${error.message}`);
-        assert.ok(error.message.includes(fixture.mazes.says[maze]), `${maze}: the message does not say "${fixture.mazes.says[maze]}": ${error.message}`);
+        assert.ok(
+          error.message.includes(fixture.mazes.says[maze]),
+          `${maze}: the message does not say "${fixture.mazes.says[maze]}": ${error.message}`,
+        );
         assert.ok(ms <= MAZE_CONNECT_TIMEOUT + GRACE, `${maze}: it failed after ${Math.round(ms)} ms`);
         tally.add(maze, { end: error.code, ms });
         await followUp(fetch, `https://localhost:${fixture.ports.hostile}/`);
@@ -185,14 +213,21 @@ const mazesBesideTimeout: Scenario = {
       const handshakes = Array.from({ length: CONCURRENT_MAZES }, () =>
         fetch(`https://localhost:${fixture.mazes.ports.padded}/hello`).catch((error: unknown) => error),
       );
-      const { error, ms } = await settledWithin(fetch(`https://localhost:${fixture.ports.silent}/`), TIMEOUT, "the request beside the mazes");
+      const { error, ms } = await settledWithin(
+        fetch(`https://localhost:${fixture.ports.silent}/`),
+        TIMEOUT,
+        "the request beside the mazes",
+      );
       assert.ok(error instanceof PinnedFetchError, String(error));
       assert.equal(error.code, "ERR_TIMEOUT", error.message);
       // Timers can be late, the clock is not.
       assert.ok(ms <= TIMEOUT + GRACE, `it timed out after ${Math.round(ms)} ms`);
       // The same timeout bounds the mazes: on a loaded machine one may time out before it is refused.
       for (const outcome of await Promise.all(handshakes)) {
-        assert.ok(outcome instanceof PinnedFetchError && ["ERR_CERT_UNTRUSTED", "ERR_TIMEOUT"].includes(outcome.code), String(outcome));
+        assert.ok(
+          outcome instanceof PinnedFetchError && ["ERR_CERT_UNTRUSTED", "ERR_TIMEOUT"].includes(outcome.code),
+          String(outcome),
+        );
       }
     }),
 };
@@ -205,7 +240,9 @@ export const hostile: Group = {
     ...FAMILIES.map((family) => scenario(family.name, family.key, (fixture) => [[family, casesOf(family, fixture)]])),
     ...DEFECTS.filter((defect) => !AWAITING_FIX.includes(defect)).map((defect) =>
       scenario(`the cases that showed a defect: ${defect}`, `cases of "${defect}"`, (fixture) =>
-        FAMILIES.map((family): [Family, number[]] => [family, casesShowing(defect, family, fixture)]).filter(([, indices]) => indices.length > 0),
+        FAMILIES.map((family): [Family, number[]] => [family, casesShowing(defect, family, fixture)]).filter(
+          ([, indices]) => indices.length > 0,
+        ),
       ),
     ),
   ],

@@ -48,7 +48,11 @@ export const http: Group = {
       name: "sends a request body with its headers",
       run: (fixture) =>
         withFetch(pinned(fixture), async (fetch) => {
-          const response = await fetch(url(fixture, "/echo"), { method: "POST", body: "ping", headers: { "x-test": "yes" } });
+          const response = await fetch(url(fixture, "/echo"), {
+            method: "POST",
+            body: "ping",
+            headers: { "x-test": "yes" },
+          });
           const echo = (await response.json()) as Echo;
           assert.equal(echo.method, "POST");
           assert.equal(echo.body, "ping");

@@ -14,9 +14,11 @@ const origin = (fixture: Fixture, server: ServerName = "tls13") => `https://loca
 /** Pins the test intermediate and root: the servers' own chain. */
 const pinned = (fixture: Fixture): PinnedFetchOptions => local(fixture, [fixture.pins.intermediate, fixture.pins.root]);
 /** Pins the other CA: the servers' chain is trusted, but misses these pins. */
-const wrongPins = (fixture: Fixture): PinnedFetchOptions => local(fixture, [fixture.pins.otherIntermediate, fixture.pins.otherRoot]);
+const wrongPins = (fixture: Fixture): PinnedFetchOptions =>
+  local(fixture, [fixture.pins.otherIntermediate, fixture.pins.otherRoot]);
 /** axios as the README shows it: only the fetch adapter calls env.fetch. */
-const pinnedAxios = (fetch: PinnedFetch, baseURL: string) => axios.create({ adapter: "fetch", env: { fetch }, baseURL });
+const pinnedAxios = (fetch: PinnedFetch, baseURL: string) =>
+  axios.create({ adapter: "fetch", env: { fetch }, baseURL });
 /** Runs `use` with a pinned fetch as globalThis.fetch, as the README shows it, and puts the runtime's back. */
 async function withGlobalFetch(options: PinnedFetchOptions, use: () => Promise<void>): Promise<void> {
   const original = globalThis.fetch;
@@ -57,7 +59,12 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<{ bytes: Uin
 }
 
 /** Waits until the server has seen `handshakes` more aborted handshakes than `before`, and asserts it saw no request. */
-async function handshakesRefused(fixture: Fixture, server: ServerName, before: { handshakeFailures: number; requests: number; receivedBytes: number }, handshakes: number) {
+async function handshakesRefused(
+  fixture: Fixture,
+  server: ServerName,
+  before: { handshakeFailures: number; requests: number; receivedBytes: number },
+  handshakes: number,
+) {
   const after = await eventually(
     () => fixture.stats(server),
     (stats) => stats.handshakeFailures >= before.handshakeFailures + handshakes,
@@ -92,9 +99,14 @@ export const libraries: Group = {
           const echo = await ky.post(`${origin(fixture)}/echo`, { json: PAYLOAD, fetch }).json<Echo>();
           assert.equal(echo.method, "POST");
           assert.equal(echo.headers["content-type"], "application/json");
-          assert.equal(echo.headers["content-length"], String(new TextEncoder().encode(JSON.stringify(PAYLOAD)).length));
+          assert.equal(
+            echo.headers["content-length"],
+            String(new TextEncoder().encode(JSON.stringify(PAYLOAD)).length),
+          );
           assert.deepEqual(JSON.parse(echo.body), PAYLOAD);
-          const put = await ky.put(`${origin(fixture)}/echo`, { body: "plain", headers: { "content-type": "text/plain" }, fetch }).json<Echo>();
+          const put = await ky
+            .put(`${origin(fixture)}/echo`, { body: "plain", headers: { "content-type": "text/plain" }, fetch })
+            .json<Echo>();
           assert.deepEqual([put.method, put.headers["content-type"], put.body], ["PUT", "text/plain", "plain"]);
         }),
     },
@@ -121,13 +133,22 @@ export const libraries: Group = {
           const size = 256 * 1024;
           const downloads: Progress[] = [];
           const bytes = new Uint8Array(
-            await ky.get(`${origin(fixture)}/bytes/${size}`, { fetch, onDownloadProgress: (progress) => void downloads.push(progress) }).arrayBuffer(),
+            await ky
+              .get(`${origin(fixture)}/bytes/${size}`, {
+                fetch,
+                onDownloadProgress: (progress) => void downloads.push(progress),
+              })
+              .arrayBuffer(),
           );
           assert.equal(bytes.length, size);
           assert.ok(bytes.every((byte) => byte === 0x61));
           // How many chunks the body comes in is the network's doing (Bun can read it all at once): progress only grows.
           assert.ok(downloads.length >= 2, "progress is told at the start and as chunks arrive");
-          assert.ok(downloads.every((progress, index) => index === 0 || progress.transferredBytes >= downloads[index - 1]!.transferredBytes));
+          assert.ok(
+            downloads.every(
+              (progress, index) => index === 0 || progress.transferredBytes >= downloads[index - 1]!.transferredBytes,
+            ),
+          );
           assert.deepEqual(downloads.at(-1), { percent: 1, totalBytes: size, transferredBytes: size });
           // (Not onUploadProgress: ky refuses it in Deno and Bun, whose Request never reads `duplex`, before calling fetch.)
         }),
@@ -142,7 +163,11 @@ export const libraries: Group = {
           assert.ok(error instanceof TimeoutError, `expected ky's TimeoutError, got ${String(error)}`);
           assert.equal(error.request.url, url);
           // ky only aborts its signal; the connection closes if the pinned fetch honours it (before close() below).
-          const after = await eventually(() => fixture.stats("raw"), (stats) => stats.open <= before.open, "connections left open");
+          const after = await eventually(
+            () => fixture.stats("raw"),
+            (stats) => stats.open <= before.open,
+            "connections left open",
+          );
           assert.equal(after.connections, before.connections + 1);
           assert.ok(after.receivedBytes > before.receivedBytes, "the request was sent");
         }),
@@ -155,7 +180,10 @@ export const libraries: Group = {
           const error = await rejection(ky.get(`${origin(fixture)}/hello`, { fetch }).text());
           assert.equal(error.code, "ERR_PIN_MISMATCH");
           assert.equal(error.host, "localhost");
-          assert.equal((await rejection(ky.post(`${origin(fixture)}/echo`, { fetch, json: PAYLOAD }).text())).code, "ERR_PIN_MISMATCH");
+          assert.equal(
+            (await rejection(ky.post(`${origin(fixture)}/echo`, { fetch, json: PAYLOAD }).text())).code,
+            "ERR_PIN_MISMATCH",
+          );
         });
         await handshakesRefused(fixture, "tls13", before, 2);
       },
@@ -172,11 +200,18 @@ export const libraries: Group = {
           const error = await rejection(ky.get(`https://localhost:${fixture.ports.reset}/`, { fetch, retry }).text());
           assert.equal(error.code, "ERR_CONNECT");
         });
-        const after = await eventually(() => fixture.stats("reset"), (stats) => stats.connections >= before.connections + 3, "connections to the reset server");
+        const after = await eventually(
+          () => fixture.stats("reset"),
+          (stats) => stats.connections >= before.connections + 3,
+          "connections to the reset server",
+        );
         assert.equal(after.connections, before.connections + 3, "the first attempt and two retries");
         const beforePin = await fixture.stats("tls13");
         await withFetch(wrongPins(fixture), async (fetch) => {
-          assert.equal((await rejection(ky.get(`${origin(fixture)}/hello`, { fetch, retry }).text())).code, "ERR_PIN_MISMATCH");
+          assert.equal(
+            (await rejection(ky.get(`${origin(fixture)}/hello`, { fetch, retry }).text())).code,
+            "ERR_PIN_MISMATCH",
+          );
         });
         await handshakesRefused(fixture, "tls13", beforePin, 1);
       },
@@ -206,7 +241,10 @@ export const libraries: Group = {
           assert.equal(echo.method, "POST");
           assert.equal(echo.headers["content-type"], "application/json");
           assert.equal(echo.headers["accept"], "application/json");
-          assert.equal(echo.headers["content-length"], String(new TextEncoder().encode(JSON.stringify(PAYLOAD)).length));
+          assert.equal(
+            echo.headers["content-length"],
+            String(new TextEncoder().encode(JSON.stringify(PAYLOAD)).length),
+          );
           assert.deepEqual(JSON.parse(echo.body), PAYLOAD);
         }),
     },
@@ -216,7 +254,11 @@ export const libraries: Group = {
         withFetch(pinned(fixture), async (fetch) => {
           const api = ofetch.create({ baseURL: origin(fixture) }, { fetch });
           // /redirect/STATUS leads to its `to` parameter; a 307 keeps the POST and its body.
-          const echo = await api<Echo>("/redirect/307", { method: "POST", body: PAYLOAD, query: { to: "/echo", other: "x" } });
+          const echo = await api<Echo>("/redirect/307", {
+            method: "POST",
+            body: PAYLOAD,
+            query: { to: "/echo", other: "x" },
+          });
           assert.equal(echo.method, "POST");
           assert.deepEqual(JSON.parse(echo.body), PAYLOAD);
           assert.equal(await api<string>("/redirect/302", { query: { to: "/hello" } }), HELLO);
@@ -228,7 +270,9 @@ export const libraries: Group = {
         withFetch(pinned(fixture), async (fetch) => {
           const $fetch = createFetch({ fetch });
           const size = 1024 * 1024;
-          const { bytes, chunks } = await readAll(await $fetch(`${origin(fixture)}/bytes/${size}`, { responseType: "stream" }));
+          const { bytes, chunks } = await readAll(
+            await $fetch(`${origin(fixture)}/bytes/${size}`, { responseType: "stream" }),
+          );
           assert.equal(bytes.length, size);
           assert.ok(bytes.every((byte) => byte === 0x61));
           assert.ok(chunks > 1, "a 1 MiB body comes in several chunks");
@@ -255,7 +299,10 @@ export const libraries: Group = {
         const middle = await fixture.stats("tls13");
         await withFetch(wrongPins(fixture), async (fetch) => {
           const $fetch = createFetch({ fetch });
-          for (const pending of [$fetch(`${origin(fixture)}/hello`, { retry: false }), $fetch(`${origin(fixture)}/echo`, { method: "POST", body: PAYLOAD })]) {
+          for (const pending of [
+            $fetch(`${origin(fixture)}/hello`, { retry: false }),
+            $fetch(`${origin(fixture)}/echo`, { method: "POST", body: PAYLOAD }),
+          ]) {
             const error = await failure(pending);
             assert.ok(error instanceof FetchError);
             assert.equal((await rejection(Promise.reject(error.cause))).code, "ERR_PIN_MISMATCH");
@@ -269,12 +316,21 @@ export const libraries: Group = {
       run: (fixture) =>
         withFetch(pinned(fixture), async (fetch) => {
           const before = await fixture.stats("raw");
-          const error = await failure(createFetch({ fetch })(`https://localhost:${fixture.ports.raw}/no-answer`, { timeout: 300, retry: false }));
+          const error = await failure(
+            createFetch({ fetch })(`https://localhost:${fixture.ports.raw}/no-answer`, { timeout: 300, retry: false }),
+          );
           assert.ok(error instanceof FetchError, `expected ofetch's FetchError, got ${String(error)}`);
           assert.ok(error.cause instanceof Error);
           assert.equal(error.cause.name, "TimeoutError");
-          assert.ok(!(error.cause instanceof PinnedFetchError), "the signal's reason itself, not an error of pinned-fetch");
-          const after = await eventually(() => fixture.stats("raw"), (stats) => stats.open <= before.open, "connections left open");
+          assert.ok(
+            !(error.cause instanceof PinnedFetchError),
+            "the signal's reason itself, not an error of pinned-fetch",
+          );
+          const after = await eventually(
+            () => fixture.stats("raw"),
+            (stats) => stats.open <= before.open,
+            "connections left open",
+          );
           assert.equal(after.connections, before.connections + 1);
           assert.ok(after.receivedBytes > before.receivedBytes, "the request was sent");
         }),
@@ -342,7 +398,10 @@ export const libraries: Group = {
           // The test CA is not one the runtime trusts, so the unpinned request fails too; only how tells the two apart.
           const error = await failure(axios.get(`${origin(fixture)}/hello`, { env: { fetch: counted } }));
           assert.equal(calls, 0, "the pinned fetch was not used");
-          assert.ok(!(error instanceof AxiosError && error.cause instanceof PinnedFetchError), `not an error of pinned-fetch: ${String(error)}`);
+          assert.ok(
+            !(error instanceof AxiosError && error.cause instanceof PinnedFetchError),
+            `not an error of pinned-fetch: ${String(error)}`,
+          );
         }),
     },
     {
@@ -355,7 +414,10 @@ export const libraries: Group = {
           assert.equal(await ofetch<string>(`${origin(fixture)}/hello`), HELLO);
           assert.equal((await axios.get<string>(`${origin(fixture)}/hello`, { adapter: "fetch" })).data, HELLO);
           const plain = await failure(ky.get(`${fixture.control}/stats/tls13`, { retry: 0 }).text());
-          assert.ok(plain instanceof PinnedFetchError && plain.code === "ERR_CONFIG", `expected ERR_CONFIG, got ${String(plain)}`);
+          assert.ok(
+            plain instanceof PinnedFetchError && plain.code === "ERR_CONFIG",
+            `expected ERR_CONFIG, got ${String(plain)}`,
+          );
           assert.match(plain.message, /not HTTPS/);
         });
         const middle = await fixture.stats("tls13");
@@ -365,7 +427,10 @@ export const libraries: Group = {
           const error = await failure(ofetch(`${origin(fixture)}/hello`, { retry: false }));
           assert.ok(error instanceof FetchError);
           assert.equal((await rejection(Promise.reject(error.cause))).code, "ERR_PIN_MISMATCH");
-          assert.equal((await failure(axios.get(`${origin(fixture)}/hello`, { adapter: "fetch" })) as AxiosError).code, "ERR_PIN_MISMATCH");
+          assert.equal(
+            ((await failure(axios.get(`${origin(fixture)}/hello`, { adapter: "fetch" }))) as AxiosError).code,
+            "ERR_PIN_MISMATCH",
+          );
         });
         await handshakesRefused(fixture, "tls13", middle, 3);
       },

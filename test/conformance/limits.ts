@@ -2,7 +2,17 @@
 // with its body: the size limits as options, bytes sent on an idle pooled
 // connection, and a body stream that a failed request never reads.
 import { PinnedFetchError, createPinnedFetch } from "../../src/index.js";
-import { type Echo, type Group, type Scenario, assert, eventually, local, rejection, thrown, withFetch } from "./check.js";
+import {
+  type Echo,
+  type Group,
+  type Scenario,
+  assert,
+  eventually,
+  local,
+  rejection,
+  thrown,
+  withFetch,
+} from "./check.js";
 import type { Fixture } from "./description.js";
 
 const raw = (fixture: Fixture, path: string) => `https://localhost:${fixture.ports.raw}${path}`;
@@ -52,7 +62,12 @@ export const limits: Group = {
           assert.equal(await (await fetch(raw(fixture, "/big-head"))).text(), "ok");
         }),
     },
-    limited("a thousand interim 100 Continue heads (25 KB) count towards the head", "/interim-flood", "maxHeaderSize", 16 * 1024),
+    limited(
+      "a thousand interim 100 Continue heads (25 KB) count towards the head",
+      "/interim-flood",
+      "maxHeaderSize",
+      16 * 1024,
+    ),
     limited("10 KB of trailer fields", "/big-trailers", "maxHeaderSize", 4 * 1024),
     limited("a 200-byte chunk-size line (extensions)", "/long-chunk-line", "maxChunkLineSize", 100),
     {
@@ -74,7 +89,11 @@ export const limits: Group = {
           // The server answers, then sends a 408 on the idle connection 30 ms later.
           assert.equal(await (await fetch(raw(fixture, "/idle-408"))).text(), "first");
           // Once the client has dropped the connection that the 408 came on, nothing of it is left to take.
-          await eventually(() => fixture.stats("raw"), (stats) => stats.open === 0, "the raw server's connections");
+          await eventually(
+            () => fixture.stats("raw"),
+            (stats) => stats.open === 0,
+            "the raw server's connections",
+          );
           const response = await fetch(raw(fixture, "/idle-408"));
           assert.equal(response.status, 200);
           assert.equal(await response.text(), "first");
@@ -85,7 +104,13 @@ export const limits: Group = {
       run: (fixture) =>
         withFetch(local(fixture, [fixture.pins.otherLeaf]), async (fetch) => {
           const { watched, stream } = watchedBody();
-          const error = await rejection(fetch(`https://localhost:${fixture.ports.tls13}/echo`, { method: "POST", body: stream, duplex: "half" } as RequestInit));
+          const error = await rejection(
+            fetch(`https://localhost:${fixture.ports.tls13}/echo`, {
+              method: "POST",
+              body: stream,
+              duplex: "half",
+            } as RequestInit),
+          );
           assert.equal(error.code, "ERR_PIN_MISMATCH");
           assert.equal(watched.pulls, 0);
           assert.equal(watched.cancelled, error);
@@ -96,7 +121,11 @@ export const limits: Group = {
       run: (fixture) =>
         withFetch(local(fixture, [fixture.pins.otherLeaf]), async (fetch) => {
           const { watched, stream } = watchedBody();
-          const request = new Request(`https://localhost:${fixture.ports.tls13}/echo`, { method: "POST", body: stream, duplex: "half" } as RequestInit);
+          const request = new Request(`https://localhost:${fixture.ports.tls13}/echo`, {
+            method: "POST",
+            body: stream,
+            duplex: "half",
+          } as RequestInit);
           const error = await rejection(fetch(request));
           assert.equal(error.code, "ERR_PIN_MISMATCH");
           assert.equal(watched.pulls, 0);

@@ -22,10 +22,25 @@ export const network: Group = {
   name: "network failures",
   scenarios: [
     failsWith("a refused connection", "ERR_CONNECT", (fixture) => at(fixture, "refused"), /refused/),
-    failsWith("a host name that does not resolve", "ERR_CONNECT", (fixture) => `https://${fixture.unresolvable}/`, /could not be resolved/),
+    failsWith(
+      "a host name that does not resolve",
+      "ERR_CONNECT",
+      (fixture) => `https://${fixture.unresolvable}/`,
+      /could not be resolved/,
+    ),
     failsWith("a reset during the handshake", "ERR_CONNECT", (fixture) => at(fixture, "reset"), /reset/),
-    failsWith("a connect that the network never completes", "ERR_TIMEOUT", (fixture) => at(fixture, "blackHole"), /connectTimeout/),
-    failsWith("a server that never answers the handshake", "ERR_TIMEOUT", (fixture) => at(fixture, "silent"), /connectTimeout/),
+    failsWith(
+      "a connect that the network never completes",
+      "ERR_TIMEOUT",
+      (fixture) => at(fixture, "blackHole"),
+      /connectTimeout/,
+    ),
+    failsWith(
+      "a server that never answers the handshake",
+      "ERR_TIMEOUT",
+      (fixture) => at(fixture, "silent"),
+      /connectTimeout/,
+    ),
     failsWith("a server that answers with garbage", "ERR_TLS", (fixture) => at(fixture, "garbage")),
     failsWith("a server that closes during the handshake", "ERR_TLS", (fixture) => at(fixture, "hangup")),
     // The fuzzer found it: the engine trapped when it closed after this failure (fixed in 3e348d1).
@@ -35,14 +50,28 @@ export const network: Group = {
       (fixture) => at(fixture, "interleaved"),
       /MessageInterleavedWithHandshakeMessage/,
     ),
-    failsWith("a record that fails authentication", "ERR_TLS", (fixture) => at(fixture, "raw", "/forged-record"), /bad_record_mac|decrypt/i),
+    failsWith(
+      "a record that fails authentication",
+      "ERR_TLS",
+      (fixture) => at(fixture, "raw", "/forged-record"),
+      /bad_record_mac|decrypt/i,
+    ),
     {
       name: "what records before a failing one carried is read first, then the failure",
       run: async (fixture) => {
-        const connection = await connectTls({ hostname: "localhost", resolve: { localhost: "127.0.0.1" }, port: fixture.ports.trailing, ca: fixture.ca.root });
+        const connection = await connectTls({
+          hostname: "localhost",
+          resolve: { localhost: "127.0.0.1" },
+          port: fixture.ports.trailing,
+          ca: fixture.ca.root,
+        });
         try {
           // The server sends both records in one TCP write; once it is out, one read takes them together.
-          await eventually(() => fixture.stats("trailing"), (stats) => stats.sentBytes > 0, "the server's records sent");
+          await eventually(
+            () => fixture.stats("trailing"),
+            (stats) => stats.sentBytes > 0,
+            "the server's records sent",
+          );
           const reader = connection.readable.getReader();
           const first = await reader.read();
           assert.equal(new TextDecoder().decode(first.value), "hello");
@@ -123,7 +152,11 @@ export const cancellation: Group = {
             await rejectsWith(pending, reason);
           }
         });
-        await eventually(() => fixture.stats("silent"), (stats) => stats.open === before.open, "connections left open");
+        await eventually(
+          () => fixture.stats("silent"),
+          (stats) => stats.open === before.open,
+          "connections left open",
+        );
       },
     },
     {
@@ -131,7 +164,11 @@ export const cancellation: Group = {
       run: async (fixture) => {
         const native = await selectRuntime(undefined);
         const before = await fixture.stats("silent");
-        const moments: ((abort: () => void) => void)[] = [(abort) => abort(), queueMicrotask, (abort) => setTimeout(abort, 0)];
+        const moments: ((abort: () => void) => void)[] = [
+          (abort) => abort(),
+          queueMicrotask,
+          (abort) => setTimeout(abort, 0),
+        ];
         for (const moment of moments) {
           const controller = new AbortController();
           const reason = new Error("stop");
@@ -149,7 +186,11 @@ export const cancellation: Group = {
             await rejectsWith(fetch(at(fixture, "silent"), { signal: controller.signal }), reason);
           });
         }
-        await eventually(() => fixture.stats("silent"), (stats) => stats.open === before.open, "connections left open");
+        await eventually(
+          () => fixture.stats("silent"),
+          (stats) => stats.open === before.open,
+          "connections left open",
+        );
       },
     },
     {
@@ -165,7 +206,11 @@ export const cancellation: Group = {
         withFetch(local(fixture), async (fetch) => {
           const before = await fixture.stats("raw");
           await abortedOnceReady(fetch, `https://localhost:${fixture.ports.raw}/no-answer`, () =>
-            eventually(() => fixture.stats("raw"), (stats) => stats.receivedBytes > before.receivedBytes, "the request"),
+            eventually(
+              () => fixture.stats("raw"),
+              (stats) => stats.receivedBytes > before.receivedBytes,
+              "the request",
+            ),
           );
         }),
     },
@@ -174,7 +219,9 @@ export const cancellation: Group = {
       run: (fixture) =>
         withFetch(local(fixture), async (fetch) => {
           const controller = new AbortController();
-          const response = await fetch(`https://localhost:${fixture.ports.raw}/stalled-body`, { signal: controller.signal });
+          const response = await fetch(`https://localhost:${fixture.ports.raw}/stalled-body`, {
+            signal: controller.signal,
+          });
           const reader = response.body!.getReader();
           assert.equal(new TextDecoder().decode((await reader.read()).value), "a");
           const reason = new Error("stop");

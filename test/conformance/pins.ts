@@ -108,7 +108,10 @@ const advice: Group = {
           assert.equal(error.code, "ERR_PIN_MISMATCH");
           assert.deepEqual(error.chain?.map((certificate) => certificate.pin).at(-1), fixture.pins.root);
           const message = oneLine(error.message);
-          assert.match(message, /this path has no intermediate: only the leaf's pin and its CA's can match, and the CA's makes a good backup/);
+          assert.match(
+            message,
+            /this path has no intermediate: only the leaf's pin and its CA's can match, and the CA's makes a good backup/,
+          );
           assert.doesNotMatch(message, /intermediate's pin/);
         }),
     },
@@ -116,10 +119,16 @@ const advice: Group = {
       name: "a leaf trusted by itself: only its own pin can match",
       run: async (fixture) => {
         const url = `https://localhost:${fixture.ports.selfSignedCa}/hello`;
-        const options = { ca: fixture.selfSigned.pem, resolve: { localhost: "127.0.0.1" }, pins: { localhost: [MISSING_PIN] } };
+        const options = {
+          ca: fixture.selfSigned.pem,
+          resolve: { localhost: "127.0.0.1" },
+          pins: { localhost: [MISSING_PIN] },
+        };
         for (const given of [options, { ...local(fixture, [MISSING_PIN]), trust: "pins-only" as const }]) {
           await withFetch(given, async (fetch) => {
-            const error = await rejection(fetch(given === options ? url : `https://localhost:${fixture.ports.tls13}/hello`));
+            const error = await rejection(
+              fetch(given === options ? url : `https://localhost:${fixture.ports.tls13}/hello`),
+            );
             assert.equal(error.code, "ERR_PIN_MISMATCH");
             assert.equal(error.chain?.length, 1);
             const message = oneLine(error.message);

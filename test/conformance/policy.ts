@@ -1,11 +1,27 @@
 // Pin policy as users know it: every pin form they hold, OkHttp's host
 // patterns, rules that expire, report-only rollouts, pins-only trust, and
 // self-signed certificates given as trusted.
-import { type CertificateInfo, createPinnedFetch, getPins, type PinFailureReport, type PinnedFetchOptions } from "../../src/index.js";
+import {
+  type CertificateInfo,
+  createPinnedFetch,
+  getPins,
+  type PinFailureReport,
+  type PinnedFetchOptions,
+} from "../../src/index.js";
 import { selectRuntime } from "../../src/runtime/index.js";
 import { openTls } from "../../src/tls/connection.js";
 import { TrustContext } from "../../src/tls/trust.js";
-import { type Group, HELLO, assert, eventually, ignoreWarning, loggedErrors, rejection, thrown, withFetch } from "./check.js";
+import {
+  type Group,
+  HELLO,
+  assert,
+  eventually,
+  ignoreWarning,
+  loggedErrors,
+  rejection,
+  thrown,
+  withFetch,
+} from "./check.js";
 import type { CertificateName, Fixture, ServerName } from "./description.js";
 
 const hello = (fixture: Fixture, server: ServerName = "tls13", host = "localhost") =>
@@ -37,7 +53,10 @@ const FORMS: [string, (fixture: Fixture, name: CertificateName) => string][] = [
   ["bare base64 (Android, TrustKit)", (fixture, name) => fixture.pins[name].slice("sha256/".length)],
   ["sha1/<base64>", (fixture, name) => fixture.forms[name].spkiSha1],
   ["an openssl SHA-256 fingerprint", (fixture, name) => fixture.forms[name].sha256],
-  ["an openssl SHA-256 fingerprint with its prefix", (fixture, name) => `SHA256 Fingerprint=${fixture.forms[name].sha256}`],
+  [
+    "an openssl SHA-256 fingerprint with its prefix",
+    (fixture, name) => `SHA256 Fingerprint=${fixture.forms[name].sha256}`,
+  ],
   ["an openssl SHA-1 fingerprint with its prefix", (fixture, name) => `SHA1 Fingerprint=${fixture.forms[name].sha1}`],
 ];
 
@@ -56,7 +75,10 @@ export const formats: Group = {
       {
         name: `rejects ${form} of another CA's certificate`,
         run: async (fixture: Fixture) => {
-          assert.equal(await outcome(pinned(fixture, [pinOf(fixture, "otherIntermediate")]), hello(fixture)), "ERR_PIN_MISMATCH");
+          assert.equal(
+            await outcome(pinned(fixture, [pinOf(fixture, "otherIntermediate")]), hello(fixture)),
+            "ERR_PIN_MISMATCH",
+          );
         },
       },
     ]),
@@ -95,7 +117,8 @@ export const formats: Group = {
       name: "refuses the SHA-256 of empty input in every form",
       run: () => {
         const empty = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
-        const fingerprint = "E3:B0:C4:42:98:FC:1C:14:9A:FB:F4:C8:99:6F:B9:24:27:AE:41:E4:64:9B:93:4C:A4:95:99:1B:78:52:B8:55";
+        const fingerprint =
+          "E3:B0:C4:42:98:FC:1C:14:9A:FB:F4:C8:99:6F:B9:24:27:AE:41:E4:64:9B:93:4C:A4:95:99:1B:78:52:B8:55";
         for (const pin of [`sha256/${empty}`, `sha256//${empty}`, empty, fingerprint]) {
           const error = thrown(() => createPinnedFetch({ pins: { localhost: [pin] } }));
           assert.match(error.message, /empty input/, pin);
@@ -118,13 +141,22 @@ export const patterns: Group = {
   scenarios: [
     ...(
       [
-        ["*.example.com", { "a.example.com": true, "a.b.example.com": false, "example.com": false, "badexample.com": false }],
-        ["**.example.com", { "a.example.com": true, "a.b.example.com": true, "example.com": true, "badexample.com": false }],
+        [
+          "*.example.com",
+          { "a.example.com": true, "a.b.example.com": false, "example.com": false, "badexample.com": false },
+        ],
+        [
+          "**.example.com",
+          { "a.example.com": true, "a.b.example.com": true, "example.com": true, "badexample.com": false },
+        ],
         ["a.example.com", { "a.example.com": true, "a.b.example.com": false, "example.com": false }],
         ["*.EXAMPLE.com.", { "a.example.com": true, "a.b.example.com": false, "example.com": false }],
       ] as const
     ).map(([pattern, expected]) => ({
-      name: `"${pattern}" covers ${Object.entries(expected).filter(([, covered]) => covered).map(([host]) => host).join(", ")}`,
+      name: `"${pattern}" covers ${Object.entries(expected)
+        .filter(([, covered]) => covered)
+        .map(([host]) => host)
+        .join(", ")}`,
       run: async (fixture: Fixture) => {
         for (const [host, covered] of Object.entries(expected)) {
           assert.equal(await held(fixture, { [pattern]: [fixture.pins.otherRoot] }, host), covered, host);
@@ -135,7 +167,8 @@ export const patterns: Group = {
       name: "includeSubdomains covers the host and every name below it",
       run: async (fixture) => {
         const pins = { "example.com": { pins: [fixture.pins.otherRoot], includeSubdomains: true } };
-        for (const host of ["example.com", "a.example.com", "a.b.example.com"]) assert.equal(await held(fixture, pins, host), true, host);
+        for (const host of ["example.com", "a.example.com", "a.b.example.com"])
+          assert.equal(await held(fixture, pins, host), true, host);
       },
     },
     {
@@ -149,7 +182,11 @@ export const patterns: Group = {
     {
       name: "an IPv6 rule holds every spelling of the address",
       run: async (fixture) => {
-        const options = { ca: fixture.ca.root, resolve: { "::1": "127.0.0.1" }, pins: { "0:0:0:0:0:0:0:1": [fixture.pins.otherRoot] } };
+        const options = {
+          ca: fixture.ca.root,
+          resolve: { "::1": "127.0.0.1" },
+          pins: { "0:0:0:0:0:0:0:1": [fixture.pins.otherRoot] },
+        };
         assert.equal(await outcome(options, `https://[::1]:${fixture.ports.tls13}/hello`), "ERR_PIN_MISMATCH");
       },
     },
@@ -160,7 +197,9 @@ export const patterns: Group = {
         const wrong: PinnedFetchOptions["pins"][] = [
           { "*.127.0.0.1": pins },
           { "*.example.com": { pins, includeSubdomains: true } },
-          ...["*.*.example.com", "a.*.example.com", "*example.com", "***.example.com", "example.com.."].map((pattern) => ({ [pattern]: pins })),
+          ...["*.*.example.com", "a.*.example.com", "*example.com", "***.example.com", "example.com.."].map(
+            (pattern) => ({ [pattern]: pins }),
+          ),
           { "example.com": { pins, includeSubDomains: true } as never },
           { "example.com": { pins, includeSubdomains: "true" } as never },
         ];
@@ -180,7 +219,8 @@ export const rules: Group = {
     {
       name: "a rule is not enforced after it expires, and is before",
       run: async (fixture) => {
-        const rule = (expires: Date | string) => pinned(fixture, [], { pins: { localhost: { pins: [fixture.pins.otherRoot], expires } } });
+        const rule = (expires: Date | string) =>
+          pinned(fixture, [], { pins: { localhost: { pins: [fixture.pins.otherRoot], expires } } });
         assert.equal(await outcome(rule(new Date(Date.now() - DAY)), hello(fixture)), HELLO);
         assert.equal(await outcome(rule("2000-01-01"), hello(fixture)), HELLO);
         assert.equal(await outcome(rule(new Date(Date.now() + DAY)), hello(fixture)), "ERR_PIN_MISMATCH");
@@ -190,7 +230,9 @@ export const rules: Group = {
     {
       name: "refuses an expiry that is not a date",
       run: (fixture) => {
-        const error = thrown(() => createPinnedFetch({ pins: { localhost: { pins: [fixture.pins.root], expires: "next year" } } }));
+        const error = thrown(() =>
+          createPinnedFetch({ pins: { localhost: { pins: [fixture.pins.root], expires: "next year" } } }),
+        );
         assert.match(error.message, /expires/);
       },
     },
@@ -201,10 +243,16 @@ export const rules: Group = {
         const onWarning = (message: string) => warnings.push(message);
         createPinnedFetch({ pins: { localhost: [fixture.pins.leaf, fixture.pins.intermediate] }, onWarning });
         assert.deepEqual(warnings, []);
-        createPinnedFetch({ pins: { localhost: [fixture.pins.leaf], "*.example.com": [fixture.pins.root, fixture.pins.leaf] }, onWarning });
+        createPinnedFetch({
+          pins: { localhost: [fixture.pins.leaf], "*.example.com": [fixture.pins.root, fixture.pins.leaf] },
+          onWarning,
+        });
         assert.equal(warnings.length, 1);
         assert.match(warnings[0]!, /localhost.*single pin.*backup/);
-        createPinnedFetch({ pins: { localhost: [fixture.forms.leaf.spkiSha1, fixture.forms.intermediate.sha1] }, onWarning });
+        createPinnedFetch({
+          pins: { localhost: [fixture.forms.leaf.spkiSha1, fixture.forms.intermediate.sha1] },
+          onWarning,
+        });
         assert.match(warnings[1]!, /only SHA-1 pins/);
       },
     },
@@ -213,7 +261,10 @@ export const rules: Group = {
       run: async (fixture) => {
         const warnings: string[] = [];
         const rule = { pins: [fixture.pins.otherRoot, fixture.pins.otherLeaf], expires: "2020-01-01" };
-        const options = pinned(fixture, [], { pins: { localhost: rule }, onWarning: (message) => warnings.push(message) });
+        const options = pinned(fixture, [], {
+          pins: { localhost: rule },
+          onWarning: (message) => warnings.push(message),
+        });
         assert.equal(await outcome(options, hello(fixture)), HELLO);
         assert.deepEqual(warnings, [
           'pins["localhost"] expired on 2020-01-01T00:00:00.000Z (its expires), so it is not enforced: localhost is verified ' +
@@ -232,18 +283,28 @@ export const reportOnly: Group = {
       run: async (fixture) => {
         const reports: PinFailureReport[] = [];
         const before = await fixture.stats("tls13");
-        const options = pinned(fixture, [fixture.pins.otherRoot], { reportOnly: true, onPinFailure: (report) => reports.push(report) });
+        const options = pinned(fixture, [fixture.pins.otherRoot], {
+          reportOnly: true,
+          onPinFailure: (report) => reports.push(report),
+        });
         assert.equal(await outcome(options, hello(fixture)), HELLO);
         assert.equal((await fixture.stats("tls13")).requests, before.requests + 1);
         // Told after the handshake, in its own time: describing the chain may load the X.509 parser first.
-        await eventually(async () => reports.length, (count) => count > 0, "reports");
+        await eventually(
+          async () => reports.length,
+          (count) => count > 0,
+          "reports",
+        );
         assert.equal(reports.length, 1);
         const [report] = reports;
         assert.equal(report!.host, "localhost");
         assert.equal(report!.port, fixture.ports.tls13);
         assert.equal(report!.enforced, false);
         assert.deepEqual(report!.expected, [fixture.pins.otherRoot]);
-        assert.deepEqual(report!.chain.map((certificate) => certificate.pin), [fixture.pins.leaf, fixture.pins.intermediate, fixture.pins.root]);
+        assert.deepEqual(
+          report!.chain.map((certificate) => certificate.pin),
+          [fixture.pins.leaf, fixture.pins.intermediate, fixture.pins.root],
+        );
         assert.ok(report!.time instanceof Date);
       },
     },
@@ -251,11 +312,18 @@ export const reportOnly: Group = {
       name: "reports nothing when the pins match, and still refuses a bad certificate",
       run: async (fixture) => {
         const reports: PinFailureReport[] = [];
-        const options = (pins: string[]) => pinned(fixture, pins, { reportOnly: true, onPinFailure: (report) => reports.push(report) });
+        const options = (pins: string[]) =>
+          pinned(fixture, pins, { reportOnly: true, onPinFailure: (report) => reports.push(report) });
         assert.equal(await outcome(options([fixture.pins.intermediate]), hello(fixture)), HELLO);
         assert.equal(await outcome(options([fixture.pins.otherRoot]), hello(fixture, "expired")), "ERR_CERT_EXPIRED");
-        assert.equal(await outcome(options([fixture.pins.otherRoot]), hello(fixture, "wrongName")), "ERR_CERT_HOSTNAME");
-        assert.equal(await outcome(options([fixture.pins.otherRoot]), hello(fixture, "impostor13")), "ERR_CERT_UNTRUSTED");
+        assert.equal(
+          await outcome(options([fixture.pins.otherRoot]), hello(fixture, "wrongName")),
+          "ERR_CERT_HOSTNAME",
+        );
+        assert.equal(
+          await outcome(options([fixture.pins.otherRoot]), hello(fixture, "impostor13")),
+          "ERR_CERT_UNTRUSTED",
+        );
         assert.equal(reports.length, 0);
       },
     },
@@ -273,21 +341,37 @@ export const reportOnly: Group = {
         };
         assert.equal(await outcome(options, hello(fixture, "selfSignedCa", "wrong.example")), "ERR_CERT_HOSTNAME");
         assert.equal(await outcome(options, hello(fixture, "selfSignedCa")), HELLO);
-        await eventually(async () => reports.length, (count) => count > 0, "reports");
-        assert.deepEqual(reports.map((report) => report.host), ["localhost"]);
+        await eventually(
+          async () => reports.length,
+          (count) => count > 0,
+          "reports",
+        );
+        assert.deepEqual(
+          reports.map((report) => report.host),
+          ["localhost"],
+        );
       },
     },
     {
       name: "a reporter that throws or rejects does not stop the request or the process",
       run: async (fixture) => {
         const broke = new Error("reporter broke");
-        for (const onPinFailure of [() => { throw broke; }, () => Promise.reject(broke)]) {
+        for (const onPinFailure of [
+          () => {
+            throw broke;
+          },
+          () => Promise.reject(broke),
+        ]) {
           const options = pinned(fixture, [fixture.pins.otherRoot], { reportOnly: true, onPinFailure });
           await loggedErrors(async (logged) => {
             assert.equal(await outcome(options, hello(fixture)), HELLO);
             assert.equal(await outcome(options, hello(fixture)), HELLO);
             // Each handshake's report fails, and each failure is logged with the reporter's error.
-            await eventually(async () => logged.length, (count) => count >= 2, "errors logged");
+            await eventually(
+              async () => logged.length,
+              (count) => count >= 2,
+              "errors logged",
+            );
             const failure = ["pinned-fetch: onPinFailure failed:", broke];
             assert.deepEqual(logged, [failure, failure]);
           });
@@ -300,7 +384,10 @@ export const reportOnly: Group = {
         const reports: PinFailureReport[] = [];
         const options = pinned(fixture, [fixture.pins.otherRoot], { onPinFailure: (report) => reports.push(report) });
         assert.equal(await outcome(options, hello(fixture)), "ERR_PIN_MISMATCH");
-        assert.deepEqual(reports.map((report) => report.enforced), [true]);
+        assert.deepEqual(
+          reports.map((report) => report.enforced),
+          [true],
+        );
       },
     },
     {
@@ -336,14 +423,23 @@ export const trust: Group = {
     {
       name: "pins-only: only the leaf counts",
       run: async (fixture) => {
-        assert.equal(await outcome(pinsOnly([fixture.pins.intermediate, fixture.pins.root]), hello(fixture)), "ERR_PIN_MISMATCH");
+        assert.equal(
+          await outcome(pinsOnly([fixture.pins.intermediate, fixture.pins.root]), hello(fixture)),
+          "ERR_PIN_MISMATCH",
+        );
       },
     },
     {
       name: "pins-only: the leaf's name and validity are still checked",
       run: async (fixture) => {
-        assert.equal(await outcome(pinsOnly([fixture.pins.expiredLeaf]), hello(fixture, "expired")), "ERR_CERT_EXPIRED");
-        assert.equal(await outcome(pinsOnly([fixture.pins.wrongNameLeaf]), hello(fixture, "wrongName")), "ERR_CERT_HOSTNAME");
+        assert.equal(
+          await outcome(pinsOnly([fixture.pins.expiredLeaf]), hello(fixture, "expired")),
+          "ERR_CERT_EXPIRED",
+        );
+        assert.equal(
+          await outcome(pinsOnly([fixture.pins.wrongNameLeaf]), hello(fixture, "wrongName")),
+          "ERR_CERT_HOSTNAME",
+        );
       },
     },
     {
@@ -357,11 +453,18 @@ export const trust: Group = {
       name: "a self-signed certificate with CA:TRUE given in ca is trusted, and pinned",
       run: async (fixture) => {
         const url = hello(fixture, "selfSignedCa");
-        const options = (extra: PinnedFetchOptions) => ({ ca: fixture.selfSigned.pem, resolve: { localhost: "127.0.0.1" }, ...extra });
+        const options = (extra: PinnedFetchOptions) => ({
+          ca: fixture.selfSigned.pem,
+          resolve: { localhost: "127.0.0.1" },
+          ...extra,
+        });
         assert.equal(await outcome(options({}), url), HELLO);
         assert.equal(await outcome(options({ pins: { localhost: [fixture.selfSigned.pin] } }), url), HELLO);
         assert.equal(await outcome(options({ pins: { localhost: [fixture.pins.root] } }), url), "ERR_PIN_MISMATCH");
-        assert.equal(await outcome({ ca: fixture.ca.root, resolve: { localhost: "127.0.0.1" } }, url), "ERR_CERT_UNTRUSTED");
+        assert.equal(
+          await outcome({ ca: fixture.ca.root, resolve: { localhost: "127.0.0.1" } }, url),
+          "ERR_CERT_UNTRUSTED",
+        );
       },
     },
     {
@@ -389,7 +492,12 @@ export const trust: Group = {
 };
 
 /** A certificate as getPins describes it, against what openssl (node:crypto) computes for the fixture's. */
-function assertDescribes(fixture: Fixture, info: CertificateInfo | undefined, name: CertificateName, onVerifiedPath: boolean) {
+function assertDescribes(
+  fixture: Fixture,
+  info: CertificateInfo | undefined,
+  name: CertificateName,
+  onVerifiedPath: boolean,
+) {
   const forms = fixture.forms[name];
   assert.ok(info, `no certificate where ${name} should be`);
   assert.deepEqual(
@@ -421,7 +529,10 @@ export const tooling: Group = {
     {
       name: "describes each certificate the server presents as openssl does",
       run: async (fixture) => {
-        const chain = await getPins(`https://localhost:${fixture.ports.tls13}/`, { ca: fixture.ca.root, resolve: { localhost: "127.0.0.1" } });
+        const chain = await getPins(`https://localhost:${fixture.ports.tls13}/`, {
+          ca: fixture.ca.root,
+          resolve: { localhost: "127.0.0.1" },
+        });
         assert.equal(chain.length, 2);
         assertDescribes(fixture, chain[0], "leaf", true);
         assertDescribes(fixture, chain[1], "intermediate", true);
@@ -441,7 +552,9 @@ export const tooling: Group = {
     {
       name: "a server with another name's certificate fails, with what it presented",
       run: async (fixture) => {
-        const error = await rejection(getPins(hello(fixture, "wrongName"), { ca: fixture.ca.root, resolve: { localhost: "127.0.0.1" } }));
+        const error = await rejection(
+          getPins(hello(fixture, "wrongName"), { ca: fixture.ca.root, resolve: { localhost: "127.0.0.1" } }),
+        );
         assert.equal(error.code, "ERR_CERT_HOSTNAME");
         assertDescribes(fixture, (error.chain as CertificateInfo[])[0], "wrongNameLeaf", false);
       },
@@ -449,7 +562,9 @@ export const tooling: Group = {
     {
       name: "an untrusted server fails, with what it presented",
       run: async (fixture) => {
-        const error = await rejection(getPins(`https://localhost:${fixture.ports.tls13}/`, { resolve: { localhost: "127.0.0.1" } }));
+        const error = await rejection(
+          getPins(`https://localhost:${fixture.ports.tls13}/`, { resolve: { localhost: "127.0.0.1" } }),
+        );
         assert.equal(error.code, "ERR_CERT_UNTRUSTED");
         const chain = error.chain as CertificateInfo[];
         assertDescribes(fixture, chain[0], "leaf", false);

@@ -1,7 +1,18 @@
 // The connection pool: a per-origin limit with requests waiting in order,
 // cancellation and close() while they wait, and the safe retry of an
 // idempotent request on a kept-alive connection the server had closed.
-import { type Echo, type Group, HELLO, assert, delay, eventually, local, rejection, rejectsWith, withFetch } from "./check.js";
+import {
+  type Echo,
+  type Group,
+  HELLO,
+  assert,
+  delay,
+  eventually,
+  local,
+  rejection,
+  rejectsWith,
+  withFetch,
+} from "./check.js";
 import type { Fixture } from "./description.js";
 
 const url = (fixture: Fixture, path: string) => `https://localhost:${fixture.ports.tls13}${path}`;
@@ -17,7 +28,11 @@ async function holdConnection(fixture: Fixture, fetch: (url: string, init: Reque
   const before = await fixture.stats("tls13");
   const controller = new AbortController();
   const held = fetch(url(fixture, "/stall"), { signal: controller.signal }).catch((error: unknown) => error);
-  await eventually(() => fixture.stats("tls13"), (stats) => stats.requests > before.requests, "the held request");
+  await eventually(
+    () => fixture.stats("tls13"),
+    (stats) => stats.requests > before.requests,
+    "the held request",
+  );
   return { release: () => controller.abort(new Error("released")), settled: held };
 }
 
@@ -49,8 +64,12 @@ export const pool: Group = {
           assert.equal(post.code, "ERR_HTTP");
           assert.match(post.message, /POST request .* not sent again because POST is not idempotent/);
           await (await fetch(url(fixture, "/once"))).text();
-          const stream = new ReadableStream({ start: (controller) => (controller.enqueue(new TextEncoder().encode("x")), controller.close()) });
-          const put = await rejection(fetch(url(fixture, "/echo"), { method: "PUT", body: stream, duplex: "half" } as RequestInit));
+          const stream = new ReadableStream({
+            start: (controller) => (controller.enqueue(new TextEncoder().encode("x")), controller.close()),
+          });
+          const put = await rejection(
+            fetch(url(fixture, "/echo"), { method: "PUT", body: stream, duplex: "half" } as RequestInit),
+          );
           assert.equal(put.code, "ERR_HTTP");
           assert.match(put.message, /not sent again because its body is a stream/);
         });
@@ -62,7 +81,9 @@ export const pool: Group = {
       run: async (fixture) => {
         const before = await fixture.stats("tls13");
         await withFetch({ ...local(fixture), connections: 2 }, async (fetch) => {
-          const bodies = await Promise.all(Array.from({ length: 6 }, async () => (await fetch(url(fixture, "/chunked"))).text()));
+          const bodies = await Promise.all(
+            Array.from({ length: 6 }, async () => (await fetch(url(fixture, "/chunked"))).text()),
+          );
           assert.deepEqual(bodies, Array(6).fill("one,two,three"));
         });
         assert.deepEqual(await since(fixture, before), { connections: 2, requests: 6 });

@@ -1,7 +1,15 @@
 // Proxies: an HTTP CONNECT tunnel with TLS and the pins end to end through
 // it, the proxy's own failures as ERR_PROXY, and HTTPS_PROXY / NO_PROXY only
 // with proxy: "env".
-import { connectTls, createPinnedFetch, getPins, type PinnedFetchOptions, PinnedFetchError, type Runtime, type Socket } from "../../src/index.js";
+import {
+  connectTls,
+  createPinnedFetch,
+  getPins,
+  type PinnedFetchOptions,
+  PinnedFetchError,
+  type Runtime,
+  type Socket,
+} from "../../src/index.js";
 import { type Group, HELLO, assert, eventually, local, rejection, thrown, withFetch } from "./check.js";
 import { type Fixture, PROXY_CREDENTIALS, type ServerName } from "./description.js";
 
@@ -163,10 +171,22 @@ export const proxies: Group = {
       name: "getPins and connectTls take the proxy too, with resolve for the proxy's host name",
       run: async (fixture) => {
         const before = await fixture.stats("proxy");
-        const options = { ca: fixture.ca.root, resolve: { "proxy.test": "127.0.0.1" }, proxy: `http://proxy.test:${fixture.ports.proxy}` };
+        const options = {
+          ca: fixture.ca.root,
+          resolve: { "proxy.test": "127.0.0.1" },
+          proxy: `http://proxy.test:${fixture.ports.proxy}`,
+        };
         const chain = await getPins(`https://localhost:${fixture.ports.tls13}/`, options);
-        assert.deepEqual(chain.map((certificate) => certificate.pin), [fixture.pins.leaf, fixture.pins.intermediate]);
-        const connection = await connectTls({ ...options, hostname: "localhost", port: fixture.ports.tls13, pins: [fixture.pins.intermediate] });
+        assert.deepEqual(
+          chain.map((certificate) => certificate.pin),
+          [fixture.pins.leaf, fixture.pins.intermediate],
+        );
+        const connection = await connectTls({
+          ...options,
+          hostname: "localhost",
+          port: fixture.ports.tls13,
+          pins: [fixture.pins.intermediate],
+        });
         await connection.close();
         const after = await fixture.stats("proxy");
         assert.equal(after.tunnels! - before.tunnels!, 2);
@@ -190,7 +210,10 @@ export const proxies: Group = {
         const head = (target: string) => `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`;
         assert.equal((await scripted("HTTP/1.1 502 Bad Gateway\r\n\r\n")).sent, head("localhost:8443"));
         assert.equal((await scripted("HTTP/1.1 502 Bad Gateway\r\n\r\n", "https://[::1]/")).sent, head("[::1]:443"));
-        assert.equal((await scripted("HTTP/1.1 502 Bad Gateway\r\n\r\n", "https://API.Example.com./")).sent, head("api.example.com:443"));
+        assert.equal(
+          (await scripted("HTTP/1.1 502 Bad Gateway\r\n\r\n", "https://API.Example.com./")).sent,
+          head("api.example.com:443"),
+        );
       },
     },
     {
@@ -217,8 +240,14 @@ export const proxies: Group = {
         assert.equal((await fixture.stats("authProxy")).tunnels, before.tunnels);
         assert.equal((await fixture.stats("tls13")).connections, server.connections);
         // Nothing else uses this proxy meanwhile: all its connections are closed.
-        await eventually(() => fixture.stats("authProxy"), (stats) => stats.open === 0, "connections to the proxy left open");
-        const negotiate = await scripted("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\n\r\n");
+        await eventually(
+          () => fixture.stats("authProxy"),
+          (stats) => stats.open === 0,
+          "connections to the proxy left open",
+        );
+        const negotiate = await scripted(
+          "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\n\r\n",
+        );
         assert.equal(negotiate.error.code, "ERR_PROXY");
         assert.match(negotiate.error.message, /requires Negotiate authentication/);
       },
@@ -242,7 +271,10 @@ export const proxies: Group = {
       name: "an unreachable proxy is ERR_PROXY naming the proxy",
       run: async (fixture) => {
         const refused = await failureThrough(fixture, via(fixture, "refused"));
-        assert.match(refused.message, new RegExp(`proxy 127\\.0\\.0\\.1:${fixture.ports.refused} failed.*refused.*proxy URL`));
+        assert.match(
+          refused.message,
+          new RegExp(`proxy 127\\.0\\.0\\.1:${fixture.ports.refused} failed.*refused.*proxy URL`),
+        );
         const unresolvable = await failureThrough(fixture, `http://${fixture.unresolvable}:3128`);
         assert.match(unresolvable.message, /could not be resolved/);
       },
@@ -314,7 +346,9 @@ export const proxies: Group = {
         await withEnvironment({ HTTPS_PROXY: via(fixture) }, () => helloThrough(fixture, { proxy: "env" }));
         const through = await fixture.stats("proxy");
         assert.equal(through.tunnels! - before.tunnels!, 1);
-        await withEnvironment({ HTTPS_PROXY: via(fixture), NO_PROXY: "example.com, localhost" }, () => helloThrough(fixture, { proxy: "env" }));
+        await withEnvironment({ HTTPS_PROXY: via(fixture), NO_PROXY: "example.com, localhost" }, () =>
+          helloThrough(fixture, { proxy: "env" }),
+        );
         assert.equal((await fixture.stats("proxy")).tunnels, through.tunnels);
       },
     },
@@ -324,7 +358,11 @@ export const proxies: Group = {
         for (const [noProxy, url, direct] of NO_PROXY_CASES) {
           await withEnvironment({ HTTPS_PROXY: "http://proxy.test:3128", no_proxy: noProxy }, async () => {
             const [host] = await connectedHosts({ proxy: "env" }, [url]);
-            assert.equal(host === "proxy.test" ? "proxy" : "direct", direct ? "direct" : "proxy", `NO_PROXY=${JSON.stringify(noProxy)} for ${url}`);
+            assert.equal(
+              host === "proxy.test" ? "proxy" : "direct",
+              direct ? "direct" : "proxy",
+              `NO_PROXY=${JSON.stringify(noProxy)} for ${url}`,
+            );
           });
         }
       },
@@ -334,9 +372,12 @@ export const proxies: Group = {
       run: async () => {
         const urls = ["https://api.example.com/", "https://other.example.com/"];
         const upper = { HTTPS_PROXY: "http://upper.test", NO_PROXY: "api.example.com" };
-        await withEnvironment({ ...upper, https_proxy: "http://lower.test", no_proxy: "other.example.com" }, async () => {
-          assert.deepEqual(await connectedHosts({ proxy: "env" }, urls), ["lower.test", "other.example.com"]);
-        });
+        await withEnvironment(
+          { ...upper, https_proxy: "http://lower.test", no_proxy: "other.example.com" },
+          async () => {
+            assert.deepEqual(await connectedHosts({ proxy: "env" }, urls), ["lower.test", "other.example.com"]);
+          },
+        );
         await withEnvironment({ ...upper, https_proxy: "", no_proxy: "" }, async () => {
           assert.deepEqual(await connectedHosts({ proxy: "env" }, urls), ["api.example.com", "upper.test"]);
         });
@@ -375,7 +416,9 @@ export const proxies: Group = {
       name: "without the proxy option, HTTPS_PROXY and https_proxy are ignored",
       run: async (fixture) => {
         const before = await fixture.stats("proxy");
-        await withEnvironment({ HTTPS_PROXY: via(fixture), https_proxy: via(fixture) }, () => helloThrough(fixture, {}));
+        await withEnvironment({ HTTPS_PROXY: via(fixture), https_proxy: via(fixture) }, () =>
+          helloThrough(fixture, {}),
+        );
         assert.equal((await fixture.stats("proxy")).requests, before.requests);
       },
     },
@@ -389,7 +432,11 @@ export const proxies: Group = {
           assert.match(error.message, /through the proxy 127\.0\.0\.1:\d+ timed out.*connectTimeout/);
         });
         assert.ok((await fixture.stats("silent")).receivedBytes > before.receivedBytes, "the proxy was sent CONNECT");
-        await eventually(() => fixture.stats("silent"), (stats) => stats.open === before.open, "connections left open");
+        await eventually(
+          () => fixture.stats("silent"),
+          (stats) => stats.open === before.open,
+          "connections left open",
+        );
       },
     },
     {
@@ -403,11 +450,19 @@ export const proxies: Group = {
             () => "it succeeded",
             (error: unknown) => (error === reason ? "the reason" : error),
           );
-          await eventually(() => fixture.stats("silent"), (stats) => stats.receivedBytes > before.receivedBytes, "CONNECT sent");
+          await eventually(
+            () => fixture.stats("silent"),
+            (stats) => stats.receivedBytes > before.receivedBytes,
+            "CONNECT sent",
+          );
           controller.abort(reason);
           assert.equal(await outcome, "the reason");
         });
-        await eventually(() => fixture.stats("silent"), (stats) => stats.open === before.open, "connections left open");
+        await eventually(
+          () => fixture.stats("silent"),
+          (stats) => stats.open === before.open,
+          "connections left open",
+        );
       },
     },
   ],

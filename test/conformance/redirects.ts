@@ -30,7 +30,13 @@ export const redirects: Group = {
       name: "turns a POST into a GET without its body on 301, 302 and 303, and keeps it on 307 and 308",
       run: (fixture) =>
         withFetch(pinned(fixture), async (fetch) => {
-          for (const [status, method, body] of [[301, "GET", ""], [302, "GET", ""], [303, "GET", ""], [307, "POST", "ping"], [308, "POST", "ping"]] as const) {
+          for (const [status, method, body] of [
+            [301, "GET", ""],
+            [302, "GET", ""],
+            [303, "GET", ""],
+            [307, "POST", "ping"],
+            [308, "POST", "ping"],
+          ] as const) {
             const init = { method: "POST", body: "ping", headers: { "content-type": "text/plain" } };
             const echo = (await (await fetch(redirect(fixture, status, "/echo"), init)).json()) as Echo;
             assert.deepEqual([echo.method, echo.body], [method, body], String(status));
@@ -46,7 +52,9 @@ export const redirects: Group = {
           const sameOrigin = (await (await fetch(redirect(fixture, 302, "/echo"), { headers })).json()) as Echo;
           assert.equal(sameOrigin.headers["authorization"], "Bearer secret");
           assert.equal(sameOrigin.headers["cookie"], "session=1");
-          const otherOrigin = (await (await fetch(redirect(fixture, 302, `${origin(fixture, "tls12")}/echo`), { headers })).json()) as Echo;
+          const otherOrigin = (await (
+            await fetch(redirect(fixture, 302, `${origin(fixture, "tls12")}/echo`), { headers })
+          ).json()) as Echo;
           assert.equal(otherOrigin.headers["authorization"], undefined);
           assert.equal(otherOrigin.headers["cookie"], undefined);
           assert.equal(otherOrigin.headers["x-kept"], "yes");
@@ -59,10 +67,15 @@ export const redirects: Group = {
         const options = {
           ...pinned(fixture),
           resolve: { localhost: "127.0.0.1", "a.example.com": "127.0.0.1" },
-          pins: { localhost: [fixture.pins.intermediate, fixture.pins.root], "a.example.com": [fixture.pins.otherRoot, fixture.pins.otherLeaf] },
+          pins: {
+            localhost: [fixture.pins.intermediate, fixture.pins.root],
+            "a.example.com": [fixture.pins.otherRoot, fixture.pins.otherLeaf],
+          },
         };
         await withFetch(options, async (fetch) => {
-          const error = await rejection(fetch(redirect(fixture, 302, `https://a.example.com:${fixture.ports.names}/hello`)));
+          const error = await rejection(
+            fetch(redirect(fixture, 302, `https://a.example.com:${fixture.ports.names}/hello`)),
+          );
           assert.equal(error.code, "ERR_PIN_MISMATCH");
           assert.equal(error.host, "a.example.com");
         });
@@ -109,7 +122,12 @@ export const redirects: Group = {
             assert.doesNotMatch(error.message, /SECRET|api_key|frag|user/);
           };
           await shown(`${origin(fixture)}/stall${secret}`, {}, "ERR_TIMEOUT", "/stall ");
-          await shown(`${redirect(fixture, 302, "/hello")}&api_key=SECRET#frag`, { redirect: "error" }, "ERR_HTTP", "/redirect/302 ");
+          await shown(
+            `${redirect(fixture, 302, "/hello")}&api_key=SECRET#frag`,
+            { redirect: "error" },
+            "ERR_HTTP",
+            "/redirect/302 ",
+          );
           await shown(`${origin(fixture)}/loop${secret}`, {}, "ERR_HTTP", "/loop:");
           const withCredentials = `https://user:SECRET@localhost:${fixture.ports.tls13}/hello${secret}`;
           await shown(`${redirect(fixture, 302, withCredentials)}&api_key=SECRET`, {}, "ERR_HTTP", "/hello)");

@@ -30,7 +30,9 @@ for (const group of selectGroups(only)) {
       console.log(`ok    ${group.name} › ${scenario.name}`);
     } catch (error) {
       failed++;
-      console.log(`FAIL  ${group.name} › ${scenario.name}\n${String((error as Error)?.stack ?? error).replace(/^/gm, "      ")}`);
+      console.log(
+        `FAIL  ${group.name} › ${scenario.name}\n${String((error as Error)?.stack ?? error).replace(/^/gm, "      ")}`,
+      );
     } finally {
       clearTimeout(timer);
     }

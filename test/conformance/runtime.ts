@@ -27,7 +27,17 @@ export const runtime: Group = {
       name: "lends the engine native record ciphers that refuse an altered record",
       run: async (fixture) => {
         // AES-128-GCM and AES-256-GCM everywhere; ChaCha20-Poly1305 where node:crypto has it (not Bun 1.4's, where ring's serves).
-        const ciphers = fixture.runtime === "bun" ? ([[1, 16], [2, 32]] as const) : ([[1, 16], [2, 32], [3, 32]] as const);
+        const ciphers =
+          fixture.runtime === "bun"
+            ? ([
+                [1, 16],
+                [2, 32],
+              ] as const)
+            : ([
+                [1, 16],
+                [2, 32],
+                [3, 32],
+              ] as const);
         assert.equal(aeadSupported(3), fixture.runtime !== "bun");
         for (const [cipher, keyLength] of ciphers) {
           assert.ok(aeadSupported(cipher), `cipher ${cipher}`);
@@ -90,7 +100,8 @@ export const runtime: Group = {
         const before = await fixture.stats("halfClose");
         const socket = await connect(fixture, "halfClose");
         let received = "";
-        for (let chunk = await socket.read(); chunk; chunk = await socket.read()) received += new TextDecoder().decode(chunk);
+        for (let chunk = await socket.read(); chunk; chunk = await socket.read())
+          received += new TextDecoder().decode(chunk);
         assert.equal(received, "bye");
         assert.equal(await socket.read(), null);
         // Long enough for a runtime that closes on the peer's FIN to have done so.

@@ -11,8 +11,24 @@ import { type Group, type Scenario, assert, ignoreWarning } from "./check.js";
 import type { Fixture, ServerName } from "./description.js";
 
 /** Spellings of `localhost` and of 127.0.0.1: those that reach the host, and those that are no host at all. */
-const NAME_SPELLINGS = ["LOCALHOST", "LocalHost.", "localhost.", "localhost..", ".localhost", "user@localhost", "user:pass@localhost"];
-const ADDRESS_SPELLINGS = ["127.1", "127.0.0.1.", "0x7f.0.0.1", "2130706433", "0177.0.0.1", "[::ffff:127.0.0.1]", "user@127.0.0.1"];
+const NAME_SPELLINGS = [
+  "LOCALHOST",
+  "LocalHost.",
+  "localhost.",
+  "localhost..",
+  ".localhost",
+  "user@localhost",
+  "user:pass@localhost",
+];
+const ADDRESS_SPELLINGS = [
+  "127.1",
+  "127.0.0.1.",
+  "0x7f.0.0.1",
+  "2130706433",
+  "0177.0.0.1",
+  "[::ffff:127.0.0.1]",
+  "user@127.0.0.1",
+];
 
 /**
  * A request to each spelling, then to the pinned URL, on one instance whose
@@ -20,7 +36,13 @@ const ADDRESS_SPELLINGS = ["127.1", "127.0.0.1.", "0x7f.0.0.1", "2130706433", "0
  * receives no request byte (a session it gave an unpinned spelling would
  * otherwise be resumed for the pinned URL, skipping the pin check).
  */
-function everySpelling(impostor: ServerName, host: string, spellings: readonly string[], proxied: boolean, rule = host): Scenario {
+function everySpelling(
+  impostor: ServerName,
+  host: string,
+  spellings: readonly string[],
+  proxied: boolean,
+  rule = host,
+): Scenario {
   return {
     name: `an impostor on ${impostor} gets no byte from any spelling of ${host} pinned as "${rule}"${proxied ? " through a proxy" : ""}`,
     run: async (fixture: Fixture) => {
@@ -97,7 +119,9 @@ function noResumptionAcrossDecisions(impostor: ServerName): Scenario {
         const unpinned = await openTls(runtime, trust, target);
         // A TLS 1.3 server sends its tickets after the handshake: reading the server's first bytes takes them in.
         const writer = unpinned.writable.getWriter();
-        await writer.write(new TextEncoder().encode("GET /hello HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n"));
+        await writer.write(
+          new TextEncoder().encode("GET /hello HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n"),
+        );
         await new Response(unpinned.readable).arrayBuffer();
         await unpinned.close();
       }

@@ -40,7 +40,10 @@ export const tls: Group = {
         await writer.write(message);
         await reading;
         assert.equal(length, message.length);
-        assert.ok(received.every((byte, index) => byte === message[index]), "the echo matches what was sent");
+        assert.ok(
+          received.every((byte, index) => byte === message[index]),
+          "the echo matches what was sent",
+        );
         await connection.close();
       },
     },
@@ -72,7 +75,13 @@ export const tls: Group = {
         const writer = connection.writable.getWriter();
         writer.write(new Uint8Array(8 * 1024 * 1024)).catch(() => {});
         await connection.close();
-        assert.equal(await writer.closed.then(() => "closed", () => "errored"), "errored");
+        assert.equal(
+          await writer.closed.then(
+            () => "closed",
+            () => "errored",
+          ),
+          "errored",
+        );
       },
     },
   ],

@@ -7,7 +7,11 @@ import { createPinnedFetch } from "../../src/index.js";
 import type { EnduranceTarget } from "./servers.js";
 
 const target = JSON.parse(process.argv[2]!) as EnduranceTarget;
-const pinned = createPinnedFetch({ ca: target.ca, pins: { localhost: target.pins }, resolve: { localhost: "127.0.0.1" } });
+const pinned = createPinnedFetch({
+  ca: target.ca,
+  pins: { localhost: target.pins },
+  resolve: { localhost: "127.0.0.1" },
+});
 const url = (path: string) => `https://localhost:${target.lingering}${path}`;
 const LARGE = 4 * 1024 * 1024;
 
@@ -24,10 +28,14 @@ switch (process.argv[3]) {
   // A request waiting for its head, or a read waiting for the body, keeps the process alive. Without a top-level
   // await: Deno and Bun stay alive while one is pending, whatever the sockets do.
   case "late-head":
-    void pinned(url("/late-head")).then((response) => response.text()).then((text) => console.log(text));
+    void pinned(url("/late-head"))
+      .then((response) => response.text())
+      .then((text) => console.log(text));
     break;
   case "late-body":
-    void pinned(url("/late-body")).then((response) => response.text()).then((text) => console.log(text));
+    void pinned(url("/late-body"))
+      .then((response) => response.text())
+      .then((text) => console.log(text));
     break;
   default:
     throw new Error(`no such case: ${process.argv[3]}`);

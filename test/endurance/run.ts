@@ -39,10 +39,14 @@ const RESET_CODES = new Set(["ERR_CONNECT", "ERR_TLS", "ERR_HTTP"]);
 const pendingTimers = new Set<unknown>();
 const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout } = globalThis;
 globalThis.setTimeout = ((handler: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-  const timer = realSetTimeout((...handlerArgs: unknown[]) => {
-    pendingTimers.delete(timer);
-    handler(...handlerArgs);
-  }, ms, ...args);
+  const timer = realSetTimeout(
+    (...handlerArgs: unknown[]) => {
+      pendingTimers.delete(timer);
+      handler(...handlerArgs);
+    },
+    ms,
+    ...args,
+  );
   // Only pinned-fetch's own: the runtime's fetch, which the control calls use, keeps timers of its own.
   if (/[/\\]src[/\\]/.test(new Error().stack ?? "")) pendingTimers.add(timer);
   return timer;
@@ -68,7 +72,12 @@ shared.signal.removeEventListener = function (...args: Parameters<AbortSignal["r
 const engine = await loadEngine();
 const url = (port: number, path: string) => `https://localhost:${port}${path}`;
 const create = (connections?: number) =>
-  createPinnedFetch({ ca: target.ca, pins: { localhost: target.pins }, resolve: { localhost: "127.0.0.1" }, connections });
+  createPinnedFetch({
+    ca: target.ca,
+    pins: { localhost: target.pins },
+    resolve: { localhost: "127.0.0.1" },
+    connections,
+  });
 
 let passed = 0;
 let failed = 0;
@@ -108,7 +117,9 @@ async function soakRequest(pinned: PinnedFetch, index: number): Promise<string> 
     case 14:
     case 15: {
       const error = await pinned(url(target.wrongKey, "/id")).catch((reason: unknown) => reason);
-      return error instanceof PinnedFetchError && error.code === "ERR_PIN_MISMATCH" ? "pin failure" : `unexpected: ${String(error)}`;
+      return error instanceof PinnedFetchError && error.code === "ERR_PIN_MISMATCH"
+        ? "pin failure"
+        : `unexpected: ${String(error)}`;
     }
     case 16: {
       const abort = new AbortController();
@@ -119,10 +130,17 @@ async function soakRequest(pinned: PinnedFetch, index: number): Promise<string> 
     }
     case 17: {
       const error = await pinned(url(resetting, "/reset")).catch((reason: unknown) => reason);
-      return error instanceof PinnedFetchError && RESET_CODES.has(error.code) ? "reset" : `unexpected: ${String(error)}`;
+      return error instanceof PinnedFetchError && RESET_CODES.has(error.code)
+        ? "reset"
+        : `unexpected: ${String(error)}`;
     }
     case 18: {
-      const response = await pinned(url(origin, "/id"), { method: "POST", body: `body ${id}`, headers: { "x-id": id }, signal: shared.signal });
+      const response = await pinned(url(origin, "/id"), {
+        method: "POST",
+        body: `body ${id}`,
+        headers: { "x-id": id },
+        signal: shared.signal,
+      });
       const echo = (await response.json()) as { id: string; body: string };
       return echo.id === id && echo.body === `body ${id}` ? "success" : `wrong answer: ${JSON.stringify(echo)}`;
     }
@@ -170,27 +188,44 @@ async function soak(): Promise<Record<string, unknown>> {
     await Promise.all(Array.from({ length: SOAK_PARALLEL }, worker));
     perThousandMs.push(Math.round(performance.now() - start));
     peaks.push(holdings());
-    for (let fill = 0; fill < 8; fill++) await (await pinned(url(good, "/id"), { headers: { connection: "close" } })).text();
+    for (let fill = 0; fill < 8; fill++)
+      await (await pinned(url(good, "/id"), { headers: { connection: "close" } })).text();
     await pinned.close();
     closes.push(holdings());
   }
   const [baseline, ...later] = closes as [ReturnType<typeof holdings>, ...ReturnType<typeof holdings>[]];
-  const unexpected = Object.keys(outcomes).filter((outcome) => outcome.startsWith("unexpected") || outcome.startsWith("wrong"));
+  const unexpected = Object.keys(outcomes).filter(
+    (outcome) => outcome.startsWith("unexpected") || outcome.startsWith("wrong"),
+  );
   check(`soak: ${SOAK_REQUESTS} requests, each ended as it should`, unexpected.length === 0, outcomes);
-  check("soak: after each fetch.close() the engine holds no session and no record key", closes.every((held) => held.sessions === 0 && held.recordKeys === 0), closes);
+  check(
+    "soak: after each fetch.close() the engine holds no session and no record key",
+    closes.every((held) => held.sessions === 0 && held.recordKeys === 0),
+    closes,
+  );
   check(
     "soak: after each fetch.close() the engine's allocated memory is back at the first round's",
     later.every((held) => held.allocatedBytes === baseline.allocatedBytes),
     closes.map((held) => held.allocatedBytes),
   );
-  check("soak: after each fetch.close() no timer and no listener of any request remains", closes.every((held) => held.timers === 0 && held.listeners === 0), closes);
+  check(
+    "soak: after each fetch.close() no timer and no listener of any request remains",
+    closes.every((held) => held.timers === 0 && held.listeners === 0),
+    closes,
+  );
   check("soak: after fetch.close() the servers see every connection closed", await allClosed(), await connections());
   check(
     "soak: sessions held never exceed the pool's limit (4 per origin, 3 origins) and the handshakes in flight",
     peaks.every((held) => held.sessions <= 3 * 4 + SOAK_PARALLEL),
     peaks.map((held) => held.sessions),
   );
-  return { requests: SOAK_REQUESTS, outcomes, perThousandMs, allocatedBytesAfterClose: closes.map((held) => held.allocatedBytes), memoryBytes: engine.memoryBytes };
+  return {
+    requests: SOAK_REQUESTS,
+    outcomes,
+    perThousandMs,
+    allocatedBytesAfterClose: closes.map((held) => held.allocatedBytes),
+    memoryBytes: engine.memoryBytes,
+  };
 }
 
 async function concurrency(): Promise<Record<string, unknown>> {
@@ -202,7 +237,14 @@ async function concurrency(): Promise<Record<string, unknown>> {
     const origin = target.origins[index % 4]!;
     const path = origin === resetting && index % 3 === 0 ? "/reset" : "/id";
     const id = `c${index}`;
-    return { origin, path, id, outcome: pinned(url(origin, path), { headers: { "x-id": id } }).then((response) => response.json() as Promise<{ id: string }>) };
+    return {
+      origin,
+      path,
+      id,
+      outcome: pinned(url(origin, path), { headers: { "x-id": id } }).then(
+        (response) => response.json() as Promise<{ id: string }>,
+      ),
+    };
   });
   const settled = await Promise.allSettled(requests.map(({ outcome }) => outcome));
   const wrong = settled.flatMap((result, index) => {
@@ -210,16 +252,38 @@ async function concurrency(): Promise<Record<string, unknown>> {
     if (result.status === "fulfilled") return result.value.id === id ? [] : [`${id} got ${result.value.id}`];
     const error = result.reason as PinnedFetchError;
     const excused = origin === resetting && error instanceof PinnedFetchError && RESET_CODES.has(error.code);
-    return excused ? [] : [`${id} (${path} on ${origin === resetting ? "the resetting origin" : "a sound origin"}) failed: ${String(error)}`];
+    return excused
+      ? []
+      : [
+          `${id} (${path} on ${origin === resetting ? "the resetting origin" : "a sound origin"}) failed: ${String(error)}`,
+        ];
   });
   const seen = await connections();
   const mostPerOrigin = target.origins.map((origin) => seen[origin]!.most);
   await pinned.close();
-  check(`concurrency: ${IN_FLIGHT} requests in flight to 4 origins all settled, each with its own answer or (resetting origin) a clean error`, wrong.length === 0, wrong.slice(0, 5));
-  check(`concurrency: no origin had more than ${PER_ORIGIN} connections at once`, mostPerOrigin.every((most) => most <= PER_ORIGIN), mostPerOrigin);
-  check("concurrency: after fetch.close() the servers see every connection closed", await allClosed(), await connections());
+  check(
+    `concurrency: ${IN_FLIGHT} requests in flight to 4 origins all settled, each with its own answer or (resetting origin) a clean error`,
+    wrong.length === 0,
+    wrong.slice(0, 5),
+  );
+  check(
+    `concurrency: no origin had more than ${PER_ORIGIN} connections at once`,
+    mostPerOrigin.every((most) => most <= PER_ORIGIN),
+    mostPerOrigin,
+  );
+  check(
+    "concurrency: after fetch.close() the servers see every connection closed",
+    await allClosed(),
+    await connections(),
+  );
   const fulfilled = settled.filter((result) => result.status === "fulfilled").length;
-  return { inFlight: IN_FLIGHT, fulfilled, rejected: IN_FLIGHT - fulfilled, mostPerOrigin, ms: Math.round(performance.now() - started) };
+  return {
+    inFlight: IN_FLIGHT,
+    fulfilled,
+    rejected: IN_FLIGHT - fulfilled,
+    mostPerOrigin,
+    ms: Math.round(performance.now() - started),
+  };
 }
 
 /** Reads a body to its end, noting what the engine holds after each piece; returns its length. */
@@ -291,7 +355,11 @@ async function memory(): Promise<Record<string, unknown>> {
     idle.sessions > 0 && idle.allocatedBytes - before.allocatedBytes <= idle.sessions * IDLE_BYTES,
     { before, idle },
   );
-  check(`memory: the process grew by less than ${RSS_GROWTH / 1024 / 1024} MiB meanwhile`, rss - before.rss < RSS_GROWTH, { before: before.rss, most: rss });
+  check(
+    `memory: the process grew by less than ${RSS_GROWTH / 1024 / 1024} MiB meanwhile`,
+    rss - before.rss < RSS_GROWTH,
+    { before: before.rss, most: rss },
+  );
   await pinned.close();
   const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
   return {

@@ -16,7 +16,8 @@ const ENCODERS = {
   "x-gzip": () => createGzip({ level: 9, strategy: constants.Z_RLE }),
   deflate: () => createDeflate({ level: 9, strategy: constants.Z_RLE }),
   "raw-deflate": () => createDeflateRaw({ level: 9, strategy: constants.Z_RLE }),
-  br: () => createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_LGWIN]: 24 } }),
+  br: () =>
+    createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_LGWIN]: 24 } }),
 };
 type Coding = keyof typeof ENCODERS;
 
@@ -31,7 +32,12 @@ export function encodedBody(target: string): Promise<Buffer> | undefined {
   const [, content, size, list] = target.split("/");
   const bytes = Number(size);
   const codings = (list ?? "").split(",") as Coding[];
-  if ((content !== "zeros" && content !== "random") || !Number.isSafeInteger(bytes) || !codings.every((coding) => coding in ENCODERS)) return;
+  if (
+    (content !== "zeros" && content !== "random") ||
+    !Number.isSafeInteger(bytes) ||
+    !codings.every((coding) => coding in ENCODERS)
+  )
+    return;
   let body = bodies.get(target);
   if (!body) {
     body = encode(content === "zeros" ? zeros(bytes) : [randomBytes(bytes)], codings);
@@ -61,7 +67,9 @@ export function startDecodingServer(options: ServerOptions): Promise<TestServer>
       if (!encoded) return void socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
       const body = cut ? encoded.subarray(0, encoded.length >> 1) : encoded;
       const codings = target.split("/")[3]!.replaceAll("raw-deflate", "deflate").replaceAll(",", ", ");
-      socket.write(`HTTP/1.1 200 OK\r\ncontent-encoding: ${codings}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`);
+      socket.write(
+        `HTTP/1.1 200 OK\r\ncontent-encoding: ${codings}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`,
+      );
       send(socket, body, await server);
     }),
   );

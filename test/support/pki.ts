@@ -32,11 +32,19 @@ export interface IssueOptions {
 
 export type KeyAlgorithm = "P-256" | "P-384" | "RSA-2048" | "Ed25519";
 
-const KEY_ALGORITHMS: Record<KeyAlgorithm, { generate: RsaHashedKeyGenParams | EcKeyGenParams | Algorithm; hash: string }> = {
+const KEY_ALGORITHMS: Record<
+  KeyAlgorithm,
+  { generate: RsaHashedKeyGenParams | EcKeyGenParams | Algorithm; hash: string }
+> = {
   "P-256": { generate: { name: "ECDSA", namedCurve: "P-256" }, hash: "SHA-256" },
   "P-384": { generate: { name: "ECDSA", namedCurve: "P-384" }, hash: "SHA-384" },
   "RSA-2048": {
-    generate: { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+    generate: {
+      name: "RSASSA-PKCS1-v1_5",
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
     hash: "SHA-256",
   },
   Ed25519: { generate: { name: "Ed25519" }, hash: "SHA-256" },
@@ -89,7 +97,9 @@ function ipBytes(ip: string): Uint8Array {
 // (pkijs would put all attributes into a single multi-valued RDN, so build the DER ourselves.)
 function name(commonName: string): pkijs.RelativeDistinguishedNames {
   const rdn = (type: string, value: string) =>
-    new asn1js.Set({ value: [new pkijs.AttributeTypeAndValue({ type, value: new asn1js.Utf8String({ value }) }).toSchema()] });
+    new asn1js.Set({
+      value: [new pkijs.AttributeTypeAndValue({ type, value: new asn1js.Utf8String({ value }) }).toSchema()],
+    });
   const der = new asn1js.Sequence({ value: [rdn("2.5.4.10", ORGANIZATION), rdn("2.5.4.3", commonName)] }).toBER(false);
   return new pkijs.RelativeDistinguishedNames({ schema: asn1js.fromBER(der).result });
 }
@@ -101,7 +111,10 @@ function extension(extnID: string, critical: boolean, value: asn1js.BaseBlock | 
 
 // RFC 5280: UTCTime for years before 2050, GeneralizedTime from then on.
 function time(value: Date): pkijs.Time {
-  return new pkijs.Time({ type: value.getUTCFullYear() < 2050 ? pkijs.TimeType.UTCTime : pkijs.TimeType.GeneralizedTime, value });
+  return new pkijs.Time({
+    type: value.getUTCFullYear() < 2050 ? pkijs.TimeType.UTCTime : pkijs.TimeType.GeneralizedTime,
+    value,
+  });
 }
 
 // Key identifier: SHA-1 of the raw public key (an EC point), or of the SPKI for RSA, which has no raw form.
@@ -134,7 +147,11 @@ export function withAlteredSignature(certificate: Issued): Issued {
 
 export async function issue(options: IssueOptions): Promise<Issued> {
   const key =
-    options.key ?? ((await subtle.generateKey(KEY_ALGORITHMS[options.algorithm ?? "P-256"].generate, true, ["sign", "verify"])) as CryptoKeyPair);
+    options.key ??
+    ((await subtle.generateKey(KEY_ALGORITHMS[options.algorithm ?? "P-256"].generate, true, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair);
   const now = Date.now();
   const cert = new pkijs.Certificate();
   cert.version = 2; // v3
@@ -148,14 +165,20 @@ export async function issue(options: IssueOptions): Promise<Issued> {
   cert.notBefore = time(options.notBefore ?? new Date(now - HOUR));
   cert.notAfter = time(options.notAfter ?? new Date(now + 30 * DAY));
   // From the SPKI WebCrypto exports: pkijs's importKey does not know Ed25519.
-  cert.subjectPublicKeyInfo = new pkijs.PublicKeyInfo({ schema: asn1js.fromBER(await subtle.exportKey("spki", key.publicKey)).result });
+  cert.subjectPublicKeyInfo = new pkijs.PublicKeyInfo({
+    schema: asn1js.fromBER(await subtle.exportKey("spki", key.publicKey)).result,
+  });
 
   const ski = await keyId(key.publicKey);
   const aki = options.issuer ? await keyId(options.issuer.key.publicKey) : ski;
 
   const extensions = [
     extension("2.5.29.14", false, new asn1js.OctetString({ valueHex: ski })),
-    extension("2.5.29.35", false, new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: aki }) })),
+    extension(
+      "2.5.29.35",
+      false,
+      new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: aki }) }),
+    ),
   ];
   if (options.basicConstraints !== false) {
     extensions.push(extension("2.5.29.19", true, new pkijs.BasicConstraints({ cA: options.ca ?? false })));
@@ -168,7 +191,9 @@ export async function issue(options: IssueOptions): Promise<Issued> {
   const keyPurposes = options.extendedKeyUsage ?? (options.ca ? [] : [SERVER_AUTH]);
   if (keyPurposes.length > 0) extensions.push(extension("2.5.29.37", false, new pkijs.ExtKeyUsage({ keyPurposes })));
   if (options.permittedNames) {
-    const permittedSubtrees = options.permittedNames.map((value) => new pkijs.GeneralSubtree({ base: new pkijs.GeneralName({ type: 2, value }) }));
+    const permittedSubtrees = options.permittedNames.map(
+      (value) => new pkijs.GeneralSubtree({ base: new pkijs.GeneralName({ type: 2, value }) }),
+    );
     extensions.push(extension("2.5.29.30", true, new pkijs.NameConstraints({ permittedSubtrees })));
   }
   const altNames = [
@@ -178,7 +203,9 @@ export async function issue(options: IssueOptions): Promise<Issued> {
     ),
   ];
   if (options.altNamesValue) {
-    extensions.push(new pkijs.Extension({ extnID: "2.5.29.17", critical: false, extnValue: options.altNamesValue.slice().buffer }));
+    extensions.push(
+      new pkijs.Extension({ extnID: "2.5.29.17", critical: false, extnValue: options.altNamesValue.slice().buffer }),
+    );
   } else if (altNames.length > 0) {
     extensions.push(extension("2.5.29.17", false, new pkijs.AltName({ altNames })));
   }
@@ -188,7 +215,13 @@ export async function issue(options: IssueOptions): Promise<Issued> {
   await cert.sign(signer.privateKey, options.signatureHash ?? KEY_ALGORITHMS[algorithmOf(signer)].hash);
   const der = new Uint8Array(cert.toSchema(true).toBER(false));
   const pkcs8 = await subtle.exportKey("pkcs8", key.privateKey);
-  return { certPem: toPem("CERTIFICATE", der), keyPem: toPem("PRIVATE KEY", pkcs8), der, key, subject: options.commonName };
+  return {
+    certPem: toPem("CERTIFICATE", der),
+    keyPem: toPem("PRIVATE KEY", pkcs8),
+    der,
+    key,
+    subject: options.commonName,
+  };
 }
 
 export async function createPki(): Promise<Pki> {
@@ -202,7 +235,12 @@ export async function createPki(): Promise<Pki> {
     root,
     intermediate,
     leaf: await issue({ ...localhost, issuer: intermediate }),
-    expiredLeaf: await issue({ ...localhost, issuer: intermediate, notBefore: new Date(now - 3 * DAY), notAfter: new Date(now - DAY) }),
+    expiredLeaf: await issue({
+      ...localhost,
+      issuer: intermediate,
+      notBefore: new Date(now - 3 * DAY),
+      notAfter: new Date(now - DAY),
+    }),
     wrongNameLeaf: await issue({ commonName: "wrong.example", dnsNames: ["wrong.example"], issuer: intermediate }),
     otherRoot,
     otherIntermediate,

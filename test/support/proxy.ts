@@ -60,7 +60,9 @@ export async function startProxy(options: ProxyOptions = {}): Promise<TestProxy>
         server.close(() => resolve());
       }),
   };
-  const expected = options.credentials && `Basic ${Buffer.from(`${options.credentials.user}:${options.credentials.password}`).toString("base64")}`;
+  const expected =
+    options.credentials &&
+    `Basic ${Buffer.from(`${options.credentials.user}:${options.credentials.password}`).toString("base64")}`;
   server.on("connection", (socket: Socket) => {
     proxy.connections++;
     proxy.open++;
@@ -71,7 +73,8 @@ export async function startProxy(options: ProxyOptions = {}): Promise<TestProxy>
     proxy.requests++;
     proxy.lastTarget = request.url ?? null;
     proxy.lastAuthorization = request.headers["proxy-authorization"] ?? null;
-    const answer = (status: string, fields = "") => client.end(`HTTP/1.1 ${status}\r\n${fields}content-length: 0\r\n\r\n`);
+    const answer = (status: string, fields = "") =>
+      client.end(`HTTP/1.1 ${status}\r\n${fields}content-length: 0\r\n\r\n`);
     if (options.refuse) return answer(options.refuse);
     if (expected && proxy.lastAuthorization !== expected) {
       return answer("407 Proxy Authentication Required", 'proxy-authenticate: Basic realm="pinned-fetch tests"\r\n');
@@ -91,7 +94,10 @@ export async function startProxy(options: ProxyOptions = {}): Promise<TestProxy>
       upstream.once("error", () => client.destroy());
       upstream.once("secureConnect", () => {
         established();
-        const secureContext = createSecureContext({ key: key.keyPem, cert: chain.map((certificate) => certificate.certPem).join("") });
+        const secureContext = createSecureContext({
+          key: key.keyPem,
+          cert: chain.map((certificate) => certificate.certPem).join(""),
+        });
         const posing = new TLSSocket(client, { isServer: true, secureContext });
         posing.on("error", () => upstream.destroy());
         posing.once("secure", () => posing.pipe(upstream).pipe(posing));

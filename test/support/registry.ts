@@ -45,7 +45,8 @@ export async function startRegistry(directory: string, alsoServe: readonly strin
   const collect = (names: Iterable<string>) => {
     for (const name of names) {
       if (dependencies.has(name)) continue;
-      if (!lock.packages[`node_modules/${name}`]) throw new Error(`${name} is not installed at the top of node_modules`);
+      if (!lock.packages[`node_modules/${name}`])
+        throw new Error(`${name} is not installed at the top of node_modules`);
       dependencies.add(name);
       collect(Object.keys(lock.packages[`node_modules/${name}`]!.dependencies ?? {}));
     }
@@ -63,7 +64,10 @@ export async function startRegistry(directory: string, alsoServe: readonly strin
 
   const manifests = new Map<string, { packed: Packed; manifest: Record<string, unknown> }>();
   for (const [index, item] of packed.entries()) {
-    const manifest = JSON.parse(await readFile(join(sources[index]!, "package.json"), "utf8")) as Record<string, unknown>;
+    const manifest = JSON.parse(await readFile(join(sources[index]!, "package.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     manifests.set(item.name, { packed: item, manifest });
   }
 
@@ -76,12 +80,18 @@ export async function startRegistry(directory: string, alsoServe: readonly strin
       const { packed: item, manifest } = entry;
       const dist = { tarball: `${url}/${item.filename}`, integrity: item.integrity, shasum: item.shasum };
       const { scripts: _, devDependencies: __, ...published } = manifest;
-      const packument = { name: item.name, "dist-tags": { latest: item.version }, versions: { [item.version]: { ...published, dist } } };
+      const packument = {
+        name: item.name,
+        "dist-tags": { latest: item.version },
+        versions: { [item.version]: { ...published, dist } },
+      };
       return response.setHeader("content-type", "application/json").end(JSON.stringify(packument));
     }
     const tarball = packed.find((item) => item.filename === path);
     if (!tarball) return response.writeHead(404).end();
-    response.setHeader("content-type", "application/octet-stream").end(await readFile(join(directory, tarball.filename)));
+    response
+      .setHeader("content-type", "application/octet-stream")
+      .end(await readFile(join(directory, tarball.filename)));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

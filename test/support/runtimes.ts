@@ -41,7 +41,10 @@ function firstRunning(name: string, candidates: string[]): string {
 }
 
 export const DENO = firstRunning("deno", [...platformBinaries("@deno", "deno"), join(MODULES, "deno", "deno")]);
-export const BUN = firstRunning("bun", [...platformBinaries("@oven", "bin/bun"), join(MODULES, "bun", "bin", "bun.exe")]);
+export const BUN = firstRunning("bun", [
+  ...platformBinaries("@oven", "bin/bun"),
+  join(MODULES, "bun", "bin", "bun.exe"),
+]);
 
 /** The Node LTS line tested besides the Node that runs the tests. */
 export const NODE_LTS_VERSION = "24.22.3";

@@ -6,7 +6,12 @@ import { constants, createHash, X509Certificate } from "node:crypto";
 import { once } from "node:events";
 import { type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server } from "node:https";
-import { type AddressInfo, createConnection, createServer as createTcpServer, type Socket as NetSocket } from "node:net";
+import {
+  type AddressInfo,
+  createConnection,
+  createServer as createTcpServer,
+  type Socket as NetSocket,
+} from "node:net";
 import { createInterface } from "node:readline";
 import { Duplex } from "node:stream";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
@@ -93,7 +98,11 @@ export async function startTlsServer(
   const server = createTcpServer((tcp) => {
     tcp.setNoDelay(true);
     tcp.on("error", () => {});
-    const socket = new TLSSocket(tcp, { isServer: true, secureContext, ...(options.alpn && { ALPNProtocols: options.alpn }) });
+    const socket = new TLSSocket(tcp, {
+      isServer: true,
+      secureContext,
+      ...(options.alpn && { ALPNProtocols: options.alpn }),
+    });
     let secure = false;
     socket.on("error", () => {
       if (!secure) stats.handshakeFailures++;
@@ -113,7 +122,11 @@ export async function startTlsServer(
  * in a TLS record and then the raw bytes `trailer` in one TCP write, so that
  * a client reads them together. `sentBytes` counts that write once it is out.
  */
-export async function startCoalescingTlsServer(options: ServerOptions, text: string, trailer: Uint8Array): Promise<TestServer> {
+export async function startCoalescingTlsServer(
+  options: ServerOptions,
+  text: string,
+  trailer: Uint8Array,
+): Promise<TestServer> {
   const stats = newStats();
   const secureContext = secureContextOf(options);
   const server = createTcpServer((tcp) => {
@@ -268,7 +281,12 @@ function route(request: IncomingMessage, response: ServerResponse): void {
   } else if (url.pathname === "/not-modified") {
     response.writeHead(304, { etag: '"v1"' }).end();
   } else if (url.pathname.startsWith("/empty/")) {
-    response.writeHead(200, { "content-encoding": decodeURIComponent(url.pathname.slice("/empty/".length)), "content-length": "0" }).end();
+    response
+      .writeHead(200, {
+        "content-encoding": decodeURIComponent(url.pathname.slice("/empty/".length)),
+        "content-length": "0",
+      })
+      .end();
   } else if (url.pathname === "/hello") {
     response.writeHead(200, { "content-type": "text/plain", "content-length": "19" }).end(HELLO);
   } else if (url.pathname === "/chunked") {
@@ -280,7 +298,11 @@ function route(request: IncomingMessage, response: ServerResponse): void {
     const parts: Buffer[] = [];
     request.on("data", (part: Buffer) => parts.push(part));
     request.on("end", () => {
-      const body = JSON.stringify({ method: request.method, headers: request.headers, body: Buffer.concat(parts).toString() });
+      const body = JSON.stringify({
+        method: request.method,
+        headers: request.headers,
+        body: Buffer.concat(parts).toString(),
+      });
       response.writeHead(200, { "content-type": "application/json" }).end(body);
     });
   } else if (url.pathname.startsWith("/redirect/") || url.pathname === "/loop") {
@@ -290,7 +312,11 @@ function route(request: IncomingMessage, response: ServerResponse): void {
     request.resume();
     // ?encoding= labels the redirect's (empty) body with those codings.
     const encoding = url.searchParams.get("encoding");
-    request.on("end", () => response.writeHead(status, { location, "content-length": "0", ...(encoding && { "content-encoding": encoding }) }).end());
+    request.on("end", () =>
+      response
+        .writeHead(status, { location, "content-length": "0", ...(encoding && { "content-encoding": encoding }) })
+        .end(),
+    );
   } else if (url.pathname === "/headers") {
     response.setHeader("x-many", ["a", "b"]);
     response.setHeader("set-cookie", ["a=1; Secure", "b=2; HttpOnly"]);
@@ -299,7 +325,9 @@ function route(request: IncomingMessage, response: ServerResponse): void {
     // Codings in the order applied, as Content-Encoding lists them; "raw-deflate" is sent as "deflate".
     const codings = decodeURIComponent(url.pathname.slice("/encoded/".length)).split(",");
     const body = codings.reduce<Buffer>((bytes, coding) => ENCODERS[coding]!(bytes), Buffer.from(ENCODED_TEXT));
-    const header = codings.map((coding) => (coding === "raw-deflate" ? "deflate" : coding === "corrupt" ? "gzip" : coding)).join(", ");
+    const header = codings
+      .map((coding) => (coding === "raw-deflate" ? "deflate" : coding === "corrupt" ? "gzip" : coding))
+      .join(", ");
     response.writeHead(200, { "content-encoding": header, "content-length": String(body.length) }).end(body);
   } else if (url.pathname.startsWith("/bytes/")) {
     const size = Number(url.pathname.slice("/bytes/".length));

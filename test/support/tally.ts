@@ -23,10 +23,18 @@ export function printTotals(tallies: readonly Tally[]): boolean {
   const sum = (count: (tally: Tally) => number) => tallies.reduce((total, tally) => total + count(tally), 0);
   console.log();
   for (const tally of tallies) {
-    console.log(`${tally.label}: ${counts(tally)}${tally.problems.length > 0 ? ` (${tally.problems.join("; ")})` : ""}`);
+    console.log(
+      `${tally.label}: ${counts(tally)}${tally.problems.length > 0 ? ` (${tally.problems.join("; ")})` : ""}`,
+    );
   }
-  const total = { passed: sum((tally) => tally.passed), failed: sum((tally) => tally.failed), notRun: sum((tally) => tally.notRun) };
+  const total = {
+    passed: sum((tally) => tally.passed),
+    failed: sum((tally) => tally.failed),
+    notRun: sum((tally) => tally.notRun),
+  };
   const problems = sum((tally) => tally.problems.length);
-  console.log(`Total: ${counts(total)}${problems > 0 ? `, ${problems} other problem${problems > 1 ? "s" : ""} (above)` : ""}`);
+  console.log(
+    `Total: ${counts(total)}${problems > 0 ? `, ${problems} other problem${problems > 1 ? "s" : ""} (above)` : ""}`,
+  );
   return tallies.every(clean);
 }

@@ -133,7 +133,11 @@ fn run(handle: u32, received: usize, action: Action<'_>) -> u32 {
     };
     session.process(handle, received, action);
     let (code, cause, message) = match &session.failure {
-        Some(failure) => (failure.code as usize, failure.cause as usize, failure.message.as_bytes()),
+        Some(failure) => (
+            failure.code as usize,
+            failure.cause as usize,
+            failure.message.as_bytes(),
+        ),
         None => (0, 0, &[][..]),
     };
     let alpn = session.alpn();
@@ -155,7 +159,11 @@ fn run(handle: u32, received: usize, action: Action<'_>) -> u32 {
 }
 
 unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
-    if len == 0 { &[] } else { unsafe { slice::from_raw_parts(ptr, len) } }
+    if len == 0 {
+        &[]
+    } else {
+        unsafe { slice::from_raw_parts(ptr, len) }
+    }
 }
 
 fn split_u32_prefixed(mut input: &[u8]) -> Option<Vec<&[u8]>> {

@@ -7,12 +7,16 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use rustls::crypto::cipher::{
-    AeadKey, InboundOpaqueMessage, InboundPlainMessage, Iv, MessageDecrypter, MessageEncrypter, Nonce, OutboundOpaqueMessage,
-    OutboundPlainMessage, PrefixedPayload, Tls13AeadAlgorithm, UnsupportedOperationError, make_tls13_aad,
-};
 use rustls::crypto::CipherSuiteCommon;
-use rustls::{ConnectionTrafficSecrets, ContentType, Error, ProtocolVersion, SupportedCipherSuite, Tls13CipherSuite};
+use rustls::crypto::cipher::{
+    AeadKey, InboundOpaqueMessage, InboundPlainMessage, Iv, MessageDecrypter, MessageEncrypter,
+    Nonce, OutboundOpaqueMessage, OutboundPlainMessage, PrefixedPayload, Tls13AeadAlgorithm,
+    UnsupportedOperationError, make_tls13_aad,
+};
+use rustls::{
+    ConnectionTrafficSecrets, ContentType, Error, ProtocolVersion, SupportedCipherSuite,
+    Tls13CipherSuite,
+};
 
 use crate::host;
 use crate::slab::Global;
@@ -25,9 +29,18 @@ struct HostAead {
     key_len: usize,
 }
 
-static AES_128_GCM: HostAead = HostAead { cipher: 1, key_len: 16 };
-static AES_256_GCM: HostAead = HostAead { cipher: 2, key_len: 32 };
-static CHACHA20_POLY1305: HostAead = HostAead { cipher: 3, key_len: 32 };
+static AES_128_GCM: HostAead = HostAead {
+    cipher: 1,
+    key_len: 16,
+};
+static AES_256_GCM: HostAead = HostAead {
+    cipher: 2,
+    key_len: 32,
+};
+static CHACHA20_POLY1305: HostAead = HostAead {
+    cipher: 3,
+    key_len: 32,
+};
 
 /// The host's key: freed with the last use of it.
 struct HostKey(u32);
@@ -46,18 +59,28 @@ impl HostAead {
 
 impl Tls13AeadAlgorithm for HostAead {
     fn encrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageEncrypter> {
-        Box::new(Encrypter { key: self.key(&key), iv })
+        Box::new(Encrypter {
+            key: self.key(&key),
+            iv,
+        })
     }
 
     fn decrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageDecrypter> {
-        Box::new(Decrypter { key: self.key(&key), iv })
+        Box::new(Decrypter {
+            key: self.key(&key),
+            iv,
+        })
     }
 
     fn key_len(&self) -> usize {
         self.key_len
     }
 
-    fn extract_keys(&self, _: AeadKey, _: Iv) -> Result<ConnectionTrafficSecrets, UnsupportedOperationError> {
+    fn extract_keys(
+        &self,
+        _: AeadKey,
+        _: Iv,
+    ) -> Result<ConnectionTrafficSecrets, UnsupportedOperationError> {
         Err(UnsupportedOperationError)
     }
 }
@@ -68,18 +91,31 @@ struct Encrypter {
 }
 
 impl MessageEncrypter for Encrypter {
-    fn encrypt(&mut self, msg: OutboundPlainMessage<'_>, seq: u64) -> Result<OutboundOpaqueMessage, Error> {
+    fn encrypt(
+        &mut self,
+        msg: OutboundPlainMessage<'_>,
+        seq: u64,
+    ) -> Result<OutboundOpaqueMessage, Error> {
         let total_len = self.encrypted_payload_len(msg.payload.len());
         let mut payload = PrefixedPayload::with_capacity(total_len);
         payload.extend_from_chunks(&msg.payload);
         payload.extend_from_slice(&msg.typ.to_array());
         payload.extend_from_slice(&[0; TAG_LEN]);
         let nonce = Nonce::new(&self.iv, seq).0;
-        if !host::aead_seal(self.key.0, &nonce, &make_tls13_aad(total_len), payload.as_mut()) {
+        if !host::aead_seal(
+            self.key.0,
+            &nonce,
+            &make_tls13_aad(total_len),
+            payload.as_mut(),
+        ) {
             return Err(Error::EncryptError);
         }
         // All TLS 1.3 application data records carry TLSv1_2 as their legacy version (RFC 8446, 5.1).
-        Ok(OutboundOpaqueMessage::new(ContentType::ApplicationData, ProtocolVersion::TLSv1_2, payload))
+        Ok(OutboundOpaqueMessage::new(
+            ContentType::ApplicationData,
+            ProtocolVersion::TLSv1_2,
+            payload,
+        ))
     }
 
     fn encrypted_payload_len(&self, payload_len: usize) -> usize {
@@ -93,7 +129,11 @@ struct Decrypter {
 }
 
 impl MessageDecrypter for Decrypter {
-    fn decrypt<'a>(&mut self, mut msg: InboundOpaqueMessage<'a>, seq: u64) -> Result<InboundPlainMessage<'a>, Error> {
+    fn decrypt<'a>(
+        &mut self,
+        mut msg: InboundOpaqueMessage<'a>,
+        seq: u64,
+    ) -> Result<InboundPlainMessage<'a>, Error> {
         let payload = &mut msg.payload;
         if payload.len() < TAG_LEN {
             return Err(Error::DecryptError);
@@ -130,11 +170,16 @@ pub fn fastest_first(suites: &[SupportedCipherSuite]) -> Vec<SupportedCipherSuit
     });
     let mut ordered: Vec<(u8, SupportedCipherSuite)> = suites
         .iter()
-        .map(|suite| match host_suites.iter().find(|host| host.suite() == suite.suite()) {
-            Some(host) if is_chacha(suite) => (0, *host),
-            Some(host) => (1, *host),
-            None if is_chacha(suite) => (2, *suite),
-            None => (3, *suite),
+        .map(|suite| {
+            match host_suites
+                .iter()
+                .find(|host| host.suite() == suite.suite())
+            {
+                Some(host) if is_chacha(suite) => (0, *host),
+                Some(host) => (1, *host),
+                None if is_chacha(suite) => (2, *suite),
+                None => (3, *suite),
+            }
         })
         .collect();
     ordered.sort_by_key(|(rank, _)| *rank);
@@ -145,7 +190,9 @@ fn is_chacha(suite: &SupportedCipherSuite) -> bool {
     use rustls::CipherSuite::*;
     matches!(
         suite.suite(),
-        TLS13_CHACHA20_POLY1305_SHA256 | TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 | TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+        TLS13_CHACHA20_POLY1305_SHA256
+            | TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+            | TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
     )
 }
 

@@ -20,7 +20,8 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use rustls::pki_types::{
-    AlgorithmIdentifier, CertificateDer, InvalidSignature, SignatureVerificationAlgorithm, SubjectPublicKeyInfoDer, TrustAnchor,
+    AlgorithmIdentifier, CertificateDer, InvalidSignature, SignatureVerificationAlgorithm,
+    SubjectPublicKeyInfoDer, TrustAnchor,
 };
 use webpki::EndEntityCert;
 
@@ -61,7 +62,11 @@ impl Sent<'_> {
 
 /// The certificates of `sent` that path building from `leaf` to `anchors` may
 /// use, or, if the search they allow exceeds the bounds, why not (in words).
-pub fn candidates<'a>(leaf: &EndEntityCert<'_>, sent: &'a [CertificateDer<'_>], anchors: &[TrustAnchor<'_>]) -> Result<Candidates<'a>, String> {
+pub fn candidates<'a>(
+    leaf: &EndEntityCert<'_>,
+    sent: &'a [CertificateDer<'_>],
+    anchors: &[TrustAnchor<'_>],
+) -> Result<Candidates<'a>, String> {
     let mut parsed: Vec<Sent<'a>> = Vec::new();
     let mut unparsable = None;
     for der in sent {
@@ -69,14 +74,29 @@ pub fn candidates<'a>(leaf: &EndEntityCert<'_>, sent: &'a [CertificateDer<'_>], 
             continue;
         }
         match EndEntityCert::try_from(der) {
-            Ok(cert) => parsed.push(Sent { spki: cert.subject_public_key_info(), cert, der: der.as_ref() }),
+            Ok(cert) => parsed.push(Sent {
+                spki: cert.subject_public_key_info(),
+                cert,
+                der: der.as_ref(),
+            }),
             Err(error) => unparsable = unparsable.or(Some(error)),
         }
     }
     let on_name_chain = on_name_chains(leaf, &parsed, anchors);
-    let kept: Vec<&Sent<'a>> = parsed.iter().zip(on_name_chain).filter_map(|(sent, on)| on.then_some(sent)).collect();
+    let kept: Vec<&Sent<'a>> = parsed
+        .iter()
+        .zip(on_name_chain)
+        .filter_map(|(sent, on)| on.then_some(sent))
+        .collect();
 
-    let mut search = Search { kept: &kept, leaf_subject: leaf.subject(), leaf_spki: leaf.subject_public_key_info(), anchors, steps: 0, anchored: 0 };
+    let mut search = Search {
+        kept: &kept,
+        leaf_subject: leaf.subject(),
+        leaf_spki: leaf.subject_public_key_info(),
+        anchors,
+        steps: 0,
+        anchored: 0,
+    };
     if search.walk(leaf.issuer(), &mut [0; MAX_DEPTH], 0).is_err() {
         let bound = if search.anchored > MAX_ANCHORED {
             format!("more than {MAX_ANCHORED} candidate paths to a trust anchor")
@@ -89,20 +109,42 @@ pub fn candidates<'a>(leaf: &EndEntityCert<'_>, sent: &'a [CertificateDer<'_>], 
             kept.len(),
         ));
     }
-    Ok(Candidates { certificates: kept.iter().map(|sent| CertificateDer::from(sent.der)).collect(), unparsable })
+    Ok(Candidates {
+        certificates: kept
+            .iter()
+            .map(|sent| CertificateDer::from(sent.der))
+            .collect(),
+        unparsable,
+    })
 }
 
 /// Which of `sent` lie on some chain of names from `leaf` up to an anchor: named
 /// as the issuer of the leaf or of another such certificate, and issued in the
 /// name of an anchor or of another such certificate.
-fn on_name_chains(leaf: &EndEntityCert<'_>, sent: &[Sent<'_>], anchors: &[TrustAnchor<'_>]) -> Vec<bool> {
-    let from_leaf = closure(sent, |cert| cert.subject() == leaf.issuer(), |next, cert| next.subject() == cert.issuer());
+fn on_name_chains(
+    leaf: &EndEntityCert<'_>,
+    sent: &[Sent<'_>],
+    anchors: &[TrustAnchor<'_>],
+) -> Vec<bool> {
+    let from_leaf = closure(
+        sent,
+        |cert| cert.subject() == leaf.issuer(),
+        |next, cert| next.subject() == cert.issuer(),
+    );
     let to_anchor = closure(
         sent,
-        |cert| anchors.iter().any(|anchor| anchor.subject.as_ref() == cert.issuer()),
+        |cert| {
+            anchors
+                .iter()
+                .any(|anchor| anchor.subject.as_ref() == cert.issuer())
+        },
         |next, cert| next.issuer() == cert.subject(),
     );
-    from_leaf.iter().zip(to_anchor).map(|(up, down)| *up && down).collect()
+    from_leaf
+        .iter()
+        .zip(to_anchor)
+        .map(|(up, down)| *up && down)
+        .collect()
 }
 
 /// The certificates that `start` marks, and every one that `follows` a marked one.
@@ -137,15 +179,26 @@ struct Search<'s, 'a> {
 
 impl Search<'_, '_> {
     /// From a partial path whose head names `issuer`, with `path[..depth]` the kept certificates on it.
-    fn walk(&mut self, issuer: &[u8], path: &mut [usize; MAX_DEPTH], depth: usize) -> Result<(), ()> {
-        self.anchored += self.anchors.iter().filter(|anchor| anchor.subject.as_ref() == issuer).count();
+    fn walk(
+        &mut self,
+        issuer: &[u8],
+        path: &mut [usize; MAX_DEPTH],
+        depth: usize,
+    ) -> Result<(), ()> {
+        self.anchored += self
+            .anchors
+            .iter()
+            .filter(|anchor| anchor.subject.as_ref() == issuer)
+            .count();
         if self.anchored > MAX_ANCHORED {
             return Err(());
         }
         for (index, candidate) in self.kept.iter().enumerate() {
             if candidate.cert.subject() != issuer
                 || candidate.same_entity(self.leaf_subject, &self.leaf_spki)
-                || path[..depth].iter().any(|&on| candidate.same_entity(self.kept[on].cert.subject(), &self.kept[on].spki))
+                || path[..depth].iter().any(|&on| {
+                    candidate.same_entity(self.kept[on].cert.subject(), &self.kept[on].spki)
+                })
             {
                 continue;
             }
@@ -172,16 +225,29 @@ pub struct Bounded<'a> {
 }
 
 /// `algorithms`, each counting its failures in `failed`.
-pub fn bounded<'a>(algorithms: &[&'static dyn SignatureVerificationAlgorithm], failed: &'a AtomicU32) -> Vec<Bounded<'a>> {
-    algorithms.iter().map(|&algorithm| Bounded { algorithm, failed }).collect()
+pub fn bounded<'a>(
+    algorithms: &[&'static dyn SignatureVerificationAlgorithm],
+    failed: &'a AtomicU32,
+) -> Vec<Bounded<'a>> {
+    algorithms
+        .iter()
+        .map(|&algorithm| Bounded { algorithm, failed })
+        .collect()
 }
 
 impl SignatureVerificationAlgorithm for Bounded<'_> {
-    fn verify_signature(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), InvalidSignature> {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
         if self.failed.load(Ordering::Relaxed) >= MAX_FAILED_SIGNATURES {
             return Err(InvalidSignature);
         }
-        let verified = self.algorithm.verify_signature(public_key, message, signature);
+        let verified = self
+            .algorithm
+            .verify_signature(public_key, message, signature);
         if verified.is_err() {
             self.failed.fetch_add(1, Ordering::Relaxed);
         }

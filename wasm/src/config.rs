@@ -50,9 +50,9 @@ pub fn new_config(ca_ders: &[&[u8]]) -> Option<Arc<ClientConfig>> {
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
-    config.resumption = Resumption::store(Arc::new(ClientSessionMemoryCache::new::<
-        SingleThreaded,
-    >(SESSION_CACHE_SIZE)));
+    config.resumption = Resumption::store(Arc::new(
+        ClientSessionMemoryCache::new::<SingleThreaded>(SESSION_CACHE_SIZE),
+    ));
     Some(Arc::new(config))
 }
 

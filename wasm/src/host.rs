@@ -21,10 +21,24 @@ unsafe extern "C" {
     fn host_aead_key(cipher: u32, key: *const u8, key_len: usize) -> u32;
     /// Encrypts `len` bytes at `buf` in place, the last 16 of them left for the tag; 1 on success.
     #[link_name = "aead_seal"]
-    fn host_aead_seal(key: u32, nonce: *const u8, aad: *const u8, aad_len: usize, buf: *mut u8, len: usize) -> u32;
+    fn host_aead_seal(
+        key: u32,
+        nonce: *const u8,
+        aad: *const u8,
+        aad_len: usize,
+        buf: *mut u8,
+        len: usize,
+    ) -> u32;
     /// Decrypts `len` bytes at `buf` (ciphertext, then a 16-byte tag) in place; 1 if authentic.
     #[link_name = "aead_open"]
-    fn host_aead_open(key: u32, nonce: *const u8, aad: *const u8, aad_len: usize, buf: *mut u8, len: usize) -> u32;
+    fn host_aead_open(
+        key: u32,
+        nonce: *const u8,
+        aad: *const u8,
+        aad_len: usize,
+        buf: *mut u8,
+        len: usize,
+    ) -> u32;
     #[link_name = "aead_free"]
     fn host_aead_free(key: u32);
     /// Checks `signature` of `message` under the DER SubjectPublicKeyInfo `spki` with `algorithm`
@@ -107,11 +121,29 @@ pub fn aead_key(cipher: u32, key: &[u8]) -> u32 {
 }
 
 pub fn aead_seal(key: u32, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> bool {
-    unsafe { host_aead_seal(key, nonce.as_ptr(), aad.as_ptr(), aad.len(), buf.as_mut_ptr(), buf.len()) == 1 }
+    unsafe {
+        host_aead_seal(
+            key,
+            nonce.as_ptr(),
+            aad.as_ptr(),
+            aad.len(),
+            buf.as_mut_ptr(),
+            buf.len(),
+        ) == 1
+    }
 }
 
 pub fn aead_open(key: u32, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> bool {
-    unsafe { host_aead_open(key, nonce.as_ptr(), aad.as_ptr(), aad.len(), buf.as_mut_ptr(), buf.len()) == 1 }
+    unsafe {
+        host_aead_open(
+            key,
+            nonce.as_ptr(),
+            aad.as_ptr(),
+            aad.len(),
+            buf.as_mut_ptr(),
+            buf.len(),
+        ) == 1
+    }
 }
 
 pub fn aead_free(key: u32) {

@@ -63,11 +63,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(
-        config: Arc<ClientConfig>,
-        server_name: &str,
-        alpn: Vec<Vec<u8>>,
-    ) -> Option<Self> {
+    pub fn new(config: Arc<ClientConfig>, server_name: &str, alpn: Vec<Vec<u8>>) -> Option<Self> {
         let name = ServerName::try_from(server_name).ok()?.to_owned();
         let tls = UnbufferedClientConnection::new_with_alpn(config, name, alpn).ok()?;
         Some(Self {
@@ -154,7 +150,8 @@ impl Session {
                         match mem::replace(&mut action, Action::None) {
                             Action::None => true,
                             Action::Write(data) => {
-                                let hint = data.len() + (data.len() / MAX_FRAGMENT + 1) * RECORD_OVERHEAD;
+                                let hint =
+                                    data.len() + (data.len() / MAX_FRAGMENT + 1) * RECORD_OVERHEAD;
                                 encode(&mut self.outgoing, hint, |out| traffic.encrypt(data, out))?;
                                 false
                             }
@@ -202,23 +199,33 @@ impl Session {
             Some(failure) => failure,
             None => {
                 let cause = match &error {
-                    Error::InvalidCertificate(CertificateError::BadSignature) => Cause::BadSignature,
+                    Error::InvalidCertificate(CertificateError::BadSignature) => {
+                        Cause::BadSignature
+                    }
                     Error::InvalidCertificate(
                         CertificateError::UnsupportedSignatureAlgorithmContext { .. }
-                        | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. },
+                        | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext {
+                            ..
+                        },
                     ) => Cause::UnsupportedAlgorithm,
                     _ => Cause::Unspecified,
                 };
                 (cause, format!("{error}"))
             }
         };
-        self.failure = Some(Failure { code, cause, message });
+        self.failure = Some(Failure {
+            code,
+            cause,
+            message,
+        });
         self.flags |= FAILED;
         // rustls has queued a fatal alert for the peer: one more call hands it
         // over, before rustls reads any received byte (a second call would
         // read them again). The received bytes go along all the same: rustls
         // may still hold a handshake message split across records in them.
-        let status = self.tls.process_tls_records(&mut self.incoming[..self.filled]);
+        let status = self
+            .tls
+            .process_tls_records(&mut self.incoming[..self.filled]);
         if let Ok(ConnectionState::EncodeTlsData(mut data)) = status.state {
             // An alert that cannot be encoded is not sent; the failure stands.
             let _ = encode(&mut self.outgoing, RECORD_OVERHEAD, |out| data.encode(out));
@@ -278,7 +285,9 @@ fn encode<E: NeedsRoom + core::fmt::Debug>(
                 Some(required) if required > room => room = required,
                 _ => {
                     out.truncate(start);
-                    return Err(Error::General(format!("encoding TLS data failed: {error:?}")));
+                    return Err(Error::General(format!(
+                        "encoding TLS data failed: {error:?}"
+                    )));
                 }
             },
         }

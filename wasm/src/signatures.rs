@@ -27,7 +27,12 @@ struct HostVerified {
 }
 
 impl SignatureVerificationAlgorithm for HostVerified {
-    fn verify_signature(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), InvalidSignature> {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
         let spki = spki_der(&self.public_key_alg_id(), public_key);
         match host::verify_signature(self.algorithm, &spki, message, signature) {
             VALID => Ok(()),
@@ -75,23 +80,62 @@ pub fn der(tag: u8, contents: &[u8]) -> Vec<u8> {
 
 type Algorithm = &'static dyn SignatureVerificationAlgorithm;
 
-static ECDSA_P256_SHA256: Algorithm = &HostVerified { algorithm: 1, ring: &ring_algs::ECDSA_P256_SHA256 };
-static ECDSA_P256_SHA384: Algorithm = &HostVerified { algorithm: 2, ring: &ring_algs::ECDSA_P256_SHA384 };
-static ECDSA_P384_SHA256: Algorithm = &HostVerified { algorithm: 3, ring: &ring_algs::ECDSA_P384_SHA256 };
-static ECDSA_P384_SHA384: Algorithm = &HostVerified { algorithm: 4, ring: &ring_algs::ECDSA_P384_SHA384 };
-static ED25519: Algorithm = &HostVerified { algorithm: 5, ring: &ring_algs::ED25519 };
-static RSA_PSS_SHA256: Algorithm = &HostVerified { algorithm: 6, ring: &ring_algs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY };
-static RSA_PSS_SHA384: Algorithm = &HostVerified { algorithm: 7, ring: &ring_algs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY };
-static RSA_PSS_SHA512: Algorithm = &HostVerified { algorithm: 8, ring: &ring_algs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY };
-static RSA_PKCS1_SHA256: Algorithm = &HostVerified { algorithm: 9, ring: &ring_algs::RSA_PKCS1_2048_8192_SHA256 };
-static RSA_PKCS1_SHA384: Algorithm = &HostVerified { algorithm: 10, ring: &ring_algs::RSA_PKCS1_2048_8192_SHA384 };
-static RSA_PKCS1_SHA512: Algorithm = &HostVerified { algorithm: 11, ring: &ring_algs::RSA_PKCS1_2048_8192_SHA512 };
-static RSA_PKCS1_SHA256_ABSENT_PARAMS: Algorithm =
-    &HostVerified { algorithm: 9, ring: &ring_algs::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS };
-static RSA_PKCS1_SHA384_ABSENT_PARAMS: Algorithm =
-    &HostVerified { algorithm: 10, ring: &ring_algs::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS };
-static RSA_PKCS1_SHA512_ABSENT_PARAMS: Algorithm =
-    &HostVerified { algorithm: 11, ring: &ring_algs::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS };
+static ECDSA_P256_SHA256: Algorithm = &HostVerified {
+    algorithm: 1,
+    ring: &ring_algs::ECDSA_P256_SHA256,
+};
+static ECDSA_P256_SHA384: Algorithm = &HostVerified {
+    algorithm: 2,
+    ring: &ring_algs::ECDSA_P256_SHA384,
+};
+static ECDSA_P384_SHA256: Algorithm = &HostVerified {
+    algorithm: 3,
+    ring: &ring_algs::ECDSA_P384_SHA256,
+};
+static ECDSA_P384_SHA384: Algorithm = &HostVerified {
+    algorithm: 4,
+    ring: &ring_algs::ECDSA_P384_SHA384,
+};
+static ED25519: Algorithm = &HostVerified {
+    algorithm: 5,
+    ring: &ring_algs::ED25519,
+};
+static RSA_PSS_SHA256: Algorithm = &HostVerified {
+    algorithm: 6,
+    ring: &ring_algs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+};
+static RSA_PSS_SHA384: Algorithm = &HostVerified {
+    algorithm: 7,
+    ring: &ring_algs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+};
+static RSA_PSS_SHA512: Algorithm = &HostVerified {
+    algorithm: 8,
+    ring: &ring_algs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+};
+static RSA_PKCS1_SHA256: Algorithm = &HostVerified {
+    algorithm: 9,
+    ring: &ring_algs::RSA_PKCS1_2048_8192_SHA256,
+};
+static RSA_PKCS1_SHA384: Algorithm = &HostVerified {
+    algorithm: 10,
+    ring: &ring_algs::RSA_PKCS1_2048_8192_SHA384,
+};
+static RSA_PKCS1_SHA512: Algorithm = &HostVerified {
+    algorithm: 11,
+    ring: &ring_algs::RSA_PKCS1_2048_8192_SHA512,
+};
+static RSA_PKCS1_SHA256_ABSENT_PARAMS: Algorithm = &HostVerified {
+    algorithm: 9,
+    ring: &ring_algs::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+};
+static RSA_PKCS1_SHA384_ABSENT_PARAMS: Algorithm = &HostVerified {
+    algorithm: 10,
+    ring: &ring_algs::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+};
+static RSA_PKCS1_SHA512_ABSENT_PARAMS: Algorithm = &HostVerified {
+    algorithm: 11,
+    ring: &ring_algs::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+};
 
 /// rustls's ring provider's algorithms and TLS mapping, each checked by the host first.
 pub static ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
@@ -113,8 +157,14 @@ pub static ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
     ],
     mapping: &[
         // For TLS 1.2 the curve is not fixed by the scheme; for TLS 1.3 it is.
-        (SignatureScheme::ECDSA_NISTP384_SHA384, &[ECDSA_P384_SHA384, ECDSA_P256_SHA384]),
-        (SignatureScheme::ECDSA_NISTP256_SHA256, &[ECDSA_P256_SHA256, ECDSA_P384_SHA256]),
+        (
+            SignatureScheme::ECDSA_NISTP384_SHA384,
+            &[ECDSA_P384_SHA384, ECDSA_P256_SHA384],
+        ),
+        (
+            SignatureScheme::ECDSA_NISTP256_SHA256,
+            &[ECDSA_P256_SHA256, ECDSA_P384_SHA256],
+        ),
         (SignatureScheme::ED25519, &[ED25519]),
         (SignatureScheme::RSA_PSS_SHA512, &[RSA_PSS_SHA512]),
         (SignatureScheme::RSA_PSS_SHA384, &[RSA_PSS_SHA384]),

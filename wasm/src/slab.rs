@@ -11,7 +11,10 @@ pub struct Slab<T> {
 
 impl<T> Slab<T> {
     pub const fn new() -> Self {
-        Self { slots: Vec::new(), free: Vec::new() }
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
     }
 
     pub fn insert(&mut self, value: T) -> u32 {

@@ -15,7 +15,9 @@ use core::sync::atomic::AtomicU32;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
-use rustls::pki_types::{CertificateDer, ServerName, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
+use rustls::pki_types::{
+    CertificateDer, ServerName, SignatureVerificationAlgorithm, TrustAnchor, UnixTime,
+};
 use rustls::{CertificateError, DigitallySignedStruct, Error, OtherError, SignatureScheme};
 use webpki::{EndEntityCert, KeyUsage, VerifiedPath};
 
@@ -97,8 +99,15 @@ impl ServerCertVerifier for PathVerifier {
         let leaf = EndEntityCert::try_from(end_entity).map_err(pki_error)?;
         // The host sees what was sent even when the chain or name is wrong (getPins shows it).
         let session = *CURRENT_SESSION.get();
-        let verdict = host::ask(session, &encode_presented(end_entity, intermediates), Stage::Presented);
-        let check_name = || leaf.verify_is_valid_for_subject_name(server_name).map_err(pki_error);
+        let verdict = host::ask(
+            session,
+            &encode_presented(end_entity, intermediates),
+            Stage::Presented,
+        );
+        let check_name = || {
+            leaf.verify_is_valid_for_subject_name(server_name)
+                .map_err(pki_error)
+        };
         let report_only = match verdict {
             CONTINUE => false,
             CONTINUE_REPORT_ONLY => true,
@@ -106,7 +115,10 @@ impl ServerCertVerifier for PathVerifier {
             LEAF_TRUSTED => return check_name().map(|_| ServerCertVerified::assertion()),
             LEAF_NOT_VALID_NOW => {
                 check_name()?;
-                fail(Cause::Unspecified, String::from("the certificate is not valid at this time"));
+                fail(
+                    Cause::Unspecified,
+                    String::from("the certificate is not valid at this time"),
+                );
                 return Err(CertificateError::Expired.into());
             }
             // LEAF_MISMATCH, and any verdict this engine does not know: refuse.
@@ -116,10 +128,11 @@ impl ServerCertVerifier for PathVerifier {
             }
         };
 
-        let candidates = bounds::candidates(&leaf, intermediates, &self.anchors).map_err(|why| {
-            fail(Cause::TooComplex, why);
-            Error::from(CertificateError::Other(OtherError()))
-        })?;
+        let candidates =
+            bounds::candidates(&leaf, intermediates, &self.anchors).map_err(|why| {
+                fail(Cause::TooComplex, why);
+                Error::from(CertificateError::Other(OtherError()))
+            })?;
         // The pins are decided inside path building, so that webpki tries the
         // other valid paths (cross-signed intermediates) before giving up.
         let pins_rejected = Cell::new(false);
@@ -134,9 +147,18 @@ impl ServerCertVerifier for PathVerifier {
         let build = |decide: &dyn Fn(&VerifiedPath<'_>) -> Result<(), webpki::Error>| {
             let failed_signatures = AtomicU32::new(0);
             let bounded = bounds::bounded(self.algorithms.all, &failed_signatures);
-            let algorithms: Vec<&dyn SignatureVerificationAlgorithm> = bounded.iter().map(|algorithm| algorithm as _).collect();
-            leaf.verify_for_usage(&algorithms, &self.anchors, &candidates.certificates, now, KeyUsage::server_auth(), None, Some(decide))
-                .map(|_| ())
+            let algorithms: Vec<&dyn SignatureVerificationAlgorithm> =
+                bounded.iter().map(|algorithm| algorithm as _).collect();
+            leaf.verify_for_usage(
+                &algorithms,
+                &self.anchors,
+                &candidates.certificates,
+                now,
+                KeyUsage::server_auth(),
+                None,
+                Some(decide),
+            )
+            .map(|_| ())
         };
         let built = build(&decide_pins);
         // Certificate errors take precedence: no trusted path, then a wrong name, and only then the pins.
@@ -156,7 +178,9 @@ impl ServerCertVerifier for PathVerifier {
                     host::ask(session, &encode_path(path), Stage::Reported);
                     Ok(())
                 };
-                build(&report).map(|_| ServerCertVerified::assertion()).map_err(pki_error)
+                build(&report)
+                    .map(|_| ServerCertVerified::assertion())
+                    .map_err(pki_error)
             }
             // A trusted path existed, but no path matched the pins.
             Err(_) => Err(CertificateError::ApplicationVerificationFailure.into()),
@@ -187,7 +211,10 @@ impl ServerCertVerifier for PathVerifier {
 }
 
 /// The leaf and the other certificates as the server sent them.
-fn encode_presented(end_entity: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>]) -> Vec<u8> {
+fn encode_presented(
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+) -> Vec<u8> {
     let mut encoded = Vec::new();
     push_entry(&mut encoded, ENTRY_CERTIFICATE, end_entity.as_ref());
     for cert in intermediates {
@@ -200,15 +227,27 @@ fn encode_presented(end_entity: &CertificateDer<'_>, intermediates: &[Certificat
 /// `[kind: u8][length: u32 LE][bytes]`.
 fn encode_path(path: &VerifiedPath<'_>) -> Vec<u8> {
     let mut encoded = Vec::new();
-    push_entry(&mut encoded, ENTRY_CERTIFICATE, path.end_entity().der().as_ref());
+    push_entry(
+        &mut encoded,
+        ENTRY_CERTIFICATE,
+        path.end_entity().der().as_ref(),
+    );
     for cert in path.intermediate_certificates() {
         push_entry(&mut encoded, ENTRY_CERTIFICATE, cert.der().as_ref());
     }
     // webpki keeps an anchor as the contents of its subject and SPKI
     // SEQUENCEs; the host wants them as DER values.
     let anchor = path.anchor();
-    push_entry(&mut encoded, ENTRY_ANCHOR_SUBJECT, &der(0x30, &anchor.subject));
-    push_entry(&mut encoded, ENTRY_ANCHOR_SPKI, &der(0x30, &anchor.subject_public_key_info));
+    push_entry(
+        &mut encoded,
+        ENTRY_ANCHOR_SUBJECT,
+        &der(0x30, &anchor.subject),
+    );
+    push_entry(
+        &mut encoded,
+        ENTRY_ANCHOR_SPKI,
+        &der(0x30, &anchor.subject_public_key_info),
+    );
     encoded
 }
 
@@ -243,7 +282,10 @@ fn pki_error(error: webpki::Error) -> Error {
 fn describe(error: &webpki::Error) -> String {
     match error {
         webpki::Error::UnsupportedSignatureAlgorithmContext(context) => {
-            format!("UnsupportedSignatureAlgorithm({})", oid(&context.signature_algorithm_id))
+            format!(
+                "UnsupportedSignatureAlgorithm({})",
+                oid(&context.signature_algorithm_id)
+            )
         }
         webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(context) => format!(
             "UnsupportedSignatureAlgorithmForPublicKey(signature {}, key {})",
@@ -257,7 +299,9 @@ fn describe(error: &webpki::Error) -> String {
 /// The OID that begins an AlgorithmIdentifier's contents, dotted (ecdsa-with-SHA1 is 1.2.840.10045.4.1).
 fn oid(algorithm: &[u8]) -> String {
     let body = match algorithm {
-        [0x06, len, rest @ ..] if usize::from(*len) <= rest.len() && *len > 0 => &rest[..usize::from(*len)],
+        [0x06, len, rest @ ..] if usize::from(*len) <= rest.len() && *len > 0 => {
+            &rest[..usize::from(*len)]
+        }
         _ => return String::from("?"),
     };
     let mut dotted = format!("{}.{}", body[0] / 40, body[0] % 40);
@@ -297,7 +341,9 @@ fn cause_of(error: &webpki::Error) -> Cause {
         | MalformedDnsIdentifier
         | MalformedNameConstraint
         | InvalidNetworkMaskConstraint => Cause::Unparsable,
-        MaximumPathBuildCallsExceeded | MaximumSignatureChecksExceeded | MaximumNameConstraintComparisonsExceeded => Cause::TooComplex,
+        MaximumPathBuildCallsExceeded
+        | MaximumSignatureChecksExceeded
+        | MaximumNameConstraintComparisonsExceeded => Cause::TooComplex,
         MaximumPathDepthExceeded | PathLenConstraintViolated => Cause::PathTooLong,
         UnsupportedCriticalExtension | UnsupportedCertVersion => Cause::UnsupportedExtension,
         CertDistrusted => Cause::Distrusted,

@@ -18,7 +18,11 @@ export interface Outcome {
 
 /** What the hostile server's next connection does (null: the healthy server). */
 export async function arm(fixture: Fixture, plan: ServerPlan | null): Promise<void> {
-  const response = await fetch(`${fixture.control}/hostile`, { method: "POST", body: JSON.stringify(plan), signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(`${fixture.control}/hostile`, {
+    method: "POST",
+    body: JSON.stringify(plan),
+    signal: AbortSignal.timeout(10_000),
+  });
   assert.equal(response.status, 204, "arming the hostile server");
 }
 
@@ -33,14 +37,29 @@ export async function runCase(fetch: PinnedFetch, url: string, family: Family, p
   /** How a failure ended, which must be before `limit` (ms after the call) and the grace; timers can be late, the clock is not. */
   const judge = (error: unknown, limit: number): Outcome => {
     const ms = performance.now() - started;
-    assert.ok(ms <= limit + GRACE, `it failed after ${Math.round(ms)} ms, ${Math.round(ms - limit)} ms after its limit (${String(error)})`);
+    assert.ok(
+      ms <= limit + GRACE,
+      `it failed after ${Math.round(ms)} ms, ${Math.round(ms - limit)} ms after its limit (${String(error)})`,
+    );
     if (error === aborted || error === bodyTooSlow) {
-      assert.ok(!plan.expect || plan.expect.includes("aborted"), `ended with the caller's abort, expected ${plan.expect?.join(" or ")}`);
+      assert.ok(
+        !plan.expect || plan.expect.includes("aborted"),
+        `ended with the caller's abort, expected ${plan.expect?.join(" or ")}`,
+      );
       return { end: "aborted", ms };
     }
-    assert.ok(error instanceof PinnedFetchError && error instanceof TypeError, `rejected with ${String(error)}, not a PinnedFetchError`);
-    assert.ok(family.codes.includes(error.code), `rejected with ${error.code}, not one of ${family.codes.join(", ")}: ${error.message}`);
-    assert.ok(!plan.expect || plan.expect.includes(error.code), `rejected with ${error.code}, expected ${plan.expect?.join(" or ")}: ${error.message}`);
+    assert.ok(
+      error instanceof PinnedFetchError && error instanceof TypeError,
+      `rejected with ${String(error)}, not a PinnedFetchError`,
+    );
+    assert.ok(
+      family.codes.includes(error.code),
+      `rejected with ${error.code}, not one of ${family.codes.join(", ")}: ${error.message}`,
+    );
+    assert.ok(
+      !plan.expect || plan.expect.includes(error.code),
+      `rejected with ${error.code}, expected ${plan.expect?.join(" or ")}: ${error.message}`,
+    );
     return { end: error.code, ms };
   };
   try {
@@ -53,7 +72,10 @@ export async function runCase(fetch: PinnedFetch, url: string, family: Family, p
     const body = await settled(readBody(head.value), family.limits.body + GRACE, "the body");
     if (!body.ok) return judge(body.error, bodyLimit);
     const answer = { status: head.value.status, body: body.value };
-    assert.ok(!plan.expect || plan.expect.includes("completed"), `a response came through whole, expected ${plan.expect?.join(" or ")}`);
+    assert.ok(
+      !plan.expect || plan.expect.includes("completed"),
+      `a response came through whole, expected ${plan.expect?.join(" or ")}`,
+    );
     const expected = plan.answers ?? [];
     assert.ok(
       expected.some((allowed) => allowed.status === answer.status && allowed.body === answer.body),
@@ -91,13 +113,23 @@ async function readBody(response: Response): Promise<string> {
 }
 
 /** How `promise` settled, failing the case if it takes longer than `limit` ms. */
-async function settled<T>(promise: Promise<T>, limit: number, what: string): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+async function settled<T>(
+  promise: Promise<T>,
+  limit: number,
+  what: string,
+): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hang = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what}: no outcome within ${limit} ms`)), limit);
   });
   try {
-    return await Promise.race([promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })), hang]);
+    return await Promise.race([
+      promise.then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      ),
+      hang,
+    ]);
   } finally {
     clearTimeout(timer);
   }

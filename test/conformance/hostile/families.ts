@@ -30,7 +30,10 @@ const HEALTHY_ANSWER: Answer = { status: 200, body: HELLO };
 export type Expected = PinnedFetchErrorCode | "aborted" | "completed";
 
 /** Defects of src/ that some cases showed, by name (see AWAITING_FIX in hostile.ts). */
-export const DEFECTS = ["a fast body starves the event loop", "a chunked body cut in its trailer section is taken as complete"] as const;
+export const DEFECTS = [
+  "a fast body starves the event loop",
+  "a chunked body cut in its trailer section is taken as complete",
+] as const;
 export type Defect = (typeof DEFECTS)[number];
 
 export interface CasePlan {
@@ -101,7 +104,21 @@ function injected(random: Random): number[] {
   return [type, 3, 3, declared >> 8, declared & 0xff, ...content];
 }
 
-const OPERATIONS = ["flip", "flip", "flip", "length", "type", "version", "drop", "duplicate", "swap", "inject", "inject", "cut", "end"] as const;
+const OPERATIONS = [
+  "flip",
+  "flip",
+  "flip",
+  "length",
+  "type",
+  "version",
+  "drop",
+  "duplicate",
+  "swap",
+  "inject",
+  "inject",
+  "cut",
+  "end",
+] as const;
 
 /** One random change to record `record`, whose size is `size` (0 for the end of the stream). */
 function randomEdit(random: Random, record: number, size: number): RecordEdit {
@@ -111,12 +128,20 @@ function randomEdit(random: Random, record: number, size: number): RecordEdit {
       return { record, op, bit: random.int(0, Math.max(size, 1) * 8 - 1) };
     case "length": {
       const body = size - 5;
-      return { record, op, length: random.pick([0, 1, body - 1, body + 1, 16_640, 18_433, 0xffff, random.int(0, 0xffff)]) };
+      return {
+        record,
+        op,
+        length: random.pick([0, 1, body - 1, body + 1, 16_640, 18_433, 0xffff, random.int(0, 0xffff)]),
+      };
     }
     case "type":
       return { record, op, type: random.pick([0x14, 0x15, 0x16, 0x17, 0x18, 0x00, 0xff, random.int(0, 255)]) };
     case "version":
-      return { record, op, version: random.pick([0x0300, 0x0301, 0x0302, 0x0304, 0x0000, 0xffff, random.int(0, 0xffff)]) };
+      return {
+        record,
+        op,
+        version: random.pick([0x0300, 0x0301, 0x0302, 0x0304, 0x0000, 0xffff, random.int(0, 0xffff)]),
+      };
     case "inject":
       return { record, op, hex: hex(injected(random)) };
     case "cut":
@@ -153,7 +178,10 @@ const randomBytes: Family = {
     const bytes = [...random.pick(prefixes)(), ...random.bytes(random.pick([0, 1, 3, 16, 200, random.int(1, 5_000)]))];
     const readHello = !random.chance(0.1);
     const server: ServerPlan = { kind: "bytes", readHello, hex: hex(bytes), ending: ending(random) };
-    return { what: `${bytes.length} random bytes ${readHello ? "after" : "before"} the ClientHello, then ${server.ending}`, server };
+    return {
+      what: `${bytes.length} random bytes ${readHello ? "after" : "before"} the ClientHello, then ${server.ending}`,
+      server,
+    };
   },
 };
 
@@ -200,7 +228,10 @@ const recordedMutation: Family = {
     const tls = random.pick(TLS_SERVERS);
     const { sizes, flight } = hostile.recorded[tls];
     const edits: RecordEdit[] = random.chance(0.1)
-      ? [{ record: 0, op: "drop" }, { record: 0, op: "inject", hex: hex(random.bytes(random.int(1, 200))) }] // garbage for a ServerHello
+      ? [
+          { record: 0, op: "drop" },
+          { record: 0, op: "inject", hex: hex(random.bytes(random.int(1, 200))) },
+        ] // garbage for a ServerHello
       : Array.from({ length: random.int(1, 3) }, () => {
           const record = random.int(0, flight - 1);
           return randomEdit(random, record, sizes[record]!);
@@ -285,7 +316,9 @@ const responseCut: Family = {
   codes: ["ERR_HTTP", "ERR_TLS", "ERR_CONNECT"],
   planner(hostile) {
     const cuts = Object.entries(FRAMED_RESPONSES).flatMap(([framing, text]) =>
-      Array.from({ length: text.length }, (_, offset) => CUT_ENDINGS.map((end) => ({ framing, text, offset, end }))).flat(),
+      Array.from({ length: text.length }, (_, offset) =>
+        CUT_ENDINGS.map((end) => ({ framing, text, offset, end })),
+      ).flat(),
     );
     const order = shuffled(cuts.length, new Random(hostile.seed));
     return (index) => {
@@ -297,7 +330,8 @@ const responseCut: Family = {
       const steps = [text.slice(0, split), text.slice(split, offset)].filter(Boolean).map((send) => ({ send }));
       // Cut by close_notify where a trailer field or the trailer section would begin.
       const trailers = text.lastIndexOf("\r\n0\r\n") + 5;
-      const inTrailers = framing === "chunked" && end === "close_notify" && offset >= trailers && text.slice(0, offset).endsWith("\n");
+      const inTrailers =
+        framing === "chunked" && end === "close_notify" && offset >= trailers && text.slice(0, offset).endsWith("\n");
       return {
         what: `a ${framing} response over ${tls} cut after ${offset} of its ${text.length} bytes by ${end}`,
         server: { kind: "relay", tls, stream: { edits: [], ending: "fin" }, http: { steps, end } },
@@ -308,27 +342,48 @@ const responseCut: Family = {
 };
 
 /** What a server may do on a kept-alive connection, once idle or at the next request. */
-const AFTERWARDS: ((random: Random) => { what: string; script: HttpScript; answers?: Answer[]; expect?: Expected[] })[] = [
+const AFTERWARDS: ((random: Random) => {
+  what: string;
+  script: HttpScript;
+  answers?: Answer[];
+  expect?: Expected[];
+})[] = [
   // Nothing of an answer came: the GET is sent again on a new connection, if it was sent at all.
   () => ({ what: "closes it with close_notify", script: { steps: [], end: "close_notify" }, expect: ["completed"] }),
   () => ({ what: "closes it without close_notify", script: { steps: [], end: "fin" }, expect: ["completed"] }),
   () => ({ what: "resets it", script: { steps: [], end: "reset" }, expect: ["completed"] }),
   (random) => ({
     what: "sends a 408 and closes it",
-    script: { steps: [{ send: "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n" }], end: random.pick(CUT_ENDINGS) },
+    script: {
+      steps: [{ send: "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n" }],
+      end: random.pick(CUT_ENDINGS),
+    },
     // The answer to the next request, if that was sent before the 408 came.
     answers: [{ status: 408, body: "" }],
   }),
   (random) => ({
     what: "sends bytes that are not HTTP",
-    script: { steps: [{ send: String.fromCharCode(...random.bytes(random.int(1, 64))) }], end: random.pick(CUT_ENDINGS) },
+    script: {
+      steps: [{ send: String.fromCharCode(...random.bytes(random.int(1, 64))) }],
+      end: random.pick(CUT_ENDINGS),
+    },
   }),
-  (random) => ({ what: "sends bytes that are not TLS", script: { steps: [{ raw: hex(injected(random)) }], end: random.pick(CUT_ENDINGS) } }),
+  (random) => ({
+    what: "sends bytes that are not TLS",
+    script: { steps: [{ raw: hex(injected(random)) }], end: random.pick(CUT_ENDINGS) },
+  }),
   (random) => {
     const offset = random.int(0, KEEP_ALIVE_RESPONSE.length - 1);
-    return { what: `answers with ${offset} bytes of a response`, script: { steps: [{ send: KEEP_ALIVE_RESPONSE.slice(0, offset) }], end: random.pick(CUT_ENDINGS) } };
+    return {
+      what: `answers with ${offset} bytes of a response`,
+      script: { steps: [{ send: KEEP_ALIVE_RESPONSE.slice(0, offset) }], end: random.pick(CUT_ENDINGS) },
+    };
   },
-  () => ({ what: "answers properly", script: { steps: [{ send: KEEP_ALIVE_RESPONSE }], end: "close_notify" }, expect: ["completed"] }),
+  () => ({
+    what: "answers properly",
+    script: { steps: [{ send: KEEP_ALIVE_RESPONSE }], end: "close_notify" },
+    expect: ["completed"],
+  }),
   // A request that timed out is not sent again.
   () => ({ what: "stalls", script: { steps: [], end: "stall" }, expect: ["ERR_TIMEOUT"] }),
 ];
@@ -348,7 +403,12 @@ const keptAlive: Family = {
     const after = random.chance(0.5) ? "request" : random.int(0, 20);
     return {
       what: `after a kept-alive ${tls} response, the server ${what} ${after === "request" ? "at the next request" : `${after} ms later`}`,
-      server: { kind: "relay", tls, stream: { edits: [], ending: "fin" }, http: { steps: [{ send: KEEP_ALIVE_RESPONSE }], end: "stall", next: { after, script } } },
+      server: {
+        kind: "relay",
+        tls,
+        stream: { edits: [], ending: "fin" },
+        http: { steps: [{ send: KEEP_ALIVE_RESPONSE }], end: "stall", next: { after, script } },
+      },
       warmUp: true,
       // A request sent again on a new connection gets the healthy answer.
       answers: [HEALTHY_ANSWER, ...answers],
@@ -367,8 +427,16 @@ const http = (steps: HttpScript["steps"]): ServerPlan => ({
 
 /** Servers that take their time or never finish, and the outcome each must end with. */
 const SLOW: { what: string; server: ServerPlan; expect: readonly Expected[]; defect?: Defect }[] = [
-  { what: "stalls after the connect, before reading the ClientHello", server: { kind: "bytes", readHello: false, hex: "", ending: "stall" }, expect: ["ERR_TIMEOUT"] },
-  { what: "stalls after the ClientHello", server: { kind: "bytes", readHello: true, hex: "", ending: "stall" }, expect: ["ERR_TIMEOUT"] },
+  {
+    what: "stalls after the connect, before reading the ClientHello",
+    server: { kind: "bytes", readHello: false, hex: "", ending: "stall" },
+    expect: ["ERR_TIMEOUT"],
+  },
+  {
+    what: "stalls after the ClientHello",
+    server: { kind: "bytes", readHello: true, hex: "", ending: "stall" },
+    expect: ["ERR_TIMEOUT"],
+  },
   {
     what: "drips its handshake, a byte a second",
     server: { kind: "relay", tls: "TLSv1.3", stream: { edits: [], drip: 1_000, ending: "fin" }, http: HEALTHY_SCRIPT },
@@ -376,14 +444,42 @@ const SLOW: { what: string; server: ServerPlan; expect: readonly Expected[]; def
   },
   { what: "stalls after the handshake", server: http([]), expect: ["ERR_TIMEOUT"] },
   { what: "stalls after the response head", server: http([{ send: RESPONSE_HEAD }]), expect: ["aborted"] },
-  { what: "stalls in the middle of the body", server: http([{ send: RESPONSE_HEAD }, { send: "hello" }]), expect: ["aborted"] },
-  { what: "drips its response head, a byte a second", server: http([{ drip: RESPONSE_PARTS.join(""), every: 1_000 }]), expect: ["ERR_TIMEOUT"] },
-  { what: "drips the body, a byte a second", server: http([{ send: RESPONSE_HEAD }, { drip: HELLO, every: 1_000 }]), expect: ["aborted"] },
-  { what: "sends header fields without end", server: http([{ send: "HTTP/1.1 200 OK\r\n" }, { repeat: "x-endless: 0123456789abcdef\r\n" }]), expect: ["ERR_HTTP"] },
-  { what: "sends a header line without end", server: http([{ send: "HTTP/1.1 200 OK\r\nx-endless: " }, { repeat: "a" }]), expect: ["ERR_HTTP"] },
-  { what: "sends a status line without end", server: http([{ send: "HTTP/1.1 200 " }, { repeat: "O" }]), expect: ["ERR_HTTP"] },
+  {
+    what: "stalls in the middle of the body",
+    server: http([{ send: RESPONSE_HEAD }, { send: "hello" }]),
+    expect: ["aborted"],
+  },
+  {
+    what: "drips its response head, a byte a second",
+    server: http([{ drip: RESPONSE_PARTS.join(""), every: 1_000 }]),
+    expect: ["ERR_TIMEOUT"],
+  },
+  {
+    what: "drips the body, a byte a second",
+    server: http([{ send: RESPONSE_HEAD }, { drip: HELLO, every: 1_000 }]),
+    expect: ["aborted"],
+  },
+  {
+    what: "sends header fields without end",
+    server: http([{ send: "HTTP/1.1 200 OK\r\n" }, { repeat: "x-endless: 0123456789abcdef\r\n" }]),
+    expect: ["ERR_HTTP"],
+  },
+  {
+    what: "sends a header line without end",
+    server: http([{ send: "HTTP/1.1 200 OK\r\nx-endless: " }, { repeat: "a" }]),
+    expect: ["ERR_HTTP"],
+  },
+  {
+    what: "sends a status line without end",
+    server: http([{ send: "HTTP/1.1 200 " }, { repeat: "O" }]),
+    expect: ["ERR_HTTP"],
+  },
   // Interim heads count towards maxHeaderSize, as trailer fields do.
-  { what: "sends interim responses without end", server: http([{ repeat: "HTTP/1.1 100 Continue\r\n\r\n" }]), expect: ["ERR_HTTP"] },
+  {
+    what: "sends interim responses without end",
+    server: http([{ repeat: "HTTP/1.1 100 Continue\r\n\r\n" }]),
+    expect: ["ERR_HTTP"],
+  },
   // Small chunks cost more to parse than to send: the client falls behind, and its timers with it.
   {
     what: "sends a chunked body without end",
@@ -397,10 +493,26 @@ const SLOW: { what: string; server: ServerPlan; expect: readonly Expected[]; def
     expect: ["aborted"],
     defect: "a fast body starves the event loop",
   },
-  { what: "sends a chunk-size line without end", server: http([{ send: `${CHUNKED_HEAD}1` }, { repeat: ";x=y" }]), expect: ["ERR_HTTP"] },
-  { what: "sends a chunk that never ends", server: http([{ send: `${CHUNKED_HEAD}ffffffffff\r\n` }, { repeat: "y" }]), expect: ["aborted"] },
-  { what: "sends trailer fields without end", server: http([{ send: `${CHUNKED_HEAD}0\r\n` }, { repeat: "x-trailer: 0123456789\r\n" }]), expect: ["ERR_HTTP"] },
-  { what: "sends a body without framing and without end", server: http([{ send: "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n" }, { repeat: "z" }]), expect: ["aborted"] },
+  {
+    what: "sends a chunk-size line without end",
+    server: http([{ send: `${CHUNKED_HEAD}1` }, { repeat: ";x=y" }]),
+    expect: ["ERR_HTTP"],
+  },
+  {
+    what: "sends a chunk that never ends",
+    server: http([{ send: `${CHUNKED_HEAD}ffffffffff\r\n` }, { repeat: "y" }]),
+    expect: ["aborted"],
+  },
+  {
+    what: "sends trailer fields without end",
+    server: http([{ send: `${CHUNKED_HEAD}0\r\n` }, { repeat: "x-trailer: 0123456789\r\n" }]),
+    expect: ["ERR_HTTP"],
+  },
+  {
+    what: "sends a body without framing and without end",
+    server: http([{ send: "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n" }, { repeat: "z" }]),
+    expect: ["aborted"],
+  },
 ];
 
 const slow: Family = {
@@ -422,4 +534,13 @@ const slow: Family = {
   },
 };
 
-export const FAMILIES: readonly Family[] = [randomBytes, recordedCut, recordedMutation, liveHandshake, liveData, responseCut, keptAlive, slow];
+export const FAMILIES: readonly Family[] = [
+  randomBytes,
+  recordedCut,
+  recordedMutation,
+  liveHandshake,
+  liveData,
+  responseCut,
+  keptAlive,
+  slow,
+];

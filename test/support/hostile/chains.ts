@@ -39,14 +39,22 @@ const BAD_SIGNATURE = "does not verify";
 /** `count` CA certificates of one name that sign each other: each is issued by the next, the last by itself. */
 async function mesh(count: number): Promise<Issued[]> {
   const certificates: Issued[] = [await issue({ commonName: MESH_NAME, ca: true })];
-  while (certificates.length < count) certificates.unshift(await issue({ commonName: MESH_NAME, ca: true, issuer: certificates[0] }));
+  while (certificates.length < count)
+    certificates.unshift(await issue({ commonName: MESH_NAME, ca: true, issuer: certificates[0] }));
   return certificates;
 }
 
 /** `count` CA certificates named as `root` and issued in its name, each signed by a key of its own. */
 function impostors(root: Issued, count: number): Promise<Issued[]> {
   return Promise.all(
-    Array.from({ length: count }, async () => issue({ commonName: root.subject, ca: true, issuer: root, signingKey: (await issue({ commonName: "a key" })).key })),
+    Array.from({ length: count }, async () =>
+      issue({
+        commonName: root.subject,
+        ca: true,
+        issuer: root,
+        signingKey: (await issue({ commonName: "a key" })).key,
+      }),
+    ),
   );
 }
 

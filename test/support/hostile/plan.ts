@@ -61,14 +61,20 @@ export type ServerPlan =
   | { kind: "relay"; tls: TlsServer; stream: StreamPlan; http: HttpScript };
 
 /** The head of the response every healthy connection gets. */
-export const RESPONSE_HEAD = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 19\r\nconnection: close\r\n\r\n";
+export const RESPONSE_HEAD =
+  "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 19\r\nconnection: close\r\n\r\n";
 /** The healthy response, in three records: the head and the body in two parts. */
 export const RESPONSE_PARTS = [RESPONSE_HEAD, HELLO.slice(0, 13), HELLO.slice(13)] as const;
 /** The same response, but the connection may carry another. */
 export const KEEP_ALIVE_RESPONSE = `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 19\r\n\r\n${HELLO}`;
 export const HEALTHY_SCRIPT: HttpScript = { steps: RESPONSE_PARTS.map((send) => ({ send })), end: "close_notify" };
 /** What an unarmed connection gets: a real TLS 1.3 server, untouched. */
-export const HEALTHY: Extract<ServerPlan, { kind: "relay" }> = { kind: "relay", tls: "TLSv1.3", stream: { edits: [], ending: "fin" }, http: HEALTHY_SCRIPT };
+export const HEALTHY: Extract<ServerPlan, { kind: "relay" }> = {
+  kind: "relay",
+  tls: "TLSv1.3",
+  stream: { edits: [], ending: "fin" },
+  http: HEALTHY_SCRIPT,
+};
 
 /** What the fixture tells the scenarios about the hostile server. */
 export interface HostileDescription {

@@ -60,7 +60,10 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
   const relay = (client: Socket, plan: Extract<ServerPlan, { kind: "relay" }>) => {
     const upstream = connect({ port: upstreams[plan.tls].port, host: "127.0.0.1", noDelay: true });
     const tap = onRelayed && recordingTap(onRelayed);
-    const editor = new StreamEditor(plan.stream, socketSink(client, plan.stream.drip, () => upstream.destroy()));
+    const editor = new StreamEditor(
+      plan.stream,
+      socketSink(client, plan.stream.drip, () => upstream.destroy()),
+    );
     upstream.on("connect", () => scripts.set(upstream.localPort!, plan.http));
     upstream.on("data", (chunk: Buffer) => {
       tap?.server(chunk);
@@ -91,7 +94,10 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
         return sink.end(plan.ending);
       }
       const flight = flights[plan.tls];
-      const editor = new StreamEditor(plan.stream, socketSink(client, plan.stream.drip, () => {}));
+      const editor = new StreamEditor(
+        plan.stream,
+        socketSink(client, plan.stream.drip, () => {}),
+      );
       editor.push(hello ? echoSessionId(flight, hello) : flight);
       editor.finish(plan.stream.ending);
     })();
@@ -110,7 +116,9 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
     const flight = ends.filter((end) => end <= flightEnd).length;
     const handshake = ends.filter((end) => end <= handshakeEnd).length;
     if (flight === 0 || handshake < flight || handshake === records.length) {
-      throw new Error(`the ${tls} connection recorded at start has no server flight, handshake or data: ${ends.join(", ")}`);
+      throw new Error(
+        `the ${tls} connection recorded at start has no server flight, handshake or data: ${ends.join(", ")}`,
+      );
     }
     flights[tls] = stream.subarray(0, flightEnd);
     recorded[tls] = { sizes: records.map((record) => record.length), flight, handshake };

@@ -149,8 +149,12 @@ extern "C" fn pf_host_random(ptr: *mut u8, len: usize) -> i32 {
     if host.behaviour.random_fails {
         return 1;
     }
-    assert!(len <= 65_536, "random: {len} bytes in one call, more than crypto.getRandomValues takes");
-    host.random.fill(unsafe { slice::from_raw_parts_mut(ptr, len) });
+    assert!(
+        len <= 65_536,
+        "random: {len} bytes in one call, more than crypto.getRandomValues takes"
+    );
+    host.random
+        .fill(unsafe { slice::from_raw_parts_mut(ptr, len) });
     0
 }
 
@@ -163,12 +167,25 @@ extern "C" fn now_ms() -> f64 {
 extern "C" fn verify_path(session: u32, ptr: *const u8, len: usize, stage: u32) -> u32 {
     let kinds = entry_kinds(read(ptr, len));
     let mut host = host();
-    assert_eq!(session, host.current_session, "verify_path names another session than the one being processed");
-    let certificates = kinds.iter().take_while(|kind| **kind == ENTRY_CERTIFICATE).count();
-    assert!(certificates > 0, "verify_path without a certificate: {kinds:?}");
+    assert_eq!(
+        session, host.current_session,
+        "verify_path names another session than the one being processed"
+    );
+    let certificates = kinds
+        .iter()
+        .take_while(|kind| **kind == ENTRY_CERTIFICATE)
+        .count();
+    assert!(
+        certificates > 0,
+        "verify_path without a certificate: {kinds:?}"
+    );
     let verdict = match stage {
         STAGE_PRESENTED => {
-            assert_eq!(certificates, kinds.len(), "presented certificates with anchor entries: {kinds:?}");
+            assert_eq!(
+                certificates,
+                kinds.len(),
+                "presented certificates with anchor entries: {kinds:?}"
+            );
             host.behaviour.presented_verdict
         }
         STAGE_PATH | STAGE_REPORTED => {
@@ -177,7 +194,11 @@ extern "C" fn verify_path(session: u32, ptr: *const u8, len: usize, stage: u32) 
                 [ENTRY_ANCHOR_SUBJECT, ENTRY_ANCHOR_SPKI],
                 "a path must end with its anchor's subject and SPKI: {kinds:?}"
             );
-            if stage == STAGE_PATH { host.behaviour.path_verdict } else { PATH_ACCEPTED }
+            if stage == STAGE_PATH {
+                host.behaviour.path_verdict
+            } else {
+                PATH_ACCEPTED
+            }
         }
         _ => panic!("verify_path at unknown stage {stage}"),
     };
@@ -196,9 +217,15 @@ extern "C" fn verify_path(session: u32, ptr: *const u8, len: usize, stage: u32) 
 fn entry_kinds(mut encoded: &[u8]) -> Vec<u8> {
     let mut kinds = Vec::new();
     while let Some((&kind, rest)) = encoded.split_first() {
-        let (len, rest) = rest.split_first_chunk::<4>().expect("an entry cut in its length");
+        let (len, rest) = rest
+            .split_first_chunk::<4>()
+            .expect("an entry cut in its length");
         let len = u32::from_le_bytes(*len) as usize;
-        assert!(len <= rest.len(), "an entry of {len} bytes with {} left", rest.len());
+        assert!(
+            len <= rest.len(),
+            "an entry of {len} bytes with {} left",
+            rest.len()
+        );
         assert!(kind <= ENTRY_ANCHOR_SPKI, "an entry of unknown kind {kind}");
         kinds.push(kind);
         encoded = &rest[len..];
@@ -208,7 +235,10 @@ fn entry_kinds(mut encoded: &[u8]) -> Vec<u8> {
 
 #[unsafe(no_mangle)]
 extern "C" fn aead_supported(cipher: u32) -> u32 {
-    assert!((1..=3).contains(&cipher), "aead_supported: unknown cipher {cipher}");
+    assert!(
+        (1..=3).contains(&cipher),
+        "aead_supported: unknown cipher {cipher}"
+    );
     0
 }
 
@@ -218,12 +248,26 @@ extern "C" fn aead_key(cipher: u32, _key: *const u8, _key_len: usize) -> u32 {
 }
 
 #[unsafe(no_mangle)]
-extern "C" fn aead_seal(key: u32, _: *const u8, _: *const u8, _: usize, _: *mut u8, _: usize) -> u32 {
+extern "C" fn aead_seal(
+    key: u32,
+    _: *const u8,
+    _: *const u8,
+    _: usize,
+    _: *mut u8,
+    _: usize,
+) -> u32 {
     panic!("aead_seal with key {key} although the host has no cipher");
 }
 
 #[unsafe(no_mangle)]
-extern "C" fn aead_open(key: u32, _: *const u8, _: *const u8, _: usize, _: *mut u8, _: usize) -> u32 {
+extern "C" fn aead_open(
+    key: u32,
+    _: *const u8,
+    _: *const u8,
+    _: usize,
+    _: *mut u8,
+    _: usize,
+) -> u32 {
     panic!("aead_open with key {key} although the host has no cipher");
 }
 
@@ -243,7 +287,10 @@ extern "C" fn verify_signature(
     signature: *const u8,
     signature_len: usize,
 ) -> u32 {
-    assert!((1..=11).contains(&algorithm), "verify_signature: unknown algorithm {algorithm}");
+    assert!(
+        (1..=11).contains(&algorithm),
+        "verify_signature: unknown algorithm {algorithm}"
+    );
     read(spki, spki_len);
     read(message, message_len);
     read(signature, signature_len);

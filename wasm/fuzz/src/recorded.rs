@@ -71,7 +71,10 @@ pub fn check_replay() {
             "fixtures/{name} no longer completes a handshake with this engine ({}): run wasm/fuzz/fixtures/make.sh",
             outcome.failure,
         );
-        assert_eq!(outcome.version, version, "fixtures/{name}: protocol version");
+        assert_eq!(
+            outcome.version, version,
+            "fixtures/{name}: protocol version"
+        );
         assert_eq!(outcome.plaintext, RESPONSE, "fixtures/{name}: the response");
     }
 }
@@ -86,24 +89,46 @@ pub struct Outcome {
 /// Feeds `recording` to a new session, one record at a time, as a host would.
 pub fn replay(recording: &[u8]) -> Outcome {
     host::reset();
-    let config = engine::staged(&engine::config_input(&[CA_DER]), |ptr, len| unsafe { engine::pf_config_new(ptr, len) });
+    let config = engine::staged(&engine::config_input(&[CA_DER]), |ptr, len| unsafe {
+        engine::pf_config_new(ptr, len)
+    });
     let mut random = Random::session();
     let params = session_params();
     let session = host::as_session(0, &mut random, || {
-        engine::staged(&params, |ptr, len| unsafe { engine::pf_session_new(config, ptr, len) })
+        engine::staged(&params, |ptr, len| unsafe {
+            engine::pf_session_new(config, ptr, len)
+        })
     });
-    assert!(config != 0 && session != 0, "the fixture config or session was refused");
-    let mut outcome = Outcome { flags: 0, version: 0, plaintext: Vec::new(), failure: String::new() };
+    assert!(
+        config != 0 && session != 0,
+        "the fixture config or session was refused"
+    );
+    let mut outcome = Outcome {
+        flags: 0,
+        version: 0,
+        plaintext: Vec::new(),
+        failure: String::new(),
+    };
     let mut take = |flags: u32| {
         let words = engine::result();
         outcome.flags = flags;
         outcome.version = words[8];
-        outcome.plaintext.extend_from_slice(host::read(words[3] as *const u8, words[4]));
-        outcome.failure = String::from_utf8_lossy(host::read(words[6] as *const u8, words[7])).into_owned();
+        outcome
+            .plaintext
+            .extend_from_slice(host::read(words[3] as *const u8, words[4]));
+        outcome.failure =
+            String::from_utf8_lossy(host::read(words[6] as *const u8, words[7])).into_owned();
     };
-    take(host::as_session(session, &mut random, || unsafe { engine::pf_session_process(session, 0) }));
+    take(host::as_session(session, &mut random, || unsafe {
+        engine::pf_session_process(session, 0)
+    }));
     for record in records(recording) {
-        take(host::as_session(session, &mut random, || engine::receive(session, record, 0, false)).unwrap());
+        take(
+            host::as_session(session, &mut random, || {
+                engine::receive(session, record, 0, false)
+            })
+            .unwrap(),
+        );
     }
     unsafe {
         engine::pf_session_free(session);
@@ -132,9 +157,20 @@ impl Tls13Clear {
             let application_key = RecordKey::new(application_secret);
             let records = records(TLS13);
             let (content_type, handshake) = handshake_key.open(0, records[2]);
-            assert_eq!(content_type, HANDSHAKE, "the recording's third record is not its encrypted handshake");
-            let after = (0..).zip(&records[3..]).map(|(seq, record)| application_key.open(seq, record)).collect();
-            Tls13Clear { handshake, after, handshake_key, application_key }
+            assert_eq!(
+                content_type, HANDSHAKE,
+                "the recording's third record is not its encrypted handshake"
+            );
+            let after = (0..)
+                .zip(&records[3..])
+                .map(|(seq, record)| application_key.open(seq, record))
+                .collect();
+            Tls13Clear {
+                handshake,
+                after,
+                handshake_key,
+                application_key,
+            }
         })
     }
 }
@@ -147,9 +183,15 @@ pub struct RecordKey {
 
 impl RecordKey {
     fn new(secret: &[u8]) -> Self {
-        let key = UnboundKey::new(&CHACHA20_POLY1305, &expand_label(secret, b"key", 32)).expect("a ChaCha20 key");
-        let iv = expand_label(secret, b"iv", NONCE_LEN).try_into().expect("an IV");
-        Self { key: LessSafeKey::new(key), iv }
+        let key = UnboundKey::new(&CHACHA20_POLY1305, &expand_label(secret, b"key", 32))
+            .expect("a ChaCha20 key");
+        let iv = expand_label(secret, b"iv", NONCE_LEN)
+            .try_into()
+            .expect("an IV");
+        Self {
+            key: LessSafeKey::new(key),
+            iv,
+        }
     }
 
     fn nonce(&self, seq: u64) -> Nonce {
@@ -162,7 +204,8 @@ impl RecordKey {
 
     /// The record carrying `content` of `content_type`, sealed as record number `seq`.
     pub fn seal(&self, seq: u64, content_type: u8, content: &[u8]) -> Vec<u8> {
-        let mut payload = content[..content.len().min(usize::from(u16::MAX) - 1 - TAG_LEN)].to_vec();
+        let mut payload =
+            content[..content.len().min(usize::from(u16::MAX) - 1 - TAG_LEN)].to_vec();
         payload.push(content_type);
         let header = record_header(payload.len() + TAG_LEN);
         self.key
@@ -178,7 +221,10 @@ impl RecordKey {
             .key
             .open_in_place(self.nonce(seq), Aad::from(header), &mut payload)
             .expect("the recording's record does not open with fixtures/tls13.keys");
-        let end = plain.iter().rposition(|byte| *byte != 0).expect("a record without content type");
+        let end = plain
+            .iter()
+            .rposition(|byte| *byte != 0)
+            .expect("a record without content type");
         (plain[end], plain[..end].to_vec())
     }
 }

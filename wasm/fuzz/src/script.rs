@@ -15,13 +15,26 @@ use crate::recorded;
 pub enum Op {
     NewConfig(Anchors),
     FreeConfig(Handle),
-    NewSession { config: Handle, params: SessionParams },
+    NewSession {
+        config: Handle,
+        params: SessionParams,
+    },
     FreeSession(Handle),
     /// `pf_session_process` with nothing written: 0 starts the handshake, more claims bytes never written.
     /// Given 0, `pf_session_shrink` goes first, as the host calls it between requests.
-    Process { session: Handle, received: u32 },
-    Receive { session: Handle, bytes: ServerBytes, pieces: Vec<Piece> },
-    Write { session: Handle, data: Payload },
+    Process {
+        session: Handle,
+        received: u32,
+    },
+    Receive {
+        session: Handle,
+        bytes: ServerBytes,
+        pieces: Vec<Piece>,
+    },
+    Write {
+        session: Handle,
+        data: Payload,
+    },
     Close(Handle),
     Host(HostSettings),
     Alloc(AllocSize),
@@ -51,7 +64,10 @@ pub enum Anchors {
 pub enum SessionParams {
     /// The name and ALPN that the recorded server answers.
     Recorded,
-    Named { name: String, alpn: Vec<Vec<u8>> },
+    Named {
+        name: String,
+        alpn: Vec<Vec<u8>>,
+    },
     Raw(Vec<u8>),
 }
 
@@ -59,19 +75,34 @@ pub enum SessionParams {
 pub enum ServerBytes {
     Raw(Vec<u8>),
     /// One record around `body`, so that it gets past the record layer.
-    Record { content_type: ContentType, version: Option<u16>, body: Vec<u8> },
-    Recorded { recording: Recording, part: Part, edits: Vec<Edit> },
+    Record {
+        content_type: ContentType,
+        version: Option<u16>,
+        body: Vec<u8>,
+    },
+    Recorded {
+        recording: Recording,
+        part: Part,
+        edits: Vec<Edit>,
+    },
     /// The recorded TLS 1.3 server's bytes with its encrypted handshake
     /// edited in the clear and cut into `fragments`, then the records of
     /// `after`, each sealed again: past an unedited handshake, they open.
-    Tls13Clear { handshake: Vec<Edit>, fragments: Vec<u16>, after: Vec<After> },
+    Tls13Clear {
+        handshake: Vec<Edit>,
+        fragments: Vec<u16>,
+        after: Vec<After>,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
 pub enum After {
     /// One of the records the server sent after the handshake, edited.
     Recorded { index: u8, edits: Vec<Edit> },
-    New { content_type: ContentType, content: Vec<u8> },
+    New {
+        content_type: ContentType,
+        content: Vec<u8>,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -115,7 +146,10 @@ pub struct Piece {
 pub enum Payload {
     Bytes(Vec<u8>),
     /// Long writes, split into several records.
-    Repeated { byte: u8, len: u16 },
+    Repeated {
+        byte: u8,
+        len: u16,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -146,7 +180,9 @@ pub enum Clock {
 pub enum AllocSize {
     Bytes(u16),
     /// More than a layout can describe: `pf_alloc` must refuse it.
-    Unrepresentable { largest: bool },
+    Unrepresentable {
+        largest: bool,
+    },
 }
 
 pub fn run(ops: Vec<Op>) {
@@ -199,7 +235,9 @@ impl Harness {
             Op::FreeSession(handle) => {
                 if let Some(session) = self.session(handle) {
                     unsafe { engine::pf_session_free(session) };
-                    if let Some(index) = self.sessions.iter().position(|live| live.handle == session) {
+                    if let Some(index) =
+                        self.sessions.iter().position(|live| live.handle == session)
+                    {
                         self.sessions.swap_remove(index);
                         self.freed_sessions.push(session);
                     }
@@ -210,10 +248,16 @@ impl Harness {
                     if received == 0 {
                         unsafe { engine::pf_session_shrink(session) };
                     }
-                    self.call(session, || unsafe { engine::pf_session_process(session, received as usize) });
+                    self.call(session, || unsafe {
+                        engine::pf_session_process(session, received as usize)
+                    });
                 }
             }
-            Op::Receive { session, bytes, pieces } => {
+            Op::Receive {
+                session,
+                bytes,
+                pieces,
+            } => {
                 if let Some(session) = self.session(session) {
                     self.receive(session, &bytes.materialize(), pieces);
                 }
@@ -225,7 +269,9 @@ impl Harness {
                         Payload::Repeated { byte, len } => vec![byte; usize::from(len)],
                     };
                     self.call(session, || {
-                        engine::staged(&data, |ptr, len| unsafe { engine::pf_session_write(session, ptr, len) })
+                        engine::staged(&data, |ptr, len| unsafe {
+                            engine::pf_session_write(session, ptr, len)
+                        })
                     });
                 }
             }
@@ -238,7 +284,9 @@ impl Harness {
             Op::Alloc(size) => self.alloc(size),
             Op::Free(index) => {
                 if !self.allocations.is_empty() {
-                    let (ptr, len) = self.allocations.swap_remove(usize::from(index) % self.allocations.len());
+                    let (ptr, len) = self
+                        .allocations
+                        .swap_remove(usize::from(index) % self.allocations.len());
                     unsafe { engine::pf_free(ptr, len) };
                 }
             }
@@ -266,11 +314,19 @@ impl Harness {
             Anchors::Raw(bytes) => bytes,
         };
         let config = host::as_session(0, &mut Random::session(), || {
-            engine::staged(&input, |ptr, len| unsafe { engine::pf_config_new(ptr, len) })
+            engine::staged(&input, |ptr, len| unsafe {
+                engine::pf_config_new(ptr, len)
+            })
         });
-        assert!(config != 0 || !must_succeed, "the fixture CA or Mozilla's roots refused");
+        assert!(
+            config != 0 || !must_succeed,
+            "the fixture CA or Mozilla's roots refused"
+        );
         if config != 0 {
-            assert!(!self.configs.contains(&config), "pf_config_new gave out live handle {config}");
+            assert!(
+                !self.configs.contains(&config),
+                "pf_config_new gave out live handle {config}"
+            );
             self.configs.push(config);
             self.freed_configs.retain(|freed| *freed != config);
         }
@@ -282,26 +338,51 @@ impl Harness {
         };
         let config_live = self.configs.contains(&config);
         let (input, alpn) = match params {
-            SessionParams::Recorded => (recorded::session_params(), Some(vec![recorded::ALPN.to_vec()])),
+            SessionParams::Recorded => (
+                recorded::session_params(),
+                Some(vec![recorded::ALPN.to_vec()]),
+            ),
             SessionParams::Named { name, alpn } => {
                 let well_formed = name.len() <= usize::from(u16::MAX)
-                    && alpn.iter().all(|protocol| (1..=255).contains(&protocol.len()));
-                (engine::session_input(name.as_bytes(), &alpn), well_formed.then_some(alpn))
+                    && alpn
+                        .iter()
+                        .all(|protocol| (1..=255).contains(&protocol.len()));
+                (
+                    engine::session_input(name.as_bytes(), &alpn),
+                    well_formed.then_some(alpn),
+                )
             }
             SessionParams::Raw(bytes) => (bytes, None),
         };
-        let must_succeed = config_live && input == recorded::session_params() && !host::behaviour().random_fails;
+        let must_succeed =
+            config_live && input == recorded::session_params() && !host::behaviour().random_fails;
         let mut random = Random::session();
         let session = host::as_session(0, &mut random, || {
-            engine::staged(&input, |ptr, len| unsafe { engine::pf_session_new(config, ptr, len) })
+            engine::staged(&input, |ptr, len| unsafe {
+                engine::pf_session_new(config, ptr, len)
+            })
         });
-        assert!(session == 0 || config_live, "a session on config {config}, which is not live");
-        assert!(session != 0 || !must_succeed, "the recorded server's session refused");
+        assert!(
+            session == 0 || config_live,
+            "a session on config {config}, which is not live"
+        );
+        assert!(
+            session != 0 || !must_succeed,
+            "the recorded server's session refused"
+        );
         if session != 0 {
-            assert!(self.sessions.iter().all(|live| live.handle != session), "pf_session_new gave out live handle {session}");
+            assert!(
+                self.sessions.iter().all(|live| live.handle != session),
+                "pf_session_new gave out live handle {session}"
+            );
             host::forget_session(session);
             self.freed_sessions.retain(|freed| *freed != session);
-            self.sessions.push(LiveSession { handle: session, random, alpn, failed: false });
+            self.sessions.push(LiveSession {
+                handle: session,
+                random,
+                alpn,
+                failed: false,
+            });
         }
     }
 
@@ -320,11 +401,13 @@ impl Harness {
 
     fn feed(&mut self, session: u32, bytes: &[u8], spare: usize, claim_spare: bool) {
         let live = self.sessions.iter().any(|live| live.handle == session);
-        self.call(session, || match engine::receive(session, bytes, spare, claim_spare) {
-            Some(flags) => flags,
-            None => {
-                assert!(!live, "no input room for live session {session}");
-                unsafe { engine::pf_session_process(session, bytes.len()) }
+        self.call(session, || {
+            match engine::receive(session, bytes, spare, claim_spare) {
+                Some(flags) => flags,
+                None => {
+                    assert!(!live, "no input room for live session {session}");
+                    unsafe { engine::pf_session_process(session, bytes.len()) }
+                }
             }
         });
     }
@@ -340,7 +423,11 @@ impl Harness {
         let flags = host::as_session(session, random, call);
         let words = engine::result();
         let Some(live) = self.sessions.iter_mut().find(|live| live.handle == session) else {
-            assert_eq!((flags, words), (0, [0; engine::RESULT_WORDS]), "a call on session {session}, which is not live");
+            assert_eq!(
+                (flags, words),
+                (0, [0; engine::RESULT_WORDS]),
+                "a call on session {session}, which is not live"
+            );
             return;
         };
         check_result(live, flags, &words);
@@ -357,8 +444,15 @@ impl Harness {
                 self.allocations.push((ptr, len));
             }
             AllocSize::Unrepresentable { largest } => {
-                let len = if largest { usize::MAX } else { isize::MAX as usize + 1 };
-                assert!(unsafe { engine::pf_alloc(len) }.is_null(), "pf_alloc({len}) did not refuse");
+                let len = if largest {
+                    usize::MAX
+                } else {
+                    isize::MAX as usize + 1
+                };
+                assert!(
+                    unsafe { engine::pf_alloc(len) }.is_null(),
+                    "pf_alloc({len}) did not refuse"
+                );
             }
         }
     }
@@ -381,35 +475,69 @@ impl Harness {
 /// What `pf_result` must say after a call on a live session.
 fn check_result(session: &mut LiveSession, flags: u32, words: &[usize; engine::RESULT_WORDS]) {
     let handle = session.handle;
-    assert_eq!(words[0], flags as usize, "pf_result's flags differ from the returned ones");
+    assert_eq!(
+        words[0], flags as usize,
+        "pf_result's flags differ from the returned ones"
+    );
     let outgoing = host::read(words[1] as *const u8, words[2]);
     let plaintext = host::read(words[3] as *const u8, words[4]);
     let message = host::read(words[6] as *const u8, words[7]);
-    assert!(std::str::from_utf8(message).is_ok(), "the failure message is not UTF-8");
+    assert!(
+        std::str::from_utf8(message).is_ok(),
+        "the failure message is not UTF-8"
+    );
     let code = words[5];
     let cause = words[11];
     if flags & FAILED != 0 {
-        assert!((1..=5).contains(&code) && !message.is_empty(), "failure code {code} with message {message:?}");
+        assert!(
+            (1..=5).contains(&code) && !message.is_empty(),
+            "failure code {code} with message {message:?}"
+        );
         // A cause says why a chain or the handshake's signature is not trusted (code 2).
-        assert!(cause <= 12 && (cause == 0 || code == 2), "failure cause {cause} with code {code}");
+        assert!(
+            cause <= 12 && (cause == 0 || code == 2),
+            "failure cause {cause} with code {code}"
+        );
     } else {
-        assert_eq!((code, cause, message.len()), (0, 0, 0), "a failure code, cause or message without FAILED");
+        assert_eq!(
+            (code, cause, message.len()),
+            (0, 0, 0),
+            "a failure code, cause or message without FAILED"
+        );
     }
     if session.failed {
-        assert!(flags & FAILED != 0, "session {handle} failed, then stopped saying so");
-        assert!(outgoing.is_empty() && plaintext.is_empty(), "session {handle} failed, then still produced bytes");
+        assert!(
+            flags & FAILED != 0,
+            "session {handle} failed, then stopped saying so"
+        );
+        assert!(
+            outgoing.is_empty() && plaintext.is_empty(),
+            "session {handle} failed, then still produced bytes"
+        );
     }
     session.failed = flags & FAILED != 0;
     let version = words[8];
-    assert!(matches!(version, 0 | 0x0303 | 0x0304), "protocol version {version:#x}");
+    assert!(
+        matches!(version, 0 | 0x0303 | 0x0304),
+        "protocol version {version:#x}"
+    );
     let alpn = host::read(words[9] as *const u8, words[10]);
     if flags & HANDSHAKE_DONE != 0 {
-        assert!(version != 0, "a finished handshake without a protocol version");
+        assert!(
+            version != 0,
+            "a finished handshake without a protocol version"
+        );
         // The point of the engine: no handshake completes unless the host accepted a certificate or path.
-        assert!(host::accepted(handle), "session {handle} finished its handshake though the host accepted nothing");
+        assert!(
+            host::accepted(handle),
+            "session {handle} finished its handshake though the host accepted nothing"
+        );
         // The host reads the ALPN once the handshake is done (after a failure, rustls may keep a refused one).
         if let (Some(offered), false, 0) = (&session.alpn, alpn.is_empty(), flags & FAILED) {
-            assert!(offered.iter().any(|protocol| protocol == alpn), "ALPN {alpn:?} was not offered: {offered:?}");
+            assert!(
+                offered.iter().any(|protocol| protocol == alpn),
+                "ALPN {alpn:?} was not offered: {offered:?}"
+            );
         }
     }
 }
@@ -418,7 +546,11 @@ impl ServerBytes {
     fn materialize(self) -> Vec<u8> {
         match self {
             ServerBytes::Raw(bytes) => bytes,
-            ServerBytes::Record { content_type, version, mut body } => {
+            ServerBytes::Record {
+                content_type,
+                version,
+                mut body,
+            } => {
                 body.truncate(usize::from(u16::MAX));
                 let mut record = vec![content_type.byte()];
                 record.extend_from_slice(&version.unwrap_or(0x0303).to_be_bytes());
@@ -426,7 +558,11 @@ impl ServerBytes {
                 record.extend_from_slice(&body);
                 record
             }
-            ServerBytes::Recorded { recording, part, edits } => {
+            ServerBytes::Recorded {
+                recording,
+                part,
+                edits,
+            } => {
                 let stream = match recording {
                     Recording::Tls13 => recorded::TLS13,
                     Recording::Tls12 => recorded::TLS12,
@@ -443,7 +579,11 @@ impl ServerBytes {
                 apply_edits(&mut bytes, &edits);
                 bytes
             }
-            ServerBytes::Tls13Clear { handshake: edits, fragments, after } => {
+            ServerBytes::Tls13Clear {
+                handshake: edits,
+                fragments,
+                after,
+            } => {
                 let clear = recorded::Tls13Clear::get();
                 let records = recorded::records(recorded::TLS13);
                 // ServerHello and the compatibility ChangeCipherSpec.
@@ -464,12 +604,16 @@ impl ServerBytes {
                 for (seq, record) in (0..).zip(after) {
                     let (content_type, content) = match record {
                         After::Recorded { index, edits } => {
-                            let (content_type, content) = &clear.after[usize::from(index) % clear.after.len()];
+                            let (content_type, content) =
+                                &clear.after[usize::from(index) % clear.after.len()];
                             let mut content = content.clone();
                             apply_edits(&mut content, &edits);
                             (*content_type, content)
                         }
-                        After::New { content_type, content } => (content_type.byte(), content),
+                        After::New {
+                            content_type,
+                            content,
+                        } => (content_type.byte(), content),
                     };
                     bytes.extend(clear.application_key.seal(seq, content_type, &content));
                 }
@@ -501,7 +645,10 @@ fn apply_edits(bytes: &mut Vec<u8>, edits: &[Edit]) {
                     bytes[index] ^= mask;
                 }
             }
-            Edit::Insert { at: position, bytes: inserted } => {
+            Edit::Insert {
+                at: position,
+                bytes: inserted,
+            } => {
                 let index = at(*position);
                 bytes.splice(index..index, inserted.iter().copied());
             }
@@ -526,7 +673,11 @@ impl HostSettings {
                 Presented::ContinueReportOnly => host::CONTINUE_REPORT_ONLY,
                 Presented::Other(verdict) => verdict,
             },
-            path_verdict: if self.path_accepted { host::PATH_ACCEPTED } else { host::PATH_REJECTED },
+            path_verdict: if self.path_accepted {
+                host::PATH_ACCEPTED
+            } else {
+                host::PATH_REJECTED
+            },
             now_ms: match self.clock {
                 Clock::Fixed => host::FIXED_NOW_MS,
                 Clock::Ms(ms) => ms,

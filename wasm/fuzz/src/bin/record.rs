@@ -26,15 +26,31 @@ fn main() {
         let secrets = Arc::new(Secrets::default());
         let stream = record(version, secrets.clone());
         let replayed = recorded::replay(&stream);
-        assert_eq!(replayed.plaintext, RESPONSE, "{file} does not replay: {}", replayed.failure);
+        assert_eq!(
+            replayed.plaintext, RESPONSE,
+            "{file} does not replay: {}",
+            replayed.failure
+        );
         fs::write(fixtures.join(file), &stream).expect("writing the recording");
-        println!("{file}: {} bytes in {} records", stream.len(), recorded::records(&stream).len());
+        println!(
+            "{file}: {} bytes in {} records",
+            stream.len(),
+            recorded::records(&stream).len()
+        );
         if version == &TLS13 {
             // ServerHello: version (2), random (32), session ID (length-prefixed), then the suite.
             let server_hello = &recorded::records(&stream)[0][5 + 4..];
             let suite = &server_hello[35 + usize::from(server_hello[34])..][..2];
-            assert_eq!(suite, [0x13, 0x03], "recorded.rs seals with TLS13_CHACHA20_POLY1305_SHA256, the server chose another");
-            let keys = [secrets.get("SERVER_HANDSHAKE_TRAFFIC_SECRET"), secrets.get("SERVER_TRAFFIC_SECRET_0")].concat();
+            assert_eq!(
+                suite,
+                [0x13, 0x03],
+                "recorded.rs seals with TLS13_CHACHA20_POLY1305_SHA256, the server chose another"
+            );
+            let keys = [
+                secrets.get("SERVER_HANDSHAKE_TRAFFIC_SECRET"),
+                secrets.get("SERVER_TRAFFIC_SECRET_0"),
+            ]
+            .concat();
             fs::write(fixtures.join("tls13.keys"), keys).expect("writing the keys");
         }
     }
@@ -47,7 +63,10 @@ struct Secrets(Mutex<Vec<(String, Vec<u8>)>>);
 impl Secrets {
     fn get(&self, label: &str) -> Vec<u8> {
         let logged = self.0.lock().unwrap();
-        let (_, secret) = logged.iter().find(|(logged, _)| logged == label).expect(label);
+        let (_, secret) = logged
+            .iter()
+            .find(|(logged, _)| logged == label)
+            .expect(label);
         assert_eq!(secret.len(), 32, "{label}: a SHA-256 suite's secret");
         secret.clone()
     }
@@ -55,20 +74,28 @@ impl Secrets {
 
 impl KeyLog for Secrets {
     fn log(&self, label: &str, _client_random: &[u8], secret: &[u8]) {
-        self.0.lock().unwrap().push((label.to_string(), secret.to_vec()));
+        self.0
+            .lock()
+            .unwrap()
+            .push((label.to_string(), secret.to_vec()));
     }
 }
 
 /// The server's bytes, from a whole exchange with an engine session.
 fn record(version: &'static SupportedProtocolVersion, secrets: Arc<Secrets>) -> Vec<u8> {
     host::reset();
-    let config = engine::staged(&engine::config_input(&[CA_DER]), |ptr, len| unsafe { engine::pf_config_new(ptr, len) });
+    let config = engine::staged(&engine::config_input(&[CA_DER]), |ptr, len| unsafe {
+        engine::pf_config_new(ptr, len)
+    });
     let mut client_random = Random::session();
     let params = recorded::session_params();
     let session = host::as_session(0, &mut client_random, || {
-        engine::staged(&params, |ptr, len| unsafe { engine::pf_session_new(config, ptr, len) })
+        engine::staged(&params, |ptr, len| unsafe {
+            engine::pf_session_new(config, ptr, len)
+        })
     });
-    let mut server = UnbufferedServerConnection::new(Arc::new(server_config(version, secrets))).expect("server");
+    let mut server =
+        UnbufferedServerConnection::new(Arc::new(server_config(version, secrets))).expect("server");
     let mut server_random = Random::server();
     let mut server_input = Vec::new();
     let mut responded = false;
@@ -78,8 +105,9 @@ fn record(version: &'static SupportedProtocolVersion, secrets: Arc<Secrets>) -> 
     }));
     loop {
         server_input.extend_from_slice(&to_server);
-        let to_client =
-            host::as_session(0, &mut server_random, || serve(&mut server, &mut server_input, &mut responded));
+        let to_client = host::as_session(0, &mut server_random, || {
+            serve(&mut server, &mut server_input, &mut responded)
+        });
         if to_client.is_empty() {
             break;
         }
@@ -102,15 +130,21 @@ fn client_output(flags: u32) -> Vec<u8> {
     host::read(words[1] as *const u8, words[2]).to_vec()
 }
 
-fn server_config(version: &'static SupportedProtocolVersion, secrets: Arc<Secrets>) -> ServerConfig {
+fn server_config(
+    version: &'static SupportedProtocolVersion,
+    secrets: Arc<Secrets>,
+) -> ServerConfig {
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(LEAF_KEY_PKCS8.to_vec()));
     let chain = vec![CertificateDer::from(LEAF_DER.to_vec())];
-    let mut config = ServerConfig::builder_with_details(Arc::new(crypto::ring::default_provider()), Arc::new(FixedTime))
-        .with_protocol_versions(&[version])
-        .expect("protocol version")
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .expect("the fixture leaf and key");
+    let mut config = ServerConfig::builder_with_details(
+        Arc::new(crypto::ring::default_provider()),
+        Arc::new(FixedTime),
+    )
+    .with_protocol_versions(&[version])
+    .expect("protocol version")
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .expect("the fixture leaf and key");
     config.alpn_protocols = vec![ALPN.to_vec()];
     config.session_storage = Arc::new(SessionStore::default());
     config.send_tls13_tickets = 1;
@@ -119,17 +153,23 @@ fn server_config(version: &'static SupportedProtocolVersion, secrets: Arc<Secret
 }
 
 /// Runs the server on what it received; returns what it sends.
-fn serve(server: &mut UnbufferedServerConnection, input: &mut Vec<u8>, responded: &mut bool) -> Vec<u8> {
+fn serve(
+    server: &mut UnbufferedServerConnection,
+    input: &mut Vec<u8>,
+    responded: &mut bool,
+) -> Vec<u8> {
     let mut output = Vec::new();
     loop {
         let status = server.process_tls_records(input);
         let mut discard = status.discard;
         let done = match status.state.expect("the server failed") {
             ConnectionState::EncodeTlsData(mut data) => {
-                encode(&mut output, |out| data.encode(out).map_err(|error| match error {
-                    EncodeError::InsufficientSize(size) => size,
-                    error => panic!("{error:?}"),
-                }));
+                encode(&mut output, |out| {
+                    data.encode(out).map_err(|error| match error {
+                        EncodeError::InsufficientSize(size) => size,
+                        error => panic!("{error:?}"),
+                    })
+                });
                 false
             }
             ConnectionState::TransmitTlsData(data) => {
@@ -144,14 +184,20 @@ fn serve(server: &mut UnbufferedServerConnection, input: &mut Vec<u8>, responded
             }
             ConnectionState::WriteTraffic(mut traffic) if !*responded => {
                 *responded = true;
-                encode(&mut output, |out| traffic.encrypt(RESPONSE, out).map_err(|error| match error {
-                    EncryptError::InsufficientSize(size) => size,
-                    error => panic!("{error:?}"),
-                }));
-                encode(&mut output, |out| traffic.queue_close_notify(out).map_err(|error| match error {
-                    EncryptError::InsufficientSize(size) => size,
-                    error => panic!("{error:?}"),
-                }));
+                encode(&mut output, |out| {
+                    traffic.encrypt(RESPONSE, out).map_err(|error| match error {
+                        EncryptError::InsufficientSize(size) => size,
+                        error => panic!("{error:?}"),
+                    })
+                });
+                encode(&mut output, |out| {
+                    traffic
+                        .queue_close_notify(out)
+                        .map_err(|error| match error {
+                            EncryptError::InsufficientSize(size) => size,
+                            error => panic!("{error:?}"),
+                        })
+                });
                 false
             }
             _ => true,
@@ -163,7 +209,10 @@ fn serve(server: &mut UnbufferedServerConnection, input: &mut Vec<u8>, responded
     }
 }
 
-fn encode(output: &mut Vec<u8>, mut step: impl FnMut(&mut [u8]) -> Result<usize, InsufficientSizeError>) {
+fn encode(
+    output: &mut Vec<u8>,
+    mut step: impl FnMut(&mut [u8]) -> Result<usize, InsufficientSizeError>,
+) {
     let start = output.len();
     let mut room = 4096;
     loop {
@@ -180,7 +229,9 @@ struct FixedTime;
 
 impl TimeProvider for FixedTime {
     fn current_time(&self) -> Option<UnixTime> {
-        Some(UnixTime::since_unix_epoch(Duration::from_millis(FIXED_NOW_MS as u64)))
+        Some(UnixTime::since_unix_epoch(Duration::from_millis(
+            FIXED_NOW_MS as u64,
+        )))
     }
 }
 
@@ -195,7 +246,12 @@ impl StoresServerSessions for SessionStore {
     }
 
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.0.lock().unwrap().iter().find(|(stored, _)| stored == key).map(|(_, value)| value.clone())
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(stored, _)| stored == key)
+            .map(|(_, value)| value.clone())
     }
 
     fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
