@@ -5,8 +5,8 @@
 import { type CertificateSummary, PinnedFetchError, shownUrl } from "./errors.js";
 import { MAX_REDIRECTS, type PinnedFetch, REDIRECTS, createPinnedFetch } from "./fetch.js";
 import { type AnchorInfo, type CertificateInfo, inspectServer } from "./get-pins.js";
-import { toBase64 } from "./pins/encoding.js";
-import { canonicalHost } from "./pins/policy.js";
+import { toBase64 } from "./encoding.js";
+import { canonicalHost } from "./host.js";
 import { requestUrl } from "./request.js";
 import { hostRuntime } from "./runtime/index.js";
 

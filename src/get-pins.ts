@@ -1,9 +1,9 @@
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 
+import { sameBytes, toColonHex } from "./encoding.js";
 import { type CertificateSummary, PinnedFetchError } from "./errors.js";
 import { certificateSpki, spkiPin } from "./pins/certificate.js";
-import { sameBytes, toColonHex } from "./pins/encoding.js";
 import { getPinsSettings } from "./options.js";
 import { requestUrl } from "./request.js";
 import type { Runtime, RuntimeName } from "./runtime/index.js";

@@ -3,7 +3,7 @@
 // something else (Bun's sends a method with a space in it), and Node's and Deno's repeat a bad header's value, which
 // may be a secret, in their message.
 import { PinnedFetchError, shownUrl } from "./errors.js";
-import { canonicalHost } from "./pins/policy.js";
+import { canonicalHost } from "./host.js";
 
 /**
  * A request's URL, checked before anything is sent, and its host in canonical

@@ -3,7 +3,7 @@
 // parser (pkijs, in ./summary.ts) would cost more than all the rest.
 import { sha256 } from "@noble/hashes/sha2.js";
 
-import { toBase64 } from "./encoding.js";
+import { toBase64 } from "../encoding.js";
 
 /** `sha256/<base64>` of a DER SubjectPublicKeyInfo: the OkHttp / HPKP pin. */
 export function spkiPin(spki: Uint8Array): string {

@@ -3,7 +3,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 
 import { PinnedFetchError } from "../errors.js";
 import { certificateSpki } from "./certificate.js";
-import { fromBase64, toBase64, toColonHex } from "./encoding.js";
+import { fromBase64, toBase64, toColonHex } from "../encoding.js";
 
 /**
  * What a pin is a digest of: a certificate's SubjectPublicKeyInfo (OkHttp,

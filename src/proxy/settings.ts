@@ -1,6 +1,6 @@
 import { PinnedFetchError } from "../errors.js";
-import { toBase64 } from "../pins/encoding.js";
-import { canonicalHost } from "../pins/policy.js";
+import { toBase64 } from "../encoding.js";
+import { canonicalHost } from "../host.js";
 import { hostRuntime } from "../runtime/index.js";
 import { NoProxy } from "./no-proxy.js";
 

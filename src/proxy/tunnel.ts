@@ -1,4 +1,5 @@
 import { PinnedFetchError } from "../errors.js";
+import { authority } from "../host.js";
 import type { Socket } from "../runtime/index.js";
 import type { HttpProxy } from "./settings.js";
 
@@ -7,11 +8,6 @@ const MAX_HEAD = 64 * 1024;
 const END_OF_HEAD = "\r\n\r\n";
 /** The statuses with which a proxy says it could not reach the server. */
 const UNREACHED = new Set([502, 503, 504]);
-
-/** `host:port` as a CONNECT line and messages write it: an IPv6 address in brackets. */
-export function authority(host: string, port: number): string {
-  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
-}
 
 /**
  * Asks the proxy at the other end of `socket` for a tunnel to `host:port`,

@@ -1,6 +1,7 @@
 import { type CertificateSummary, PinnedFetchError, type PinnedFetchErrorCode } from "../errors.js";
 import type { HttpProxy } from "../proxy/settings.js";
-import { authority, openTunnel, proxyFailure } from "../proxy/tunnel.js";
+import { authority } from "../host.js";
+import { openTunnel, proxyFailure } from "../proxy/tunnel.js";
 import type { Runtime, Socket } from "../runtime/index.js";
 import { abortable, deadline } from "../signals.js";
 import {

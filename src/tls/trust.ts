@@ -1,6 +1,6 @@
 import { PinnedFetchError } from "../errors.js";
 import { checkCertificate } from "../pins/certificate.js";
-import { pemCertificates } from "../pins/encoding.js";
+import { pemCertificates } from "../encoding.js";
 import type { Engine } from "./engine.js";
 import type { PinningOptions } from "./verifier.js";
 

@@ -1,6 +1,6 @@
 import type { CertificateSummary, PinFailureReport } from "../errors.js";
 import { certificateValidity } from "../pins/certificate.js";
-import { sameBytes } from "../pins/encoding.js";
+import { sameBytes } from "../encoding.js";
 import { type VerifiedPath, pathMatches } from "../pins/path.js";
 import type { PinSet } from "../pins/pin.js";
 import { type SessionVerifier, Verdict } from "./engine.js";

@@ -1,4 +1,5 @@
-/** Base64 and PEM, with the globals every runtime has. */
+// Bytes as text: base64, PEM and colon-hex, with the globals every runtime has. Pins, trust anchors and the
+// proxy's credentials all use them, so they sit below every floor.
 
 export function toBase64(bytes: Uint8Array): string {
   let binary = "";

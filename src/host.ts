@@ -1,0 +1,57 @@
+// Host names and addresses in the one form they are compared and written in. Pin rules, NO_PROXY, resolve and the
+// proxy URL all name hosts, so this sits below every floor.
+import { PinnedFetchError } from "./errors.js";
+
+/**
+ * The one form a host is compared in, so that no spelling escapes its rule:
+ * lower case, internationalized names in punycode, no trailing dot, IPv4 in
+ * dotted decimal (also when written as an IPv4-mapped IPv6 address, which
+ * reaches the same host), IPv6 without brackets. Null for anything that is
+ * not a host, such as a name with an empty label (`a..b`, `.a`, `a..`), which
+ * with its last dot stripped would match no rule.
+ */
+export function canonicalHost(host: string): string | null {
+  if (typeof host !== "string" || host === "" || /[\s/?#@\\]/.test(host)) return null;
+  const literal = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  let hostname: string;
+  try {
+    const url = new URL(`https://${literal}/`);
+    if (url.port !== "") return null;
+    hostname = url.hostname;
+  } catch {
+    return null;
+  }
+  if (hostname.startsWith("[")) return ipv4Mapped(hostname.slice(1, -1)) ?? hostname.slice(1, -1);
+  const name = hostname.endsWith(".") ? hostname.slice(0, -1) : hostname;
+  return name.split(".").includes("") ? null : name;
+}
+
+/** The IPv4 address an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, as the URL parser writes it) stands for. */
+function ipv4Mapped(ipv6: string): string | null {
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ipv6);
+  if (!mapped) return null;
+  const [high, low] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join(".");
+}
+
+/** `canonicalHost` for a host in the options; ERR_CONFIG if it is not one. */
+export function configuredHost(host: string, option: string): string {
+  const canonical = canonicalHost(host);
+  if (canonical === null || canonical === "") {
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `${option} names ${JSON.stringify(host)}, which is not a host name or IP address (give it without scheme, port or path).`,
+    );
+  }
+  return canonical;
+}
+
+/** Whether a canonical host is an IP address: IPv6 (it has colons) or IPv4 in dotted decimal. */
+export function isIpAddress(host: string): boolean {
+  return host.includes(":") || /^\d+\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** `host:port` as a CONNECT line and messages write it: an IPv6 address in brackets. */
+export function authority(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
