@@ -1,11 +1,10 @@
-import { type CertificateSummary, PinnedFetchError, type PinnedFetchErrorCode } from "../errors.js";
+import { type CertificateSummary, PinnedFetchError } from "../errors.js";
 import type { HttpProxy } from "../proxy/settings.js";
 import { authority } from "../host.js";
 import { openTunnel, proxyFailure } from "../proxy/tunnel.js";
 import type { Runtime, Socket } from "../runtime/index.js";
 import { abortable, deadline } from "../signals.js";
 import {
-  Cause,
   type Engine,
   type EngineFailure,
   Failure,
@@ -15,6 +14,7 @@ import {
   type Step,
   loadEngine,
 } from "./engine.js";
+import { pinMismatchError, tlsFailureError } from "./failures.js";
 import { timersStarved } from "./timer-turns.js";
 import { TrustContext } from "./trust.js";
 import { HandshakeVerifier, type PinningOptions } from "./verifier.js";
@@ -245,7 +245,11 @@ export class Connection implements TlsConnection {
 
   /** Rejects with the engine's failure as a PinnedFetchError, which becomes the connection's failure. */
   async #failed(failure: EngineFailure): Promise<never> {
-    throw this.#fail(failure.code === Failure.PinMismatch ? await this.#pinMismatch() : this.#failureError(failure));
+    throw this.#fail(
+      failure.code === Failure.PinMismatch
+        ? await this.#pinMismatch()
+        : tlsFailureError(failure, this.#host, this.#ownRoots),
+    );
   }
 
   async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
@@ -316,133 +320,10 @@ export class Connection implements TlsConnection {
     return error;
   }
 
-  /** The engine's failure in words a person can act on; webpki's (or rustls's) own words end the message. */
-  #failureError({ code, cause, detail }: EngineFailure): PinnedFetchError {
-    const host = this.#host;
-    const error = (errorCode: PinnedFetchErrorCode, text: string) =>
-      new PinnedFetchError(errorCode, `${text} (${detail})`, { host });
-    switch (code) {
-      case Failure.Untrusted:
-        return error("ERR_CERT_UNTRUSTED", this.#untrusted(cause));
-      case Failure.Expired:
-        return error(
-          "ERR_CERT_EXPIRED",
-          `A certificate of ${host} is expired or not yet valid. The server must renew it; if it looks current, check this machine's clock.`,
-        );
-      case Failure.Hostname:
-        return error(
-          "ERR_CERT_HOSTNAME",
-          `The certificate presented by ${host} is not valid for that name. ` +
-            `Use the name the certificate was issued for, or fix the server's certificate.`,
-        );
-      default:
-        return new PinnedFetchError("ERR_TLS", `TLS with ${host} failed: ${detail}.`, { host });
-    }
-  }
-
-  /** Why the chain of this connection's server is not trusted, and what to do. */
-  #untrusted(cause: Cause): string {
-    const host = this.#host;
-    const broken = `The server's certificates are misconfigured; no option of pinned-fetch makes them acceptable.`;
-    switch (cause) {
-      case Cause.BadSignature:
-        return (
-          `A signature from ${host} does not verify: a certificate on its chain was altered or not signed by the CA it ` +
-          `names, or the handshake was not signed with the certificate's key. If you trust a private CA that was since ` +
-          `made again under the same name, pass its current certificate in \`ca\`; otherwise the server is ` +
-          `misconfigured, or the connection is being tampered with.`
-        );
-      case Cause.NameConstraints:
-        return (
-          `The certificate of ${host} names a host that a CA above it may not issue for: the CA's name constraints ` +
-          `exclude it. The server needs a certificate from a CA allowed to issue for that name.`
-        );
-      case Cause.NotCa:
-        return (
-          `A certificate on the chain of ${host} acts as a CA but is not one: it is marked CA:FALSE, or has no ` +
-          `basicConstraints extension. ${broken} The CA must issue its intermediate with basicConstraints CA:TRUE, or the ` +
-          `server is sending a certificate in the wrong place.`
-        );
-      case Cause.CaAsLeaf:
-        return (
-          `The certificate of ${host} is a CA certificate (CA:TRUE), which cannot serve as a server's own certificate. ` +
-          `The server needs a certificate issued for it by that CA; or, to trust this exact certificate as it is, pass it in \`ca\`.`
-        );
-      case Cause.KeyUsage:
-        return (
-          `A certificate on the chain of ${host} may not be used to authenticate TLS servers: its extended key usage ` +
-          `lacks serverAuth. ${broken} It needs certificates issued for server authentication.`
-        );
-      case Cause.UnsupportedAlgorithm:
-        return (
-          `A certificate on the chain of ${host} is signed with an algorithm that is refused as weak or not supported ` +
-          `(such as SHA-1), or that does not fit its issuer's key. ${broken} Its CA must sign it with SHA-256 or stronger.`
-        );
-      case Cause.Unparsable:
-        return (
-          `A certificate from ${host} cannot be parsed: it, or one of its extensions (such as its subject alternative ` +
-          `names), is not valid DER. ${broken}`
-        );
-      case Cause.UnsupportedExtension:
-        return (
-          `A certificate on the chain of ${host} cannot be verified: it has an extension marked critical that is not ` +
-          `supported, or it is not an X.509 version 3 certificate. ${broken}`
-        );
-      case Cause.PathTooLong:
-        return (
-          `The chain of ${host} is longer than allowed: more than 6 intermediates, or more than a CA's path length ` +
-          `constraint permits below it. ${broken}`
-        );
-      case Cause.TooComplex:
-        return (
-          `The certificate chain of ${host} is too complex to verify. Path building is bounded so that a server cannot ` +
-          `stall the client (see the README); a real server sends its certificate and a few intermediates, so this one ` +
-          `is misconfigured or hostile.`
-        );
-      case Cause.Distrusted:
-        return `A certificate on the chain of ${host} has a key that is explicitly distrusted. ${broken}`;
-      case Cause.UnknownIssuer:
-        return this.#ownRoots
-          ? `The certificate of ${host} does not chain to a trusted root: no certificate given in \`ca\` issued its chain. ` +
-              `Pass in \`ca\` the certificate of the CA that did.`
-          : `The certificate of ${host} does not chain to a trusted root. If the server uses a private CA, pass that CA's certificate in \`ca\`.`;
-      default:
-        return `The certificate chain of ${host} could not be verified.`;
-    }
-  }
-
   async #pinMismatch(): Promise<PinnedFetchError> {
-    const host = this.#host;
     const report = await this.#verifier.report(true);
     this.#verifier.notify(report);
-    const { expected, chain } = report;
-    const lines = chain.map((cert, index) => {
-      const validity = cert.notAfter ? `, valid until ${cert.notAfter.toISOString().slice(0, 10)}` : "";
-      return `  ${index + 1}. ${cert.subject} (issued by ${cert.issuer}${validity})\n     ${cert.pin}`;
-    });
     const proxy = this.#proxy;
-    const through = proxy
-      ? ` It went through the proxy ${authority(proxy.host, proxy.port)}: a proxy that inspects TLS presents certificates ` +
-        `of its own, so ask for ${host} to be exempted from inspection.`
-      : "";
-    return new PinnedFetchError(
-      "ERR_PIN_MISMATCH",
-      `Certificate pin mismatch for ${host}: no certificate on the verified path matches one of the pins ` +
-        `(${expected.join(", ")}). The server presented, leaf first:\n${lines.join("\n")}\n` +
-        `Nothing was sent. If ${host} changed its keys on purpose, add the new pin${backupAdvice(chain.length)}; ` +
-        `if not, this connection may be intercepted.${through}`,
-      { host, expected, chain },
-    );
+    return pinMismatchError(report, proxy && authority(proxy.host, proxy.port));
   }
-}
-
-/** Which pin makes a good backup, by what the path holds: leaf, intermediates and anchor, or the leaf alone. */
-function backupAdvice(pathLength: number): string {
-  if (pathLength >= 3) return ` (an intermediate's pin makes a good backup)`;
-  if (pathLength === 2)
-    return ` (this path has no intermediate: only the leaf's pin and its CA's can match, and the CA's makes a good backup)`;
-  if (pathLength === 1) {
-    return ` (only the leaf's own pin can match here, as nothing else vouches for it: the key of its next certificate, made ahead, makes a good backup)`;
-  }
-  return "";
 }
