@@ -1,7 +1,10 @@
+import { type DialTarget, connectDeadline, dial } from "./dial/dial.js";
 import type { PinFailureReport } from "./errors.js";
+import { authority } from "./host.js";
 import { connectTlsSettings } from "./options.js";
 import type { Runtime, RuntimeName } from "./runtime/index.js";
-import { type TlsConnection, openTls } from "./tls/connection.js";
+import { type Connection, type TlsConnection, type TlsOptions, readyTls } from "./tls/connection.js";
+import type { TrustContext } from "./tls/trust.js";
 
 export interface ConnectTlsOptions {
   /** The server's name: sent as SNI and verified against its certificate. */
@@ -49,4 +52,26 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
   });
   await connection.describePeer();
   return connection;
+}
+
+export interface OpenTlsOptions extends DialTarget, Omit<TlsOptions, "throughProxy"> {
+  signal?: AbortSignal | undefined;
+  /** Milliseconds for TCP connect, any CONNECT and the TLS handshake together; default 10,000. */
+  connectTimeout?: number | undefined;
+}
+
+/**
+ * A verified TLS connection to `options.hostname`, for connectTls, getPins and fetch's pool alike: dialed (through
+ * any proxy), then TLS under `trust`, whose sessions under the same pins it may resume, all within the connect
+ * deadline.
+ */
+export async function openTls(runtime: Runtime, trust: TrustContext, options: OpenTlsOptions): Promise<Connection> {
+  const { proxy } = options;
+  const startTls = await readyTls(trust, { ...options, throughProxy: proxy && authority(proxy.host, proxy.port) });
+  const stage = connectDeadline(options, options.signal, options.connectTimeout);
+  try {
+    return await startTls(await dial(runtime, options, stage.signal), stage.signal);
+  } finally {
+    stage.dispose();
+  }
 }

@@ -1,3 +1,4 @@
+import { openTls } from "./connect-tls.js";
 import { PinnedFetchError, shownUrl } from "./errors.js";
 import { abortable, deadline } from "./signals.js";
 import { HttpConnection, type OutgoingRequest } from "./http/connection.js";
@@ -7,7 +8,6 @@ import { fetchSettings } from "./options.js";
 import type { PinRule, PinningChoices } from "./pins/policy.js";
 import { requestOf, requestUrl } from "./request.js";
 import type { Runtime, RuntimeName } from "./runtime/index.js";
-import { openTls } from "./tls/connection.js";
 import { decisionOf } from "./tls/trust.js";
 
 export interface PinnedFetchOptions extends PinningChoices {

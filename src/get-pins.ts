@@ -1,13 +1,13 @@
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 
+import { openTls } from "./connect-tls.js";
 import { sameBytes, toColonHex } from "./encoding.js";
 import { type CertificateSummary, PinnedFetchError } from "./errors.js";
 import { certificateSpki, spkiPin } from "./pins/certificate.js";
 import { getPinsSettings } from "./options.js";
 import { requestUrl } from "./request.js";
 import type { Runtime, RuntimeName } from "./runtime/index.js";
-import { openTls } from "./tls/connection.js";
 
 /** A certificate the server sent, with every form of pin people use for it. */
 export interface CertificateInfo extends CertificateSummary {

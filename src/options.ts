@@ -5,11 +5,11 @@ import type { ConnectTlsOptions } from "./connect-tls.js";
 import { PinnedFetchError } from "./errors.js";
 import type { PinnedFetchOptions } from "./fetch.js";
 import type { GetPinsOptions } from "./get-pins.js";
+import { routeOf } from "./dial/route.js";
 import { DEFAULT_LIMITS, type HttpLimits } from "./http/message.js";
 import { PinSet, parsePin } from "./pins/pin.js";
-import { canonicalHost, configuredHost } from "./host.js";
+import { configuredHost } from "./host.js";
 import { PinPolicy, pinningMode } from "./pins/policy.js";
-import { type HttpProxy, proxyRoute } from "./proxy/settings.js";
 import { type Runtime, selectRuntime } from "./runtime/index.js";
 import { TrustContext } from "./tls/trust.js";
 import { described, isPlainObject } from "./values.js";
@@ -137,12 +137,6 @@ const RULE_OPTIONS = ["includeSubdomains", "expires"];
 /** Options of each request, which belong in fetch's second argument. */
 const REQUEST_OPTIONS = ["signal", "headers", "method", "redirect", "body"];
 
-/** Where a connection to a host goes: through which proxy, if any, and to which address for the name it connects to. */
-export type Route = (
-  host: string,
-  port: number,
-) => Promise<{ proxy: HttpProxy | undefined; address: string | undefined }>;
-
 /** createPinnedFetch's options, checked and in the forms it uses. */
 export function fetchSettings(options: PinnedFetchOptions | undefined) {
   const given = optionsOf<PinnedFetchOptions>("createPinnedFetch", options, FETCH_OPTIONS);
@@ -266,33 +260,4 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length]!;
-}
-
-/** The `resolve` and `proxy` options together. */
-function routeOf({
-  resolve = {},
-  proxy,
-}: {
-  resolve?: Readonly<Record<string, string>> | undefined;
-  proxy?: string | URL | undefined;
-}): Route {
-  const addresses = new Map(
-    Object.entries(resolve).map(([host, address]) => {
-      const canonical = canonicalHost(address);
-      if (canonical === null) {
-        throw new PinnedFetchError(
-          "ERR_CONFIG",
-          `resolve[${JSON.stringify(host)}] is ${JSON.stringify(address)}, which is not an address: give an IP address ` +
-            `(IPv6 with or without brackets) or a host name, without port.`,
-        );
-      }
-      return [configuredHost(host, "resolve"), canonical];
-    }),
-  );
-  const proxyFor = proxyRoute(proxy);
-  return async (host, port) => {
-    const proxy = await proxyFor(host, port);
-    // With a proxy, the name connected to is the proxy's.
-    return { proxy, address: addresses.get(proxy?.host ?? host) };
-  };
 }

@@ -1,9 +1,6 @@
 import { type CertificateSummary, PinnedFetchError } from "../errors.js";
-import type { HttpProxy } from "../proxy/settings.js";
-import { authority } from "../host.js";
-import { openTunnel, proxyFailure } from "../proxy/tunnel.js";
-import type { Runtime, Socket } from "../runtime/index.js";
-import { abortable, deadline } from "../signals.js";
+import type { Socket } from "../runtime/index.js";
+import { abortable } from "../signals.js";
 import {
   type Engine,
   type EngineFailure,
@@ -19,8 +16,6 @@ import { timersStarved } from "./timer-turns.js";
 import { TrustContext } from "./trust.js";
 import { HandshakeVerifier, type PinningOptions } from "./verifier.js";
 
-/** undici's default: TCP connect and TLS handshake together. */
-export const DEFAULT_CONNECT_TIMEOUT = 10_000;
 /** How long close() lets close_notify wait behind unsent data. */
 const CLOSE_GRACE = 1_000;
 /**
@@ -45,58 +40,39 @@ export interface TlsConnection {
   close(): Promise<void>;
 }
 
-export interface OpenTlsOptions extends PinningOptions {
-  /** In canonical form (see `canonicalHost`). */
+export interface TlsOptions extends PinningOptions {
+  /** In canonical form (see `canonicalHost`): sent as SNI and verified. */
   hostname: string;
   port: number;
-  /** A proxy to tunnel through with CONNECT; TLS, SNI and verification still use `hostname`. */
-  proxy?: HttpProxy | undefined;
-  /** Where to connect instead of resolving the host: the proxy's host when there is a proxy, else `hostname`. */
-  address?: string | undefined;
   alpn?: readonly string[] | undefined;
-  signal?: AbortSignal | undefined;
-  connectTimeout?: number | undefined;
+  /** The proxy (`host:port`) whose tunnel the socket goes through, for the words of a pin mismatch. */
+  throughProxy?: string | undefined;
 }
 
-/** The layer below HTTP: a connection under a shared trust context (whose sessions under the same pins it may resume). */
-export async function openTls(runtime: Runtime, trust: TrustContext, options: OpenTlsOptions): Promise<Connection> {
-  const { hostname, port, proxy } = options;
+/**
+ * Readies TLS under `trust` for a connection by `options` (the engine, and its config for their pin decision),
+ * and returns what starts it on a connected socket and resolves once the handshake and the pin check have passed.
+ * Readied before dialing, so that a `ca` the engine rejects fails before anything connects, and compiling the
+ * engine does not count against the connect deadline. The connection owns the socket: a failure closes it.
+ */
+export async function readyTls(
+  trust: TrustContext,
+  options: TlsOptions,
+): Promise<(socket: Socket, signal: AbortSignal | undefined) => Promise<Connection>> {
   const engine = await loadEngine();
   const config = trust.config(engine, options);
-  const timeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
-  const stage = deadline(options.signal, timeout, () =>
-    proxy
-      ? `Connecting to ${hostname}:${port} through the proxy ${authority(proxy.host, proxy.port)} timed out after ${timeout} ms ` +
-        `(TCP connect, CONNECT and TLS handshake). Check that the proxy and the server are reachable, or raise connectTimeout.`
-      : `Connecting to ${hostname}:${port} timed out after ${timeout} ms (TCP connect and TLS handshake). ` +
-        `Check that the server is reachable, or raise connectTimeout.`,
-  );
-  let socket: Socket | undefined;
-  let connection: Connection | undefined;
-  try {
-    stage.signal?.throwIfAborted();
-    const peer = proxy ?? { host: hostname, port };
-    const connecting = runtime.connect({ host: options.address ?? peer.host, port: peer.port, signal: stage.signal });
-    // Bounded whatever the adapter does with the signal; a socket that connects too late is closed.
-    socket = await abortable(connecting, stage.signal, () =>
-      connecting.then(
-        (late) => late.close(),
-        () => {},
-      ),
-    ).catch((error) => {
-      throw proxy ? proxyFailure(proxy, error) : error;
-    });
-    if (proxy) await abortable(openTunnel(socket, proxy, hostname, port), stage.signal, () => socket!.close());
-    connection = new Connection(engine, trust, config, socket, options);
-    await abortable(connection.handshake, stage.signal, () => connection!.destroy());
-    return connection;
-  } catch (error) {
-    connection?.destroy();
-    socket?.close();
-    throw error;
-  } finally {
-    stage.dispose();
-  }
+  return async (socket, signal) => {
+    let connection: Connection | undefined;
+    try {
+      connection = new Connection(engine, trust, config, socket, options);
+      await abortable(connection.handshake, signal, () => connection!.destroy());
+      return connection;
+    } catch (error) {
+      connection?.destroy();
+      socket.close();
+      throw error;
+    }
+  };
 }
 
 export class Connection implements TlsConnection {
@@ -109,7 +85,7 @@ export class Connection implements TlsConnection {
   readonly #engine: Engine;
   readonly #socket: Socket;
   readonly #host: string;
-  readonly #proxy: HttpProxy | undefined;
+  readonly #throughProxy: string | undefined;
   /** Whether the caller's `ca` replaces Mozilla's roots, for the words of a certificate failure. */
   readonly #ownRoots: boolean;
   readonly #verifier: HandshakeVerifier;
@@ -123,11 +99,11 @@ export class Connection implements TlsConnection {
   /** What the engine has not been fed yet of the last socket read (over MAX_FEED). */
   #unfed: Uint8Array | null = null;
 
-  constructor(engine: Engine, trust: TrustContext, config: number, socket: Socket, options: OpenTlsOptions) {
+  constructor(engine: Engine, trust: TrustContext, config: number, socket: Socket, options: TlsOptions) {
     this.#engine = engine;
     this.#socket = socket;
     this.#host = options.hostname;
-    this.#proxy = options.proxy;
+    this.#throughProxy = options.throughProxy;
     this.#ownRoots = trust.anchors.length > 0;
     this.#verifier = new HandshakeVerifier(options.hostname, options.port, options, trust.anchors);
     const session = engine.newSession(config, options.hostname, options.alpn ?? [], this.#verifier);
@@ -323,7 +299,6 @@ export class Connection implements TlsConnection {
   async #pinMismatch(): Promise<PinnedFetchError> {
     const report = await this.#verifier.report(true);
     this.#verifier.notify(report);
-    const proxy = this.#proxy;
-    return pinMismatchError(report, proxy && authority(proxy.host, proxy.port));
+    return pinMismatchError(report, this.#throughProxy);
   }
 }

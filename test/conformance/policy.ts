@@ -9,7 +9,7 @@ import {
   type PinnedFetchOptions,
 } from "../../src/index.js";
 import { selectRuntime } from "../../src/runtime/index.js";
-import { openTls } from "../../src/tls/connection.js";
+import { openTls } from "../../src/connect-tls.js";
 import { TrustContext } from "../../src/tls/trust.js";
 import {
   type Group,

@@ -4,7 +4,7 @@
 // sees no byte of a request, whatever the URL says or whatever came before.
 import { type PinnedFetchOptions, createPinnedFetch } from "../../src/index.js";
 import { selectRuntime } from "../../src/runtime/index.js";
-import { openTls } from "../../src/tls/connection.js";
+import { openTls } from "../../src/connect-tls.js";
 import { TrustContext } from "../../src/tls/trust.js";
 import { PinSet, parsePin } from "../../src/pins/pin.js";
 import { type Group, type Scenario, assert, ignoreWarning } from "./check.js";

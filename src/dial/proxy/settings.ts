@@ -1,7 +1,7 @@
-import { PinnedFetchError } from "../errors.js";
-import { toBase64 } from "../encoding.js";
-import { canonicalHost } from "../host.js";
-import { hostRuntime } from "../runtime/index.js";
+import { PinnedFetchError } from "../../errors.js";
+import { toBase64 } from "../../encoding.js";
+import { canonicalHost } from "../../host.js";
+import { hostRuntime } from "../../runtime/index.js";
 import { NoProxy } from "./no-proxy.js";
 
 /** An HTTP proxy that connections go through, in a CONNECT tunnel. */

@@ -1,4 +1,4 @@
-import { canonicalHost } from "../host.js";
+import { canonicalHost } from "../../host.js";
 
 /** A NO_PROXY entry: a host (canonical) and, if the entry names one, a port. */
 interface Exemption {

@@ -1,6 +1,6 @@
-import { PinnedFetchError } from "../errors.js";
-import { authority } from "../host.js";
-import type { Socket } from "../runtime/index.js";
+import { PinnedFetchError } from "../../errors.js";
+import { authority } from "../../host.js";
+import type { Socket } from "../../runtime/index.js";
 import type { HttpProxy } from "./settings.js";
 
 /** The most a proxy's answer to CONNECT may take, as the limit on a response head. */
