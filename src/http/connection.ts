@@ -49,7 +49,7 @@ export interface IncomingResponse {
  * the timers that bound those waits.
  */
 export class HttpConnection {
-  readonly tls: Connection;
+  readonly #tls: Connection;
   readonly #limits: HttpLimits;
   readonly #runtime: Runtime;
   /** Waits on the network under way: the head's, or a read of the body. */
@@ -64,27 +64,32 @@ export class HttpConnection {
   #receivedBefore = 0;
 
   constructor(tls: Connection, limits: HttpLimits, runtime: Runtime) {
-    this.tls = tls;
+    this.#tls = tls;
     this.#limits = limits;
     this.#runtime = runtime;
     this.#reader = new ByteReader(tls.readable);
     this.#writer = tls.writable.getWriter();
-    tls.setKeepsProcessAlive(false);
+    this.setKeepsProcessAlive(false);
+  }
+
+  /** Whether its socket keeps the process alive: only while someone waits on the network through it (see above). */
+  setKeepsProcessAlive(keep: boolean): void {
+    this.#tls.setKeepsProcessAlive(keep);
   }
 
   /** `work`, during which the process stays alive: someone waits on the network. */
   async #awaitNetwork<T>(work: Promise<T>): Promise<T> {
-    if (this.#waits++ === 0) this.tls.setKeepsProcessAlive(true);
+    if (this.#waits++ === 0) this.setKeepsProcessAlive(true);
     try {
       return await work;
     } finally {
-      if (--this.#waits === 0) this.tls.setKeepsProcessAlive(false);
+      if (--this.#waits === 0) this.setKeepsProcessAlive(false);
     }
   }
 
   /** Whether it can carry a request: TLS is open, and nothing arrived that no request asked for. */
   get open(): boolean {
-    return this.tls.open && !this.#reader.buffered;
+    return this.#tls.open && !this.#reader.buffered;
   }
 
   /**
@@ -94,12 +99,18 @@ export class HttpConnection {
    * Meanwhile it holds only what a new connection holds.
    */
   watchIdle(): void {
-    this.tls.shrink();
+    this.#tls.shrink();
     this.#reader.readAhead();
   }
 
+  /** Sends close_notify, waiting briefly for a congested socket, then closes. */
+  close(): Promise<void> {
+    return this.#tls.close();
+  }
+
+  /** Closes at once. */
   destroy(): void {
-    this.tls.destroy();
+    this.#tls.destroy();
   }
 
   /** Whether any byte of an answer to the current request has arrived. */
@@ -117,7 +128,7 @@ export class HttpConnection {
     onIdle: (reusable: boolean) => void,
     bodySignal: AbortSignal | undefined = signal,
   ): Promise<IncomingResponse> {
-    const host = this.tls.host;
+    const host = this.#tls.host;
     this.#receivedBefore = this.#reader.received;
     const sending = this.#send(request);
     const reading = this.#readHead();
@@ -223,7 +234,7 @@ export class HttpConnection {
     const reader = this.#reader;
     const runtime = this.#runtime;
     const awaitNetwork = <T>(work: Promise<T>) => this.#awaitNetwork(work);
-    const host = this.tls.host;
+    const host = this.#tls.host;
     const { maxChunkLineSize, maxHeaderSize } = this.#limits;
     let remaining = bodyFraming.kind === "length" ? bodyFraming.length : 0;
     let ended = false;

@@ -152,7 +152,7 @@ export class Pool {
       }
     }
     this.#origins.clear();
-    await Promise.all(all.map((connection) => connection.tls.close()));
+    await Promise.all(all.map((connection) => connection.close()));
   }
 
   #origin(name: string, decision: string): Origin {
