@@ -29,15 +29,25 @@ export interface ResponseHead {
 export type Framing = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" } | { kind: "close" };
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** RFC 9112: the status code, then a reason phrase of HTAB, SP, VCHAR and obs-text. */
+/**
+ * RFC 9112's `HTTP-version SP status-code SP [reason-phrase]`, the reason of HTAB, SP, VCHAR and obs-text; a status
+ * code from 100 to 599, the only valid ones (RFC 9110, section 15). As llhttp and httparse do, the SP before an
+ * empty reason may be missing.
+ */
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-5]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 
-function malformed(detail: string): PinnedFetchError {
+function malformedResponse(detail: string): PinnedFetchError {
   return new PinnedFetchError("ERR_HTTP", `The server sent a malformed HTTP response: ${detail}.`);
 }
 
-/** Parses a response head (without its final blank line), strictly. */
-export function parseHead(bytes: Uint8Array): ResponseHead {
+/**
+ * Parses a response head (without its final blank line), strictly: a server's response, or a proxy's answer to
+ * CONNECT. `malformed` makes the error for what is wrong with it.
+ */
+export function parseHead(
+  bytes: Uint8Array,
+  malformed: (detail: string) => PinnedFetchError = malformedResponse,
+): ResponseHead {
   const lines = latin1(bytes).split("\r\n");
   const statusLine = STATUS_LINE.exec(lines[0]!);
   if (!statusLine) throw malformed(`status line ${JSON.stringify(lines[0]!.slice(0, 80))}`);
@@ -67,10 +77,10 @@ export function framing(method: string, head: ResponseHead): Framing {
   const transferEncoding = fieldValues(fields, "transfer-encoding");
   const contentLength = fieldValues(fields, "content-length");
   if (transferEncoding.length > 0) {
-    if (contentLength.length > 0) throw malformed("both Transfer-Encoding and Content-Length");
+    if (contentLength.length > 0) throw malformedResponse("both Transfer-Encoding and Content-Length");
     const codings = transferEncoding.flatMap((value) => value.toLowerCase().split(/\s*,\s*/));
     if (codings.length !== 1 || codings[0] !== "chunked") {
-      throw malformed(`unsupported Transfer-Encoding "${transferEncoding.join(", ")}"`);
+      throw malformedResponse(`unsupported Transfer-Encoding "${transferEncoding.join(", ")}"`);
     }
     return { kind: "chunked" };
   }
@@ -78,7 +88,7 @@ export function framing(method: string, head: ResponseHead): Framing {
     const values = new Set(contentLength.flatMap((value) => value.split(",").map((part) => part.trim())));
     const [value] = values;
     if (values.size !== 1 || !/^\d{1,15}$/.test(value!)) {
-      throw malformed(`Content-Length "${contentLength.join(", ")}"`);
+      throw malformedResponse(`Content-Length "${contentLength.join(", ")}"`);
     }
     return { kind: "length", length: Number(value) };
   }
@@ -89,11 +99,11 @@ export function framing(method: string, head: ResponseHead): Framing {
 export function parseChunkSize(line: Uint8Array): number {
   const text = latin1(line);
   const size = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;.*)?$/.exec(text);
-  if (!size) throw malformed(`chunk size ${JSON.stringify(text.slice(0, 40))}`);
+  if (!size) throw malformedResponse(`chunk size ${JSON.stringify(text.slice(0, 40))}`);
   return parseInt(size[1]!, 16);
 }
 
-function fieldValues(fields: [string, string][], name: string): string[] {
+export function fieldValues(fields: [string, string][], name: string): string[] {
   return fields.filter(([field]) => field === name).map(([, value]) => value);
 }
 

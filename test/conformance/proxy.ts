@@ -287,6 +287,9 @@ export const proxies: Group = {
         }
         const answers = [
           ["SSH-2.0-OpenSSH_9.6\r\n\r\n", /did not answer CONNECT as an HTTP proxy/],
+          // Read by the parser of response heads: a status outside 100-599, or a malformed field, is not HTTP.
+          ["HTTP/1.1 600 Tunnel Open\r\n\r\n", /not HTTP\/1 \(status line "HTTP\/1\.1 600 Tunnel Open"\)/],
+          ["HTTP/1.1 200 OK\r\nnot a field\r\n\r\n", /not HTTP\/1 \(header line "not a field"\)/],
           [`HTTP/1.1 200 OK\r\nx-filler: ${"a".repeat(70_000)}`, /over 64 KiB/],
           ["HTTP/1.1 200 OK\r\n\r\n\x16\x03\x03", /sent 3 bytes of its own before TLS began/],
           ["HTTP/1.1 200 OK\r\n", /closed the connection without answering/],

@@ -1,10 +1,11 @@
 import { PinnedFetchError } from "../../errors.js";
 import { authority } from "../../host.js";
+import { DEFAULT_LIMITS, encodeLatin1, fieldValues, latin1, parseHead, sizeText } from "../../http/message.js";
 import type { Socket } from "../../runtime/index.js";
 import type { HttpProxy } from "./settings.js";
 
-/** The most a proxy's answer to CONNECT may take, as the limit on a response head. */
-const MAX_HEAD = 64 * 1024;
+/** The most a proxy's answer to CONNECT may take: the default limit on a response head. */
+const MAX_HEAD = DEFAULT_LIMITS.maxHeaderSize;
 const END_OF_HEAD = "\r\n\r\n";
 /** The statuses with which a proxy says it could not reach the server. */
 const UNREACHED = new Set([502, 503, 504]);
@@ -22,16 +23,15 @@ export async function openTunnel(socket: Socket, proxy: HttpProxy, host: string,
   try {
     await socket.write(new TextEncoder().encode(`${lines.join("\r\n")}${END_OF_HEAD}`));
     const { head, following } = await readHead(socket, proxy);
-    const [statusLine = "", ...fields] = head.split("\r\n");
-    const status = /^HTTP\/1\.[01] ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/.exec(statusLine);
-    if (!status) {
-      throw proxyError(
+    // The parser of response heads, so that a proxy's answer is read by the same rules.
+    const reply = parseHead(encodeLatin1(head), (detail) =>
+      proxyError(
         proxy,
-        `did not answer CONNECT as an HTTP proxy does: it sent ${JSON.stringify(statusLine.slice(0, 100))}. ` +
+        `did not answer CONNECT as an HTTP proxy does: its answer is not HTTP/1 (${detail}). ` +
           `Check that the proxy URL names an HTTP proxy's port.`,
-      );
-    }
-    const code = Number(status[1]);
+      ),
+    );
+    const code = reply.status;
     if (code >= 200 && code < 300) {
       if (following === 0) return;
       throw proxyError(
@@ -40,8 +40,8 @@ export async function openTunnel(socket: Socket, proxy: HttpProxy, host: string,
           `A TLS server never speaks first, so the proxy is not passing the connection through; check the proxy.`,
       );
     }
-    const answer = `${code} ${status[2] ?? ""}`.trim();
-    if (code === 407) throw proxyError(proxy, authenticationAdvice(proxy, answer, fields));
+    const answer = `${code} ${reply.statusText}`.trim();
+    if (code === 407) throw proxyError(proxy, authenticationAdvice(proxy, answer, reply.fields));
     if (UNREACHED.has(code)) {
       throw proxyError(
         proxy,
@@ -75,7 +75,6 @@ export function proxyFailure(proxy: HttpProxy, error: unknown): unknown {
 /** The proxy's answer head, without its final empty line, and how many bytes came after it. */
 async function readHead(socket: Socket, proxy: HttpProxy): Promise<{ head: string; following: number }> {
   // One character per byte, so lengths count bytes.
-  const decoder = new TextDecoder("latin1");
   let received = "";
   for (;;) {
     const chunk = await socket.read();
@@ -87,12 +86,12 @@ async function readHead(socket: Socket, proxy: HttpProxy): Promise<{ head: strin
     }
     // Searching only the new bytes (and the end of the old) keeps a head that arrives in tiny pieces linear.
     const searchFrom = Math.max(0, received.length - END_OF_HEAD.length + 1);
-    received += decoder.decode(chunk);
+    received += latin1(chunk);
     const end = received.indexOf(END_OF_HEAD, searchFrom);
     if (end > MAX_HEAD || (end === -1 && received.length > MAX_HEAD)) {
       throw proxyError(
         proxy,
-        "answered CONNECT with a head over 64 KiB. Check that the proxy URL names an HTTP proxy's port.",
+        `answered CONNECT with a head over ${sizeText(MAX_HEAD)}. Check that the proxy URL names an HTTP proxy's port.`,
       );
     }
     if (end !== -1) return { head: received.slice(0, end), following: received.length - end - END_OF_HEAD.length };
@@ -100,16 +99,8 @@ async function readHead(socket: Socket, proxy: HttpProxy): Promise<{ head: strin
 }
 
 /** What to do about a 407, from what the proxy asks for and whether the URL had credentials. */
-function authenticationAdvice(proxy: HttpProxy, answer: string, fields: string[]): string {
-  const schemes = fields
-    .filter((field) => /^proxy-authenticate:/i.test(field))
-    .map(
-      (field) =>
-        field
-          .slice(field.indexOf(":") + 1)
-          .trim()
-          .split(/[\s,]/)[0]!,
-    );
+function authenticationAdvice(proxy: HttpProxy, answer: string, fields: [string, string][]): string {
+  const schemes = fieldValues(fields, "proxy-authenticate").map((value) => value.split(/[\s,]/)[0]!);
   if (schemes.length > 0 && !schemes.some((scheme) => scheme.toLowerCase() === "basic")) {
     return (
       `requires ${schemes.join(" or ")} authentication (${answer}), which pinned-fetch does not do: ` +
