@@ -12,7 +12,7 @@ import {
   loadEngine,
 } from "./engine.js";
 import { pinMismatchError, tlsFailureError } from "./failures.js";
-import { timersStarved } from "./timer-turns.js";
+import { overdueTimerTurn } from "./timer-turns.js";
 import { TrustContext } from "./trust.js";
 import { HandshakeVerifier, type PinningOptions } from "./verifier.js";
 
@@ -95,7 +95,7 @@ export class Connection implements TlsConnection {
   #destroyed = false;
   #summary: CertificateSummary[] = [];
   /** Plaintext that arrived with the handshake, before anyone read. */
-  #early: Uint8Array[] = [];
+  #handshakePlaintext: Uint8Array[] = [];
   /** What the engine has not been fed yet of the last socket read (over MAX_FEED). */
   #unfed: Uint8Array | null = null;
 
@@ -170,12 +170,12 @@ export class Connection implements TlsConnection {
   }
 
   async #handshake(): Promise<void> {
-    await this.#take(this.#engine.receive(this.#session, null));
+    await this.#applyStep(this.#engine.receive(this.#session, null));
     while (!(this.#flags & HANDSHAKE_DONE)) {
       const plaintext = await this.#receive(
         "closed the connection during the TLS handshake. Is it a TLS server on that port, and does it accept TLS 1.2 or 1.3?",
       );
-      if (plaintext) this.#early.push(plaintext);
+      if (plaintext) this.#handshakePlaintext.push(plaintext);
     }
     const { version, alpn } = this.#engine.negotiated();
     this.protocol = version === "TLSv1.2" ? "TLSv1.2" : "TLSv1.3";
@@ -196,19 +196,20 @@ export class Connection implements TlsConnection {
     }
     if (chunk.length <= MAX_FEED) {
       this.#unfed = null;
-      return this.#take(this.#engine.receive(this.#session, chunk));
+      return this.#applyStep(this.#engine.receive(this.#session, chunk));
     }
     this.#unfed = chunk.subarray(MAX_FEED);
-    return this.#take(this.#engine.receive(this.#session, chunk.subarray(0, MAX_FEED)));
+    return this.#applyStep(this.#engine.receive(this.#session, chunk.subarray(0, MAX_FEED)));
   }
 
   /**
-   * Sends what the engine produced and returns the plaintext. A failure
+   * Applies one step of the engine: sends what it produced, keeps its flags,
+   * and returns the plaintext. A failure
    * rejects, unless records before the failing one brought plaintext: each
    * record is authenticated on its own, so that plaintext is returned, and the
    * failure, already the connection's, comes at the next read.
    */
-  #take(step: Step): Uint8Array | null | Promise<never> {
+  #applyStep(step: Step): Uint8Array | null | Promise<never> {
     if (step.output) this.#socket.write(step.output).catch(() => {});
     this.#flags = step.flags;
     if (!step.failure) return step.plaintext;
@@ -231,11 +232,11 @@ export class Connection implements TlsConnection {
   async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     try {
       for (;;) {
-        const early = this.#early.shift();
-        if (early) return controller.enqueue(early);
+        const handshakePlaintext = this.#handshakePlaintext.shift();
+        if (handshakePlaintext) return controller.enqueue(handshakePlaintext);
         if (this.#flags & PEER_CLOSED) return controller.close();
-        const starved = timersStarved();
-        if (starved) await starved;
+        const timerTurn = overdueTimerTurn();
+        if (timerTurn) await timerTurn;
         const plaintext = await this.#receive(
           "closed the connection without a TLS close_notify, so what it sent may be truncated.",
         );
