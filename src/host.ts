@@ -13,6 +13,8 @@ import { PinnedFetchError } from "./errors.js";
 export function canonicalHost(host: string): string | null {
   if (typeof host !== "string" || host === "" || /[\s/?#@\\]/.test(host)) return null;
   const literal = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  // The URL parser drops a scheme's default port, so "[::1]:443" would read as "::1".
+  if (literal.startsWith("[") && !literal.endsWith("]")) return null;
   let hostname: string;
   try {
     const url = new URL(`https://${literal}/`);

@@ -38,6 +38,8 @@ describe("canonicalHost", () => {
     ["a dot alone", "."],
     ["a port", "example.com:443"],
     ["IPv6 with a port", "[::1]:8443"],
+    ["IPv6 with the default port, which the URL parser drops", "[::1]:443"],
+    ["IPv6 with an empty port", "[::1]:"],
     ["a scheme", "https://example.com"],
     ["a path", "example.com/path"],
     ["a query", "example.com?q"],
