@@ -1,3 +1,5 @@
+// connectTls, a pinned TLS connection for protocols other than HTTP, and openTls, which it, getPins and fetch's
+// pool share: the one place a connection is dialed and then secured, within one connect deadline.
 import { type DialTarget, connectDeadline, dial } from "./dial/dial.js";
 import type { PinFailureReport } from "./errors.js";
 import { authority } from "./host.js";
