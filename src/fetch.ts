@@ -5,12 +5,12 @@ import { HttpConnection, type OutgoingRequest } from "./http/connection.js";
 import { decodeBody } from "./http/decode.js";
 import { Pool } from "./http/pool.js";
 import { fetchSettings } from "./options.js";
-import type { PinRule, PinningChoices } from "./pins/policy.js";
+import type { PinRule, PinningModeOptions } from "./pins/policy.js";
 import { requestOf, requestUrl } from "./request.js";
 import type { Runtime, RuntimeName } from "./runtime/index.js";
 import { decisionOf } from "./tls/trust.js";
 
-export interface PinnedFetchOptions extends PinningChoices {
+export interface PinnedFetchOptions extends PinningModeOptions {
   /**
    * Pins per host or pattern (`api.example.com`, `*.example.com`, `**.example.com`):
    * a list of pins, or `{ pins, includeSubdomains?, expires? }`.

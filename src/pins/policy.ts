@@ -107,8 +107,8 @@ export class PinPolicy {
   }
 }
 
-/** The options that say how certificates are judged beyond webpki's checks. */
-export interface PinningChoices {
+/** The options that choose the pinning mode: how certificates are judged beyond webpki's checks. */
+export interface PinningModeOptions {
   /** `"webpki"` (default): a trusted path, and the pins on it. `"pins-only"`: the leaf's pin alone establishes trust. */
   trust?: "webpki" | "pins-only";
   /** Accept a trusted path that misses the pins, and tell `onPinFailure` (for a rollout). */
@@ -118,7 +118,7 @@ export interface PinningChoices {
 }
 
 /** Checks the choices together (each is of its type already); ERR_CONFIG for a combination that would be unsafe or do nothing. */
-export function pinningMode({ trust, reportOnly, onPinFailure }: PinningChoices) {
+export function pinningMode({ trust, reportOnly, onPinFailure }: PinningModeOptions) {
   if (reportOnly && trust === "pins-only") {
     throw new PinnedFetchError(
       "ERR_CONFIG",
