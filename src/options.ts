@@ -9,7 +9,7 @@ import { routeOf } from "./dial/route.js";
 import { DEFAULT_LIMITS, type HttpLimits } from "./http/message.js";
 import { PinSet, parsePin } from "./pins/pin.js";
 import { configuredHost } from "./host.js";
-import { PinPolicy, pinningMode } from "./pins/policy.js";
+import { PinPolicy, resolvePinningMode } from "./pins/policy.js";
 import { type Runtime, selectRuntime } from "./runtime/index.js";
 import { TrustContext } from "./tls/trust.js";
 import { described, isPlainObject } from "./values.js";
@@ -73,8 +73,8 @@ const CONNECTING = {
   runtime: RUNTIME,
 };
 
-/** What decides how a certificate is judged beyond webpki's checks (see `pinningMode`). */
-const PINNING = {
+/** What decides how a certificate is judged beyond webpki's checks (see `PinningModeOptions`). */
+const PINNING_MODE = {
   trust: TRUST,
   reportOnly: BOOLEAN,
   onPinFailure: FUNCTION,
@@ -86,7 +86,7 @@ const FETCH_OPTIONS = {
     valid: isPlainObject,
   },
   ...CONNECTING,
-  ...PINNING,
+  ...PINNING_MODE,
   timeout: MILLISECONDS,
   connections: {
     accepts: "a whole number from 1",
@@ -111,7 +111,7 @@ const CONNECT_TLS_OPTIONS = {
     valid: (value: unknown) => Array.isArray(value) && value.length > 0,
   },
   ...CONNECTING,
-  ...PINNING,
+  ...PINNING_MODE,
   alpn: {
     accepts: 'an array of protocol names, each of 1 to 255 bytes, such as ["h2", "http/1.1"]',
     valid: (value: unknown) =>
@@ -141,7 +141,7 @@ const REQUEST_OPTIONS = ["signal", "headers", "method", "redirect", "body"];
 export function fetchSettings(options: PinnedFetchOptions | undefined) {
   const given = optionsOf<PinnedFetchOptions>("createPinnedFetch", options, FETCH_OPTIONS);
   return {
-    mode: pinningMode(given),
+    mode: resolvePinningMode(given),
     policy: new PinPolicy(given.pins, given.onWarning ?? ((message) => console.warn(`pinned-fetch: ${message}`))),
     trust: new TrustContext(given.ca),
     connectTimeout: given.connectTimeout,
@@ -164,7 +164,7 @@ export function connectTlsSettings(options: ConnectTlsOptions) {
     hostname,
     port: given.port,
     pins: given.pins && new PinSet(given.pins.map((pin) => parsePin(pin, hostname))),
-    mode: pinningMode(given),
+    mode: resolvePinningMode(given),
     trust: new TrustContext(given.ca),
     alpn: given.alpn,
     signal: given.signal,

@@ -117,8 +117,18 @@ export interface PinningModeOptions {
   onPinFailure?: (report: PinFailureReport) => void;
 }
 
-/** Checks the choices together (each is of its type already); ERR_CONFIG for a combination that would be unsafe or do nothing. */
-export function pinningMode({ trust, reportOnly, onPinFailure }: PinningModeOptions) {
+/** The pinning mode as the verifier applies it, resolved from `PinningModeOptions`. */
+export interface PinningMode {
+  /** The leaf's pin alone establishes trust (its name and validity are still checked). */
+  pinsOnly: boolean;
+  /** A trusted path that misses the pins is accepted, and reported. */
+  reportOnly: boolean;
+  /** Told of every pin failure, enforced or report-only, once per handshake. */
+  onPinFailure: ((report: PinFailureReport) => void) | undefined;
+}
+
+/** Checks the options together (each is of its type already); ERR_CONFIG for a combination that would be unsafe or do nothing. */
+export function resolvePinningMode({ trust, reportOnly, onPinFailure }: PinningModeOptions): PinningMode {
   if (reportOnly && trust === "pins-only") {
     throw new PinnedFetchError(
       "ERR_CONFIG",
