@@ -14,7 +14,7 @@ import {
 import { pinMismatchError, tlsFailureError } from "./failures.js";
 import { overdueTimerTurn } from "./timer-turns.js";
 import { TrustContext } from "./trust.js";
-import { HandshakeVerifier, type PinningOptions } from "./verifier.js";
+import { HandshakeVerifier, type HandshakePinning } from "./verifier.js";
 
 /** How long close() lets close_notify wait behind unsent data. */
 const CLOSE_GRACE = 1_000;
@@ -40,7 +40,7 @@ export interface TlsConnection {
   close(): Promise<void>;
 }
 
-export interface TlsOptions extends PinningOptions {
+export interface TlsOptions extends HandshakePinning {
   /** In canonical form (see `canonicalHost`): sent as SNI and verified. */
   hostname: string;
   port: number;

@@ -2,7 +2,7 @@ import { PinnedFetchError } from "../errors.js";
 import { checkCertificate } from "../pins/certificate.js";
 import { pemCertificates } from "../encoding.js";
 import type { Engine } from "./engine.js";
-import type { PinningOptions } from "./verifier.js";
+import type { HandshakePinning } from "./verifier.js";
 
 /** Frees an engine config once nothing can use its context any more. */
 const configs = new FinalizationRegistry<{ engine: Engine; config: number }>(({ engine, config }) =>
@@ -31,7 +31,7 @@ export class TrustContext {
   }
 
   /** The config for connections under `pinning` in `engine`, made on first use (and again for a fresh engine). */
-  config(engine: Engine, pinning: PinningOptions): number {
+  config(engine: Engine, pinning: HandshakePinning): number {
     if (this.#engine !== engine) {
       this.#engine = engine;
       this.#configs = new Map();
@@ -54,7 +54,7 @@ export class TrustContext {
 }
 
 /** What decides a handshake's verdict beyond the anchors, as one string: equal strings, equal verdicts. */
-export function decisionOf({ pins, pinsOnly, reportOnly }: PinningOptions): string {
+export function decisionOf({ pins, pinsOnly, reportOnly }: HandshakePinning): string {
   return `${pinsOnly ? "pins-only" : "webpki"}${reportOnly ? " report-only" : ""} ${pins?.key ?? "unpinned"}`;
 }
 

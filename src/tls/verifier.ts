@@ -3,17 +3,12 @@ import { certificateValidity } from "../pins/certificate.js";
 import { sameBytes } from "../encoding.js";
 import { type VerifiedPath, pathMatches } from "../pins/path.js";
 import type { PinSet } from "../pins/pin.js";
+import type { PinningMode } from "../pins/policy.js";
 import { type SessionVerifier, Verdict } from "./engine.js";
 
-/** How a connection's certificates are judged, beyond webpki's checks. */
-export interface PinningOptions {
+/** How one handshake's certificates are judged beyond webpki's checks: the pinning mode and the pins in force. */
+export interface HandshakePinning extends Partial<PinningMode> {
   pins?: PinSet | undefined;
-  /** The leaf's pin alone establishes trust (its name and validity are still checked). */
-  pinsOnly?: boolean | undefined;
-  /** A trusted path that misses the pins is accepted, and reported. */
-  reportOnly?: boolean | undefined;
-  /** Told of every pin failure, enforced or report-only, once per handshake. */
-  onPinFailure?: ((report: PinFailureReport) => void) | undefined;
   /** Told of the certificates as the server sent them (getPins). */
   onPresented?: ((certificates: readonly Uint8Array<ArrayBuffer>[]) => void) | undefined;
 }
@@ -25,7 +20,7 @@ export interface PinningOptions {
 export class HandshakeVerifier implements SessionVerifier {
   readonly #host: string;
   readonly #port: number;
-  readonly #options: PinningOptions;
+  readonly #pinning: HandshakePinning;
   /** The caller's `ca` certificates (DER). */
   readonly #anchors: readonly Uint8Array<ArrayBuffer>[];
   /** The path (or leaf) the pins were last decided on. */
@@ -33,15 +28,15 @@ export class HandshakeVerifier implements SessionVerifier {
   /** The report of a path accepted in report-only, made at once and told when the handshake completes. */
   #unreported: Promise<PinFailureReport> | undefined;
 
-  constructor(host: string, port: number, options: PinningOptions, anchors: readonly Uint8Array<ArrayBuffer>[]) {
+  constructor(host: string, port: number, pinning: HandshakePinning, anchors: readonly Uint8Array<ArrayBuffer>[]) {
     this.#host = host;
     this.#port = port;
-    this.#options = options;
+    this.#pinning = pinning;
     this.#anchors = anchors;
   }
 
   presented(certificates: Uint8Array<ArrayBuffer>[]): Verdict {
-    const { pins, pinsOnly, reportOnly, onPresented } = this.#options;
+    const { pins, pinsOnly, reportOnly, onPresented } = this.#pinning;
     onPresented?.(certificates);
     const leaf = certificates[0]!;
     // A certificate given in `ca` is trusted as it is, even with CA:TRUE (as Dart's setTrustedCertificates allows).
@@ -62,7 +57,7 @@ export class HandshakeVerifier implements SessionVerifier {
 
   path(path: VerifiedPath): boolean {
     this.#decided = path;
-    return !this.#options.pins || pathMatches(path, this.#options.pins, this.#anchors);
+    return !this.#pinning.pins || pathMatches(path, this.#pinning.pins, this.#anchors);
   }
 
   /** Report-only: `path` missed the pins but is accepted; reported once the handshake completes (see `completed`). */
@@ -83,7 +78,7 @@ export class HandshakeVerifier implements SessionVerifier {
 
   /** Tells `onPinFailure`, after the engine call returns: the caller's code never runs inside the handshake. */
   notify(report: PinFailureReport | Promise<PinFailureReport>): void {
-    const { onPinFailure } = this.#options;
+    const { onPinFailure } = this.#pinning;
     if (onPinFailure) void Promise.resolve(report).then((ready) => deliver(onPinFailure, ready));
   }
 
@@ -110,7 +105,7 @@ export class HandshakeVerifier implements SessionVerifier {
   async report(enforced: boolean): Promise<PinFailureReport> {
     const time = new Date();
     const chain = await this.chain();
-    return { host: this.#host, port: this.#port, expected: this.#options.pins?.texts ?? [], chain, time, enforced };
+    return { host: this.#host, port: this.#port, expected: this.#pinning.pins?.texts ?? [], chain, time, enforced };
   }
 }
 
