@@ -1,6 +1,7 @@
 // Bytes as text: base64, PEM and colon-hex, with the globals every runtime has. Pins, trust anchors and the
 // proxy's credentials all use them, so they sit below every floor.
 
+/** Standard base64, with padding. */
 export function toBase64(bytes: Uint8Array): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);

@@ -1,3 +1,7 @@
+// The one error type pinned-fetch fails with: its codes, the details it
+// carries (the pin failure report among them), and what a message may show
+// of a URL.
+
 /** What went wrong, precisely enough to act on. */
 export type PinnedFetchErrorCode =
   | "ERR_PIN_MISMATCH"

@@ -1,7 +1,9 @@
+// The one thing a runtime lends pinned-fetch: a raw TCP socket. Everything
+// above it — TLS, HTTP, pins — is the same code in every runtime.
+
 /**
- * The one thing a runtime lends pinned-fetch: a raw TCP socket. Everything
- * above it — TLS, HTTP, pins — is the same code in every runtime, and every
- * adapter keeps to the same contract:
+ * A raw TCP socket, as a runtime adapter lends it. Every adapter keeps to the
+ * same contract:
  * - reads are pulled: nothing is read from the network while nobody asks;
  * - the peer's end (FIN) ends reads with null and leaves writing possible;
  * - failures (refused, reset, DNS) are ERR_CONNECT, from the next read.
