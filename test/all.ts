@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
-import { runConformance } from "./conformance/cross-runtime.js";
+import { runConformance } from "./conformance/harness/cross-runtime.js";
 import { ROOT } from "./support/runtimes.js";
 import { type Tally, printTotals } from "./support/tally.js";
 

@@ -1,9 +1,9 @@
 // The conformance scenarios in Node, under vitest. Node's LTS line, Deno and
-// Bun run the same scenarios through test/conformance/cross-runtime.ts.
+// Bun run the same scenarios through test/conformance/harness/cross-runtime.ts.
 import { afterAll, describe, it } from "vitest";
 
-import { type Fixture, fixtureOf } from "./conformance/description.js";
-import { type RunningFixture, startFixture } from "./conformance/fixture.js";
+import { type Fixture, fixtureOf } from "./conformance/harness/description.js";
+import { type RunningFixture, startFixture } from "./conformance/harness/fixture.js";
 import { groups } from "./conformance/index.js";
 
 // Started before the tests are collected: some scenarios take their time limit from it.

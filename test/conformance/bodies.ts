@@ -1,9 +1,9 @@
 // Bodies both ways as fetch handles them: every request body type with the
 // headers derived from it, decoding of content codings, and responses that
 // have no body.
-import { type Echo, type Group, HELLO, assert, local, rejection, rejectsWith, withFetch } from "./check.js";
+import { type Echo, type Group, HELLO, assert, local, rejection, rejectsWith, withFetch } from "./harness/check.js";
 import { ENCODED_TEXT } from "../support/content.js";
-import type { Fixture } from "./description.js";
+import type { Fixture } from "./harness/description.js";
 
 const url = (fixture: Fixture, path: string) => `https://localhost:${fixture.ports.tls13}${path}`;
 

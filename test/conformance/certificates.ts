@@ -2,8 +2,8 @@
 // expired, misnamed or untrusted certificate, and the path is checked before
 // the name. Each reason a chain is refused is named in the message. And pins
 // follow the verified path, wherever webpki finds it.
-import { type Group, HELLO, assert, local, rejection, withFetch } from "./check.js";
-import type { Fixture, ServerName } from "./description.js";
+import { type Group, HELLO, assert, local, rejection, withFetch } from "./harness/check.js";
+import type { Fixture, ServerName } from "./harness/description.js";
 
 const failsWith = (what: string, code: string, server: ServerName, pins: (fixture: Fixture) => string[]) => ({
   name: `${what} -> ${code}`,

@@ -1,8 +1,8 @@
 // Malformed options are ERR_CONFIG at once, naming what is wrong, the same way at every entry point: nothing
 // misspelt, mistyped or out of range is ignored, since that could leave a pinned host unpinned without a word.
 import { connectTls, createPinnedFetch, getPins, type PinnedFetchOptions } from "../../src/index.js";
-import { type Group, assert, rejection, thrown } from "./check.js";
-import type { Fixture } from "./description.js";
+import { type Group, assert, rejection, thrown } from "./harness/check.js";
+import type { Fixture } from "./harness/description.js";
 
 const refuses = (what: string, options: PinnedFetchOptions | ((fixture: Fixture) => PinnedFetchOptions)) => ({
   name: `refuses ${what}`,

@@ -14,9 +14,9 @@ import {
   rejection,
   rejectsWith,
   withFetch,
-} from "./check.js";
+} from "./harness/check.js";
 import { BOMBS, ENCODED_TEXT, HELLO, bombPath } from "../support/content.js";
-import type { Fixture } from "./description.js";
+import type { Fixture } from "./harness/description.js";
 
 /** The most a decoded body may hand on in one chunk. */
 const PIECE = 64 * 1024;

@@ -1,8 +1,8 @@
 // Responses that a broken server sends: exact framing or ERR_HTTP, never a
 // silently wrong body; early answers; connections that never finish.
 import { createPinnedFetch } from "../../src/index.js";
-import { type Group, assert, eventually, local, rejection, withFetch } from "./check.js";
-import type { Fixture } from "./description.js";
+import { type Group, assert, eventually, local, rejection, withFetch } from "./harness/check.js";
+import type { Fixture } from "./harness/description.js";
 
 const raw = (fixture: Fixture, path: string) => `https://localhost:${fixture.ports.raw}${path}`;
 

@@ -9,8 +9,8 @@
 // The Node fixture reads them and hands them to every runtime.
 import { MAZES } from "../support/hostile/chains.js";
 import { PinnedFetchError, type PinnedFetchOptions } from "../../src/index.js";
-import { type Group, type Scenario, assert, delay, eventually, local, withFetch } from "./check.js";
-import type { Fixture } from "./description.js";
+import { type Group, type Scenario, assert, delay, eventually, local, withFetch } from "./harness/check.js";
+import type { Fixture } from "./harness/description.js";
 import { GRACE, type Outcome, arm, followUp, runCase, watchUnhandledRejections } from "./hostile/drive.js";
 import { DEFECTS, type Defect, FAMILIES, type Family } from "./hostile/families.js";
 

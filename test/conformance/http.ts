@@ -1,8 +1,8 @@
 // HTTP/1.1 over the pinned connection: framing both ways, keep-alive, TLS
 // resumption within one instance only, and host names in every spelling.
 import { createPinnedFetch } from "../../src/index.js";
-import { type Echo, type Group, HELLO, assert, local, rejection, withFetch } from "./check.js";
-import type { Fixture } from "./description.js";
+import { type Echo, type Group, HELLO, assert, local, rejection, withFetch } from "./harness/check.js";
+import type { Fixture } from "./harness/description.js";
 
 const url = (fixture: Fixture, path: string) => `https://localhost:${fixture.ports.tls13}${path}`;
 const pinned = (fixture: Fixture) => local(fixture, [fixture.pins.intermediate]);

@@ -1,9 +1,9 @@
 // Every conformance scenario, in the order they run. Written once; run by
-// vitest in Node (test/conformance.test.ts) and by run.ts in Node's LTS line,
+// vitest in Node (test/conformance.test.ts) and by harness/run.ts in Node's LTS line,
 // Deno and Bun.
 import { bodies } from "./bodies.js";
 import { certificates } from "./certificates.js";
-import type { Group } from "./check.js";
+import type { Group } from "./harness/check.js";
 import { config } from "./config.js";
 import { decoding } from "./decoding.js";
 import { framing } from "./framing.js";

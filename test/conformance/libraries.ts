@@ -6,9 +6,9 @@ import ky, { HTTPError, type Progress, TimeoutError } from "ky";
 import { FetchError, createFetch, ofetch } from "ofetch";
 
 import { type PinnedFetch, PinnedFetchError, type PinnedFetchOptions } from "../../src/index.js";
-import { type Echo, type Group, HELLO, assert, eventually, local, rejection, withFetch } from "./check.js";
+import { type Echo, type Group, HELLO, assert, eventually, local, rejection, withFetch } from "./harness/check.js";
 import { ENCODED_TEXT } from "../support/content.js";
-import type { Fixture, ServerName } from "./description.js";
+import type { Fixture, ServerName } from "./harness/description.js";
 
 const origin = (fixture: Fixture, server: ServerName = "tls13") => `https://localhost:${fixture.ports[server]}`;
 /** Pins the test intermediate and root: the servers' own chain. */

@@ -12,8 +12,8 @@ import {
   rejection,
   thrown,
   withFetch,
-} from "./check.js";
-import type { Fixture } from "./description.js";
+} from "./harness/check.js";
+import type { Fixture } from "./harness/description.js";
 
 const raw = (fixture: Fixture, path: string) => `https://localhost:${fixture.ports.raw}${path}`;
 

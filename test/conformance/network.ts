@@ -2,8 +2,8 @@
 // signal stops a request at any stage with its own reason.
 import { type PinnedFetch, type Runtime, connectTls } from "../../src/index.js";
 import { selectRuntime } from "../../src/runtime/index.js";
-import { type Group, assert, delay, eventually, local, rejection, rejectsWith, withFetch } from "./check.js";
-import type { Fixture, ServerName } from "./description.js";
+import { type Group, assert, delay, eventually, local, rejection, rejectsWith, withFetch } from "./harness/check.js";
+import type { Fixture, ServerName } from "./harness/description.js";
 
 const fast = (fixture: Fixture) => ({ ca: fixture.ca.root, connectTimeout: 300 });
 const at = (fixture: Fixture, server: ServerName, path = "/") => `https://127.0.0.1:${fixture.ports[server]}${path}`;

@@ -1,7 +1,7 @@
 // Pins on every certificate of the verified path, over TLS 1.3 and 1.2, and
 // the impostors that must be stopped before a byte of the request is sent.
-import { type Group, HELLO, assert, eventually, local, rejection, withFetch } from "./check.js";
-import type { CertificateName, Fixture, ServerName } from "./description.js";
+import { type Group, HELLO, assert, eventually, local, rejection, withFetch } from "./harness/check.js";
+import type { CertificateName, Fixture, ServerName } from "./harness/description.js";
 
 const MISSING_PIN = "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 

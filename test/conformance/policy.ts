@@ -21,8 +21,8 @@ import {
   rejection,
   thrown,
   withFetch,
-} from "./check.js";
-import type { CertificateName, Fixture, ServerName } from "./description.js";
+} from "./harness/check.js";
+import type { CertificateName, Fixture, ServerName } from "./harness/description.js";
 
 const hello = (fixture: Fixture, server: ServerName = "tls13", host = "localhost") =>
   `https://${host}:${fixture.ports[server]}/hello`;

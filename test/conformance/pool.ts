@@ -12,8 +12,8 @@ import {
   rejection,
   rejectsWith,
   withFetch,
-} from "./check.js";
-import type { Fixture } from "./description.js";
+} from "./harness/check.js";
+import type { Fixture } from "./harness/description.js";
 
 const url = (fixture: Fixture, path: string) => `https://localhost:${fixture.ports.tls13}${path}`;
 

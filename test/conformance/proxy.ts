@@ -10,8 +10,8 @@ import {
   type Runtime,
   type Socket,
 } from "../../src/index.js";
-import { type Group, HELLO, assert, eventually, local, rejection, thrown, withFetch } from "./check.js";
-import { type Fixture, PROXY_CREDENTIALS, type ServerName } from "./description.js";
+import { type Group, HELLO, assert, eventually, local, rejection, thrown, withFetch } from "./harness/check.js";
+import { type Fixture, PROXY_CREDENTIALS, type ServerName } from "./harness/description.js";
 
 /** The URL of a fixture server as a proxy. */
 const via = (fixture: Fixture, server: ServerName = "proxy") => `http://127.0.0.1:${fixture.ports[server]}`;

@@ -1,8 +1,8 @@
 // Redirects as the fetch standard follows them, with every hop pinned by
 // its own host's rule and never leaving HTTPS.
 import { type PinnedFetchOptions } from "../../src/index.js";
-import { type Echo, type Group, HELLO, assert, local, rejection, withFetch } from "./check.js";
-import type { Fixture, ServerName } from "./description.js";
+import { type Echo, type Group, HELLO, assert, local, rejection, withFetch } from "./harness/check.js";
+import type { Fixture, ServerName } from "./harness/description.js";
 
 const origin = (fixture: Fixture, server: ServerName = "tls13") => `https://localhost:${fixture.ports[server]}`;
 /** A URL on `from` that redirects with `status` to `to`. */

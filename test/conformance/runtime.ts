@@ -5,8 +5,8 @@ import { createPinnedFetch, type Runtime } from "../../src/index.js";
 import { aeadCipher, aeadSupported } from "../../src/runtime/aead.js";
 import { selectRuntime } from "../../src/runtime/index.js";
 import { verifySignature } from "../../src/runtime/signatures.js";
-import { type Group, HELLO, assert, delay, eventually, local, withFetch } from "./check.js";
-import type { Fixture, ServerName } from "./description.js";
+import { type Group, HELLO, assert, delay, eventually, local, withFetch } from "./harness/check.js";
+import type { Fixture, ServerName } from "./harness/description.js";
 
 const connect = async (fixture: Fixture, server: ServerName) =>
   (await selectRuntime(undefined)).connect({ host: "127.0.0.1", port: fixture.ports[server] });

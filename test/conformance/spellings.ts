@@ -7,8 +7,8 @@ import { selectRuntime } from "../../src/runtime/index.js";
 import { openTls } from "../../src/connect-tls.js";
 import { TrustContext } from "../../src/tls/trust.js";
 import { PinSet, parsePin } from "../../src/pins/pin.js";
-import { type Group, type Scenario, assert, ignoreWarning } from "./check.js";
-import type { Fixture, ServerName } from "./description.js";
+import { type Group, type Scenario, assert, ignoreWarning } from "./harness/check.js";
+import type { Fixture, ServerName } from "./harness/description.js";
 
 /** Spellings of `localhost` and of 127.0.0.1: those that reach the host, and those that are no host at all. */
 const NAME_SPELLINGS = [

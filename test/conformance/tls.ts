@@ -1,6 +1,6 @@
 // connectTls: the pinned TLS layer on its own, for protocols other than HTTP.
 import { connectTls } from "../../src/index.js";
-import { type Group, assert, rejection } from "./check.js";
+import { type Group, assert, rejection } from "./harness/check.js";
 
 export const tls: Group = {
   name: "connectTls",

@@ -3,8 +3,8 @@
 // case allows it) the exact healthy response; always within its limits.
 import { type PinnedFetch, PinnedFetchError } from "../../../src/index.js";
 import type { ServerPlan } from "../../support/hostile/plan.js";
-import { HELLO, assert } from "../check.js";
-import type { Fixture } from "../description.js";
+import { HELLO, assert } from "../harness/check.js";
+import type { Fixture } from "../harness/description.js";
 import type { CasePlan, Expected, Family } from "./families.js";
 
 /** How much later than its limit a request may settle: generous, so that a loaded machine never fails a case. */

@@ -15,7 +15,7 @@ import {
   type StreamPlan,
   TLS_SERVERS,
 } from "../../support/hostile/plan.js";
-import { HELLO } from "../check.js";
+import { HELLO } from "../harness/check.js";
 import { Random, caseRandom, hex, shuffled } from "./random.js";
 
 /** A response as it came through: its status and body. */

@@ -1,9 +1,9 @@
 // What the conformance scenarios are given: the fixture's servers, pins and
 // CAs, as plain data that crosses from the Node harness to Deno and Bun, and
 // the counters each server keeps, read over loopback HTTP.
-import type { RuntimeName } from "../../src/index.js";
-import type { MazeName } from "../support/hostile/chains.js";
-import type { HostileDescription } from "../support/hostile/plan.js";
+import type { RuntimeName } from "../../../src/index.js";
+import type { MazeName } from "../../support/hostile/chains.js";
+import type { HostileDescription } from "../../support/hostile/plan.js";
 
 export const CERTIFICATES = [
   "leaf",

@@ -2,11 +2,11 @@
 // Deno and Bun all provide) and a few waits that are always bounded.
 import assert from "node:assert/strict";
 
-import { createPinnedFetch, type PinnedFetch, PinnedFetchError, type PinnedFetchOptions } from "../../src/index.js";
+import { createPinnedFetch, type PinnedFetch, PinnedFetchError, type PinnedFetchOptions } from "../../../src/index.js";
 import type { Fixture } from "./description.js";
 
 export { assert };
-export { HELLO } from "../support/content.js";
+export { HELLO } from "../../support/content.js";
 
 export interface Scenario {
   name: string;

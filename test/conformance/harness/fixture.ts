@@ -7,11 +7,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 
-import { prepare, startDecodingServer } from "../support/bombs.js";
-import { bombPath } from "../support/content.js";
-import { buildMazes, MAZES, type MazeName } from "../support/hostile/chains.js";
-import { startHostileServer } from "../support/hostile/server.js";
-import type { ServerPlan } from "../support/hostile/plan.js";
+import { prepare, startDecodingServer } from "../../support/bombs.js";
+import { bombPath } from "../../support/content.js";
+import { buildMazes, MAZES, type MazeName } from "../../support/hostile/chains.js";
+import { startHostileServer } from "../../support/hostile/server.js";
+import type { ServerPlan } from "../../support/hostile/plan.js";
 import {
   CLIENT_AUTH,
   createPki,
@@ -20,8 +20,8 @@ import {
   type Issued,
   type Pki,
   withAlteredSignature,
-} from "../support/pki.js";
-import { startProxy } from "../support/proxy.js";
+} from "../../support/pki.js";
+import { startProxy } from "../../support/proxy.js";
 import {
   pinOf,
   startBlackHole,
@@ -30,7 +30,7 @@ import {
   startTcpServer,
   startTlsServer,
   type TestServer,
-} from "../support/servers.js";
+} from "../../support/servers.js";
 import { CERTIFICATES, type FixtureDescription, PROXY_CREDENTIALS, type ServerName } from "./description.js";
 
 export interface RunningFixture {

@@ -1,20 +1,20 @@
 // The conformance scenarios outside vitest: starts the fixture here in Node,
-// then runs test/conformance/run.ts against it in Node's LTS line, in Deno
+// then runs test/conformance/harness/run.ts against it in Node's LTS line, in Deno
 // and in Bun, one after the other. Part of `npm test` (test/all.ts). Run
 // alone, it ends with each runtime's total; group names as arguments run only
 // those groups:
-//   npx tsx test/conformance/cross-runtime.ts [group...]
+//   npx tsx test/conformance/harness/cross-runtime.ts [group...]
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-import type { RuntimeName } from "../../src/index.js";
-import { BUN, CHILD_ENV, DENO, ROOT, denoRun, nodeLts, versionOf } from "../support/runtimes.js";
-import { type Tally, printTotals } from "../support/tally.js";
+import type { RuntimeName } from "../../../src/index.js";
+import { BUN, CHILD_ENV, DENO, ROOT, denoRun, nodeLts, versionOf } from "../../support/runtimes.js";
+import { type Tally, printTotals } from "../../support/tally.js";
 import { fixtureOf } from "./description.js";
 import { startFixture } from "./fixture.js";
-import { selectGroups } from "./index.js";
+import { selectGroups } from "../index.js";
 
-const RUNNER = "test/conformance/run.ts";
+const RUNNER = "test/conformance/harness/run.ts";
 // Deno runs the TypeScript sources as they are; `--unstable-sloppy-imports` lets their
 // `.js` specifiers find the `.ts` files, as tsc and Bun do. The proxy scenarios set and
 // read the proxy variables, and importing axios reads every variable (its dependency

@@ -1,11 +1,11 @@
 // Runs every conformance scenario in the runtime that runs this file — Node's
 // LTS line, Deno and Bun, started by cross-runtime.ts — against a fixture
 // that Node serves:
-//   <runtime> test/conformance/run.ts <control URL> <expected runtime name> [group...]
+//   <runtime> test/conformance/harness/run.ts <control URL> <expected runtime name> [group...]
 // One line per scenario, then "N passed, M failed"; exit status 1 on failure.
-import type { RuntimeName } from "../../src/index.js";
+import type { RuntimeName } from "../../../src/index.js";
 import { type FixtureDescription, fixtureOf } from "./description.js";
-import { selectGroups } from "./index.js";
+import { selectGroups } from "../index.js";
 
 /** A scenario that takes longer (than its own limit, if it has one) has hung. */
 const SCENARIO_TIMEOUT = 30_000;
