@@ -4,7 +4,7 @@ import { whenAborted } from "../signals.js";
 import type { HttpConnection } from "./connection.js";
 
 /** How long an unused connection is kept open, as undici's default keep-alive timeout. */
-export const IDLE_TIMEOUT = 4_000;
+const IDLE_TIMEOUT = 4_000;
 
 export interface Acquired {
   connection: HttpConnection;

@@ -23,7 +23,7 @@ const ADAPTERS: Record<RuntimeName, { available(): boolean; load(): Promise<Buil
 const loaded = new Map<RuntimeName, Promise<BuiltInRuntime>>();
 
 /** The runtime we run in. Deno and Bun also provide Node's `process`, so they are asked first. */
-export function detectRuntime(): RuntimeName {
+function detectRuntime(): RuntimeName {
   for (const name of ["deno", "bun", "node"] as const) {
     if (ADAPTERS[name].available()) return name;
   }
