@@ -28,7 +28,7 @@ const bodies = new Map<string, Promise<Buffer>>();
  * (or random) bytes with those codings applied in order ("raw-deflate" is
  * sent as deflate). Made on first request and kept, as `prepare` does.
  */
-export function encodedBody(target: string): Promise<Buffer> | undefined {
+function encodedBody(target: string): Promise<Buffer> | undefined {
   const [, content, size, list] = target.split("/");
   const bytes = Number(size);
   const codings = (list ?? "").split(",") as Coding[];

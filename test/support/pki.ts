@@ -30,7 +30,7 @@ export interface IssueOptions {
   altNamesValue?: Uint8Array; // the subjectAltName extension's value as it is (malformed, say), instead of dnsNames and ipAddresses
 }
 
-export type KeyAlgorithm = "P-256" | "P-384" | "RSA-2048" | "Ed25519";
+type KeyAlgorithm = "P-256" | "P-384" | "RSA-2048" | "Ed25519";
 
 const KEY_ALGORITHMS: Record<
   KeyAlgorithm,
@@ -62,7 +62,7 @@ export interface Pki {
 }
 
 /** The extended key usages a test certificate may name. */
-export const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
+const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
 export const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
 
 const HOUR = 3_600_000;

@@ -47,7 +47,7 @@ export const BUN = firstRunning("bun", [
 ]);
 
 /** The Node LTS line tested besides the Node that runs the tests. */
-export const NODE_LTS_VERSION = "24.22.3";
+const NODE_LTS_VERSION = "24.22.3";
 
 /**
  * Node's own binary of NODE_LTS_VERSION, as the npm package `node-<os>-<cpu>`

@@ -18,7 +18,7 @@ export const CERTIFICATES = [
 export type CertificateName = (typeof CERTIFICATES)[number];
 
 /** Each server, by what it does; see fixture.ts. */
-export const SERVERS = [
+const SERVERS = [
   "tls13",
   "tls12",
   "impostor13",
@@ -101,7 +101,7 @@ export interface FixtureDescription {
   hostile: HostileDescription;
 }
 
-export interface ServerStats {
+interface ServerStats {
   connections: number;
   open: number;
   receivedBytes: number;

@@ -19,7 +19,7 @@ import { HELLO } from "../harness/check.js";
 import { Random, caseRandom, hex, shuffled } from "./random.js";
 
 /** A response as it came through: its status and body. */
-export interface Answer {
+interface Answer {
   status: number;
   body: string;
 }
@@ -53,7 +53,7 @@ export interface CasePlan {
 }
 
 /** The limits of a family's pinned fetch, in ms; `body` bounds reading a body, through an abort. */
-export interface Limits {
+interface Limits {
   connectTimeout: number;
   timeout: number;
   body: number;

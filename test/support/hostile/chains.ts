@@ -13,7 +13,7 @@ import { type Issued, issue } from "../pki.js";
 export const MAZES = ["same-named", "padded", "anchored", "linked", "at the bounds"] as const;
 export type MazeName = (typeof MAZES)[number];
 
-export interface Maze {
+interface Maze {
   /** The leaf first. */
   chain: Issued[];
   key: Issued;

@@ -46,7 +46,7 @@ export interface HttpScript {
   next?: { after: number | "request"; script: HttpScript };
 }
 
-export type HttpStep =
+type HttpStep =
   | { send: string } // latin1, in one TLS record
   | { raw: string } // hex, written under TLS, straight to TCP
   | { drip: string; every: number } // one byte every `every` ms
