@@ -153,11 +153,11 @@ static HOST_SUITES: Global<Option<Vec<SupportedCipherSuite>>> = Global::new(None
 
 /// `suites`, each TLS 1.3 suite whose cipher the host has replaced by one
 /// that uses it, in order of speed here: the host's ChaCha20-Poly1305 (as
-/// fast as its AES-GCM where that has AES instructions, and about seven times
-/// faster in Deno, whose AES-GCM has none), the host's other ciphers, then
-/// ring's ChaCha20-Poly1305 (without AES instructions in wasm, about three
-/// times faster than ring's AES-GCM), then the rest, each group in rustls's
-/// order. Servers that follow the client's preference pick accordingly.
+/// fast as its AES-GCM where that has AES instructions, and far faster in
+/// Deno, whose AES-GCM has none), the host's other ciphers, then ring's
+/// ChaCha20-Poly1305 (faster than ring's AES-GCM, which has no AES
+/// instructions in wasm), then the rest, each group in rustls's order (the
+/// figures are in BENCHMARKS.md). Servers that follow the client's preference pick accordingly.
 pub fn fastest_first(suites: &[SupportedCipherSuite]) -> Vec<SupportedCipherSuite> {
     let host_suites = HOST_SUITES.get().get_or_insert_with(|| {
         suites

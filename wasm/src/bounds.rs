@@ -3,10 +3,10 @@
 //! issuer, parses every sent certificate again at each step, and goes up to 6
 //! intermediates deep. Its own budget (200,000 steps, 100 signature checks) is
 //! not configurable and lets a chain of a few dozen same-named certificates
-//! hold the engine for seconds: in Node, 40 of them (20 KB) took about a
-//! second, 9 padded with unrelated ones to 60 KB about 13 s, and 100
-//! signatures that do not verify under a P-384 root about 2 s (ring checks
-//! each again in wasm once the host finds it invalid, at up to 30 ms).
+//! hold the engine for seconds, more so when they are padded with unrelated
+//! ones, and so can signatures that do not verify (ring checks each again in
+//! wasm once the host finds it invalid). BENCHMARKS.md ("Figures behind
+//! design choices") has what such chains cost before path building was bounded.
 //!
 //! So path building gets only the sent certificates that can lie on a chain
 //! of names from the leaf to a trust anchor, without duplicates, and only if
@@ -27,13 +27,13 @@ use webpki::EndEntityCert;
 
 /// Steps of the search: a certificate tried as the next on a partial path. Real chains take a handful
 /// (a cross-signed root, 4 or 5 intermediates), BetterTLS's bridge-CA graph of 35 certificates about a
-/// dozen. At each step webpki parses every candidate again, so 64 steps cost a few milliseconds.
+/// dozen. At each step webpki parses every candidate again, so steps are kept few (BENCHMARKS.md).
 pub const MAX_STEPS: usize = 64;
 /// Partial paths that reach a trust anchor. Each costs signature checks and, if they verify, a call to the
 /// pin verifier. Real chains reach one or two (a cross-signed root, or a root the server also sends).
 pub const MAX_ANCHORED: usize = 8;
 /// Signature checks that may fail in one path building, after which no signature is checked: a certificate
-/// whose signature the host's crypto refuses is checked again by ring in wasm, up to 30 ms for a P-384 key.
+/// whose signature the host's crypto refuses is checked again by ring in wasm, slowest for a P-384 key.
 /// Two let a chain through that meets one stale same-named CA, or one old anchor of a renewed private CA.
 pub const MAX_FAILED_SIGNATURES: u32 = 2;
 /// webpki's own limit on intermediates in a path.
