@@ -108,7 +108,7 @@ export function fieldValues(fields: [string, string][], name: string): string[] 
 }
 
 /** HTTP heads are bytes; each maps to the code point of the same value. */
-function latin1(bytes: Uint8Array): string {
+export function latin1(bytes: Uint8Array): string {
   let text = "";
   for (let at = 0; at < bytes.length; at += 8192) {
     text += String.fromCharCode(...bytes.subarray(at, at + 8192));
