@@ -3,10 +3,11 @@
 // It runs unchanged on Node, Deno and Bun: files go through the runtime adapters, and
 // beyond them it uses only `process` and `console`, which all three provide.
 import { type CertificateSummary, PinnedFetchError, shownUrl } from "./errors.js";
-import { MAX_REDIRECTS, type PinnedFetch, REDIRECTS, createPinnedFetch } from "./fetch.js";
+import { type PinnedFetch, createPinnedFetch } from "./fetch.js";
 import { type AnchorInfo, type CertificateInfo, inspectServer } from "./get-pins.js";
 import { toBase64 } from "./encoding.js";
 import { canonicalHost } from "./host.js";
+import { MAX_REDIRECTS, REDIRECTS } from "./http/redirects.js";
 import { requestUrl } from "./request.js";
 import { hostRuntime } from "./runtime/index.js";
 
