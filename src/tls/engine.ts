@@ -1,8 +1,8 @@
 import { PinnedFetchError } from "../errors.js";
 import type { VerifiedPath } from "../pins/path.js";
-import { type NativeAead, aeadCipher, aeadSupported } from "../runtime/aead.js";
 import { decodeBase64 } from "../runtime/base64.js";
-import { verifySignature } from "../runtime/signatures.js";
+import { type NativeAead, aeadCipher, aeadSupported } from "./native/aead.js";
+import { verifySignature } from "./native/signatures.js";
 
 /**
  * The rustls engine: one WebAssembly instance per process serves every

@@ -2,9 +2,9 @@
 // keeping one contract (src/runtime/types.ts) — pulled reads, half-close,
 // write backpressure, close and abort.
 import { createPinnedFetch, type Runtime } from "../../src/index.js";
-import { aeadCipher, aeadSupported } from "../../src/runtime/aead.js";
 import { selectRuntime } from "../../src/runtime/index.js";
-import { verifySignature } from "../../src/runtime/signatures.js";
+import { aeadCipher, aeadSupported } from "../../src/tls/native/aead.js";
+import { verifySignature } from "../../src/tls/native/signatures.js";
 import { type Group, HELLO, assert, delay, eventually, local, withFetch } from "./harness/check.js";
 import type { Fixture, ServerName } from "./harness/description.js";
 

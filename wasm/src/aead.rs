@@ -23,7 +23,7 @@ use crate::slab::Global;
 
 const TAG_LEN: usize = 16;
 
-/// A cipher as the host knows it (see `src/runtime/aead.ts`).
+/// A cipher as the host knows it (see `src/tls/native/aead.ts`).
 struct HostAead {
     cipher: u32,
     key_len: usize,

@@ -21,7 +21,7 @@ const VALID: u32 = 1;
 /// An algorithm as the host knows it; ring's implementation decides unless the host finds the signature valid.
 #[derive(Debug)]
 struct HostVerified {
-    /// The host's number for it (see `src/runtime/signatures.ts`).
+    /// The host's number for it (see `src/tls/native/signatures.ts`).
     algorithm: u32,
     ring: &'static &'static dyn SignatureVerificationAlgorithm,
 }
