@@ -1,5 +1,6 @@
-import { closedError, connectError } from "./failures.js";
+import { connectError } from "./failures.js";
 import { PushedReads } from "./pushed.js";
+import { connectUnlessAborted } from "./socket-state.js";
 import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
 /** The part of Bun's TCP socket this adapter uses. */
@@ -56,16 +57,18 @@ const HANDLERS: BunSocketHandlers = {
 export const bunRuntime: BuiltInRuntime = {
   name: "bun",
 
-  // Bun.connect cannot be cancelled: the caller closes a socket that connects after it gave up.
-  async connect({ host, port }: ConnectOptions): Promise<Socket> {
-    const adapter = new BunSocket(host, port);
-    // Half-open, as in Node and Deno: the peer's FIN ends reads, not our writes.
-    await bun()
-      .connect({ hostname: host, port, allowHalfOpen: true, data: adapter, socket: HANDLERS })
-      .catch((error: unknown) => {
-        throw connectError(host, port, error);
-      });
-    return adapter;
+  // Bun.connect cannot be cancelled: the signal is checked before and after.
+  connect({ host, port, signal }: ConnectOptions): Promise<Socket> {
+    return connectUnlessAborted(signal, async () => {
+      const adapter = new BunSocket(host, port);
+      // Half-open, as in Node and Deno: the peer's FIN ends reads, not our writes.
+      await bun()
+        .connect({ hostname: host, port, allowHalfOpen: true, data: adapter, socket: HANDLERS })
+        .catch((error: unknown) => {
+          throw connectError(host, port, error);
+        });
+      return adapter;
+    });
   },
 
   readFile(url: URL): Promise<Uint8Array<ArrayBuffer>> {
@@ -94,16 +97,15 @@ interface PendingWrite {
 class BunSocket implements Socket {
   readonly #host: string;
   readonly #port: number;
-  readonly #reads: PushedReads;
+  readonly #state: PushedReads;
   #socket: BunTcpSocket | null = null;
   /** Bytes Bun did not take yet, in order; sent on drain. */
   readonly #pending: PendingWrite[] = [];
-  #closed = false;
 
   constructor(host: string, port: number) {
     this.#host = host;
     this.#port = port;
-    this.#reads = new PushedReads(() => this.#socket?.resume());
+    this.#state = new PushedReads(() => this.#socket?.resume());
   }
 
   opened(socket: BunTcpSocket): void {
@@ -114,37 +116,38 @@ class BunSocket implements Socket {
 
   received(data: Uint8Array): void {
     this.#socket?.pause();
-    this.#reads.push(data);
+    this.#state.push(data);
   }
 
   ended(): void {
-    this.#reads.end();
+    this.#state.end();
   }
 
   failed(error: Error): void {
-    this.#reads.fail(connectError(this.#host, this.#port, error));
+    this.#state.fail(connectError(this.#host, this.#port, error));
   }
 
   closed(error?: Error): void {
     if (error) this.failed(error);
-    this.#shutDown();
+    this.#state.close();
+    this.#releaseWrites();
   }
 
-  #shutDown(): void {
-    this.#closed = true;
-    this.#reads.end();
+  /** Writes waiting for Bun to take them end once the socket closed; a failure is reported by read(). */
+  #releaseWrites(): void {
     for (const write of this.#pending.splice(0)) write.resolve();
   }
 
   read(): Promise<Uint8Array | null> {
-    return this.#reads.read();
+    return this.#state.read();
   }
 
   write(data: Uint8Array): Promise<void> {
-    if (this.#reads.error) return Promise.reject(this.#reads.error);
-    if (this.#closed || !this.#socket) return Promise.reject(closedError());
+    const refused = this.#state.refusedWrite();
+    if (refused) return refused;
+    const socket = this.#socket!; // set by Bun's open handler, before Bun.connect resolves
     if (this.#pending.length === 0) {
-      const taken = this.#socket.write(data);
+      const taken = socket.write(data);
       if (taken >= data.length) return Promise.resolve();
       data = data.subarray(Math.max(taken, 0));
     }
@@ -166,12 +169,12 @@ class BunSocket implements Socket {
   }
 
   close(): void {
-    if (!this.#closed) this.#socket?.terminate();
-    this.#shutDown();
+    if (this.#state.close()) this.#socket?.terminate();
+    this.#releaseWrites();
   }
 
   setKeepsProcessAlive(keep: boolean): void {
-    if (this.#closed) return;
+    if (this.#state.closed) return;
     if (keep) this.#socket?.ref();
     else this.#socket?.unref();
   }

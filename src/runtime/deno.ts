@@ -1,7 +1,8 @@
 import { fileURLToPath } from "node:url";
 
 import { PinnedFetchError } from "../errors.js";
-import { closedError, connectError } from "./failures.js";
+import { connectError } from "./failures.js";
+import { SocketState, connectUnlessAborted } from "./socket-state.js";
 import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
 /** The part of `Deno.TcpConn` this adapter uses. */
@@ -34,15 +35,17 @@ export const denoRuntime: BuiltInRuntime = {
   name: "deno",
 
   // No signal for Deno.connect: if it aborts just as the connection is made, Deno keeps the socket and
-  // rejects, and the socket leaks. The caller closes a socket that connects after it gave up instead.
-  async connect({ host, port }: ConnectOptions): Promise<Socket> {
-    const conn = await deno()
-      .connect({ hostname: host, port, transport: "tcp" })
-      .catch((error: unknown) => {
-        throw connectError(host, port, error, failedLookup(error) ? "ENOTFOUND" : undefined);
-      });
-    conn.setNoDelay(true);
-    return new DenoSocket(conn, host, port);
+  // rejects, and the socket leaks. The signal is checked before and after instead.
+  connect({ host, port, signal }: ConnectOptions): Promise<Socket> {
+    return connectUnlessAborted(signal, async () => {
+      const conn = await deno()
+        .connect({ hostname: host, port, transport: "tcp" })
+        .catch((error: unknown) => {
+          throw connectError(host, port, error, failedLookup(error) ? "ENOTFOUND" : undefined);
+        });
+      conn.setNoDelay(true);
+      return new DenoSocket(conn, host, port);
+    });
   },
 
   readFile(url: URL): Promise<Uint8Array<ArrayBuffer>> {
@@ -84,11 +87,10 @@ class DenoSocket implements Socket {
   readonly #conn: DenoConn;
   readonly #host: string;
   readonly #port: number;
+  readonly #state = new SocketState();
   readonly #buffer = new Uint8Array(READ_SIZE);
   /** The last queued write: Deno writes may be partial, so each waits for the one before. */
   #writing: Promise<void> = Promise.resolve();
-  #closed = false;
-  #error: Error | null = null;
 
   constructor(conn: DenoConn, host: string, port: number) {
     this.#conn = conn;
@@ -97,43 +99,42 @@ class DenoSocket implements Socket {
   }
 
   async read(): Promise<Uint8Array | null> {
-    if (this.#error) throw this.#error;
-    if (this.#closed) return null;
+    if (this.#state.error) throw this.#state.error;
+    if (this.#state.closed) return null;
     const length = await this.#conn.read(this.#buffer).catch((error: unknown) => {
-      if (!this.#closed) this.#fail(error);
+      this.#fail(error);
       return null;
     });
     if (length !== null) return this.#buffer.subarray(0, length);
     // A failed write ends reads with its error, as in Node and Bun.
-    if (this.#error) throw this.#error;
+    if (this.#state.error) throw this.#state.error;
     return null;
   }
 
   write(data: Uint8Array): Promise<void> {
-    if (this.#error) return Promise.reject(this.#error);
-    if (this.#closed) return Promise.reject(closedError());
+    const refused = this.#state.refusedWrite();
+    if (refused) return refused;
     this.#writing = this.#writing.then(() => this.#writeAll(data));
     return this.#writing;
   }
 
   async #writeAll(data: Uint8Array): Promise<void> {
     try {
-      for (let at = 0; at < data.length && !this.#closed && !this.#error;) {
+      for (let at = 0; at < data.length && !this.#state.closed && !this.#state.error;) {
         at += await this.#conn.write(data.subarray(at));
       }
     } catch (error) {
       // Reported by the next read, as the other runtimes do.
-      if (!this.#closed) this.#fail(error);
+      this.#fail(error);
     }
   }
 
   #fail(error: unknown): void {
-    this.#error ??= connectError(this.#host, this.#port, error);
+    this.#state.fail(connectError(this.#host, this.#port, error));
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (!this.#state.close()) return;
     try {
       this.#conn.close();
     } catch {
@@ -142,13 +143,19 @@ class DenoSocket implements Socket {
   }
 
   setKeepsProcessAlive(keep: boolean): void {
-    if (this.#closed) return;
+    if (this.#state.closed) return;
     if (keep) this.#conn.ref();
     else this.#conn.unref();
   }
 }
 
-/** Deno's failed lookups carry no code; named as Node and Bun name them, they read the same everywhere. */
+/**
+ * Whether Deno failed to resolve the host name. Deno gives such a failure no
+ * code and no error class of its own (a plain Error, where a refused
+ * connection is Deno.errors.ConnectionRefused with code ECONNREFUSED), so its
+ * message is the only sign; this is the one place that reads it. Named as
+ * Node and Bun name them, lookup failures read the same everywhere.
+ */
 function failedLookup(error: unknown): boolean {
   return /failed to lookup address/i.test(String((error as { message?: unknown } | null)?.message));
 }

@@ -2,8 +2,9 @@ import { readFile, writeFile } from "node:fs/promises";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
 import { env } from "node:process";
 
-import { closedError, connectError } from "./failures.js";
+import { connectError } from "./failures.js";
 import { PushedReads } from "./pushed.js";
+import { connectUnlessAborted } from "./socket-state.js";
 import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
 /** Node's sockets through `node:net`. */
@@ -11,30 +12,7 @@ export const nodeRuntime: BuiltInRuntime = {
   name: "node",
 
   connect({ host, port, signal }: ConnectOptions): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      // Half-open, as in Deno and Bun: the peer's FIN ends reads, not our writes.
-      const socket = netConnect({ host, port, noDelay: true, allowHalfOpen: true });
-      const onAbort = () => {
-        socket.destroy();
-        reject(signal?.reason);
-      };
-      const settle = () => {
-        signal?.removeEventListener("abort", onAbort);
-        socket.off("error", onError);
-      };
-      const onError = (error: Error) => {
-        settle();
-        socket.destroy();
-        reject(connectError(host, port, error));
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      socket.once("error", onError);
-      socket.once("connect", () => {
-        settle();
-        resolve(new NodeSocket(socket, host, port));
-      });
-    });
+    return connectUnlessAborted(signal, () => netSocket(host, port, signal));
   },
 
   async readFile(url: URL): Promise<Uint8Array<ArrayBuffer>> {
@@ -54,30 +32,57 @@ export const nodeRuntime: BuiltInRuntime = {
   },
 };
 
+/** A connected socket; `signal` cancels the attempt in flight, which Node (unlike Deno and Bun) can do. */
+function netSocket(host: string, port: number, signal: AbortSignal | undefined): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    // Half-open, as in Deno and Bun: the peer's FIN ends reads, not our writes.
+    const socket = netConnect({ host, port, noDelay: true, allowHalfOpen: true });
+    const onAbort = () => {
+      socket.destroy();
+      reject(signal?.reason);
+    };
+    const settle = () => {
+      signal?.removeEventListener("abort", onAbort);
+      socket.off("error", onError);
+    };
+    const onError = (error: Error) => {
+      settle();
+      socket.destroy();
+      reject(connectError(host, port, error));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    socket.once("error", onError);
+    socket.once("connect", () => {
+      settle();
+      resolve(new NodeSocket(socket, host, port));
+    });
+  });
+}
+
 class NodeSocket implements Socket {
   readonly #socket: NetSocket;
-  readonly #reads: PushedReads;
+  readonly #state: PushedReads;
 
   constructor(socket: NetSocket, host: string, port: number) {
     this.#socket = socket;
-    this.#reads = new PushedReads(() => socket.resume());
+    this.#state = new PushedReads(() => socket.resume());
     socket.pause();
     socket.on("data", (chunk: Buffer) => {
       socket.pause();
-      this.#reads.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this.#state.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     });
-    socket.on("end", () => this.#reads.end());
-    socket.on("error", (error) => this.#reads.fail(connectError(host, port, error)));
-    socket.on("close", () => this.#reads.end());
+    socket.on("end", () => this.#state.end());
+    socket.on("error", (error) => this.#state.fail(connectError(host, port, error)));
+    socket.on("close", () => this.#state.close());
   }
 
   read(): Promise<Uint8Array | null> {
-    return this.#reads.read();
+    return this.#state.read();
   }
 
   write(data: Uint8Array): Promise<void> {
-    if (this.#reads.error) return Promise.reject(this.#reads.error);
-    if (this.#socket.destroyed) return Promise.reject(closedError());
+    const refused = this.#state.refusedWrite();
+    if (refused) return refused;
     if (this.#socket.write(data)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
@@ -91,10 +96,11 @@ class NodeSocket implements Socket {
   }
 
   close(): void {
-    this.#socket.destroy();
+    if (this.#state.close()) this.#socket.destroy();
   }
 
   setKeepsProcessAlive(keep: boolean): void {
+    if (this.#state.closed) return;
     if (keep) this.#socket.ref();
     else this.#socket.unref();
   }

@@ -1,55 +1,61 @@
-/**
- * Reads for sockets that push what they receive (Node, Bun). The adapter
- * pauses its socket after every chunk and `resume` runs only when a read
- * waits, so TLS is read only as fast as its consumer goes.
- */
-export class PushedReads {
+// The state and reads of a socket that pushes what it receives (Node, Bun). The adapter pauses its socket after
+// every chunk and `resume` runs only when a read waits, so TLS is read only as fast as its consumer goes.
+import type { PinnedFetchError } from "../errors.js";
+import { SocketState } from "./socket-state.js";
+
+export class PushedReads extends SocketState {
   readonly #resume: () => void;
   readonly #chunks: Uint8Array[] = [];
+  /** Whether the peer finished sending. */
   #ended = false;
-  #error: Error | null = null;
-  #waiter: { resolve(chunk: Uint8Array | null): void; reject(error: Error): void } | null = null;
+  /** The read that waits for the next chunk. */
+  #pending: { resolve(chunk: Uint8Array | null): void; reject(error: Error): void } | null = null;
 
   constructor(resume: () => void) {
+    super();
     this.#resume = resume;
   }
 
-  /** The first failure, if any. */
-  get error(): Error | null {
-    return this.#error;
-  }
-
   push(chunk: Uint8Array): void {
-    const waiter = this.#take();
-    if (waiter) waiter.resolve(chunk);
+    const pending = this.#takePending();
+    if (pending) pending.resolve(chunk);
     else this.#chunks.push(chunk);
   }
 
-  /** The peer finished sending, or the socket closed. */
+  /** The peer finished sending: reads end with null, and writing stays possible. */
   end(): void {
     this.#ended = true;
-    this.#take()?.resolve(null);
+    this.#takePending()?.resolve(null);
   }
 
-  fail(error: Error): void {
-    this.#error ??= error;
-    this.#take()?.reject(this.#error);
+  override fail(error: PinnedFetchError): boolean {
+    if (!super.fail(error)) return false;
+    this.#takePending()?.reject(error);
+    return true;
   }
 
+  override close(): boolean {
+    const first = super.close();
+    this.#takePending()?.resolve(null);
+    return first;
+  }
+
+  /** The next chunk received; its failure once the socket failed; null once the peer finished or it closed. */
   read(): Promise<Uint8Array | null> {
     const queued = this.#chunks.shift();
     if (queued) return Promise.resolve(queued);
-    if (this.#error) return Promise.reject(this.#error);
-    if (this.#ended) return Promise.resolve(null);
+    if (this.error) return Promise.reject(this.error);
+    if (this.#ended || this.closed) return Promise.resolve(null);
     return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
+      this.#pending = { resolve, reject };
       this.#resume();
     });
   }
 
-  #take() {
-    const waiter = this.#waiter;
-    this.#waiter = null;
-    return waiter;
+  /** The waiting read, which the caller settles; none waits after it. */
+  #takePending() {
+    const pending = this.#pending;
+    this.#pending = null;
+    return pending;
   }
 }

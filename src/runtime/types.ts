@@ -3,7 +3,7 @@
 
 /**
  * A raw TCP socket, as a runtime adapter lends it. Every adapter keeps to the
- * same contract:
+ * same contract (the built-in ones through SocketState):
  * - reads are pulled: nothing is read from the network while nobody asks;
  * - the peer's end (FIN) ends reads with null and leaves writing possible;
  * - failures (refused, reset, DNS) are ERR_CONNECT, from the next read.
@@ -33,9 +33,11 @@ export interface ConnectOptions {
   host: string;
   port: number;
   /**
-   * Aborts the attempt. An adapter that can cancel an attempt in flight
-   * does; either way the caller rejects at once with the signal's reason
-   * and closes a socket that connects afterwards.
+   * Aborts the attempt. Every adapter rejects with the signal's reason if it
+   * aborted before the attempt, and closes a socket that connects after it
+   * aborted (`connectUnlessAborted`); one that can cancel an attempt in
+   * flight (Node's) does. Callers still bound the wait themselves, since
+   * Deno's and Bun's attempts run on until the system gives up on them.
    */
   signal?: AbortSignal | undefined;
 }

@@ -147,6 +147,52 @@ export const runtime: Group = {
       },
     },
     {
+      name: "a connect whose signal had aborted rejects with its reason and opens no connection",
+      run: async (fixture) => {
+        const before = await fixture.stats("silent");
+        const reason = new Error("given up");
+        const native = await selectRuntime(undefined);
+        const connecting = native.connect({
+          host: "127.0.0.1",
+          port: fixture.ports.silent,
+          signal: AbortSignal.abort(reason),
+        });
+        assert.equal(
+          await connecting.then(
+            () => "connected",
+            (error: unknown) => error,
+          ),
+          reason,
+        );
+        // Long enough for a connection that was opened to have been accepted.
+        await delay(100);
+        assert.equal((await fixture.stats("silent")).connections, before.connections);
+      },
+    },
+    {
+      name: "a connect whose signal aborts on the way rejects with its reason and leaves no connection open",
+      run: async (fixture) => {
+        const before = await fixture.stats("silent");
+        const reason = new Error("given up");
+        const controller = new AbortController();
+        const native = await selectRuntime(undefined);
+        const connecting = native.connect({ host: "127.0.0.1", port: fixture.ports.silent, signal: controller.signal });
+        controller.abort(reason);
+        assert.equal(
+          await connecting.then(
+            () => "connected",
+            (error: unknown) => error,
+          ),
+          reason,
+        );
+        await eventually(
+          () => fixture.stats("silent"),
+          (stats) => stats.open === before.open,
+          "the silent server's open connections",
+        );
+      },
+    },
+    {
       name: "close() ends a pending read with null",
       run: async (fixture) => {
         const socket = await connect(fixture, "silent");
