@@ -7,7 +7,7 @@ import { type PinnedFetch, createPinnedFetch } from "./fetch.js";
 import { type AnchorInfo, type CertificateInfo, inspectServer } from "./get-pins.js";
 import { toBase64 } from "./encoding.js";
 import { canonicalHost } from "./host.js";
-import { MAX_REDIRECTS, REDIRECTS } from "./http/redirects.js";
+import { MAX_REDIRECTS, redirectLocation } from "./http/redirects.js";
 import { requestUrl } from "./request.js";
 import { hostRuntime } from "./runtime/index.js";
 
@@ -281,7 +281,7 @@ async function followPinned(fetch: PinnedFetch, { url, pins }: Invocation): Prom
   let current = url;
   for (let redirects = 0; ; redirects++) {
     const response = await fetch(current, { redirect: "manual" });
-    const location = REDIRECTS.has(response.status) ? response.headers.get("location") : null;
+    const location = redirectLocation(response.status, response.headers, "follow");
     // fetch gives a response under redirect: "manual" the URL it answered.
     if (location === null) return response;
     await response.body?.cancel();

@@ -4,7 +4,7 @@ import { requestUrl } from "../request.js";
 import type { RequestBody, UnreadBody } from "./request-body.js";
 
 /** The fetch standard's redirect statuses, and its limit. */
-export const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 export const MAX_REDIRECTS = 20;
 /** Headers that describe a body, dropped with it when a redirect turns the request into a GET. */
 const BODY_HEADERS = ["content-encoding", "content-language", "content-location", "content-type", "content-length"];
