@@ -81,13 +81,16 @@ function fingerprintPin(text: string): Pin | null {
 /** The well-formed pin a malformed one most likely meant, if any. */
 function suggestion(text: string): string | null {
   // HPKP's header form, another algorithm spelling, or base64url.
-  const body = text
+  const rest = text
     .replace(/^pin-sha256="?|"$/gi, "")
-    .replace(/^(?:sha-?256)\s*[:/=]\s*\/?/i, "")
+    .replace(/^(?:sha-?256)\s*[:/=]\s*/i, "")
     .replace(/-/g, "+")
     .replace(/_/g, "/");
-  const padded = body.length % 4 === 0 ? body : body + "=".repeat(4 - (body.length % 4));
-  if (fromBase64(padded)?.length === 32 && `sha256/${padded}` !== text) return `sha256/${padded}`;
+  // A leading "/" is curl's second slash, or the digest's own first character: both are tried.
+  for (const body of rest.startsWith("/") ? [rest, rest.slice(1)] : [rest]) {
+    const padded = body.length % 4 === 0 ? body : body + "=".repeat(4 - (body.length % 4));
+    if (fromBase64(padded)?.length === 32 && `sha256/${padded}` !== text) return `sha256/${padded}`;
+  }
   // A fingerprint without its colons.
   const hex = text.replace(/^(SHA256|SHA1) Fingerprint=/i, "");
   if (/^(?:[0-9A-Fa-f]{64}|[0-9A-Fa-f]{40})$/.test(hex))
