@@ -1,20 +1,12 @@
 import { type CertificateSummary, PinnedFetchError } from "../errors.js";
 import type { Socket } from "../runtime/index.js";
 import { abortable } from "../signals.js";
-import {
-  type Engine,
-  type EngineFailure,
-  Failure,
-  HANDSHAKE_DONE,
-  MAX_WRITE,
-  PEER_CLOSED,
-  type Step,
-  loadEngine,
-} from "./engine.js";
+import { type Engine, type EngineFailure, MAX_WRITE, type Step, loadEngine } from "./engine.js";
 import { pinMismatchError, tlsFailureError } from "./failures.js";
 import { overdueTimerTurn } from "./timer-turns.js";
 import { TrustContext } from "./trust.js";
 import { HandshakeVerifier, type HandshakePinning } from "./verifier.js";
+import { FailureCode, Flag } from "./wire.js";
 
 /** How long close() lets close_notify wait behind unsent data. */
 const CLOSE_GRACE = 1_000;
@@ -148,7 +140,7 @@ export class Connection implements TlsConnection {
 
   /** Whether the connection can still carry a request. */
   get open(): boolean {
-    return !this.#destroyed && !this.#failure && !(this.#flags & PEER_CLOSED);
+    return !this.#destroyed && !this.#failure && !(this.#flags & Flag.PeerClosed);
   }
 
   setKeepsProcessAlive(keep: boolean): void {
@@ -171,7 +163,7 @@ export class Connection implements TlsConnection {
 
   async #handshake(): Promise<void> {
     await this.#applyStep(this.#engine.receive(this.#session, null));
-    while (!(this.#flags & HANDSHAKE_DONE)) {
+    while (!(this.#flags & Flag.HandshakeDone)) {
       const plaintext = await this.#receive(
         "closed the connection during the TLS handshake. Is it a TLS server on that port, and does it accept TLS 1.2 or 1.3?",
       );
@@ -215,7 +207,7 @@ export class Connection implements TlsConnection {
     if (!step.failure) return step.plaintext;
     const failed = this.#failed(step.failure);
     // A pin mismatch comes before any plaintext, and its error is made asynchronously.
-    if (!step.plaintext || step.failure.code === Failure.PinMismatch) return failed;
+    if (!step.plaintext || step.failure.code === FailureCode.PinMismatch) return failed;
     failed.catch(() => {});
     return step.plaintext;
   }
@@ -223,7 +215,7 @@ export class Connection implements TlsConnection {
   /** Rejects with the engine's failure as a PinnedFetchError, which becomes the connection's failure. */
   async #failed(failure: EngineFailure): Promise<never> {
     throw this.#fail(
-      failure.code === Failure.PinMismatch
+      failure.code === FailureCode.PinMismatch
         ? await this.#pinMismatch()
         : tlsFailureError(failure, this.#host, this.#ownRoots),
     );
@@ -234,7 +226,7 @@ export class Connection implements TlsConnection {
       for (;;) {
         const handshakePlaintext = this.#handshakePlaintext.shift();
         if (handshakePlaintext) return controller.enqueue(handshakePlaintext);
-        if (this.#flags & PEER_CLOSED) return controller.close();
+        if (this.#flags & Flag.PeerClosed) return controller.close();
         const timerTurn = overdueTimerTurn();
         if (timerTurn) await timerTurn;
         const plaintext = await this.#receive(

@@ -1,56 +1,22 @@
+// The rustls engine: one WebAssembly instance per process serves every
+// connection. Sessions are handles; after each call the engine leaves TLS
+// bytes to send and plaintext to deliver, which this binding copies out. The
+// numbers it exchanges with the engine are in wire.ts.
 import { PinnedFetchError } from "../errors.js";
 import type { VerifiedPath } from "../pins/path.js";
 import { decodeBase64 } from "../runtime/base64.js";
 import { type NativeAead, aeadCipher, aeadSupported } from "./native/aead.js";
 import { verifySignature } from "./native/signatures.js";
-
-/**
- * The rustls engine: one WebAssembly instance per process serves every
- * connection. Sessions are handles; after each call the engine leaves TLS
- * bytes to send and plaintext to deliver, which this binding copies out.
- */
-
-/** Status flags of a session that the host acts on (wasm/src/session.rs). */
-export const HANDSHAKE_DONE = 1;
-export const PEER_CLOSED = 2;
-
-/** Failure codes of a session (wasm/src/session.rs). */
-export enum Failure {
-  Tls = 1,
-  Untrusted = 2,
-  Expired = 3,
-  Hostname = 4,
-  PinMismatch = 5,
-}
-
-/** Why a certificate was refused, beyond the failure code (wasm/src/verifier.rs). */
-export enum Cause {
-  Unspecified = 0,
-  UnknownIssuer = 1,
-  BadSignature = 2,
-  NameConstraints = 3,
-  NotCa = 4,
-  CaAsLeaf = 5,
-  KeyUsage = 6,
-  UnsupportedAlgorithm = 7,
-  Unparsable = 8,
-  TooComplex = 9,
-  PathTooLong = 10,
-  UnsupportedExtension = 11,
-  Distrusted = 12,
-}
-
-/** The verdicts on the certificates as the server sent them (wasm/src/verifier.rs). */
-export enum Verdict {
-  /** Build and verify the path; the pins are decided on it. */
-  Continue = 0,
-  /** The leaf is trusted by itself (pins-only, or given as trusted in `ca`) and valid now. */
-  LeafTrusted = 1,
-  LeafNotValidNow = 2,
-  LeafMismatch = 3,
-  /** As Continue, but a trusted path that misses the pins is accepted and reported. */
-  ContinueReportOnly = 4,
-}
+import {
+  ABI_VERSION,
+  type Cause,
+  EntryKind,
+  type FailureCode,
+  PathVerdict,
+  Stage,
+  StepResultView,
+  Verdict,
+} from "./wire.js";
 
 /** The pin verifier of one session, asked by the engine during the handshake. */
 export interface SessionVerifier {
@@ -62,27 +28,31 @@ export interface SessionVerifier {
   reported(path: VerifiedPath): void;
 }
 
-/** When the engine asks (wasm/src/host.rs). */
-const STAGE_PRESENTED = 0;
-const STAGE_PATH = 1;
-
+/**
+ * What a session call left for the host. The engine fills one such object on
+ * every call, so read it before awaiting anything: the next call overwrites it.
+ */
 export interface Step {
-  flags: number;
+  /** `Flag` bits. */
+  readonly flags: number;
   /** TLS bytes to send, in order, before anything later. */
-  output: Uint8Array | null;
-  plaintext: Uint8Array | null;
-  failure: EngineFailure | null;
+  readonly output: Uint8Array | null;
+  readonly plaintext: Uint8Array | null;
+  /** Made anew for each failure, so it may be kept. */
+  readonly failure: EngineFailure | null;
 }
 
 /** How a session failed: its code, the cause of a certificate failure, and the engine's words (webpki's, for a certificate). */
 export interface EngineFailure {
-  code: Failure;
+  code: FailureCode;
   cause: Cause;
   detail: string;
 }
 
 interface Exports {
   memory: WebAssembly.Memory;
+  /** Absent from engines before the ABI had a version. */
+  pf_abi_version?(): number;
   pf_alloc(len: number): number;
   pf_free(ptr: number, len: number): void;
   pf_result(): number;
@@ -98,10 +68,6 @@ interface Exports {
   pf_session_shrink(session: number): void;
 }
 
-const RESULT_WORDS = 12;
-const ENTRY_CERTIFICATE = 0;
-const ENTRY_ANCHOR_SUBJECT = 1;
-const ENTRY_ANCHOR_SPKI = 2;
 /** Plaintext handed to the engine per call: bounds the scratch buffer. */
 export const MAX_WRITE = 64 * 1024;
 
@@ -116,13 +82,15 @@ export class Engine {
   #nextAeadKey = 1;
   #bytes!: Uint8Array;
   #view!: DataView;
-  #result!: Uint32Array;
+  #result!: StepResultView;
+  readonly #step: { -readonly [K in keyof Step]: Step[K] } = { flags: 0, output: null, plaintext: null, failure: null };
   #scratch = 0;
   #scratchSize = 0;
 
   private constructor(module: WebAssembly.Module) {
     const instance = new WebAssembly.Instance(module, { host: this.#imports() });
     this.#exports = instance.exports as unknown as Exports;
+    checkAbiVersion(this.#exports.pf_abi_version?.());
     this.#refresh();
   }
 
@@ -216,13 +184,13 @@ export class Engine {
         try {
           const verifier = this.#verifiers.get(session);
           if (!verifier) return Verdict.LeafMismatch;
-          if (stage === STAGE_PRESENTED) return verifier.presented(this.#decodeCertificates(ptr, len).certificates);
+          if (stage === Stage.Presented) return verifier.presented(this.#decodeCertificates(ptr, len).certificates);
           const path = this.#decodePath(ptr, len);
-          if (stage === STAGE_PATH) return verifier.path(path) ? 0 : 1;
+          if (stage === Stage.Path) return verifier.path(path) ? PathVerdict.Accepted : PathVerdict.Rejected;
           verifier.reported(path);
-          return 0;
+          return PathVerdict.Accepted;
         } catch {
-          return stage === STAGE_PRESENTED ? Verdict.LeafMismatch : 1;
+          return stage === Stage.Presented ? Verdict.LeafMismatch : PathVerdict.Rejected;
         }
       },
     };
@@ -230,10 +198,11 @@ export class Engine {
 
   /** Views over memory must be renewed whenever the engine's memory grew. */
   #refresh(): void {
-    if (this.#bytes?.buffer !== this.#exports.memory.buffer) {
-      this.#bytes = new Uint8Array(this.#exports.memory.buffer);
-      this.#view = new DataView(this.#exports.memory.buffer);
-      this.#result = new Uint32Array(this.#exports.memory.buffer, this.#exports.pf_result(), RESULT_WORDS);
+    const memory = this.#exports.memory.buffer;
+    if (this.#bytes?.buffer !== memory) {
+      this.#bytes = new Uint8Array(memory);
+      this.#view = new DataView(memory);
+      this.#result = new StepResultView(memory, this.#exports.pf_result());
     }
   }
 
@@ -254,15 +223,15 @@ export class Engine {
       const size = this.#view.getUint32(at + 1, true);
       const value = this.#bytes.slice(at + 5, at + 5 + size);
       at += 5 + size;
-      if (kind === ENTRY_CERTIFICATE) certificates.push(value);
-      else if (kind === ENTRY_ANCHOR_SUBJECT) subject = value;
-      else if (kind === ENTRY_ANCHOR_SPKI) spki = value;
+      if (kind === EntryKind.Certificate) certificates.push(value);
+      else if (kind === EntryKind.AnchorSubject) subject = value;
+      else if (kind === EntryKind.AnchorSpki) spki = value;
     }
     if (certificates.length === 0) throw new Error("no certificates");
     return { certificates, subject, spki };
   }
 
-  /** Copies `data` into the engine's scratch buffer and returns its address. */
+  /** Copies `data` into the engine's scratch buffer and returns its address there. */
   #stage(data: Uint8Array): number {
     if (data.length > this.#scratchSize) {
       if (this.#scratchSize) this.#exports.pf_free(this.#scratch, this.#scratchSize);
@@ -331,7 +300,7 @@ export class Engine {
         this.#bytes.set(data, ptr);
       }
       this.#exports.pf_session_process(session, data?.length ?? 0);
-      return this.#step();
+      return this.#readStep();
     } catch (error) {
       throw this.#broken(error);
     }
@@ -341,7 +310,7 @@ export class Engine {
   write(session: number, data: Uint8Array): Step {
     try {
       this.#exports.pf_session_write(session, this.#stage(data), data.length);
-      return this.#step();
+      return this.#readStep();
     } catch (error) {
       throw this.#broken(error);
     }
@@ -351,7 +320,7 @@ export class Engine {
   close(session: number): Step {
     try {
       this.#exports.pf_session_close(session);
-      return this.#step();
+      return this.#readStep();
     } catch (error) {
       throw this.#broken(error);
     }
@@ -396,28 +365,46 @@ export class Engine {
   /** The negotiated protocol version and ALPN of the last session called. */
   negotiated(): { version: string; alpn: string | null } {
     this.#refresh();
-    const result = this.#result;
-    const version = result[8] === 0x0304 ? "TLSv1.3" : result[8] === 0x0303 ? "TLSv1.2" : "unknown";
-    const alpn = result[10]! > 0 ? decoder.decode(this.#bytes.subarray(result[9], result[9]! + result[10]!)) : null;
+    const { protocolVersion, alpnPtr, alpnLen } = this.#result;
+    const version = protocolVersion === 0x0304 ? "TLSv1.3" : protocolVersion === 0x0303 ? "TLSv1.2" : "unknown";
+    const alpn = alpnLen > 0 ? decoder.decode(this.#bytes.subarray(alpnPtr, alpnPtr + alpnLen)) : null;
     return { version, alpn };
   }
 
-  #step(): Step {
+  /** Copies out what the last session call left (its pointers die with the next call). */
+  #readStep(): Step {
     this.#refresh();
-    const [flags, outPtr, outLen, plainPtr, plainLen, code, messagePtr, messageLen, , , , cause] = this.#result;
-    return {
-      flags: flags!,
-      output: outLen ? this.#bytes.slice(outPtr, outPtr! + outLen) : null,
-      plaintext: plainLen ? this.#bytes.slice(plainPtr, plainPtr! + plainLen) : null,
-      failure: code
-        ? {
-            code: code as Failure,
-            cause: cause as Cause,
-            detail: decoder.decode(this.#bytes.subarray(messagePtr, messagePtr! + messageLen!)),
-          }
-        : null,
-    };
+    const result = this.#result;
+    const step = this.#step;
+    step.flags = result.flags;
+    step.output = result.outputLen ? this.#bytes.slice(result.outputPtr, result.outputPtr + result.outputLen) : null;
+    step.plaintext = result.plaintextLen
+      ? this.#bytes.slice(result.plaintextPtr, result.plaintextPtr + result.plaintextLen)
+      : null;
+    step.failure = result.failureCode
+      ? {
+          code: result.failureCode,
+          cause: result.failureCause,
+          detail: decoder.decode(this.#bytes.subarray(result.messagePtr, result.messagePtr + result.messageLen)),
+        }
+      : null;
+    return step;
   }
+}
+
+/**
+ * Refuses an engine that speaks another ABI version than this code, or none:
+ * its numbers would be misread, so it must not answer anything.
+ */
+export function checkAbiVersion(engineVersion: number | undefined): void {
+  if (engineVersion === ABI_VERSION) return;
+  const spoken = engineVersion === undefined ? "no ABI version" : `ABI version ${engineVersion}`;
+  throw new PinnedFetchError(
+    "ERR_CONFIG",
+    `The TLS engine of this pinned-fetch speaks ${spoken}, but its code speaks version ${ABI_VERSION}: ` +
+      `the package's engine and code disagree. Reinstall pinned-fetch; if you build it from source, ` +
+      `run npm run build:wasm and build again.`,
+  );
 }
 
 let shared: Promise<Engine> | undefined;

@@ -1,9 +1,10 @@
 // The words of TLS failures: what the engine reports, and a pin mismatch, each saying what happened and what to do.
 // The socket's failures are worded in runtime/failures.ts and the proxy's in proxy/tunnel.ts, each on its floor:
-// these need the engine's failure codes, which neither floor below may import, and errors.ts, which the engine
+// these need the engine's failure codes (wire.ts), which neither floor below may import, and errors.ts, which the engine
 // imports, may not import them either.
 import { type PinFailureReport, PinnedFetchError, type PinnedFetchErrorCode } from "../errors.js";
-import { Cause, type EngineFailure, Failure } from "./engine.js";
+import type { EngineFailure } from "./engine.js";
+import { Cause, FailureCode } from "./wire.js";
 
 /** The engine's failure in words a person can act on; webpki's (or rustls's) own words end the message. */
 export function tlsFailureError(
@@ -14,14 +15,14 @@ export function tlsFailureError(
   const error = (errorCode: PinnedFetchErrorCode, text: string) =>
     new PinnedFetchError(errorCode, `${text} (${detail})`, { host });
   switch (code) {
-    case Failure.Untrusted:
+    case FailureCode.Untrusted:
       return error("ERR_CERT_UNTRUSTED", untrusted(cause, host, ownRoots));
-    case Failure.Expired:
+    case FailureCode.Expired:
       return error(
         "ERR_CERT_EXPIRED",
         `A certificate of ${host} is expired or not yet valid. The server must renew it; if it looks current, check this machine's clock.`,
       );
-    case Failure.Hostname:
+    case FailureCode.Hostname:
       return error(
         "ERR_CERT_HOSTNAME",
         `The certificate presented by ${host} is not valid for that name. ` +

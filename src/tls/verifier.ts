@@ -4,7 +4,8 @@ import { sameBytes } from "../encoding.js";
 import { type VerifiedPath, pathMatches } from "../pins/path.js";
 import type { PinSet } from "../pins/pin.js";
 import type { PinningMode } from "../pins/policy.js";
-import { type SessionVerifier, Verdict } from "./engine.js";
+import type { SessionVerifier } from "./engine.js";
+import { Verdict } from "./wire.js";
 
 /** How one handshake's certificates are judged beyond webpki's checks: the pinning mode and the pins in force. */
 export interface HandshakePinning extends Partial<PinningMode> {

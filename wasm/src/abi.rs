@@ -1,8 +1,6 @@
 //! The exported functions. Handles are non-zero; 0 means failure. After each
-//! session call, `pf_result` describes what the host must take:
-//! `[flags, out_ptr, out_len, plain_ptr, plain_len, failure_code, message_ptr,
-//! message_len, protocol_version, alpn_ptr, alpn_len, failure_cause]`. The
-//! pointers stay valid until the next call into the module.
+//! session call, `pf_result` points at a `wire::StepResult` that describes
+//! what the host must take.
 
 use alloc::alloc::{Layout, alloc, dealloc};
 use alloc::sync::Arc;
@@ -14,11 +12,17 @@ use rustls::ClientConfig;
 use crate::config::new_config;
 use crate::session::{Action, Session};
 use crate::slab::{Global, Slab};
+use crate::wire::{ABI_VERSION, StepResult};
 
 static CONFIGS: Global<Slab<Arc<ClientConfig>>> = Global::new(Slab::new());
 static SESSIONS: Global<Slab<Session>> = Global::new(Slab::new());
-// Words of a pointer's width: u32 in wasm32, whole pointers natively (the fuzz harness reads them).
-static RESULT: Global<[usize; 12]> = Global::new([0; 12]);
+static RESULT: Global<StepResult> = Global::new(StepResult::EMPTY);
+
+/// The version of the ABI this engine speaks (see wire.rs); the host checks it before any other call.
+#[unsafe(no_mangle)]
+pub extern "C" fn pf_abi_version() -> u32 {
+    ABI_VERSION
+}
 
 /// Allocates `len` bytes for the host to fill (at least 1, so the pointer is real).
 #[unsafe(no_mangle)]
@@ -44,8 +48,8 @@ pub extern "C" fn pf_allocated() -> usize {
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn pf_result() -> *const usize {
-    RESULT.get().as_ptr()
+pub extern "C" fn pf_result() -> *const StepResult {
+    RESULT.get()
 }
 
 /// `input`: the trust anchors as DER certificates, each preceded by its
@@ -113,7 +117,7 @@ pub unsafe extern "C" fn pf_session_write(session: u32, ptr: *const u8, len: usi
 /// idle). What the last call left for the host is gone, so `pf_result` is cleared.
 #[unsafe(no_mangle)]
 pub extern "C" fn pf_session_shrink(session: u32) {
-    *RESULT.get() = [0; 12];
+    *RESULT.get() = StepResult::EMPTY;
     if let Some(session) = SESSIONS.get().get_mut(session) {
         session.shrink();
     }
@@ -127,34 +131,34 @@ pub extern "C" fn pf_session_close(session: u32) -> u32 {
 
 fn run(handle: u32, received: usize, action: Action<'_>) -> u32 {
     let result = RESULT.get();
-    *result = [0; 12];
+    *result = StepResult::EMPTY;
     let Some(session) = SESSIONS.get().get_mut(handle) else {
         return 0;
     };
     session.process(handle, received, action);
     let (code, cause, message) = match &session.failure {
         Some(failure) => (
-            failure.code as usize,
-            failure.cause as usize,
+            failure.code as u32,
+            failure.cause as u32,
             failure.message.as_bytes(),
         ),
         None => (0, 0, &[][..]),
     };
     let alpn = session.alpn();
-    *result = [
-        session.flags as usize,
-        session.outgoing.as_ptr() as usize,
-        session.outgoing.len(),
-        session.plaintext.as_ptr() as usize,
-        session.plaintext.len(),
-        code,
-        message.as_ptr() as usize,
-        message.len(),
-        session.protocol_version() as usize,
-        alpn.as_ptr() as usize,
-        alpn.len(),
-        cause,
-    ];
+    *result = StepResult {
+        flags: session.flags,
+        output_ptr: session.outgoing.as_ptr(),
+        output_len: session.outgoing.len(),
+        plaintext_ptr: session.plaintext.as_ptr(),
+        plaintext_len: session.plaintext.len(),
+        failure_code: code,
+        failure_cause: cause,
+        message_ptr: message.as_ptr(),
+        message_len: message.len(),
+        protocol_version: session.protocol_version(),
+        alpn_ptr: alpn.as_ptr(),
+        alpn_len: alpn.len(),
+    };
     session.flags
 }
 

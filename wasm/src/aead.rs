@@ -20,25 +20,26 @@ use rustls::{
 
 use crate::host;
 use crate::slab::Global;
+use crate::wire::Cipher;
 
 const TAG_LEN: usize = 16;
 
 /// A cipher as the host knows it (see `src/tls/native/aead.ts`).
 struct HostAead {
-    cipher: u32,
+    cipher: Cipher,
     key_len: usize,
 }
 
 static AES_128_GCM: HostAead = HostAead {
-    cipher: 1,
+    cipher: Cipher::Aes128Gcm,
     key_len: 16,
 };
 static AES_256_GCM: HostAead = HostAead {
-    cipher: 2,
+    cipher: Cipher::Aes256Gcm,
     key_len: 32,
 };
 static CHACHA20_POLY1305: HostAead = HostAead {
-    cipher: 3,
+    cipher: Cipher::Chacha20Poly1305,
     key_len: 32,
 };
 

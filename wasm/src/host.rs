@@ -3,6 +3,8 @@
 use rustls::pki_types::UnixTime;
 use rustls::time_provider::TimeProvider;
 
+use crate::wire::{Cipher, SignatureAlgorithm, Stage};
+
 #[link(wasm_import_module = "host")]
 unsafe extern "C" {
     /// Fills `len` bytes at `ptr` with cryptographically secure random bytes; 0 on success.
@@ -80,44 +82,37 @@ impl TimeProvider for HostTime {
     }
 }
 
-/// When the host is asked (see `verifier.rs`).
-#[derive(Clone, Copy)]
-#[repr(u32)]
-pub enum Stage {
-    /// The leaf and intermediates as the server sent them, before path building.
-    Presented = 0,
-    /// A fully verified candidate path.
-    Path = 1,
-    /// The verified path accepted in report-only mode although it missed the pins.
-    Reported = 2,
-}
-
 /// Asks the host about `encoded` certificates of `session` at `stage`.
 pub fn ask(session: u32, encoded: &[u8], stage: Stage) -> u32 {
     unsafe { verify_path(session, encoded.as_ptr(), encoded.len(), stage as u32) }
 }
 
-/// Asks the host to check a signature (see `signatures.rs`).
-pub fn verify_signature(algorithm: u32, spki: &[u8], message: &[u8], signature: &[u8]) -> u32 {
+/// Asks the host to check a signature (see `signatures.rs`): true only if it finds it valid.
+pub fn verify_signature(
+    algorithm: SignatureAlgorithm,
+    spki: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
     unsafe {
         host_verify_signature(
-            algorithm,
+            algorithm as u32,
             spki.as_ptr(),
             spki.len(),
             message.as_ptr(),
             message.len(),
             signature.as_ptr(),
             signature.len(),
-        )
+        ) == 1
     }
 }
 
-pub fn aead_supported(cipher: u32) -> bool {
-    unsafe { host_aead_supported(cipher) == 1 }
+pub fn aead_supported(cipher: Cipher) -> bool {
+    unsafe { host_aead_supported(cipher as u32) == 1 }
 }
 
-pub fn aead_key(cipher: u32, key: &[u8]) -> u32 {
-    unsafe { host_aead_key(cipher, key.as_ptr(), key.len()) }
+pub fn aead_key(cipher: Cipher, key: &[u8]) -> u32 {
+    unsafe { host_aead_key(cipher as u32, key.as_ptr(), key.len()) }
 }
 
 pub fn aead_seal(key: u32, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> bool {

@@ -13,24 +13,8 @@ use rustls::pki_types::ServerName;
 use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError};
 use rustls::{CertificateError, ClientConfig, Error};
 
-use crate::verifier::{CURRENT_SESSION, Cause, VERIFY_FAILURE};
-
-/// Status flags reported to the host after every call.
-pub const HANDSHAKE_DONE: u32 = 1;
-pub const PEER_CLOSED: u32 = 2;
-pub const CLOSED: u32 = 4;
-pub const FAILED: u32 = 8;
-
-/// Failure codes, mapped to `PinnedFetchError` codes by the host.
-#[derive(Clone, Copy)]
-#[repr(u32)]
-pub enum FailureCode {
-    Tls = 1,
-    Untrusted = 2,
-    Expired = 3,
-    Hostname = 4,
-    PinMismatch = 5,
-}
+use crate::verifier::{CURRENT_SESSION, VERIFY_FAILURE};
+use crate::wire::{Cause, FailureCode, Flag};
 
 /// Room for one handshake flight record before rustls asks for more.
 const ENCODE_HINT: usize = 4096;
@@ -138,15 +122,11 @@ impl Session {
                         false
                     }
                     ConnectionState::PeerClosed => {
-                        self.flags |= PEER_CLOSED;
+                        self.flags |= Flag::PeerClosed as u32;
                         false
                     }
-                    ConnectionState::Closed => {
-                        self.flags |= CLOSED;
-                        true
-                    }
                     ConnectionState::WriteTraffic(mut traffic) => {
-                        self.flags |= HANDSHAKE_DONE;
+                        self.flags |= Flag::HandshakeDone as u32;
                         match mem::replace(&mut action, Action::None) {
                             Action::None => true,
                             Action::Write(data) => {
@@ -218,7 +198,7 @@ impl Session {
             cause,
             message,
         });
-        self.flags |= FAILED;
+        self.flags |= Flag::Failed as u32;
         // rustls has queued a fatal alert for the peer: one more call hands it
         // over, before rustls reads any received byte (a second call would
         // read them again). The received bytes go along all the same: rustls

@@ -14,15 +14,13 @@ use rustls::pki_types::{AlgorithmIdentifier, InvalidSignature, SignatureVerifica
 use webpki::ring as ring_algs;
 
 use crate::host;
-
-/// The host's answer for a signature it found valid.
-const VALID: u32 = 1;
+use crate::wire::SignatureAlgorithm;
 
 /// An algorithm as the host knows it; ring's implementation decides unless the host finds the signature valid.
 #[derive(Debug)]
 struct HostVerified {
-    /// The host's number for it (see `src/tls/native/signatures.ts`).
-    algorithm: u32,
+    /// The host's name for it (see `src/tls/native/signatures.ts`).
+    algorithm: SignatureAlgorithm,
     ring: &'static &'static dyn SignatureVerificationAlgorithm,
 }
 
@@ -34,9 +32,10 @@ impl SignatureVerificationAlgorithm for HostVerified {
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
         let spki = spki_der(&self.public_key_alg_id(), public_key);
-        match host::verify_signature(self.algorithm, &spki, message, signature) {
-            VALID => Ok(()),
-            _ => self.ring.verify_signature(public_key, message, signature),
+        if host::verify_signature(self.algorithm, &spki, message, signature) {
+            Ok(())
+        } else {
+            self.ring.verify_signature(public_key, message, signature)
         }
     }
 
@@ -81,59 +80,59 @@ pub fn der(tag: u8, contents: &[u8]) -> Vec<u8> {
 type Algorithm = &'static dyn SignatureVerificationAlgorithm;
 
 static ECDSA_P256_SHA256: Algorithm = &HostVerified {
-    algorithm: 1,
+    algorithm: SignatureAlgorithm::EcdsaP256Sha256,
     ring: &ring_algs::ECDSA_P256_SHA256,
 };
 static ECDSA_P256_SHA384: Algorithm = &HostVerified {
-    algorithm: 2,
+    algorithm: SignatureAlgorithm::EcdsaP256Sha384,
     ring: &ring_algs::ECDSA_P256_SHA384,
 };
 static ECDSA_P384_SHA256: Algorithm = &HostVerified {
-    algorithm: 3,
+    algorithm: SignatureAlgorithm::EcdsaP384Sha256,
     ring: &ring_algs::ECDSA_P384_SHA256,
 };
 static ECDSA_P384_SHA384: Algorithm = &HostVerified {
-    algorithm: 4,
+    algorithm: SignatureAlgorithm::EcdsaP384Sha384,
     ring: &ring_algs::ECDSA_P384_SHA384,
 };
 static ED25519: Algorithm = &HostVerified {
-    algorithm: 5,
+    algorithm: SignatureAlgorithm::Ed25519,
     ring: &ring_algs::ED25519,
 };
 static RSA_PSS_SHA256: Algorithm = &HostVerified {
-    algorithm: 6,
+    algorithm: SignatureAlgorithm::RsaPssSha256,
     ring: &ring_algs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
 };
 static RSA_PSS_SHA384: Algorithm = &HostVerified {
-    algorithm: 7,
+    algorithm: SignatureAlgorithm::RsaPssSha384,
     ring: &ring_algs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
 };
 static RSA_PSS_SHA512: Algorithm = &HostVerified {
-    algorithm: 8,
+    algorithm: SignatureAlgorithm::RsaPssSha512,
     ring: &ring_algs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
 };
 static RSA_PKCS1_SHA256: Algorithm = &HostVerified {
-    algorithm: 9,
+    algorithm: SignatureAlgorithm::RsaPkcs1Sha256,
     ring: &ring_algs::RSA_PKCS1_2048_8192_SHA256,
 };
 static RSA_PKCS1_SHA384: Algorithm = &HostVerified {
-    algorithm: 10,
+    algorithm: SignatureAlgorithm::RsaPkcs1Sha384,
     ring: &ring_algs::RSA_PKCS1_2048_8192_SHA384,
 };
 static RSA_PKCS1_SHA512: Algorithm = &HostVerified {
-    algorithm: 11,
+    algorithm: SignatureAlgorithm::RsaPkcs1Sha512,
     ring: &ring_algs::RSA_PKCS1_2048_8192_SHA512,
 };
 static RSA_PKCS1_SHA256_ABSENT_PARAMS: Algorithm = &HostVerified {
-    algorithm: 9,
+    algorithm: SignatureAlgorithm::RsaPkcs1Sha256,
     ring: &ring_algs::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
 };
 static RSA_PKCS1_SHA384_ABSENT_PARAMS: Algorithm = &HostVerified {
-    algorithm: 10,
+    algorithm: SignatureAlgorithm::RsaPkcs1Sha384,
     ring: &ring_algs::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
 };
 static RSA_PKCS1_SHA512_ABSENT_PARAMS: Algorithm = &HostVerified {
-    algorithm: 11,
+    algorithm: SignatureAlgorithm::RsaPkcs1Sha512,
     ring: &ring_algs::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
 };
 

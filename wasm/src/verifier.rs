@@ -22,9 +22,10 @@ use rustls::{CertificateError, DigitallySignedStruct, Error, OtherError, Signatu
 use webpki::{EndEntityCert, KeyUsage, VerifiedPath};
 
 use crate::bounds;
-use crate::host::{self, Stage};
+use crate::host;
 use crate::signatures::der;
 use crate::slab::Global;
+use crate::wire::{Cause, EntryKind, PathVerdict, Stage, Verdict};
 
 /// The session whose handshake is being processed, so that the verifier,
 /// shared by every session of a config, can name it to the host.
@@ -32,54 +33,6 @@ pub static CURRENT_SESSION: Global<u32> = Global::new(0);
 
 /// Why the last verification failed, and webpki's words for it.
 pub static VERIFY_FAILURE: Global<Option<(Cause, String)>> = Global::new(None);
-
-/// Why a certificate was refused, beyond the failure code: the host words its
-/// message after it (mirrored in src/tls/engine.ts).
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[repr(u32)]
-pub enum Cause {
-    /// Nothing more precise than the failure code.
-    Unspecified = 0,
-    /// No path leads to a trust anchor.
-    UnknownIssuer = 1,
-    /// A signature on the chain, or the handshake's, does not verify.
-    BadSignature = 2,
-    /// A name in the chain is outside what a CA above it may issue for.
-    NameConstraints = 3,
-    /// A certificate used as a CA is not one: CA:FALSE, or no basicConstraints.
-    NotCa = 4,
-    /// The leaf is a CA certificate.
-    CaAsLeaf = 5,
-    /// A certificate's extended key usage does not allow server authentication.
-    KeyUsage = 6,
-    /// A signature algorithm that is refused (SHA-1) or unknown, or that does not fit the key.
-    UnsupportedAlgorithm = 7,
-    /// A certificate, or an extension in it (such as the alternative names), cannot be parsed.
-    Unparsable = 8,
-    /// The chain allows more path building than its bounds (see bounds.rs).
-    TooComplex = 9,
-    /// The path is longer than webpki allows, or than a CA's path length constraint.
-    PathTooLong = 10,
-    /// A critical extension webpki does not know, or a certificate version before 3.
-    UnsupportedExtension = 11,
-    /// A key that webpki distrusts.
-    Distrusted = 12,
-}
-
-/// The host's verdicts on the presented certificates.
-const CONTINUE: u32 = 0;
-const LEAF_TRUSTED: u32 = 1;
-const LEAF_NOT_VALID_NOW: u32 = 2;
-// 3 is LEAF_MISMATCH: refused like any verdict not named here.
-/// Build the path; if no path matches the pins, accept the first trusted one and report it.
-const CONTINUE_REPORT_ONLY: u32 = 4;
-/// The host's verdict on a verified path.
-const PATH_ACCEPTED: u32 = 0;
-
-/// Kinds of entries in the encoded path handed to the host.
-const ENTRY_CERTIFICATE: u8 = 0;
-const ENTRY_ANCHOR_SUBJECT: u8 = 1;
-const ENTRY_ANCHOR_SPKI: u8 = 2;
 
 #[derive(Debug)]
 pub struct PathVerifier {
@@ -108,12 +61,14 @@ impl ServerCertVerifier for PathVerifier {
             leaf.verify_is_valid_for_subject_name(server_name)
                 .map_err(pki_error)
         };
-        let report_only = match verdict {
-            CONTINUE => false,
-            CONTINUE_REPORT_ONLY => true,
+        let report_only = match Verdict::from_number(verdict) {
+            Some(Verdict::Continue) => false,
+            Some(Verdict::ContinueReportOnly) => true,
             // A leaf trusted by itself: its name goes before the host's verdict.
-            LEAF_TRUSTED => return check_name().map(|_| ServerCertVerified::assertion()),
-            LEAF_NOT_VALID_NOW => {
+            Some(Verdict::LeafTrusted) => {
+                return check_name().map(|_| ServerCertVerified::assertion());
+            }
+            Some(Verdict::LeafNotValidNow) => {
                 check_name()?;
                 fail(
                     Cause::Unspecified,
@@ -121,8 +76,8 @@ impl ServerCertVerifier for PathVerifier {
                 );
                 return Err(CertificateError::Expired.into());
             }
-            // LEAF_MISMATCH, and any verdict this engine does not know: refuse.
-            _ => {
+            // A mismatch, and any verdict this engine does not know: refuse.
+            Some(Verdict::LeafMismatch) | None => {
                 check_name()?;
                 return Err(CertificateError::ApplicationVerificationFailure.into());
             }
@@ -137,7 +92,7 @@ impl ServerCertVerifier for PathVerifier {
         // other valid paths (cross-signed intermediates) before giving up.
         let pins_rejected = Cell::new(false);
         let decide_pins = |path: &VerifiedPath<'_>| {
-            if host::ask(session, &encode_path(path), Stage::Path) == PATH_ACCEPTED {
+            if host::ask(session, &encode_path(path), Stage::Path) == PathVerdict::Accepted as u32 {
                 Ok(())
             } else {
                 pins_rejected.set(true);
@@ -216,9 +171,9 @@ fn encode_presented(
     intermediates: &[CertificateDer<'_>],
 ) -> Vec<u8> {
     let mut encoded = Vec::new();
-    push_entry(&mut encoded, ENTRY_CERTIFICATE, end_entity.as_ref());
+    push_entry(&mut encoded, EntryKind::Certificate, end_entity.as_ref());
     for cert in intermediates {
-        push_entry(&mut encoded, ENTRY_CERTIFICATE, cert.as_ref());
+        push_entry(&mut encoded, EntryKind::Certificate, cert.as_ref());
     }
     encoded
 }
@@ -229,30 +184,30 @@ fn encode_path(path: &VerifiedPath<'_>) -> Vec<u8> {
     let mut encoded = Vec::new();
     push_entry(
         &mut encoded,
-        ENTRY_CERTIFICATE,
+        EntryKind::Certificate,
         path.end_entity().der().as_ref(),
     );
     for cert in path.intermediate_certificates() {
-        push_entry(&mut encoded, ENTRY_CERTIFICATE, cert.der().as_ref());
+        push_entry(&mut encoded, EntryKind::Certificate, cert.der().as_ref());
     }
     // webpki keeps an anchor as the contents of its subject and SPKI
     // SEQUENCEs; the host wants them as DER values.
     let anchor = path.anchor();
     push_entry(
         &mut encoded,
-        ENTRY_ANCHOR_SUBJECT,
+        EntryKind::AnchorSubject,
         &der(0x30, &anchor.subject),
     );
     push_entry(
         &mut encoded,
-        ENTRY_ANCHOR_SPKI,
+        EntryKind::AnchorSpki,
         &der(0x30, &anchor.subject_public_key_info),
     );
     encoded
 }
 
-fn push_entry(out: &mut Vec<u8>, kind: u8, bytes: &[u8]) {
-    out.push(kind);
+fn push_entry(out: &mut Vec<u8>, kind: EntryKind, bytes: &[u8]) {
+    out.push(kind as u8);
     out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(bytes);
 }

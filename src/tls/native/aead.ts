@@ -5,6 +5,7 @@
 // with ring (checked once per process).
 import { Buffer } from "node:buffer";
 import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey } from "node:crypto";
+import { Cipher } from "../wire.js";
 
 /** A record cipher key, working in place on a record: its bytes, then room for (or the) 16-byte tag. */
 export interface NativeAead {
@@ -13,11 +14,11 @@ export interface NativeAead {
   open(nonce: Uint8Array, aad: Uint8Array, record: Uint8Array): boolean;
 }
 
-/** The engine's cipher numbers (wasm/src/aead.rs). */
+/** The engine's ciphers (wasm/src/aead.rs), as node:crypto names them. */
 const CIPHERS: Record<number, { name: string; keyLength: number }> = {
-  1: { name: "aes-128-gcm", keyLength: 16 },
-  2: { name: "aes-256-gcm", keyLength: 32 },
-  3: { name: "chacha20-poly1305", keyLength: 32 },
+  [Cipher.Aes128Gcm]: { name: "aes-128-gcm", keyLength: 16 },
+  [Cipher.Aes256Gcm]: { name: "aes-256-gcm", keyLength: 32 },
+  [Cipher.Chacha20Poly1305]: { name: "chacha20-poly1305", keyLength: 32 },
 };
 const TAG_LENGTH = 16;
 const NONCE_LENGTH = 12;
@@ -28,9 +29,9 @@ const NONCE_LENGTH = 12;
  * ChaCha20-Poly1305: as OpenSSL computes it, whose keystream is RFC 8439's).
  */
 const KNOWN_ANSWERS: Record<number, string> = {
-  1: "0388dace60b6a392f328c2b971b2fe78ab6e47d42cec13bdf53a67b21257bddf",
-  2: "cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919",
-  3: "9f07e7be5551387a98ba977c732d080dc34a88047320f52aa2c6683ef8084d2f",
+  [Cipher.Aes128Gcm]: "0388dace60b6a392f328c2b971b2fe78ab6e47d42cec13bdf53a67b21257bddf",
+  [Cipher.Aes256Gcm]: "cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919",
+  [Cipher.Chacha20Poly1305]: "9f07e7be5551387a98ba977c732d080dc34a88047320f52aa2c6683ef8084d2f",
 };
 
 const working = new Map<number, boolean>();

@@ -4,6 +4,7 @@
 // "valid" is taken: for anything else the engine's own ring code decides.
 import { Buffer } from "node:buffer";
 import { constants, createHash, createPublicKey, type KeyObject, verify } from "node:crypto";
+import { SignatureAlgorithm } from "../wire.js";
 
 interface Algorithm {
   /** The hash, or null for Ed25519 (which hashes itself). */
@@ -14,19 +15,19 @@ interface Algorithm {
   pss?: true;
 }
 
-/** The engine's algorithm numbers (wasm/src/signatures.rs). */
+/** The engine's signature algorithms (wasm/src/signatures.rs). */
 const ALGORITHMS: Record<number, Algorithm> = {
-  1: { hash: "sha256", key: "ec", curve: "prime256v1" },
-  2: { hash: "sha384", key: "ec", curve: "prime256v1" },
-  3: { hash: "sha256", key: "ec", curve: "secp384r1" },
-  4: { hash: "sha384", key: "ec", curve: "secp384r1" },
-  5: { hash: null, key: "ed25519" },
-  6: { hash: "sha256", key: "rsa", pss: true },
-  7: { hash: "sha384", key: "rsa", pss: true },
-  8: { hash: "sha512", key: "rsa", pss: true },
-  9: { hash: "sha256", key: "rsa" },
-  10: { hash: "sha384", key: "rsa" },
-  11: { hash: "sha512", key: "rsa" },
+  [SignatureAlgorithm.EcdsaP256Sha256]: { hash: "sha256", key: "ec", curve: "prime256v1" },
+  [SignatureAlgorithm.EcdsaP256Sha384]: { hash: "sha384", key: "ec", curve: "prime256v1" },
+  [SignatureAlgorithm.EcdsaP384Sha256]: { hash: "sha256", key: "ec", curve: "secp384r1" },
+  [SignatureAlgorithm.EcdsaP384Sha384]: { hash: "sha384", key: "ec", curve: "secp384r1" },
+  [SignatureAlgorithm.Ed25519]: { hash: null, key: "ed25519" },
+  [SignatureAlgorithm.RsaPssSha256]: { hash: "sha256", key: "rsa", pss: true },
+  [SignatureAlgorithm.RsaPssSha384]: { hash: "sha384", key: "rsa", pss: true },
+  [SignatureAlgorithm.RsaPssSha512]: { hash: "sha512", key: "rsa", pss: true },
+  [SignatureAlgorithm.RsaPkcs1Sha256]: { hash: "sha256", key: "rsa" },
+  [SignatureAlgorithm.RsaPkcs1Sha384]: { hash: "sha384", key: "rsa" },
+  [SignatureAlgorithm.RsaPkcs1Sha512]: { hash: "sha512", key: "rsa" },
 };
 
 /** ring's bounds on RSA keys for these algorithms: modulus size, and an odd public exponent in [3, 2^33). */

@@ -3,12 +3,13 @@
 use std::ptr;
 
 // Links the engine, whose exports are reached through the declarations below.
-use pinned_fetch_engine as _;
+use pinned_fetch_engine::wire::StepResult;
 
 unsafe extern "C" {
+    pub fn pf_abi_version() -> u32;
     pub fn pf_alloc(len: usize) -> *mut u8;
     pub fn pf_free(ptr: *mut u8, len: usize);
-    pub fn pf_result() -> *const usize;
+    pub fn pf_result() -> *const StepResult;
     pub fn pf_config_new(ptr: *const u8, len: usize) -> u32;
     pub fn pf_config_free(config: u32);
     pub fn pf_session_new(config: u32, ptr: *const u8, len: usize) -> u32;
@@ -20,15 +21,9 @@ unsafe extern "C" {
     pub fn pf_session_shrink(session: u32);
 }
 
-/// Session flags (../../src/session.rs).
-pub const HANDSHAKE_DONE: u32 = 1;
-pub const FAILED: u32 = 8;
-
-/// The words `pf_result` describes after a session call.
-pub const RESULT_WORDS: usize = 12;
-
-pub fn result() -> [usize; RESULT_WORDS] {
-    unsafe { *pf_result().cast::<[usize; RESULT_WORDS]>() }
+/// What `pf_result` describes after a session call.
+pub fn result() -> StepResult {
+    unsafe { *pf_result() }
 }
 
 /// Calls `call` with `bytes` copied into memory from `pf_alloc`, as the

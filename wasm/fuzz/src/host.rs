@@ -11,25 +11,12 @@ use std::hint::black_box;
 use std::slice;
 use std::sync::{Mutex, MutexGuard};
 
+use pinned_fetch_engine::wire::{
+    Cipher, EntryKind, PathVerdict, SignatureAlgorithm, Stage, Verdict,
+};
+
 /// 2027-01-01T00:00:00Z, inside the fixture certificates' validity.
 pub const FIXED_NOW_MS: f64 = 1_798_761_600_000.0;
-
-/// The verdicts of verify_path (../../src/verifier.rs).
-pub const CONTINUE: u32 = 0;
-pub const LEAF_TRUSTED: u32 = 1;
-pub const LEAF_NOT_VALID_NOW: u32 = 2;
-pub const LEAF_MISMATCH: u32 = 3;
-pub const CONTINUE_REPORT_ONLY: u32 = 4;
-pub const PATH_ACCEPTED: u32 = 0;
-pub const PATH_REJECTED: u32 = 1;
-
-const STAGE_PRESENTED: u32 = 0;
-const STAGE_PATH: u32 = 1;
-const STAGE_REPORTED: u32 = 2;
-
-const ENTRY_CERTIFICATE: u8 = 0;
-const ENTRY_ANCHOR_SUBJECT: u8 = 1;
-const ENTRY_ANCHOR_SPKI: u8 = 2;
 
 /// SplitMix64: every session's generator starts from the same seed, so a
 /// session's handshake is the same whatever else ran before it, and a
@@ -69,8 +56,8 @@ pub struct Behaviour {
 
 impl Behaviour {
     pub const DEFAULT: Self = Self {
-        presented_verdict: CONTINUE,
-        path_verdict: PATH_ACCEPTED,
+        presented_verdict: Verdict::Continue as u32,
+        path_verdict: PathVerdict::Accepted as u32,
         now_ms: FIXED_NOW_MS,
         random_fails: false,
     };
@@ -173,14 +160,16 @@ extern "C" fn verify_path(session: u32, ptr: *const u8, len: usize, stage: u32) 
     );
     let certificates = kinds
         .iter()
-        .take_while(|kind| **kind == ENTRY_CERTIFICATE)
+        .take_while(|kind| **kind == EntryKind::Certificate)
         .count();
     assert!(
         certificates > 0,
         "verify_path without a certificate: {kinds:?}"
     );
+    let stage =
+        Stage::from_number(stage).unwrap_or_else(|| panic!("verify_path at unknown stage {stage}"));
     let verdict = match stage {
-        STAGE_PRESENTED => {
+        Stage::Presented => {
             assert_eq!(
                 certificates,
                 kinds.len(),
@@ -188,24 +177,23 @@ extern "C" fn verify_path(session: u32, ptr: *const u8, len: usize, stage: u32) 
             );
             host.behaviour.presented_verdict
         }
-        STAGE_PATH | STAGE_REPORTED => {
+        Stage::Path | Stage::Reported => {
             assert_eq!(
                 &kinds[certificates..],
-                [ENTRY_ANCHOR_SUBJECT, ENTRY_ANCHOR_SPKI],
+                [EntryKind::AnchorSubject, EntryKind::AnchorSpki],
                 "a path must end with its anchor's subject and SPKI: {kinds:?}"
             );
-            if stage == STAGE_PATH {
+            if stage == Stage::Path {
                 host.behaviour.path_verdict
             } else {
-                PATH_ACCEPTED
+                PathVerdict::Accepted as u32
             }
         }
-        _ => panic!("verify_path at unknown stage {stage}"),
     };
     let accepts = match stage {
-        STAGE_PRESENTED => verdict == LEAF_TRUSTED,
-        STAGE_PATH => verdict == PATH_ACCEPTED,
-        _ => true,
+        Stage::Presented => verdict == Verdict::LeafTrusted as u32,
+        Stage::Path => verdict == PathVerdict::Accepted as u32,
+        Stage::Reported => true,
     };
     if accepts {
         host.accepted.insert(session);
@@ -214,7 +202,7 @@ extern "C" fn verify_path(session: u32, ptr: *const u8, len: usize, stage: u32) 
 }
 
 /// The kinds of the `[kind: u8][length: u32 LE][bytes]` entries; panics if they do not fill `encoded` exactly.
-fn entry_kinds(mut encoded: &[u8]) -> Vec<u8> {
+fn entry_kinds(mut encoded: &[u8]) -> Vec<EntryKind> {
     let mut kinds = Vec::new();
     while let Some((&kind, rest)) = encoded.split_first() {
         let (len, rest) = rest
@@ -226,8 +214,10 @@ fn entry_kinds(mut encoded: &[u8]) -> Vec<u8> {
             "an entry of {len} bytes with {} left",
             rest.len()
         );
-        assert!(kind <= ENTRY_ANCHOR_SPKI, "an entry of unknown kind {kind}");
-        kinds.push(kind);
+        kinds.push(
+            EntryKind::from_number(kind)
+                .unwrap_or_else(|| panic!("an entry of unknown kind {kind}")),
+        );
         encoded = &rest[len..];
     }
     kinds
@@ -236,7 +226,7 @@ fn entry_kinds(mut encoded: &[u8]) -> Vec<u8> {
 #[unsafe(no_mangle)]
 extern "C" fn aead_supported(cipher: u32) -> u32 {
     assert!(
-        (1..=3).contains(&cipher),
+        Cipher::from_number(cipher).is_some(),
         "aead_supported: unknown cipher {cipher}"
     );
     0
@@ -288,7 +278,7 @@ extern "C" fn verify_signature(
     signature_len: usize,
 ) -> u32 {
     assert!(
-        (1..=11).contains(&algorithm),
+        SignatureAlgorithm::from_number(algorithm).is_some(),
         "verify_signature: unknown algorithm {algorithm}"
     );
     read(spki, spki_len);

@@ -12,7 +12,9 @@ use std::sync::OnceLock;
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::hkdf::{HKDF_SHA256, KeyType, Prk};
 
-use crate::engine::{self, FAILED, HANDSHAKE_DONE};
+use pinned_fetch_engine::wire::Flag;
+
+use crate::engine;
 use crate::host::{self, Random};
 
 pub const SERVER_NAME: &str = "fuzz.pinned-fetch.test";
@@ -67,7 +69,8 @@ pub fn check_replay() {
     for (name, recording, version) in [("tls13.bin", TLS13, 0x0304), ("tls12.bin", TLS12, 0x0303)] {
         let outcome = replay(recording);
         assert!(
-            outcome.flags & HANDSHAKE_DONE != 0 && outcome.flags & FAILED == 0,
+            outcome.flags & Flag::HandshakeDone as u32 != 0
+                && outcome.flags & Flag::Failed as u32 == 0,
             "fixtures/{name} no longer completes a handshake with this engine ({}): run wasm/fuzz/fixtures/make.sh",
             outcome.failure,
         );
@@ -81,7 +84,7 @@ pub fn check_replay() {
 
 pub struct Outcome {
     pub flags: u32,
-    pub version: usize,
+    pub version: u32,
     pub plaintext: Vec<u8>,
     pub failure: String,
 }
@@ -110,14 +113,15 @@ pub fn replay(recording: &[u8]) -> Outcome {
         failure: String::new(),
     };
     let mut take = |flags: u32| {
-        let words = engine::result();
+        let result = engine::result();
         outcome.flags = flags;
-        outcome.version = words[8];
+        outcome.version = result.protocol_version;
         outcome
             .plaintext
-            .extend_from_slice(host::read(words[3] as *const u8, words[4]));
+            .extend_from_slice(host::read(result.plaintext_ptr, result.plaintext_len));
         outcome.failure =
-            String::from_utf8_lossy(host::read(words[6] as *const u8, words[7])).into_owned();
+            String::from_utf8_lossy(host::read(result.message_ptr, result.message_len))
+                .into_owned();
     };
     take(host::as_session(session, &mut random, || unsafe {
         engine::pf_session_process(session, 0)

@@ -7,7 +7,9 @@
 
 use arbitrary::Arbitrary;
 
-use crate::engine::{self, FAILED, HANDSHAKE_DONE};
+use pinned_fetch_engine::wire::{Cause, FailureCode, Flag, PathVerdict, StepResult, Verdict};
+
+use crate::engine;
 use crate::host::{self, Behaviour, Random};
 use crate::recorded;
 
@@ -421,16 +423,16 @@ impl Harness {
             None => &mut unknown,
         };
         let flags = host::as_session(session, random, call);
-        let words = engine::result();
+        let result = engine::result();
         let Some(live) = self.sessions.iter_mut().find(|live| live.handle == session) else {
             assert_eq!(
-                (flags, words),
-                (0, [0; engine::RESULT_WORDS]),
+                (flags, result),
+                (0, StepResult::EMPTY),
                 "a call on session {session}, which is not live"
             );
             return;
         };
-        check_result(live, flags, &words);
+        check_result(live, flags, &result);
     }
 
     fn alloc(&mut self, size: AllocSize) {
@@ -473,56 +475,54 @@ impl Harness {
 }
 
 /// What `pf_result` must say after a call on a live session.
-fn check_result(session: &mut LiveSession, flags: u32, words: &[usize; engine::RESULT_WORDS]) {
+fn check_result(session: &mut LiveSession, flags: u32, result: &StepResult) {
     let handle = session.handle;
+    let failed = flags & Flag::Failed as u32 != 0;
     assert_eq!(
-        words[0], flags as usize,
+        result.flags, flags,
         "pf_result's flags differ from the returned ones"
     );
-    let outgoing = host::read(words[1] as *const u8, words[2]);
-    let plaintext = host::read(words[3] as *const u8, words[4]);
-    let message = host::read(words[6] as *const u8, words[7]);
+    let outgoing = host::read(result.output_ptr, result.output_len);
+    let plaintext = host::read(result.plaintext_ptr, result.plaintext_len);
+    let message = host::read(result.message_ptr, result.message_len);
     assert!(
         std::str::from_utf8(message).is_ok(),
         "the failure message is not UTF-8"
     );
-    let code = words[5];
-    let cause = words[11];
-    if flags & FAILED != 0 {
+    let (code, cause) = (result.failure_code, result.failure_cause);
+    if failed {
         assert!(
-            (1..=5).contains(&code) && !message.is_empty(),
+            FailureCode::from_number(code).is_some() && !message.is_empty(),
             "failure code {code} with message {message:?}"
         );
-        // A cause says why a chain or the handshake's signature is not trusted (code 2).
+        // A cause says why a chain or the handshake's signature is not trusted.
         assert!(
-            cause <= 12 && (cause == 0 || code == 2),
+            Cause::from_number(cause).is_some()
+                && (cause == Cause::Unspecified as u32 || code == FailureCode::Untrusted as u32),
             "failure cause {cause} with code {code}"
         );
     } else {
         assert_eq!(
             (code, cause, message.len()),
             (0, 0, 0),
-            "a failure code, cause or message without FAILED"
+            "a failure code, cause or message without the failed flag"
         );
     }
     if session.failed {
-        assert!(
-            flags & FAILED != 0,
-            "session {handle} failed, then stopped saying so"
-        );
+        assert!(failed, "session {handle} failed, then stopped saying so");
         assert!(
             outgoing.is_empty() && plaintext.is_empty(),
             "session {handle} failed, then still produced bytes"
         );
     }
-    session.failed = flags & FAILED != 0;
-    let version = words[8];
+    session.failed = failed;
+    let version = result.protocol_version;
     assert!(
         matches!(version, 0 | 0x0303 | 0x0304),
         "protocol version {version:#x}"
     );
-    let alpn = host::read(words[9] as *const u8, words[10]);
-    if flags & HANDSHAKE_DONE != 0 {
+    let alpn = host::read(result.alpn_ptr, result.alpn_len);
+    if flags & Flag::HandshakeDone as u32 != 0 {
         assert!(
             version != 0,
             "a finished handshake without a protocol version"
@@ -533,7 +533,7 @@ fn check_result(session: &mut LiveSession, flags: u32, words: &[usize; engine::R
             "session {handle} finished its handshake though the host accepted nothing"
         );
         // The host reads the ALPN once the handshake is done (after a failure, rustls may keep a refused one).
-        if let (Some(offered), false, 0) = (&session.alpn, alpn.is_empty(), flags & FAILED) {
+        if let (Some(offered), false, false) = (&session.alpn, alpn.is_empty(), failed) {
             assert!(
                 offered.iter().any(|protocol| protocol == alpn),
                 "ALPN {alpn:?} was not offered: {offered:?}"
@@ -666,17 +666,17 @@ impl HostSettings {
     fn behaviour(&self) -> Behaviour {
         Behaviour {
             presented_verdict: match self.presented {
-                Presented::Continue => host::CONTINUE,
-                Presented::LeafTrusted => host::LEAF_TRUSTED,
-                Presented::LeafNotValidNow => host::LEAF_NOT_VALID_NOW,
-                Presented::LeafMismatch => host::LEAF_MISMATCH,
-                Presented::ContinueReportOnly => host::CONTINUE_REPORT_ONLY,
+                Presented::Continue => Verdict::Continue as u32,
+                Presented::LeafTrusted => Verdict::LeafTrusted as u32,
+                Presented::LeafNotValidNow => Verdict::LeafNotValidNow as u32,
+                Presented::LeafMismatch => Verdict::LeafMismatch as u32,
+                Presented::ContinueReportOnly => Verdict::ContinueReportOnly as u32,
                 Presented::Other(verdict) => verdict,
             },
             path_verdict: if self.path_accepted {
-                host::PATH_ACCEPTED
+                PathVerdict::Accepted as u32
             } else {
-                host::PATH_REJECTED
+                PathVerdict::Rejected as u32
             },
             now_ms: match self.clock {
                 Clock::Fixed => host::FIXED_NOW_MS,

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use std::{env, fs};
 
+use pinned_fetch_engine::wire::Flag;
 use pinned_fetch_fuzz::engine;
 use pinned_fetch_fuzz::host::{self, FIXED_NOW_MS, Random};
 use pinned_fetch_fuzz::recorded::{self, ALPN, CA_DER, LEAF_DER, LEAF_KEY_PKCS8, RESPONSE};
@@ -125,9 +126,9 @@ fn record(version: &'static SupportedProtocolVersion, secrets: Arc<Secrets>) -> 
 }
 
 fn client_output(flags: u32) -> Vec<u8> {
-    let words = engine::result();
-    assert_eq!(flags & engine::FAILED, 0, "the client failed");
-    host::read(words[1] as *const u8, words[2]).to_vec()
+    let result = engine::result();
+    assert_eq!(flags & Flag::Failed as u32, 0, "the client failed");
+    host::read(result.output_ptr, result.output_len).to_vec()
 }
 
 fn server_config(
