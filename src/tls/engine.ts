@@ -91,7 +91,7 @@ export class Engine {
     const instance = new WebAssembly.Instance(module, { host: this.#imports() });
     this.#exports = instance.exports as unknown as Exports;
     checkAbiVersion(this.#exports.pf_abi_version?.());
-    this.#refresh();
+    this.#renewViews();
   }
 
   /**
@@ -184,7 +184,7 @@ export class Engine {
         try {
           const verifier = this.#verifiers.get(session);
           if (!verifier) return Verdict.LeafMismatch;
-          if (stage === Stage.Presented) return verifier.presented(this.#decodeCertificates(ptr, len).certificates);
+          if (stage === Stage.Presented) return verifier.presented(this.#decodeEntries(ptr, len).certificates);
           const path = this.#decodePath(ptr, len);
           if (stage === Stage.Path) return verifier.path(path) ? PathVerdict.Accepted : PathVerdict.Rejected;
           verifier.reported(path);
@@ -197,7 +197,7 @@ export class Engine {
   }
 
   /** Views over memory must be renewed whenever the engine's memory grew. */
-  #refresh(): void {
+  #renewViews(): void {
     const memory = this.#exports.memory.buffer;
     if (this.#bytes?.buffer !== memory) {
       this.#bytes = new Uint8Array(memory);
@@ -207,14 +207,14 @@ export class Engine {
   }
 
   #decodePath(ptr: number, len: number): VerifiedPath {
-    const { certificates, subject, spki } = this.#decodeCertificates(ptr, len);
+    const { certificates, subject, spki } = this.#decodeEntries(ptr, len);
     if (!subject || !spki || certificates.length === 0) throw new Error("incomplete verified path");
     return { certificates, anchor: { subject, spki } };
   }
 
   /** The entries the engine encoded (wasm/src/verifier.rs): certificates, and an anchor's subject and SPKI. */
-  #decodeCertificates(ptr: number, len: number) {
-    this.#refresh();
+  #decodeEntries(ptr: number, len: number) {
+    this.#renewViews();
     const certificates: Uint8Array<ArrayBuffer>[] = [];
     let subject: Uint8Array<ArrayBuffer> | undefined;
     let spki: Uint8Array<ArrayBuffer> | undefined;
@@ -232,13 +232,13 @@ export class Engine {
   }
 
   /** Copies `data` into the engine's scratch buffer and returns its address there. */
-  #stage(data: Uint8Array): number {
+  #copyIn(data: Uint8Array): number {
     if (data.length > this.#scratchSize) {
       if (this.#scratchSize) this.#exports.pf_free(this.#scratch, this.#scratchSize);
       this.#scratchSize = Math.max(data.length, 4096);
       this.#scratch = this.#exports.pf_alloc(this.#scratchSize);
     }
-    this.#refresh();
+    this.#renewViews();
     this.#bytes.set(data, this.#scratch);
     return this.#scratch;
   }
@@ -254,7 +254,7 @@ export class Engine {
       input.set(der, at + 4);
       at += 4 + der.length;
     }
-    const handle = this.#exports.pf_config_new(this.#stage(input), input.length);
+    const handle = this.#exports.pf_config_new(this.#copyIn(input), input.length);
     return handle === 0 ? null : handle;
   }
 
@@ -275,7 +275,7 @@ export class Engine {
       input.set(protocol, at + 1);
       at += 1 + protocol.length;
     }
-    const session = this.#exports.pf_session_new(config, this.#stage(input), input.length);
+    const session = this.#exports.pf_session_new(config, this.#copyIn(input), input.length);
     if (session === 0) return null;
     this.#verifiers.set(session, verifier);
     return session;
@@ -286,7 +286,7 @@ export class Engine {
     try {
       this.#exports.pf_session_free(session);
     } catch {
-      // A broken engine (see #broken) is retired; its memory goes with it.
+      // A broken engine (see #retire) is retired; its memory goes with it.
     }
   }
 
@@ -296,23 +296,23 @@ export class Engine {
       if (data && data.length > 0) {
         const ptr = this.#exports.pf_session_input(session, data.length);
         if (ptr === 0) throw new Error(`no session ${session}`);
-        this.#refresh();
+        this.#renewViews();
         this.#bytes.set(data, ptr);
       }
       this.#exports.pf_session_process(session, data?.length ?? 0);
       return this.#readStep();
     } catch (error) {
-      throw this.#broken(error);
+      throw this.#retire(error);
     }
   }
 
   /** Encrypts at most MAX_WRITE bytes of application data. */
   write(session: number, data: Uint8Array): Step {
     try {
-      this.#exports.pf_session_write(session, this.#stage(data), data.length);
+      this.#exports.pf_session_write(session, this.#copyIn(data), data.length);
       return this.#readStep();
     } catch (error) {
-      throw this.#broken(error);
+      throw this.#retire(error);
     }
   }
 
@@ -322,7 +322,7 @@ export class Engine {
       this.#exports.pf_session_close(session);
       return this.#readStep();
     } catch (error) {
-      throw this.#broken(error);
+      throw this.#retire(error);
     }
   }
 
@@ -331,7 +331,7 @@ export class Engine {
     try {
       this.#exports.pf_session_shrink(session);
     } catch (error) {
-      throw this.#broken(error);
+      throw this.#retire(error);
     }
   }
 
@@ -339,7 +339,7 @@ export class Engine {
    * A trap (or a misused handle) leaves the engine in an unknown state: it
    * serves no one any more, and the next connection loads a fresh one.
    */
-  #broken(cause: unknown): PinnedFetchError {
+  #retire(cause: unknown): PinnedFetchError {
     if (current === this) shared = current = undefined;
     return new PinnedFetchError(
       "ERR_TLS",
@@ -354,7 +354,7 @@ export class Engine {
   }
 
   /** What the engine holds now: sessions, native record-cipher keys, and bytes allocated (read by the soak test). */
-  get held(): { sessions: number; recordKeys: number; allocatedBytes: number } {
+  get inUse(): { sessions: number; recordKeys: number; allocatedBytes: number } {
     return {
       sessions: this.#verifiers.size,
       recordKeys: this.#aeadKeys.size,
@@ -364,7 +364,7 @@ export class Engine {
 
   /** The negotiated protocol version and ALPN of the last session called. */
   negotiated(): { version: string; alpn: string | null } {
-    this.#refresh();
+    this.#renewViews();
     const { protocolVersion, alpnPtr, alpnLen } = this.#result;
     const version = protocolVersion === 0x0304 ? "TLSv1.3" : protocolVersion === 0x0303 ? "TLSv1.2" : "unknown";
     const alpn = alpnLen > 0 ? decoder.decode(this.#bytes.subarray(alpnPtr, alpnPtr + alpnLen)) : null;
@@ -373,7 +373,7 @@ export class Engine {
 
   /** Copies out what the last session call left (its pointers die with the next call). */
   #readStep(): Step {
-    this.#refresh();
+    this.#renewViews();
     const result = this.#result;
     const step = this.#step;
     step.flags = result.flags;

@@ -104,7 +104,7 @@ async function allClosed(): Promise<boolean> {
 
 /** Something the client holds, read at a moment of the soak. */
 function holdings() {
-  return { ...engine.held, memoryBytes: engine.memoryBytes, timers: pendingTimers.size, listeners: sharedListeners };
+  return { ...engine.inUse, memoryBytes: engine.memoryBytes, timers: pendingTimers.size, listeners: sharedListeners };
 }
 
 const [good, , , resetting] = target.origins as [number, number, number, number];
@@ -308,9 +308,9 @@ async function memory(): Promise<Record<string, unknown>> {
   // An origin that keeps its connections: others close them 5 s after a body was sent, which may be before it was read.
   const origin = target.lingering;
   await (await pinned(url(origin, "/id"))).text();
-  const afterSmall = engine.held.allocatedBytes;
+  const afterSmall = engine.inUse.allocatedBytes;
   const large = await drain(await pinned(url(origin, `/bytes?size=${STREAM_BYTES}`)));
-  const afterLarge = engine.held.allocatedBytes;
+  const afterLarge = engine.inUse.allocatedBytes;
   check(
     "memory: an idle connection holds as much after a 2 MiB body as after a small one",
     large === STREAM_BYTES && afterLarge <= afterSmall + 1024,
@@ -318,11 +318,11 @@ async function memory(): Promise<Record<string, unknown>> {
   );
   await pinned.close();
 
-  const before = { ...engine.held, memoryBytes: engine.memoryBytes, rss: process.memoryUsage().rss };
+  const before = { ...engine.inUse, memoryBytes: engine.memoryBytes, rss: process.memoryUsage().rss };
   let most = 0;
   let rss = before.rss;
   const note = () => {
-    most = Math.max(most, engine.held.allocatedBytes);
+    most = Math.max(most, engine.inUse.allocatedBytes);
     rss = Math.max(rss, process.memoryUsage().rss);
   };
   const started = performance.now();
@@ -333,7 +333,7 @@ async function memory(): Promise<Record<string, unknown>> {
     }),
   );
   const ms = Math.round(performance.now() - started);
-  const idle = { ...engine.held, memoryBytes: engine.memoryBytes };
+  const idle = { ...engine.inUse, memoryBytes: engine.memoryBytes };
   check(
     `memory: ${STREAMS} bodies of ${STREAM_BYTES / 1024 / 1024} MiB streamed at once arrived whole`,
     lengths.every((length) => length === STREAM_BYTES),
