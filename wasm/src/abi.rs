@@ -204,3 +204,62 @@ fn parse_session_input(input: &[u8]) -> Option<(&str, Vec<Vec<u8>>)> {
     }
     Some((name, alpn))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_split_on_their_length_prefixes() {
+        let input = [
+            &[2, 0, 0, 0, 0xaa, 0xbb][..],
+            &[0, 0, 0, 0],
+            &[1, 0, 0, 0, 0xcc],
+        ]
+        .concat();
+        assert_eq!(
+            split_u32_prefixed(&input),
+            Some(vec![&[0xaa, 0xbb][..], &[], &[0xcc]])
+        );
+        assert_eq!(split_u32_prefixed(&[]), Some(vec![]));
+    }
+
+    #[test]
+    fn anchors_cut_short_are_refused() {
+        for input in [
+            &[2, 0, 0][..],                  // a length cut off
+            &[3, 0, 0, 0, 0xaa, 0xbb],       // fewer bytes than the length says
+            &[0xff, 0xff, 0xff, 0xff, 0],    // a length past the end
+            &[1, 0, 0, 0, 0xaa, 1, 0, 0, 0], // the second entry cut off
+        ] {
+            assert_eq!(split_u32_prefixed(input), None, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn session_input_gives_the_name_and_alpn_protocols() {
+        let input = [&[11, 0][..], b"example.com", &[2], b"h2", &[8], b"http/1.1"].concat();
+        assert_eq!(
+            parse_session_input(&input),
+            Some(("example.com", vec![b"h2".to_vec(), b"http/1.1".to_vec()]))
+        );
+        assert_eq!(
+            parse_session_input(&[3, 0, b'a', b'.', b'b']),
+            Some(("a.b", vec![]))
+        );
+    }
+
+    #[test]
+    fn malformed_session_input_is_refused() {
+        for input in [
+            &[][..],                      // no name length
+            &[1][..],                     // half a name length
+            &[4, 0, b'a', b'b'],          // a name cut short
+            &[2, 0, 0xff, 0xfe],          // a name that is not UTF-8
+            &[1, 0, b'a', 0],             // an empty ALPN protocol
+            &[1, 0, b'a', 3, b'h', b'2'], // an ALPN protocol cut short
+        ] {
+            assert_eq!(parse_session_input(input), None, "{input:?}");
+        }
+    }
+}

@@ -262,3 +262,74 @@ impl SignatureVerificationAlgorithm for Bounded<'_> {
         self.algorithm.signature_alg_id()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The fuzz harness's fixtures: a CA and a leaf it issued for the server's name.
+    const CA_DER: &[u8] = include_bytes!("../fuzz/fixtures/ca.der");
+    const LEAF_DER: &[u8] = include_bytes!("../fuzz/fixtures/leaf.der");
+
+    fn anchors() -> Vec<TrustAnchor<'static>> {
+        vec![
+            webpki::anchor_from_trusted_cert(&CertificateDer::from(CA_DER))
+                .unwrap()
+                .to_owned(),
+        ]
+    }
+
+    /// The CA with another signature: the same names and key, other bytes.
+    fn ca_variant(seed: u8) -> Vec<u8> {
+        let mut der = CA_DER.to_vec();
+        *der.last_mut().unwrap() ^= seed;
+        der
+    }
+
+    /// The kept candidates' bytes, and whether a sent certificate was unparsable.
+    fn candidates_of(sent: &[Vec<u8>]) -> Result<(Vec<Vec<u8>>, bool), String> {
+        let leaf_der = CertificateDer::from(LEAF_DER);
+        let leaf = EndEntityCert::try_from(&leaf_der).unwrap();
+        let sent: Vec<CertificateDer<'_>> = sent
+            .iter()
+            .map(|der| CertificateDer::from(der.as_slice()))
+            .collect();
+        let kept = candidates(&leaf, &sent, &anchors())?;
+        let certificates = kept.certificates.iter().map(|der| der.to_vec()).collect();
+        Ok((certificates, kept.unparsable.is_some()))
+    }
+
+    #[test]
+    fn a_leaf_sent_alone_needs_no_candidates() {
+        assert_eq!(candidates_of(&[]), Ok((vec![], false)));
+    }
+
+    #[test]
+    fn duplicates_and_certificates_off_the_name_chain_are_dropped() {
+        assert_eq!(
+            candidates_of(&[CA_DER.to_vec(), LEAF_DER.to_vec(), CA_DER.to_vec()]),
+            Ok((vec![CA_DER.to_vec()], false))
+        );
+    }
+
+    #[test]
+    fn an_unparsable_certificate_is_remembered_and_left_out() {
+        assert_eq!(
+            candidates_of(&[vec![0x30, 0x03, 0x02, 0x01, 0x00], CA_DER.to_vec()]),
+            Ok((vec![CA_DER.to_vec()], true))
+        );
+    }
+
+    #[test]
+    fn many_paths_to_the_anchor_are_refused_in_words() {
+        // The leaf's issuer is the anchor itself, then each same-named CA is one more path.
+        let few: Vec<Vec<u8>> = (1..MAX_ANCHORED as u8).map(ca_variant).collect();
+        assert_eq!(candidates_of(&few), Ok((few.clone(), false)));
+        let many: Vec<Vec<u8>> = (1..=MAX_ANCHORED as u8).map(ca_variant).collect();
+        let why = candidates_of(&many).expect_err("refused");
+        assert!(
+            why.contains(&format!("more than {MAX_ANCHORED} candidate paths")),
+            "{why}"
+        );
+    }
+}

@@ -84,3 +84,33 @@ impl<T: Send> Lock<T> for CellLock<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CA_DER: &[u8] = include_bytes!("../fuzz/fixtures/ca.der");
+
+    #[test]
+    fn no_certificates_means_mozillas_roots() {
+        assert!(new_config(&[]).is_some());
+    }
+
+    #[test]
+    fn given_certificates_make_a_config() {
+        assert!(new_config(&[CA_DER]).is_some());
+        assert!(new_config(&[CA_DER, CA_DER]).is_some());
+    }
+
+    #[test]
+    fn a_certificate_that_cannot_be_an_anchor_refuses_the_config() {
+        for der in [
+            &[][..],
+            &[0x30, 0x00],
+            &CA_DER[..CA_DER.len() - 1],
+            b"not DER",
+        ] {
+            assert!(new_config(&[CA_DER, der]).is_none(), "{der:?}");
+        }
+    }
+}

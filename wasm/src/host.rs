@@ -144,3 +144,68 @@ pub fn aead_open(key: u32, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> bool
 pub fn aead_free(key: u32) {
     unsafe { host_aead_free(key) }
 }
+
+/// The host imports for the crate's unit tests, which call none of them: a
+/// test binary only needs them to link.
+#[cfg(test)]
+mod test_stubs {
+    #[unsafe(no_mangle)]
+    extern "C" fn pf_host_random(_: *mut u8, _: usize) -> i32 {
+        unimplemented!("random")
+    }
+    #[unsafe(no_mangle)]
+    extern "C" fn now_ms() -> f64 {
+        unimplemented!("now_ms")
+    }
+    #[unsafe(no_mangle)]
+    extern "C" fn verify_path(_: u32, _: *const u8, _: usize, _: u32) -> u32 {
+        unimplemented!("verify_path")
+    }
+    /// No native cipher: the suites stay ring's.
+    #[unsafe(no_mangle)]
+    extern "C" fn aead_supported(_: u32) -> u32 {
+        0
+    }
+    #[unsafe(no_mangle)]
+    extern "C" fn aead_key(_: u32, _: *const u8, _: usize) -> u32 {
+        unimplemented!("aead_key")
+    }
+    #[unsafe(no_mangle)]
+    extern "C" fn aead_seal(
+        _: u32,
+        _: *const u8,
+        _: *const u8,
+        _: usize,
+        _: *mut u8,
+        _: usize,
+    ) -> u32 {
+        unimplemented!("aead_seal")
+    }
+    #[unsafe(no_mangle)]
+    extern "C" fn aead_open(
+        _: u32,
+        _: *const u8,
+        _: *const u8,
+        _: usize,
+        _: *mut u8,
+        _: usize,
+    ) -> u32 {
+        unimplemented!("aead_open")
+    }
+    #[unsafe(no_mangle)]
+    extern "C" fn aead_free(_: u32) {
+        unimplemented!("aead_free")
+    }
+    #[unsafe(no_mangle)]
+    extern "C" fn verify_signature(
+        _: u32,
+        _: *const u8,
+        _: usize,
+        _: *const u8,
+        _: usize,
+        _: *const u8,
+        _: usize,
+    ) -> u32 {
+        unimplemented!("verify_signature")
+    }
+}

@@ -173,3 +173,32 @@ pub static ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
         (SignatureScheme::RSA_PKCS1_SHA256, &[RSA_PKCS1_SHA256]),
     ],
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn der_lengths_take_the_shortest_form() {
+        assert_eq!(der(0x04, &[1, 2]), vec![0x04, 2, 1, 2]);
+        for (len, header) in [
+            (0x7f, &[0x30, 0x7f][..]),
+            (0x80, &[0x30, 0x81, 0x80]),
+            (0xff, &[0x30, 0x81, 0xff]),
+            (0x100, &[0x30, 0x82, 0x01, 0x00]),
+            (0x1_0000, &[0x30, 0x83, 0x01, 0x00, 0x00]),
+        ] {
+            let encoded = der(0x30, &vec![0; len]);
+            assert_eq!(&encoded[..header.len()], header, "length {len}");
+            assert_eq!(encoded.len(), header.len() + len);
+        }
+    }
+
+    #[test]
+    fn an_spki_wraps_the_algorithm_and_the_key_bits() {
+        assert_eq!(
+            spki_der(&[0x06, 1, 0x2a], &[0xab]),
+            vec![0x30, 9, 0x30, 3, 0x06, 1, 0x2a, 0x03, 2, 0, 0xab]
+        );
+    }
+}

@@ -61,3 +61,44 @@ impl<T> Global<T> {
         unsafe { &mut *self.0.get() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_are_non_zero_and_find_their_values() {
+        let mut slab = Slab::new();
+        let (a, b) = (slab.insert("a"), slab.insert("b"));
+        assert_eq!((a, b), (1, 2));
+        assert_eq!(slab.get_mut(a), Some(&mut "a"));
+        assert_eq!(slab.get_mut(b), Some(&mut "b"));
+    }
+
+    #[test]
+    fn unknown_and_removed_handles_find_nothing() {
+        let mut slab = Slab::new();
+        let a = slab.insert(1);
+        for unknown in [0, 2, u32::MAX] {
+            assert_eq!(slab.get_mut(unknown), None);
+            assert_eq!(slab.remove(unknown), None);
+        }
+        assert_eq!(slab.remove(a), Some(1));
+        assert_eq!(slab.get_mut(a), None);
+        // Removed twice: the slot is not freed again, so it cannot be handed out twice.
+        assert_eq!(slab.remove(a), None);
+        assert_eq!(slab.free.len(), 1);
+    }
+
+    #[test]
+    fn freed_slots_are_reused() {
+        let mut slab = Slab::new();
+        let (a, b) = (slab.insert('a'), slab.insert('b'));
+        slab.remove(a);
+        let c = slab.insert('c');
+        assert_eq!(c, a);
+        assert_eq!(slab.get_mut(c), Some(&mut 'c'));
+        assert_eq!(slab.get_mut(b), Some(&mut 'b'));
+        assert_eq!(slab.insert('d'), 3);
+    }
+}

@@ -305,3 +305,30 @@ fn cause_of(error: &webpki::Error) -> Cause {
         _ => Cause::Unspecified,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oids_are_dotted() {
+        // ecdsa-with-SHA1 and sha256WithRSAEncryption, each followed by parameters that are ignored.
+        assert_eq!(
+            oid(&[0x06, 7, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01]),
+            "1.2.840.10045.4.1"
+        );
+        assert_eq!(
+            oid(&[
+                0x06, 9, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00
+            ]),
+            "1.2.840.113549.1.1.11"
+        );
+    }
+
+    #[test]
+    fn what_is_not_an_oid_reads_as_a_question_mark() {
+        for algorithm in [&[][..], &[0x05, 0], &[0x06, 0], &[0x06, 3, 0x2a], &[0x06]] {
+            assert_eq!(oid(algorithm), "?", "{algorithm:?}");
+        }
+    }
+}
