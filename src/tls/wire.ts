@@ -13,7 +13,10 @@ export enum Flag {
   HandshakeDone = 1,
   /** The peer sent close_notify. */
   PeerClosed = 2,
-  /** The session failed; the step result says why. */
+  /**
+   * The session failed; the step result says why. Read through `failure`, not this bit.
+   * @public mirrors wire.rs
+   */
   Failed = 8,
 }
 
@@ -51,7 +54,10 @@ export enum Stage {
   Presented = 0,
   /** A fully verified candidate path. */
   Path = 1,
-  /** The verified path accepted in report-only mode although it missed the pins. */
+  /**
+   * The verified path accepted in report-only mode although it missed the pins.
+   * @public mirrors wire.rs (the engine's own stage)
+   */
   Reported = 2,
 }
 

@@ -97,7 +97,11 @@ describe("parsePin refuses with ERR_CONFIG", () => {
     ["base64url", `sha256/${A256.base64url}`, `Did you mean sha256/${A256.base64}?`],
     ["HPKP's header form", `pin-sha256="${A256.base64}"`, `Did you mean sha256/${A256.base64}?`],
     ["sha-256: as the prefix", `sha-256:${A256.base64}`, `Did you mean sha256/${A256.base64}?`],
-    ["sha256: before a digest that begins with /", `sha256:${SLASH256.base64}`, `Did you mean sha256/${SLASH256.base64}?`],
+    [
+      "sha256: before a digest that begins with /",
+      `sha256:${SLASH256.base64}`,
+      `Did you mean sha256/${SLASH256.base64}?`,
+    ],
     ["curl's sha256// with base64url", `sha256//${A256.base64url}`, `Did you mean sha256/${A256.base64}?`],
     ["a SHA-256 fingerprint without colons", A256.hex, `Did you mean ${A256.colonHex}?`],
     ["a SHA-1 fingerprint without colons", `SHA1 Fingerprint=${A1.hex}`, `Did you mean ${A1.colonHex}?`],
