@@ -169,9 +169,6 @@ export class Connection implements TlsConnection {
       );
       if (plaintext) this.#handshakePlaintext.push(plaintext);
     }
-    const { version, alpn } = this.#engine.negotiated();
-    this.protocol = version === "TLSv1.2" ? "TLSv1.2" : "TLSv1.3";
-    this.alpn = alpn;
     this.#verifier.completed();
   }
 
@@ -203,6 +200,13 @@ export class Connection implements TlsConnection {
    */
   #applyStep(step: Step): Uint8Array | null | Promise<never> {
     if (step.output) this.#socket.write(step.output).catch(() => {});
+    // Read in the turn of the call that completed the handshake: the engine's result is shared by every session,
+    // and another connection's call may replace it before this one's next await returns.
+    if (step.flags & Flag.HandshakeDone && !(this.#flags & Flag.HandshakeDone)) {
+      const { version, alpn } = this.#engine.negotiated();
+      this.protocol = version === "TLSv1.2" ? "TLSv1.2" : "TLSv1.3";
+      this.alpn = alpn;
+    }
     this.#flags = step.flags;
     if (!step.failure) return step.plaintext;
     const failed = this.#failed(step.failure);

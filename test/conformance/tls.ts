@@ -6,6 +6,32 @@ export const tls: Group = {
   name: "connectTls",
   scenarios: [
     {
+      name: "handshakes that complete together each report their own version and ALPN",
+      run: async (fixture) => {
+        // The engine's result of a call is shared by all sessions; each connection must read its own.
+        const open = (index: number) => {
+          const tls13 = index % 2 === 0;
+          return connectTls({
+            hostname: "localhost",
+            resolve: { localhost: "127.0.0.1" },
+            port: tls13 ? fixture.ports.echo : fixture.ports.tls12,
+            pins: [fixture.pins.intermediate],
+            ca: fixture.ca.root,
+            ...(tls13 ? { alpn: ["echo/1"] } : {}),
+          }).then((connection) => ({ tls13, connection }));
+        };
+        const opened = await Promise.all(Array.from({ length: 16 }, (_, index) => open(index)));
+        try {
+          for (const { tls13, connection } of opened) {
+            assert.equal(connection.protocol, tls13 ? "TLSv1.3" : "TLSv1.2");
+            assert.equal(connection.alpn, tls13 ? "echo/1" : null);
+          }
+        } finally {
+          await Promise.all(opened.map(({ connection }) => connection.close()));
+        }
+      },
+    },
+    {
       name: "round-trips 200 KB through an echo server, with ALPN and the verified path",
       run: async (fixture) => {
         const connection = await connectTls({
