@@ -180,17 +180,22 @@ export class Engine {
         }
       },
       verify_path: (session: number, ptr: number, len: number, stage: number): number => {
-        // An exception must not unwind through the engine: it refuses instead.
+        // An exception, an unknown session or an unknown stage refuses: nothing may unwind through the engine.
+        const refused = stage === Stage.Presented ? Verdict.LeafMismatch : PathVerdict.Rejected;
         try {
           const verifier = this.#verifiers.get(session);
-          if (!verifier) return Verdict.LeafMismatch;
+          if (!verifier) return refused;
           if (stage === Stage.Presented) return verifier.presented(this.#decodeEntries(ptr, len).certificates);
-          const path = this.#decodePath(ptr, len);
-          if (stage === Stage.Path) return verifier.path(path) ? PathVerdict.Accepted : PathVerdict.Rejected;
-          verifier.reported(path);
-          return PathVerdict.Accepted;
+          if (stage === Stage.Path) {
+            return verifier.path(this.#decodePath(ptr, len)) ? PathVerdict.Accepted : PathVerdict.Rejected;
+          }
+          if (stage === Stage.Reported) {
+            verifier.reported(this.#decodePath(ptr, len));
+            return PathVerdict.Accepted;
+          }
+          return refused;
         } catch {
-          return stage === Stage.Presented ? Verdict.LeafMismatch : PathVerdict.Rejected;
+          return refused;
         }
       },
     };

@@ -2,8 +2,8 @@
 // only place in TypeScript where its numbers and the step result's layout are
 // written. A change there raises ABI_VERSION there and here together; the
 // loader refuses an engine that speaks another version. It imports nothing, so
-// that the engine's native crypto (src/runtime/aead.ts, signatures.ts) can
-// name the engine's numbers from here.
+// that the engine's native crypto (src/tls/native/) can name the engine's
+// numbers from here.
 
 /** The ABI version this code speaks; the engine says its own through `pf_abi_version`. */
 export const ABI_VERSION = 1;
@@ -54,10 +54,7 @@ export enum Stage {
   Presented = 0,
   /** A fully verified candidate path. */
   Path = 1,
-  /**
-   * The verified path accepted in report-only mode although it missed the pins.
-   * @public mirrors wire.rs (the engine's own stage)
-   */
+  /** The verified path accepted in report-only mode although it missed the pins. */
   Reported = 2,
 }
 
@@ -90,14 +87,14 @@ export enum EntryKind {
   AnchorSpki = 2,
 }
 
-/** TLS 1.3 record ciphers the host may provide natively (src/runtime/aead.ts). */
+/** TLS 1.3 record ciphers the host may provide natively (src/tls/native/aead.ts). */
 export enum Cipher {
   Aes128Gcm = 1,
   Aes256Gcm = 2,
   Chacha20Poly1305 = 3,
 }
 
-/** Signature algorithms the host may check natively (src/runtime/signatures.ts). */
+/** Signature algorithms the host may check natively (src/tls/native/signatures.ts). */
 export enum SignatureAlgorithm {
   EcdsaP256Sha256 = 1,
   EcdsaP256Sha384 = 2,
