@@ -57,3 +57,41 @@ export function isIpAddress(host: string): boolean {
 export function authority(host: string, port: number): string {
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
+
+/** Which names a rule covers, as written in `pins` and `clientCertificates` (OkHttp's patterns). */
+export interface HostPattern {
+  /** `exact`: the host itself; `label`: `*.host`, one more label; `any`: `**.host`, the host and any depth below. */
+  kind: "exact" | "label" | "any";
+  host: string;
+}
+
+/**
+ * The names `pattern` (a host, `*.host` or `**.host`) covers in `option`; with `includeSubdomains`, a host also
+ * covers every name below it. ERR_CONFIG for anything else.
+ */
+export function hostPattern(pattern: string, option: string, includeSubdomains = false): HostPattern {
+  const wildcard = /^(\*\*?)\.(.+)$/.exec(pattern);
+  const host = configuredHost(wildcard ? wildcard[2]! : pattern, option);
+  // Anything else with a "*" in it would be a name no host has: the host would go without its rule.
+  if (host.includes("*")) {
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `${option}["${pattern}"] is not a host, "*.host" (one more label) or "**.host" (the host and every name below it).`,
+    );
+  }
+  if (wildcard && (includeSubdomains || isIpAddress(host))) {
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `${option}["${pattern}"]: a wildcard ${isIpAddress(host) ? "cannot apply to an IP address" : "already says which names it covers; drop includeSubdomains"}.`,
+    );
+  }
+  if (!wildcard) return { kind: includeSubdomains && !isIpAddress(host) ? "any" : "exact", host };
+  return { kind: wildcard[1] === "*" ? "label" : "any", host };
+}
+
+/** Whether `pattern` covers `name` (canonical, see `canonicalHost`). */
+export function patternCovers({ kind, host }: HostPattern, name: string): boolean {
+  if (kind === "exact" || name === host) return name === host && kind !== "label";
+  if (!name.endsWith(`.${host}`)) return false;
+  return kind === "any" || !name.slice(0, -host.length - 1).includes(".");
+}

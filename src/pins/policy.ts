@@ -1,5 +1,5 @@
 import { type PinFailureReport, PinnedFetchError } from "../errors.js";
-import { configuredHost, isIpAddress } from "../host.js";
+import { type HostPattern, hostPattern, patternCovers } from "../host.js";
 import { described, isPlainObject } from "../values.js";
 import { type Pin, PinSet, parsePin } from "./pin.js";
 
@@ -14,15 +14,8 @@ export type PinRule =
       expires?: Date | string;
     };
 
-/** Which names a rule covers (OkHttp's patterns). */
-interface Scope {
-  /** `exact`: the host itself; `label`: `*.host`, one more label; `any`: `**.host`, the host and any depth below. */
-  kind: "exact" | "label" | "any";
-  host: string;
-}
-
 interface Rule {
-  scope: Scope;
+  scope: HostPattern;
   pins: readonly Pin[];
   expires: Date | undefined;
 }
@@ -60,7 +53,7 @@ export class PinPolicy {
       const options = Array.isArray(rule) ? {} : ruleOptions(pattern, rule);
       const expires = expiryOf(pattern, options.expires);
       this.#rules.push({
-        scope: scopeOf(pattern, options.includeSubdomains === true),
+        scope: hostPattern(pattern, "pins", options.includeSubdomains === true),
         pins: pins.map((pin: string) => parsePin(pin, pattern)),
         expires,
       });
@@ -90,7 +83,7 @@ export class PinPolicy {
   pinsFor(host: string, now = Date.now()): PinSet | undefined {
     let inForce = "";
     this.#rules.forEach((rule, index) => {
-      if (covers(rule.scope, host) && !(rule.expires && rule.expires.getTime() <= now)) inForce += `${index},`;
+      if (patternCovers(rule.scope, host) && !(rule.expires && rule.expires.getTime() <= now)) inForce += `${index},`;
     });
     if (inForce === "") return undefined;
     let pins = this.#sets.get(inForce);
@@ -160,32 +153,6 @@ function ruleOptions(pattern: string, rule: object): { includeSubdomains?: boole
     throw new PinnedFetchError("ERR_CONFIG", `pins["${pattern}"].includeSubdomains must be true or false.`);
   }
   return rule as { includeSubdomains?: boolean; expires?: unknown };
-}
-
-function scopeOf(pattern: string, includeSubdomains: boolean): Scope {
-  const wildcard = /^(\*\*?)\.(.+)$/.exec(pattern);
-  const host = configuredHost(wildcard ? wildcard[2]! : pattern, "pins");
-  // Anything else with a "*" in it would be a name no host has: the host would go unpinned.
-  if (host.includes("*")) {
-    throw new PinnedFetchError(
-      "ERR_CONFIG",
-      `pins["${pattern}"] is not a host, "*.host" (one more label) or "**.host" (the host and every name below it).`,
-    );
-  }
-  if (wildcard && (includeSubdomains || isIpAddress(host))) {
-    throw new PinnedFetchError(
-      "ERR_CONFIG",
-      `pins["${pattern}"]: a wildcard ${isIpAddress(host) ? "cannot apply to an IP address" : "already says which names it covers; drop includeSubdomains"}.`,
-    );
-  }
-  if (!wildcard) return { kind: includeSubdomains && !isIpAddress(host) ? "any" : "exact", host };
-  return { kind: wildcard[1] === "*" ? "label" : "any", host };
-}
-
-function covers({ kind, host }: Scope, name: string): boolean {
-  if (kind === "exact" || name === host) return name === host && kind !== "label";
-  if (!name.endsWith(`.${host}`)) return false;
-  return kind === "any" || !name.slice(0, -host.length - 1).includes(".");
 }
 
 /**
