@@ -49,7 +49,7 @@ export function configuredHost(host: string, option: string): string {
 }
 
 /** Whether a canonical host is an IP address: IPv6 (it has colons) or IPv4 in dotted decimal. */
-export function isIpAddress(host: string): boolean {
+function isIpAddress(host: string): boolean {
   return host.includes(":") || /^\d+\.\d+\.\d+\.\d+$/.test(host);
 }
 
