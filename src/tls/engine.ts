@@ -12,6 +12,8 @@ import {
   type Cause,
   EntryKind,
   type FailureCode,
+  type IdentityRefusal,
+  type KeyFormat,
   PathVerdict,
   Stage,
   StepResultView,
@@ -57,7 +59,10 @@ interface Exports {
   pf_free(ptr: number, len: number): void;
   pf_result(): number;
   pf_allocated(): number;
-  pf_config_new(ptr: number, len: number): number;
+  pf_identity_new(ptr: number, len: number): number;
+  pf_identity_refusal(): number;
+  pf_identity_free(identity: number): void;
+  pf_config_new(ptr: number, len: number, identity: number): number;
   pf_config_free(config: number): void;
   pf_session_new(config: number, ptr: number, len: number): number;
   pf_session_free(session: number): void;
@@ -236,30 +241,77 @@ export class Engine {
     return { certificates, subject, spki };
   }
 
-  /** Copies `data` into the engine's scratch buffer and returns its address there. */
-  #copyIn(data: Uint8Array): number {
-    if (data.length > this.#scratchSize) {
+  /** The engine's scratch buffer, at least `size` bytes, and its address. */
+  #reserveScratch(size: number): number {
+    if (size > this.#scratchSize) {
       if (this.#scratchSize) this.#exports.pf_free(this.#scratch, this.#scratchSize);
-      this.#scratchSize = Math.max(data.length, 4096);
+      this.#scratchSize = Math.max(size, 4096);
       this.#scratch = this.#exports.pf_alloc(this.#scratchSize);
     }
     this.#renewViews();
-    this.#bytes.set(data, this.#scratch);
     return this.#scratch;
   }
 
-  /** A trust policy over `anchors` (DER), or Mozilla's roots when empty; null if one is unusable. */
-  newConfig(anchors: readonly Uint8Array[]): number | null {
-    const size = anchors.reduce((sum, der) => sum + 4 + der.length, 0);
-    const input = new Uint8Array(size);
-    const view = new DataView(input.buffer);
-    let at = 0;
-    for (const der of anchors) {
-      view.setUint32(at, der.length, true);
-      input.set(der, at + 4);
-      at += 4 + der.length;
+  /** Copies `data` into the engine's scratch buffer and returns its address there. */
+  #copyIn(data: Uint8Array): number {
+    const address = this.#reserveScratch(data.length);
+    this.#bytes.set(data, address);
+    return address;
+  }
+
+  /** Writes each of `ders` after its length (u32 LE) at `address` in the engine's memory. */
+  #writeLengthPrefixed(address: number, ders: readonly Uint8Array[]): void {
+    for (const der of ders) {
+      this.#view.setUint32(address, der.length, true);
+      this.#bytes.set(der, address + 4);
+      address += 4 + der.length;
     }
-    const handle = this.#exports.pf_config_new(this.#copyIn(input), input.length);
+  }
+
+  /**
+   * A client identity: `key` (DER in `format`) and `chain` (DER, the leaf
+   * first), checked to belong together. The key is written straight into the
+   * engine's scratch buffer, with no copy on this side, and zeroed there after
+   * the call (the engine wipes it too).
+   */
+  newIdentity(
+    format: KeyFormat,
+    key: Uint8Array,
+    chain: readonly Uint8Array[],
+  ): { identity: number } | { refusal: IdentityRefusal } {
+    const size = 8 + key.length + chain.reduce((sum, der) => sum + 4 + der.length, 0);
+    const address = this.#reserveScratch(size);
+    let identity: number;
+    try {
+      this.#view.setUint32(address, format, true);
+      this.#view.setUint32(address + 4, key.length, true);
+      this.#bytes.set(key, address + 8);
+      this.#writeLengthPrefixed(address + 8 + key.length, chain);
+      identity = this.#exports.pf_identity_new(address, size);
+    } catch (error) {
+      throw this.#retire(error);
+    } finally {
+      this.#renewViews();
+      this.#bytes.fill(0, address + 8, address + 8 + key.length);
+    }
+    return identity === 0 ? { refusal: this.#exports.pf_identity_refusal() } : { identity };
+  }
+
+  /** Drops this handle; the configs made with the identity keep it until they are freed. */
+  freeIdentity(identity: number): void {
+    this.#exports.pf_identity_free(identity);
+  }
+
+  /**
+   * A trust policy over `anchors` (DER), or Mozilla's roots when empty, that
+   * presents `identity` (0: none) to servers that ask for a client
+   * certificate; null if an anchor is unusable or the identity unknown.
+   */
+  newConfig(anchors: readonly Uint8Array[], identity = 0): number | null {
+    const size = anchors.reduce((sum, der) => sum + 4 + der.length, 0);
+    const address = this.#reserveScratch(size);
+    this.#writeLengthPrefixed(address, anchors);
+    const handle = this.#exports.pf_config_new(address, size, identity);
     return handle === 0 ? null : handle;
   }
 

@@ -6,7 +6,7 @@
 // numbers from here.
 
 /** The ABI version this code speaks; the engine says its own through `pf_abi_version`. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Status flags of a session after every call: bits of `StepResult.flags`. */
 export enum Flag {
@@ -18,6 +18,16 @@ export enum Flag {
    * @public mirrors wire.rs
    */
   Failed = 8,
+  /**
+   * The server asked for a client certificate (it sent CertificateRequest).
+   * @public mirrors wire.rs
+   */
+  ClientCertRequested = 16,
+  /**
+   * The client sent a non-empty Certificate.
+   * @public mirrors wire.rs
+   */
+  ClientCertSent = 32,
 }
 
 /** Why a session failed. */
@@ -28,6 +38,27 @@ export enum FailureCode {
   Expired = 3,
   Hostname = 4,
   PinMismatch = 5,
+  /** A server that asked for a client certificate refused the handshake with an alert; the detail is its name. */
+  ClientCertificate = 6,
+}
+
+/** The DER form of a client identity's private key. */
+export enum KeyFormat {
+  Pkcs8 = 1,
+  /** An RSA key (RSAPrivateKey). */
+  Pkcs1 = 2,
+  /** An EC key (ECPrivateKey). */
+  Sec1 = 3,
+}
+
+/** Why the engine refused a client identity. */
+export enum IdentityRefusal {
+  /** A key type or size the engine cannot sign with (P-521, Ed448, DSA, RSA outside 2048-4096 bits). */
+  UnsupportedKey = 1,
+  /** The key is not the leaf certificate's. */
+  KeyMismatch = 2,
+  /** The key or a certificate is not DER of its kind. */
+  Unparsable = 3,
 }
 
 /** Why a certificate was refused, beyond the failure code. */

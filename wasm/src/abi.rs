@@ -8,12 +8,17 @@ use alloc::vec::Vec;
 use core::slice;
 
 use rustls::ClientConfig;
+use rustls::sign::CertifiedKey;
 
 use crate::config::new_config;
+use crate::identity::new_identity;
 use crate::session::{Action, Session};
 use crate::slab::{Global, Slab};
-use crate::wire::{ABI_VERSION, StepResult};
+use crate::wire::{ABI_VERSION, IdentityRefusal, KeyFormat, StepResult};
 
+static IDENTITIES: Global<Slab<Arc<CertifiedKey>>> = Global::new(Slab::new());
+/// Why the last `pf_identity_new` that returned 0 refused.
+static IDENTITY_REFUSAL: Global<IdentityRefusal> = Global::new(IdentityRefusal::Unparsable);
 static CONFIGS: Global<Slab<Arc<ClientConfig>>> = Global::new(Slab::new());
 static SESSIONS: Global<Slab<Session>> = Global::new(Slab::new());
 static RESULT: Global<StepResult> = Global::new(StepResult::EMPTY);
@@ -52,15 +57,51 @@ pub extern "C" fn pf_result() -> *const StepResult {
     RESULT.get()
 }
 
-/// `input`: the trust anchors as DER certificates, each preceded by its
-/// length (u32 LE); no certificates means Mozilla's roots.
+/// `input`: the key's `KeyFormat` (u32 LE), its length (u32 LE) and DER, then
+/// the certificates as DER, the leaf first, each preceded by its length (u32
+/// LE). The key's bytes in `input` are wiped before this returns. 0 if
+/// refused: `pf_identity_refusal` says why.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pf_config_new(ptr: *const u8, len: usize) -> u32 {
+pub unsafe extern "C" fn pf_identity_new(ptr: *mut u8, len: usize) -> u32 {
+    let input = unsafe { bytes_mut(ptr, len) };
+    match identity_from_input(input) {
+        Ok(identity) => IDENTITIES.get().insert(identity),
+        Err(refusal) => {
+            *IDENTITY_REFUSAL.get() = refusal;
+            0
+        }
+    }
+}
+
+/// The `IdentityRefusal` of the last `pf_identity_new` that returned 0.
+#[unsafe(no_mangle)]
+pub extern "C" fn pf_identity_refusal() -> u32 {
+    *IDENTITY_REFUSAL.get() as u32
+}
+
+/// Drops the table's hold on an identity; the configs made with it keep theirs until they are freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn pf_identity_free(identity: u32) {
+    IDENTITIES.get().remove(identity);
+}
+
+/// `input`: the trust anchors as DER certificates, each preceded by its
+/// length (u32 LE); no certificates means Mozilla's roots. `identity`: the
+/// client identity to present to servers that ask for one, or 0 for none.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pf_config_new(ptr: *const u8, len: usize, identity: u32) -> u32 {
     let input = unsafe { bytes(ptr, len) };
     let Some(ders) = split_u32_prefixed(input) else {
         return 0;
     };
-    match new_config(&ders) {
+    let identity = match identity {
+        0 => None,
+        handle => match IDENTITIES.get().get_mut(handle) {
+            Some(identity) => Some(Arc::clone(identity)),
+            None => return 0,
+        },
+    };
+    match new_config(&ders, identity) {
         Some(config) => CONFIGS.get().insert(config),
         None => 0,
     }
@@ -170,6 +211,42 @@ unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
     }
 }
 
+unsafe fn bytes_mut<'a>(ptr: *mut u8, len: usize) -> &'a mut [u8] {
+    if len == 0 {
+        &mut []
+    } else {
+        unsafe { slice::from_raw_parts_mut(ptr, len) }
+    }
+}
+
+/// Reads `pf_identity_new`'s input and wipes the key's bytes in it, whatever the outcome.
+fn identity_from_input(input: &mut [u8]) -> Result<Arc<CertifiedKey>, IdentityRefusal> {
+    let Some((header, rest)) = input.split_first_chunk_mut::<8>() else {
+        wipe(input);
+        return Err(IdentityRefusal::Unparsable);
+    };
+    let format = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+    let key_len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+    let Some((key, chain)) = rest.split_at_mut_checked(key_len) else {
+        // The key's length is wrong: all of it may be key.
+        wipe(rest);
+        return Err(IdentityRefusal::Unparsable);
+    };
+    let made = match (KeyFormat::from_number(format), split_u32_prefixed(chain)) {
+        (Some(format), Some(chain)) => new_identity(format, key, &chain),
+        _ => Err(IdentityRefusal::Unparsable),
+    };
+    wipe(key);
+    made
+}
+
+/// Zeroes `bytes` with writes the compiler may not drop as dead.
+fn wipe(bytes: &mut [u8]) {
+    for byte in bytes.iter_mut() {
+        unsafe { core::ptr::write_volatile(byte, 0) };
+    }
+}
+
 fn split_u32_prefixed(mut input: &[u8]) -> Option<Vec<&[u8]>> {
     let mut items = Vec::new();
     while !input.is_empty() {
@@ -233,6 +310,44 @@ mod tests {
             &[1, 0, 0, 0, 0xaa, 1, 0, 0, 0], // the second entry cut off
         ] {
             assert_eq!(split_u32_prefixed(input), None, "{input:?}");
+        }
+    }
+
+    const P256_KEY: &[u8] = include_bytes!("../tests/fixtures/p256.pk8.der");
+    const P256_CRT: &[u8] = include_bytes!("../tests/fixtures/p256.crt.der");
+
+    fn identity_input(format: u32, key_len: u32, key: &[u8], chain: &[&[u8]]) -> Vec<u8> {
+        let mut input = [&format.to_le_bytes()[..], &key_len.to_le_bytes(), key].concat();
+        for der in chain {
+            input.extend_from_slice(&(der.len() as u32).to_le_bytes());
+            input.extend_from_slice(der);
+        }
+        input
+    }
+
+    #[test]
+    fn an_identity_is_made_and_its_key_wiped_from_the_input() {
+        let mut input = identity_input(1, P256_KEY.len() as u32, P256_KEY, &[P256_CRT]);
+        assert!(identity_from_input(&mut input).is_ok());
+        assert!(input[8..8 + P256_KEY.len()].iter().all(|byte| *byte == 0));
+        assert_eq!(&input[8 + P256_KEY.len() + 4..], P256_CRT);
+    }
+
+    #[test]
+    fn malformed_identity_input_is_unparsable_and_its_key_wiped() {
+        let len = P256_KEY.len() as u32;
+        for mut input in [
+            identity_input(4, len, P256_KEY, &[P256_CRT]), // a key format that does not exist
+            identity_input(1, len + 1, P256_KEY, &[]),     // a key longer than the input
+            [identity_input(1, len, P256_KEY, &[P256_CRT]), vec![9, 0]].concat(), // a chain cut short
+            vec![1, 0, 0, 0, 0, 0], // a header cut short
+        ] {
+            assert_eq!(
+                identity_from_input(&mut input).err(),
+                Some(IdentityRefusal::Unparsable)
+            );
+            let key = input.get(8..).unwrap_or(&[]);
+            assert!(!key.windows(P256_KEY.len()).any(|window| window == P256_KEY));
         }
     }
 

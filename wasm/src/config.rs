@@ -1,6 +1,6 @@
-//! A config is one trust policy: its anchors, its pin verifier and its own
-//! session cache, so that a session is only ever resumed under the policy that
-//! verified it.
+//! A config is one trust policy: its anchors, its pin verifier, the client
+//! identity it presents, and its own session cache, so that a session is only
+//! ever resumed under the policy (and identity) that made it.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -8,22 +8,37 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::fmt;
 
-use rustls::client::{ClientSessionMemoryCache, Resumption};
+use rustls::client::{ClientSessionMemoryCache, ResolvesClientCert, Resumption};
 use rustls::lock::{Lock, MakeMutex, MutexGuard, Poisoned};
 use rustls::pki_types::{CertificateDer, TrustAnchor};
-use rustls::{ClientConfig, version};
+use rustls::sign::CertifiedKey;
+use rustls::{ClientConfig, SignatureScheme, version};
 
 use crate::aead;
 use crate::host::HostTime;
 use crate::signatures;
+use crate::slab::Global;
 use crate::verifier::PathVerifier;
+use crate::wire::Flag;
 
 /// Sessions remembered per config: rustls keeps up to 8 tickets per server.
 const SESSION_CACHE_SIZE: usize = 256;
 
+/// The `Flag` bits about client authentication that the session being
+/// processed gained during the current call (session.rs takes them after it).
+pub static CLIENT_AUTH: Global<u32> = Global::new(0);
+
+pub fn record_client_auth(flag: Flag) {
+    *CLIENT_AUTH.get() |= flag as u32;
+}
+
 /// Builds a client config trusting `ca_ders` (DER certificates), or Mozilla's
-/// roots when there are none. `None` if a certificate cannot be an anchor.
-pub fn new_config(ca_ders: &[&[u8]]) -> Option<Arc<ClientConfig>> {
+/// roots when there are none, that presents `identity` to a server that asks
+/// for a certificate. `None` if a certificate cannot be an anchor.
+pub fn new_config(
+    ca_ders: &[&[u8]],
+    identity: Option<Arc<CertifiedKey>>,
+) -> Option<Arc<ClientConfig>> {
     let anchors: Vec<TrustAnchor<'static>> = if ca_ders.is_empty() {
         webpki_roots::TLS_SERVER_ROOTS.to_vec()
     } else {
@@ -49,11 +64,37 @@ pub fn new_config(ca_ders: &[&[u8]]) -> Option<Arc<ClientConfig>> {
         .ok()?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+        .with_client_cert_resolver(Arc::new(ClientAuth { identity }));
     config.resumption = Resumption::store(Arc::new(
         ClientSessionMemoryCache::new::<SingleThreaded>(SESSION_CACHE_SIZE),
     ));
     Some(Arc::new(config))
+}
+
+/// The config's client identity, if any, offered to every server that asks.
+#[derive(Debug)]
+struct ClientAuth {
+    identity: Option<Arc<CertifiedKey>>,
+}
+
+impl ResolvesClientCert for ClientAuth {
+    /// rustls asks when a CertificateRequest arrives, before it verifies the
+    /// server's chain; it sends the certificate only after (see identity.rs).
+    fn resolve(
+        &self,
+        _acceptable_issuers: &[&[u8]],
+        offered: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        record_client_auth(Flag::ClientCertRequested);
+        // Offered only if the key can sign with a scheme the server accepts; rustls then picks that scheme.
+        let identity = self.identity.as_ref()?;
+        identity.key.choose_scheme(offered)?;
+        Some(Arc::clone(identity))
+    }
+
+    fn has_certs(&self) -> bool {
+        self.identity.is_some()
+    }
 }
 
 /// rustls wants a mutex for its session cache; this module has one thread.
@@ -93,13 +134,13 @@ mod tests {
 
     #[test]
     fn no_certificates_means_mozillas_roots() {
-        assert!(new_config(&[]).is_some());
+        assert!(new_config(&[], None).is_some());
     }
 
     #[test]
     fn given_certificates_make_a_config() {
-        assert!(new_config(&[CA_DER]).is_some());
-        assert!(new_config(&[CA_DER, CA_DER]).is_some());
+        assert!(new_config(&[CA_DER], None).is_some());
+        assert!(new_config(&[CA_DER, CA_DER], None).is_some());
     }
 
     #[test]
@@ -110,7 +151,7 @@ mod tests {
             &CA_DER[..CA_DER.len() - 1],
             b"not DER",
         ] {
-            assert!(new_config(&[CA_DER, der]).is_none(), "{der:?}");
+            assert!(new_config(&[CA_DER, der], None).is_none(), "{der:?}");
         }
     }
 }

@@ -15,6 +15,7 @@ mod allocator;
 mod bounds;
 mod config;
 mod host;
+mod identity;
 mod session;
 mod signatures;
 mod slab;

@@ -11,8 +11,9 @@ use core::mem;
 use rustls::client::UnbufferedClientConnection;
 use rustls::pki_types::ServerName;
 use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError};
-use rustls::{CertificateError, ClientConfig, Error};
+use rustls::{AlertDescription, CertificateError, ClientConfig, Error};
 
+use crate::config::CLIENT_AUTH;
 use crate::verifier::{CURRENT_SESSION, VERIFY_FAILURE};
 use crate::wire::{Cause, FailureCode, Flag};
 
@@ -90,7 +91,10 @@ impl Session {
         self.filled = (self.filled + received).min(self.incoming.len());
         *CURRENT_SESSION.get() = id;
         *VERIFY_FAILURE.get() = None;
-        if let Err(error) = self.drive(action) {
+        *CLIENT_AUTH.get() = 0;
+        let driven = self.drive(action);
+        self.flags |= mem::take(CLIENT_AUTH.get());
+        if let Err(error) = driven {
             self.fail(error);
         }
     }
@@ -161,42 +165,13 @@ impl Session {
     }
 
     fn fail(&mut self, error: Error) {
-        let code = match &error {
-            Error::InvalidCertificate(cert) => match cert {
-                CertificateError::Expired
-                | CertificateError::ExpiredContext { .. }
-                | CertificateError::NotValidYet
-                | CertificateError::NotValidYetContext { .. } => FailureCode::Expired,
-                CertificateError::NotValidForName
-                | CertificateError::NotValidForNameContext { .. } => FailureCode::Hostname,
-                CertificateError::ApplicationVerificationFailure => FailureCode::PinMismatch,
-                _ => FailureCode::Untrusted,
+        self.failure = Some(match self.client_certificate_refusal(&error) {
+            Some(alert) => Failure {
+                code: FailureCode::ClientCertificate,
+                cause: Cause::Unspecified,
+                message: String::from(alert),
             },
-            _ => FailureCode::Tls,
-        };
-        // The verifier's cause and webpki's words; otherwise rustls's, for the handshake's own signature.
-        let (cause, message) = match VERIFY_FAILURE.get().take() {
-            Some(failure) => failure,
-            None => {
-                let cause = match &error {
-                    Error::InvalidCertificate(CertificateError::BadSignature) => {
-                        Cause::BadSignature
-                    }
-                    Error::InvalidCertificate(
-                        CertificateError::UnsupportedSignatureAlgorithmContext { .. }
-                        | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext {
-                            ..
-                        },
-                    ) => Cause::UnsupportedAlgorithm,
-                    _ => Cause::Unspecified,
-                };
-                (cause, format!("{error}"))
-            }
-        };
-        self.failure = Some(Failure {
-            code,
-            cause,
-            message,
+            None => failure_of(error),
         });
         self.flags |= Flag::Failed as u32;
         // rustls has queued a fatal alert for the peer: one more call hands it
@@ -212,6 +187,17 @@ impl Session {
         }
     }
 
+    /// The name of the alert by which a server that asked for a client
+    /// certificate refused the handshake over it, if `error` is one.
+    fn client_certificate_refusal(&self, error: &Error) -> Option<&'static str> {
+        match error {
+            Error::AlertReceived(alert) if self.flags & Flag::ClientCertRequested as u32 != 0 => {
+                client_certificate_alert(*alert)
+            }
+            _ => None,
+        }
+    }
+
     pub fn protocol_version(&self) -> u32 {
         self.tls
             .protocol_version()
@@ -220,6 +206,61 @@ impl Session {
 
     pub fn alpn(&self) -> &[u8] {
         self.tls.alpn_protocol().unwrap_or(&[])
+    }
+}
+
+/// The snake_case name of an alert a server sends when it refuses a client
+/// certificate, or the lack of one; `None` for every other alert.
+fn client_certificate_alert(alert: AlertDescription) -> Option<&'static str> {
+    Some(match alert {
+        AlertDescription::HandshakeFailure => "handshake_failure",
+        AlertDescription::BadCertificate => "bad_certificate",
+        AlertDescription::UnsupportedCertificate => "unsupported_certificate",
+        AlertDescription::CertificateRevoked => "certificate_revoked",
+        AlertDescription::CertificateExpired => "certificate_expired",
+        AlertDescription::CertificateUnknown => "certificate_unknown",
+        AlertDescription::UnknownCA => "unknown_ca",
+        AlertDescription::AccessDenied => "access_denied",
+        AlertDescription::CertificateRequired => "certificate_required",
+        _ => return None,
+    })
+}
+
+/// The failure code, cause and message of any other error.
+fn failure_of(error: Error) -> Failure {
+    let code = match &error {
+        Error::InvalidCertificate(cert) => match cert {
+            CertificateError::Expired
+            | CertificateError::ExpiredContext { .. }
+            | CertificateError::NotValidYet
+            | CertificateError::NotValidYetContext { .. } => FailureCode::Expired,
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                FailureCode::Hostname
+            }
+            CertificateError::ApplicationVerificationFailure => FailureCode::PinMismatch,
+            _ => FailureCode::Untrusted,
+        },
+        _ => FailureCode::Tls,
+    };
+    // The verifier's cause and webpki's words; otherwise rustls's, for the handshake's own signature.
+    let (cause, message) = match VERIFY_FAILURE.get().take() {
+        Some(failure) => failure,
+        None => {
+            let cause = match &error {
+                Error::InvalidCertificate(CertificateError::BadSignature) => Cause::BadSignature,
+                Error::InvalidCertificate(
+                    CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+                    | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. },
+                ) => Cause::UnsupportedAlgorithm,
+                _ => Cause::Unspecified,
+            };
+            (cause, format!("{error}"))
+        }
+    };
+    Failure {
+        code,
+        cause,
+        message,
     }
 }
 
@@ -270,6 +311,76 @@ fn encode<E: NeedsRoom + core::fmt::Debug>(
                     )));
                 }
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::new_config;
+
+    fn failed_session(flags: u32, error: Error) -> Failure {
+        let config = new_config(&[], None).unwrap();
+        let mut session = Session::new(config, "example.com", Vec::new()).unwrap();
+        session.flags = flags;
+        session.fail(error);
+        session.failure.unwrap()
+    }
+
+    #[test]
+    fn alerts_about_client_certificates_are_named_by_their_wire_names() {
+        for (alert, name) in [
+            (AlertDescription::HandshakeFailure, "handshake_failure"),
+            (AlertDescription::BadCertificate, "bad_certificate"),
+            (
+                AlertDescription::UnsupportedCertificate,
+                "unsupported_certificate",
+            ),
+            (AlertDescription::CertificateRevoked, "certificate_revoked"),
+            (AlertDescription::CertificateExpired, "certificate_expired"),
+            (AlertDescription::CertificateUnknown, "certificate_unknown"),
+            (AlertDescription::UnknownCA, "unknown_ca"),
+            (AlertDescription::AccessDenied, "access_denied"),
+            (
+                AlertDescription::CertificateRequired,
+                "certificate_required",
+            ),
+        ] {
+            assert_eq!(client_certificate_alert(alert), Some(name));
+        }
+        for alert in [
+            AlertDescription::DecodeError,
+            AlertDescription::InternalError,
+            AlertDescription::ProtocolVersion,
+            AlertDescription::Unknown(200),
+        ] {
+            assert_eq!(client_certificate_alert(alert), None);
+        }
+    }
+
+    #[test]
+    fn a_certificate_alert_after_a_certificate_request_is_a_client_certificate_failure() {
+        let failure = failed_session(
+            Flag::ClientCertRequested as u32,
+            Error::AlertReceived(AlertDescription::CertificateRequired),
+        );
+        assert_eq!(failure.code, FailureCode::ClientCertificate);
+        assert_eq!(failure.cause, Cause::Unspecified);
+        assert_eq!(failure.message, "certificate_required");
+    }
+
+    #[test]
+    fn other_alerts_and_alerts_without_a_certificate_request_stay_tls_failures() {
+        for (flags, alert) in [
+            (0, AlertDescription::UnknownCA),
+            (
+                Flag::ClientCertRequested as u32 | Flag::ClientCertSent as u32,
+                AlertDescription::DecodeError,
+            ),
+        ] {
+            let failure = failed_session(flags, Error::AlertReceived(alert));
+            assert_eq!(failure.code, FailureCode::Tls, "{alert:?}");
         }
     }
 }

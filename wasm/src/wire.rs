@@ -6,7 +6,7 @@
 
 /// The version of this ABI, exported as `pf_abi_version`: the host refuses an
 /// engine that speaks another.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Every variant of a wire enum, and the variant of a number the other side sent.
 macro_rules! known {
@@ -32,9 +32,13 @@ pub enum Flag {
     PeerClosed = 2,
     /// The session failed: `StepResult` says why, and it takes no more input.
     Failed = 8,
+    /// The server asked for a client certificate (it sent CertificateRequest).
+    ClientCertRequested = 16,
+    /// The client sent a non-empty Certificate (and its CertificateVerify).
+    ClientCertSent = 32,
 }
 
-known!(Flag as u32: HandshakeDone, PeerClosed, Failed);
+known!(Flag as u32: HandshakeDone, PeerClosed, Failed, ClientCertRequested, ClientCertSent);
 
 /// Why a session failed, mapped to `PinnedFetchError` codes by the host.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -47,9 +51,39 @@ pub enum FailureCode {
     Expired = 3,
     Hostname = 4,
     PinMismatch = 5,
+    /// The server, having asked for a client certificate, ended the handshake
+    /// with an alert about it; the message is the alert's name (`certificate_required`).
+    ClientCertificate = 6,
 }
 
-known!(FailureCode as u32: Tls, Untrusted, Expired, Hostname, PinMismatch);
+known!(FailureCode as u32: Tls, Untrusted, Expired, Hostname, PinMismatch, ClientCertificate);
+
+/// The DER form of a client identity's private key (`pf_identity_new`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(u32)]
+pub enum KeyFormat {
+    Pkcs8 = 1,
+    /// An RSA key (RSAPrivateKey).
+    Pkcs1 = 2,
+    /// An EC key (ECPrivateKey).
+    Sec1 = 3,
+}
+
+known!(KeyFormat as u32: Pkcs8, Pkcs1, Sec1);
+
+/// Why `pf_identity_new` refused an identity, read with `pf_identity_refusal`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(u32)]
+pub enum IdentityRefusal {
+    /// A key type or size ring cannot sign with (P-521, Ed448, DSA, RSA outside 2048-4096 bits).
+    UnsupportedKey = 1,
+    /// The key is not the leaf certificate's.
+    KeyMismatch = 2,
+    /// The key or a certificate is not DER of its kind, or the input is malformed.
+    Unparsable = 3,
+}
+
+known!(IdentityRefusal as u32: UnsupportedKey, KeyMismatch, Unparsable);
 
 /// Why a certificate was refused, beyond the failure code: the host words its
 /// message after it.
@@ -250,6 +284,8 @@ mod tests {
     fn every_number_reads_back_and_unknown_ones_do_not() {
         check!(Flag as u32, 4);
         check!(FailureCode as u32, 0);
+        check!(KeyFormat as u32, 0);
+        check!(IdentityRefusal as u32, 4);
         check!(Cause as u32, 13);
         check!(Stage as u32, 3);
         check!(Verdict as u32, 5);

@@ -3,14 +3,17 @@
 use std::ptr;
 
 // Links the engine, whose exports are reached through the declarations below.
-use pinned_fetch_engine::wire::StepResult;
+use pinned_fetch_engine::wire::{KeyFormat, StepResult};
 
 unsafe extern "C" {
     pub fn pf_abi_version() -> u32;
     pub fn pf_alloc(len: usize) -> *mut u8;
     pub fn pf_free(ptr: *mut u8, len: usize);
     pub fn pf_result() -> *const StepResult;
-    pub fn pf_config_new(ptr: *const u8, len: usize) -> u32;
+    pub fn pf_config_new(ptr: *const u8, len: usize, identity: u32) -> u32;
+    pub fn pf_identity_new(ptr: *mut u8, len: usize) -> u32;
+    pub fn pf_identity_refusal() -> u32;
+    pub fn pf_identity_free(identity: u32);
     pub fn pf_config_free(config: u32);
     pub fn pf_session_new(config: u32, ptr: *const u8, len: usize) -> u32;
     pub fn pf_session_free(session: u32);
@@ -65,6 +68,16 @@ pub fn config_input(certificates: &[&[u8]]) -> Vec<u8> {
         input.extend_from_slice(&(der.len() as u32).to_le_bytes());
         input.extend_from_slice(der);
     }
+    input
+}
+
+/// The input of `pf_identity_new`: the key's format and length (u32 LE each) and DER, then each certificate after its length (u32 LE).
+pub fn identity_input(format: KeyFormat, key: &[u8], chain: &[&[u8]]) -> Vec<u8> {
+    let mut input = Vec::new();
+    input.extend_from_slice(&(format as u32).to_le_bytes());
+    input.extend_from_slice(&(key.len() as u32).to_le_bytes());
+    input.extend_from_slice(key);
+    input.extend(config_input(chain));
     input
 }
 

@@ -93,7 +93,7 @@ pub struct Outcome {
 pub fn replay(recording: &[u8]) -> Outcome {
     host::reset();
     let config = engine::staged(&engine::config_input(&[CA_DER]), |ptr, len| unsafe {
-        engine::pf_config_new(ptr, len)
+        engine::pf_config_new(ptr, len, 0)
     });
     let mut random = Random::session();
     let params = session_params();

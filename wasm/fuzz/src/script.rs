@@ -7,7 +7,9 @@
 
 use arbitrary::Arbitrary;
 
-use pinned_fetch_engine::wire::{Cause, FailureCode, Flag, PathVerdict, StepResult, Verdict};
+use pinned_fetch_engine::wire::{
+    Cause, FailureCode, Flag, KeyFormat, PathVerdict, StepResult, Verdict,
+};
 
 use crate::engine;
 use crate::host::{self, Behaviour, Random};
@@ -302,6 +304,7 @@ impl Harness {
 
     fn new_config(&mut self, anchors: Anchors) {
         let must_succeed = matches!(anchors, Anchors::Fixture | Anchors::Mozilla);
+        let presents_identity = matches!(anchors, Anchors::Fixture);
         let input = match anchors {
             Anchors::Fixture => engine::config_input(&[recorded::CA_DER]),
             Anchors::Mozilla => Vec::new(),
@@ -315,11 +318,19 @@ impl Harness {
             }
             Anchors::Raw(bytes) => bytes,
         };
+        // A fixture config presents the fixture leaf as the client's identity,
+        // whose handle is freed at once: the config keeps the key alive.
+        let identity = if presents_identity {
+            fixture_identity()
+        } else {
+            0
+        };
         let config = host::as_session(0, &mut Random::session(), || {
             engine::staged(&input, |ptr, len| unsafe {
-                engine::pf_config_new(ptr, len)
+                engine::pf_config_new(ptr, len, identity)
             })
         });
+        unsafe { engine::pf_identity_free(identity) };
         assert!(
             config != 0 || !must_succeed,
             "the fixture CA or Mozilla's roots refused"
@@ -472,6 +483,29 @@ impl Harness {
             }
         }
     }
+}
+
+/// The fixture leaf and its key as a client identity; 0 only if the host's randomness fails.
+fn fixture_identity() -> u32 {
+    let mut input = engine::identity_input(
+        KeyFormat::Pkcs8,
+        recorded::LEAF_KEY_PKCS8,
+        &[recorded::LEAF_DER],
+    );
+    let identity = host::as_session(0, &mut Random::session(), || unsafe {
+        engine::pf_identity_new(input.as_mut_ptr(), input.len())
+    });
+    let key = 8..8 + recorded::LEAF_KEY_PKCS8.len();
+    assert!(
+        input[key].iter().all(|byte| *byte == 0),
+        "pf_identity_new left the key in its input"
+    );
+    assert!(
+        identity != 0 || host::behaviour().random_fails,
+        "the fixture identity was refused: {}",
+        unsafe { engine::pf_identity_refusal() }
+    );
+    identity
 }
 
 /// What `pf_result` must say after a call on a live session.

@@ -86,7 +86,7 @@ impl KeyLog for Secrets {
 fn record(version: &'static SupportedProtocolVersion, secrets: Arc<Secrets>) -> Vec<u8> {
     host::reset();
     let config = engine::staged(&engine::config_input(&[CA_DER]), |ptr, len| unsafe {
-        engine::pf_config_new(ptr, len)
+        engine::pf_config_new(ptr, len, 0)
     });
     let mut client_random = Random::session();
     let params = recorded::session_params();
