@@ -30,7 +30,7 @@ export interface IssueOptions {
   altNamesValue?: Uint8Array; // the subjectAltName extension's value as it is (malformed, say), instead of dnsNames and ipAddresses
 }
 
-type KeyAlgorithm = "P-256" | "P-384" | "RSA-2048" | "Ed25519";
+type KeyAlgorithm = "P-256" | "P-384" | "RSA-2048" | "RSA-4096" | "Ed25519";
 
 const KEY_ALGORITHMS: Record<
   KeyAlgorithm,
@@ -42,6 +42,16 @@ const KEY_ALGORITHMS: Record<
     generate: {
       name: "RSASSA-PKCS1-v1_5",
       modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
+    hash: "SHA-256",
+  },
+  // Seconds to generate: make one per run.
+  "RSA-4096": {
+    generate: {
+      name: "RSASSA-PKCS1-v1_5",
+      modulusLength: 4096,
       publicExponent: new Uint8Array([1, 0, 1]),
       hash: "SHA-256",
     },
@@ -124,9 +134,10 @@ async function keyId(publicKey: CryptoKey): Promise<Uint8Array> {
 }
 
 function algorithmOf(key: CryptoKeyPair): KeyAlgorithm {
-  const algorithm = key.publicKey.algorithm as EcKeyAlgorithm;
+  const algorithm = key.publicKey.algorithm as EcKeyAlgorithm & RsaHashedKeyAlgorithm;
   if (algorithm.name === "ECDSA") return algorithm.namedCurve as "P-256" | "P-384";
-  return algorithm.name === "Ed25519" ? "Ed25519" : "RSA-2048";
+  if (algorithm.name === "Ed25519") return "Ed25519";
+  return algorithm.modulusLength === 4096 ? "RSA-4096" : "RSA-2048";
 }
 
 // KeyUsage as a DER named bit string (trailing zero bits trimmed).
