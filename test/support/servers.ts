@@ -17,6 +17,7 @@ import { Duplex } from "node:stream";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { createSecureContext, type SecureVersion, TLSSocket } from "node:tls";
 
+import { ClientCertificateObserver, type Observation, OBSERVABLE_CIPHERS } from "./client-certificate-observer.js";
 import { ENCODED_TEXT, HELLO } from "./content.js";
 import type { Issued } from "./pki.js";
 
@@ -86,6 +87,106 @@ export async function startHttpsServer(options: ServerOptions): Promise<TestServ
   });
   server.on("tlsClientError", () => stats.handshakeFailures++);
   return listen(server, stats);
+}
+
+export interface ClientAuthServer extends TestServer {
+  /** What each connection's client sent, seen on the wire, in the order they came. */
+  readonly clientCertificates: Observation[];
+}
+
+/** What a client-auth server answers every request with. */
+export interface ClientAuthAnswer {
+  /** The CN of the client certificate the handshake authenticated (from the session, when resumed), or "none". */
+  subject: string;
+  /** Certificates the client sent on this connection: 0 if none (a resumed session sends none), null if unknown. */
+  certificates: number | null;
+  resumed: boolean;
+}
+
+/**
+ * An HTTPS server on 127.0.0.1 that asks each client for a certificate from
+ * `clientCa`, and refuses the handshake without one if `require` holds. Every
+ * request gets a ClientAuthAnswer as JSON; `?close` closes the connection
+ * after it. Each connection's client bytes pass through a
+ * ClientCertificateObserver on their way in.
+ */
+export async function startClientAuthServer(
+  options: ServerOptions & { clientCa: string; require: boolean },
+): Promise<ClientAuthServer> {
+  const stats = newStats();
+  const observer = new ClientCertificateObserver();
+  const https = createHttpsServer(
+    {
+      key: options.key.keyPem,
+      cert: options.chain.map((certificate) => certificate.certPem).join(""),
+      noDelay: true,
+      minVersion: options.minVersion ?? "TLSv1.2",
+      maxVersion: options.maxVersion ?? "TLSv1.3",
+      requestCert: true,
+      rejectUnauthorized: options.require,
+      ca: options.clientCa,
+      ciphers: OBSERVABLE_CIPHERS,
+    },
+    (request, response) => {
+      stats.requests++;
+      const socket = request.socket as TLSSocket;
+      const answer: ClientAuthAnswer = {
+        subject: String(socket.getPeerCertificate().subject?.CN ?? "none"),
+        certificates: observer.of(socket)?.certificates ?? null,
+        resumed: socket.isSessionReused(),
+      };
+      const close = new URL(request.url ?? "/", "https://test").searchParams.has("close");
+      const body = JSON.stringify(answer);
+      request.resume();
+      request.on("end", () =>
+        response
+          .writeHead(200, {
+            "content-type": "application/json",
+            "content-length": String(Buffer.byteLength(body)),
+            ...(close && { connection: "close" }),
+          })
+          .end(body),
+      );
+    },
+  );
+  https.on("keylog", (line: Buffer, socket: TLSSocket) => observer.keylog(line, socket));
+  https.on("secureConnection", (socket: TLSSocket) => {
+    stats.connections++;
+    if (socket.isSessionReused()) stats.resumed++;
+    socket.on("data", (chunk: Buffer) => (stats.receivedBytes += chunk.length));
+  });
+  https.on("tlsClientError", () => stats.handshakeFailures++);
+  // The TLS server reads each connection through a stream of our own, which shows the observer what comes in.
+  const server = createTcpServer((tcp) => {
+    tcp.setNoDelay(true);
+    tcp.on("error", () => {});
+    const observe = observer.connection();
+    const wire = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, done) {
+        tcp.write(chunk, () => done());
+      },
+      final(done) {
+        tcp.end(done);
+      },
+      destroy(error, done) {
+        tcp.destroy();
+        done(error);
+      },
+    });
+    tcp.on("data", (chunk: Buffer) => {
+      observe(chunk);
+      wire.push(chunk);
+    });
+    tcp.on("end", () => wire.push(null));
+    tcp.on("close", () => wire.destroy());
+    https.emit("connection", wire);
+  });
+  const running = await listen(server, stats);
+  return Object.defineProperty(running, "clientCertificates", {
+    enumerable: true,
+    get: () => observer.observations(),
+  }) as ClientAuthServer;
 }
 
 /** A TLS server on 127.0.0.1 that hands each decrypted connection, and the TCP socket under it, to `onConnection`. */
