@@ -2,6 +2,7 @@
 // CAs, as plain data that crosses from the Node harness to Deno and Bun, and
 // the counters each server keeps, read over loopback HTTP.
 import type { RuntimeName } from "../../../src/index.js";
+import type { Observation } from "../../support/client-certificate-observer.js";
 import type { MazeName } from "../../support/hostile/chains.js";
 import type { HostileDescription } from "../../support/hostile/plan.js";
 
@@ -67,8 +68,29 @@ const SERVERS = [
   "inspectingProxy",
   "hostile",
   "decoding",
+  "clientAuth13",
+  "clientAuth12",
+  "clientAuthAsk13",
+  "clientAuthAsk12",
 ] as const;
 export type ServerName = (typeof SERVERS)[number];
+
+/** The client certificates' key types, one leaf each. */
+export const CLIENT_KEYS = ["rsa2048", "rsa4096", "p256", "p384", "ed25519"] as const;
+export type ClientKeyName = (typeof CLIENT_KEYS)[number];
+
+/** A client certificate and its key, in each form a user may hold them. */
+export interface ClientIdentityFiles {
+  /** The leaf certificate's CN, which the client-auth servers answer with. */
+  subject: string;
+  /** PEM: the leaf, then any intermediate. */
+  cert: string;
+  /** The private key as PEM: PKCS#8; PKCS#1 for RSA, SEC1 for EC; and PKCS#8 encrypted with `passphrase`. */
+  keys: { pkcs8: string; pkcs1?: string; sec1?: string; encryptedPkcs8: string };
+  /** PKCS#12 of the chain and the key, encrypted with `passphrase`, as base64. */
+  pfx: string;
+  passphrase: string;
+}
 
 /** What the `authProxy` server asks for: characters that a URL's user and password must percent-encode. */
 export const PROXY_CREDENTIALS = { user: "pinned@fetch", password: "pä ss:w%rd/" } as const;
@@ -99,7 +121,21 @@ export interface FixtureDescription {
   mazes: { root: string; ports: Record<MazeName, number>; says: Record<MazeName, string> };
   /** The `hostile` server's recorded connections, and how many cases to run, from which seed. */
   hostile: HostileDescription;
+  /**
+   * Client certificates for the `clientAuth*` servers, which present a certificate for CLIENT_HOSTS. Those
+   * servers accept a client certificate from one client CA (`clientAuth13` and `clientAuth12` require one;
+   * the `Ask` ones only ask) and answer every request with a ClientAuthAnswer. `identities`: a leaf of that
+   * CA for each key type; `chained`: one under an intermediate, sent with it; `other`: another CA's.
+   */
+  clientAuth: {
+    identities: Record<ClientKeyName, ClientIdentityFiles>;
+    chained: ClientIdentityFiles;
+    other: ClientIdentityFiles;
+  };
 }
+
+/** The names the `clientAuth*` servers' certificate covers. */
+export const CLIENT_HOSTS = ["client.test", "a.client.test", "b.client.test", "a.b.client.test", "other.test"] as const;
 
 interface ServerStats {
   connections: number;
@@ -113,6 +149,8 @@ interface ServerStats {
   tunnels?: number;
   lastTarget?: string | null;
   lastAuthorization?: string | null;
+  /** Client-auth servers only: whether each connection's client sent a certificate, seen on the wire. */
+  clientCertificates?: Observation[];
 }
 
 export interface Fixture extends FixtureDescription {

@@ -21,17 +21,25 @@ import {
   type Pki,
   withAlteredSignature,
 } from "../../support/pki.js";
+import { createClientPki } from "../../support/client-pki.js";
 import { startProxy } from "../../support/proxy.js";
 import {
   pinOf,
   startBlackHole,
+  startClientAuthServer,
   startCoalescingTlsServer,
   startHttpsServer,
   startTcpServer,
   startTlsServer,
   type TestServer,
 } from "../../support/servers.js";
-import { CERTIFICATES, type FixtureDescription, PROXY_CREDENTIALS, type ServerName } from "./description.js";
+import {
+  CERTIFICATES,
+  CLIENT_HOSTS,
+  type FixtureDescription,
+  PROXY_CREDENTIALS,
+  type ServerName,
+} from "./description.js";
 
 export interface RunningFixture {
   description: FixtureDescription;
@@ -92,6 +100,8 @@ const RAW_ROUTES: Record<string, (socket: TLSSocket, tcp: Socket) => void> = {
 };
 
 export async function startFixture(): Promise<RunningFixture> {
+  // Its RSA 4096 key takes a while: generated while the rest starts.
+  const clientPkiMade = createClientPki();
   const pki = await createPki();
   // The same intermediate key, also signed by the other root: a second valid path.
   const crossSigned = await issue({
@@ -162,6 +172,15 @@ export async function startFixture(): Promise<RunningFixture> {
   const impostor = { chain: [pki.otherLeaf, pki.otherIntermediate], key: pki.otherLeaf };
   const appended = { chain: [pki.otherLeaf, pki.otherIntermediate, pki.intermediate], key: pki.otherLeaf };
   const only = (version: "TLSv1.3" | "TLSv1.2") => ({ minVersion: version, maxVersion: version });
+  const clientHosts = await issue({ commonName: "client.test", dnsNames: [...CLIENT_HOSTS], issuer: pki.intermediate });
+  const clientAuth = async (require: boolean, version: "TLSv1.3" | "TLSv1.2") =>
+    startClientAuthServer({
+      chain: [clientHosts, pki.intermediate],
+      key: clientHosts,
+      clientCa: (await clientPkiMade).ca,
+      require,
+      ...only(version),
+    });
   const hostile = await startHostileServer(pki);
   // Made in the background (a few seconds of compressing), so that the fixture starts at once.
   prepare(bombPath("gzip"), bombPath("br"));
@@ -246,6 +265,11 @@ export async function startFixture(): Promise<RunningFixture> {
     }),
     hostile,
     decoding: await startDecodingServer(good),
+    // Last: by now the client PKI is made, or nearly.
+    clientAuth13: await clientAuth(true, "TLSv1.3"),
+    clientAuth12: await clientAuth(true, "TLSv1.2"),
+    clientAuthAsk13: await clientAuth(false, "TLSv1.3"),
+    clientAuthAsk12: await clientAuth(false, "TLSv1.2"),
   };
 
   const control = createServer((request, response) => {
@@ -268,6 +292,7 @@ export async function startFixture(): Promise<RunningFixture> {
       response.writeHead(204).end();
     });
   };
+  const clientPki = await clientPkiMade;
   const description: FixtureDescription = {
     control: `http://127.0.0.1:${await listen(control)}`,
     ports: Object.fromEntries(Object.entries(servers).map(([name, server]) => [name, server.port])) as Record<
@@ -296,6 +321,7 @@ export async function startFixture(): Promise<RunningFixture> {
       only: process.env.PF_HOSTILE_ONLY ?? null,
       recorded: hostile.recorded,
     },
+    clientAuth: { identities: clientPki.identities, chained: clientPki.chained, other: clientPki.other },
   };
   return {
     description,
