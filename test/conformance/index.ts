@@ -3,6 +3,7 @@
 // Deno and Bun.
 import { bodies } from "./bodies.js";
 import { certificates } from "./certificates.js";
+import { clientCertificates } from "./client-certificates.js";
 import type { Group } from "./harness/check.js";
 import { config } from "./config.js";
 import { decoding } from "./decoding.js";
@@ -38,6 +39,7 @@ export const groups: Group[] = [
   pool,
   libraries,
   tls,
+  clientCertificates,
   config,
   network,
   cancellation,

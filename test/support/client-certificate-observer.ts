@@ -25,7 +25,7 @@ export const OBSERVABLE_CIPHERS = [
  * an empty one (it had none to give), none at all before its handshake flight
  * ended (Finished, ClientKeyExchange or an alert), or not known yet.
  */
-export type Verdict = "sent" | "empty" | "none" | "pending";
+type Verdict = "sent" | "empty" | "none" | "pending";
 
 export interface Observation {
   verdict: Verdict;
