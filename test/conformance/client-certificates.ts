@@ -169,7 +169,7 @@ const keyScenarios = CLIENT_KEYS.flatMap((name) =>
   ].map(({ form, version }) => ({
     name: `${KEY_LABELS[name]}, the key as ${FORM_LABELS[form]}, over TLS ${version}: the server authenticates it`,
     run: async (fixture: Fixture) => {
-      const files = fixture.clientAuth.identities[name];
+      const files = await fixture.clientIdentity(name);
       let answer: ClientAuthAnswer | undefined;
       await withFetch(options(fixture, { "a.client.test": identity(files, form) }), async (fetch) => {
         answer = await ask(fetch, fixture, overVersion(version).required, "a.client.test");
@@ -184,7 +184,7 @@ const pinsFirst = (version: "1.3" | "1.2") => ({
   name: `a pinned host that fails its pins over TLS ${version}: ERR_PIN_MISMATCH, and the server saw no client certificate`,
   run: async (fixture: Fixture) => {
     const { required } = overVersion(version);
-    const files = fixture.clientAuth.identities.p256;
+    const files = await fixture.clientIdentity("p256");
     const given = { "a.client.test": identity(files) };
     const reports: unknown[] = [];
     const before = await observedCount(fixture, required);
@@ -218,7 +218,7 @@ const refusals = (version: "1.3" | "1.2") => {
     {
       name: `over TLS ${version}, a certificate under an intermediate: the intermediate is sent with it`,
       run: async (fixture: Fixture) => {
-        const files = fixture.clientAuth.chained;
+        const files = await fixture.clientIdentity("chained");
         await withFetch(options(fixture, { "a.client.test": identity(files) }), async (fetch) => {
           assert.deepEqual(await ask(fetch, fixture, required, "a.client.test"), {
             subject: files.subject,
@@ -232,7 +232,7 @@ const refusals = (version: "1.3" | "1.2") => {
       name: `over TLS ${version}, a server that requires a certificate none is configured for: ERR_CLIENT_CERT`,
       run: async (fixture: Fixture) => {
         // An identity for another host only; in TLS 1.3 the server's alert comes after the request is sent.
-        const given = { "b.client.test": identity(fixture.clientAuth.identities.p256) };
+        const given = { "b.client.test": identity(await fixture.clientIdentity("p256")) };
         for (const configured of [undefined, given]) {
           await withFetch(options(fixture, configured), async (fetch) => {
             const error = await rejection(fetch(url(fixture, required, "a.client.test")));
@@ -246,7 +246,7 @@ const refusals = (version: "1.3" | "1.2") => {
     {
       name: `over TLS ${version}, a certificate the server's CA did not issue: ERR_CLIENT_CERT naming unknown_ca`,
       run: async (fixture: Fixture) => {
-        const files = fixture.clientAuth.other;
+        const files = await fixture.clientIdentity("other");
         await withFetch(options(fixture, { "a.client.test": identity(files) }), async (fetch) => {
           const error = await rejection(fetch(url(fixture, required, "a.client.test")));
           assert.equal(error.code, "ERR_CLIENT_CERT");
@@ -260,7 +260,7 @@ const refusals = (version: "1.3" | "1.2") => {
       name: `over TLS ${version}, a host outside the pattern that asks for a certificate gets none`,
       run: async (fixture: Fixture) => {
         const { asking } = overVersion(version);
-        const files = fixture.clientAuth.identities.p256;
+        const files = await fixture.clientIdentity("p256");
         await withFetch(options(fixture, { "a.client.test": identity(files) }), async (fetch) => {
           assert.deepEqual(await ask(fetch, fixture, asking, "other.test"), {
             subject: "none",
@@ -275,7 +275,8 @@ const refusals = (version: "1.3" | "1.2") => {
       name: `over TLS ${version}, identities for two hosts on one instance never cross, pooled or resumed`,
       run: async (fixture: Fixture) => {
         const { asking } = overVersion(version);
-        const { p256, rsa2048 } = fixture.clientAuth.identities;
+        const p256 = await fixture.clientIdentity("p256");
+        const rsa2048 = await fixture.clientIdentity("rsa2048");
         const expected: Record<string, string> = {
           "a.client.test": p256.subject,
           "b.client.test": rsa2048.subject,
@@ -316,7 +317,7 @@ const patterns = PATTERNS.map(([pattern, covered]) => ({
     .filter((host) => covered[host])
     .join(", ")} only`,
   run: async (fixture: Fixture) => {
-    const files = fixture.clientAuth.identities.p384;
+    const files = await fixture.clientIdentity("p384");
     await withFetch(options(fixture, { [pattern]: identity(files) }), async (fetch) => {
       for (const [host, offered] of Object.entries(covered)) {
         const answer = await ask(fetch, fixture, "clientAuthAsk13", host);
@@ -327,34 +328,34 @@ const patterns = PATTERNS.map(([pattern, covered]) => ({
 }));
 
 /** A wrong passphrase or a key of another certificate. */
-const UNUSABLE: [string, (fixture: Fixture) => { given: Identity; files: ClientIdentityFiles }][] = [
+const UNUSABLE: [string, (fixture: Fixture) => Promise<{ given: Identity; files: ClientIdentityFiles }>][] = [
   [
     "an encrypted PKCS#8 key with a wrong passphrase",
-    (fixture) => {
-      const files = fixture.clientAuth.identities.rsa2048;
+    async (fixture) => {
+      const files = await fixture.clientIdentity("rsa2048");
       return { files, given: { cert: files.cert, key: files.keys.encryptedPkcs8, passphrase: "not the passphrase" } };
     },
   ],
   [
     "a PKCS#12 file with a wrong passphrase",
-    (fixture) => {
-      const files = fixture.clientAuth.identities.p256;
+    async (fixture) => {
+      const files = await fixture.clientIdentity("p256");
       return { files, given: { pfx: base64Bytes(files.pfx), passphrase: "not the passphrase" } };
     },
   ],
   [
     "a key that is not the certificate's",
-    (fixture) => {
-      const files = fixture.clientAuth.chained;
-      return { files, given: { cert: fixture.clientAuth.identities.p256.cert, key: files.keys.pkcs8 } };
+    async (fixture) => {
+      const files = await fixture.clientIdentity("chained");
+      return { files, given: { cert: (await fixture.clientIdentity("p256")).cert, key: files.keys.pkcs8 } };
     },
   ],
 ];
 
 const config = UNUSABLE.map(([what, make]) => ({
   name: `${what}: ERR_CONFIG from createPinnedFetch, naming the pattern, with no key material shown`,
-  run: (fixture: Fixture) => {
-    const { files, given } = make(fixture);
+  run: async (fixture: Fixture) => {
+    const { files, given } = await make(fixture);
     const error = thrown(() => createPinnedFetch(options(fixture, { "a.client.test": given })));
     assert.equal(error.code, "ERR_CONFIG");
     assert.match(error.message, /a\.client\.test/);
@@ -369,7 +370,7 @@ export const clientCertificates: Group = {
     {
       name: "a certificate and key given as PEM bytes",
       run: async (fixture) => {
-        const files = fixture.clientAuth.identities.p256;
+        const files = await fixture.clientIdentity("p256");
         const bytes = (text: string) => new TextEncoder().encode(text);
         const given = { cert: bytes(files.cert), key: bytes(files.keys.pkcs8) };
         assert.equal(await subjectSeen(fixture, "clientAuth13", "a.client.test", given), files.subject);
@@ -381,7 +382,7 @@ export const clientCertificates: Group = {
     {
       name: "connectTls presents its clientCertificate",
       run: async (fixture) => {
-        const files = fixture.clientAuth.identities.ed25519;
+        const files = await fixture.clientIdentity("ed25519");
         const tlsOptions: TlsOptions = {
           hostname: "a.client.test",
           port: fixture.ports.clientAuth13,
@@ -412,7 +413,7 @@ export const clientCertificates: Group = {
     {
       name: "an instance made with a key shows none of it when printed",
       run: async (fixture) => {
-        const files = fixture.clientAuth.identities.rsa4096;
+        const files = await fixture.clientIdentity("rsa4096");
         const given = { "a.client.test": identity(files, "encryptedPkcs8"), "b.client.test": identity(files, "pfx") };
         await withFetch(options(fixture, given), async (fetch) => {
           assert.equal((await ask(fetch, fixture, "clientAuth13", "a.client.test")).subject, files.subject);

@@ -5,7 +5,7 @@
 // (node:crypto writes the PKCS#1, SEC1 and encrypted PKCS#8 forms).
 import { createPrivateKey } from "node:crypto";
 
-import type { ClientIdentityFiles, ClientKeyName } from "../conformance/harness/description.js";
+import type { ClientIdentityFiles, ClientIdentityName, ClientKeyName } from "../conformance/harness/description.js";
 import { buildPkcs12 } from "./pkcs12.js";
 import { CLIENT_AUTH, type IssueOptions, type Issued, issue } from "./pki.js";
 
@@ -23,9 +23,11 @@ const KEY_TYPES: Record<ClientKeyName, { algorithm: IssueOptions["algorithm"]; l
 export interface ClientPki {
   /** PEM of the CA the client-auth servers accept. */
   ca: string;
-  identities: Record<ClientKeyName, ClientIdentityFiles>;
-  chained: ClientIdentityFiles;
-  other: ClientIdentityFiles;
+  /**
+   * An identity, made at its first call (RSA 4096 keys take seconds to generate, which the fixture's start
+   * should not wait for) and the same one afterwards.
+   */
+  identity(name: ClientIdentityName): Promise<ClientIdentityFiles>;
 }
 
 export async function createClientPki(): Promise<ClientPki> {
@@ -34,18 +36,24 @@ export async function createClientPki(): Promise<ClientPki> {
   const otherCa = await issue({ commonName: "Impostor Client CA", ca: true });
   const client = (commonName: string, issuer: Issued, algorithm?: IssueOptions["algorithm"]) =>
     issue({ commonName, issuer, extendedKeyUsage: [CLIENT_AUTH], ...(algorithm && { algorithm }) });
-  // In parallel: WebCrypto generates keys off the main thread, and RSA 4096 takes the longest.
-  const [identities, chained, other] = await Promise.all([
-    Promise.all(
-      Object.entries(KEY_TYPES).map(async ([name, { algorithm, legacy }]) => {
-        const leaf = await client(`pinned-fetch client ${algorithm}`, ca, algorithm);
-        return [name, await files(leaf, [], legacy)] as const;
-      }),
-    ).then((entries) => Object.fromEntries(entries) as Record<ClientKeyName, ClientIdentityFiles>),
-    client("pinned-fetch client under an intermediate", intermediate).then((leaf) => files(leaf, [intermediate])),
-    client("pinned-fetch client of another CA", otherCa).then((leaf) => files(leaf, [])),
-  ]);
-  return { ca: ca.certPem, identities, chained, other };
+  const make = (name: ClientIdentityName): Promise<ClientIdentityFiles> => {
+    if (name === "chained") {
+      return client("pinned-fetch client under an intermediate", intermediate).then((leaf) =>
+        files(leaf, [intermediate]),
+      );
+    }
+    if (name === "other") return client("pinned-fetch client of another CA", otherCa).then((leaf) => files(leaf, []));
+    const { algorithm, legacy } = KEY_TYPES[name];
+    return client(`pinned-fetch client ${algorithm}`, ca, algorithm).then((leaf) => files(leaf, [], legacy));
+  };
+  const made = new Map<ClientIdentityName, Promise<ClientIdentityFiles>>();
+  return {
+    ca: ca.certPem,
+    identity(name) {
+      if (!made.has(name)) made.set(name, make(name));
+      return made.get(name)!;
+    },
+  };
 }
 
 async function files(leaf: Issued, intermediates: Issued[], legacy?: "pkcs1" | "sec1"): Promise<ClientIdentityFiles> {

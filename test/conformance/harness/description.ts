@@ -78,6 +78,9 @@ export type ServerName = (typeof SERVERS)[number];
 /** The client certificates' key types, one leaf each. */
 export const CLIENT_KEYS = ["rsa2048", "rsa4096", "p256", "p384", "ed25519"] as const;
 export type ClientKeyName = (typeof CLIENT_KEYS)[number];
+/** A leaf of each key type; `chained`: one under an intermediate, sent with it; `other`: another client CA's. */
+export const CLIENT_IDENTITIES = [...CLIENT_KEYS, "chained", "other"] as const;
+export type ClientIdentityName = (typeof CLIENT_IDENTITIES)[number];
 
 /** A client certificate and its key, in each form a user may hold them. */
 export interface ClientIdentityFiles {
@@ -96,7 +99,7 @@ export interface ClientIdentityFiles {
 export const PROXY_CREDENTIALS = { user: "pinned@fetch", password: "pä ss:w%rd/" } as const;
 
 export interface FixtureDescription {
-  /** The control server: GET /stats/<server> answers a server's counters. */
+  /** The control server: GET /stats/<server> answers a server's counters, GET /client-identity/<name> an identity. */
   control: string;
   ports: Record<ServerName, number>;
   /** `sha256/` SPKI pins, computed by node:crypto. */
@@ -121,20 +124,13 @@ export interface FixtureDescription {
   mazes: { root: string; ports: Record<MazeName, number>; says: Record<MazeName, string> };
   /** The `hostile` server's recorded connections, and how many cases to run, from which seed. */
   hostile: HostileDescription;
-  /**
-   * Client certificates for the `clientAuth*` servers, which present a certificate for CLIENT_HOSTS. Those
-   * servers accept a client certificate from one client CA (`clientAuth13` and `clientAuth12` require one;
-   * the `Ask` ones only ask) and answer every request with a ClientAuthAnswer. `identities`: a leaf of that
-   * CA for each key type; `chained`: one under an intermediate, sent with it; `other`: another CA's.
-   */
-  clientAuth: {
-    identities: Record<ClientKeyName, ClientIdentityFiles>;
-    chained: ClientIdentityFiles;
-    other: ClientIdentityFiles;
-  };
 }
 
-/** The names the `clientAuth*` servers' certificate covers. */
+/**
+ * The names the `clientAuth*` servers' certificate covers. Those servers accept a client certificate from one
+ * client CA (`clientAuth13` and `clientAuth12` require one; the `Ask` ones only ask) and answer every request
+ * with a ClientAuthAnswer; `Fixture.clientIdentity` gives the client certificates.
+ */
 export const CLIENT_HOSTS = ["client.test", "a.client.test", "b.client.test", "a.b.client.test", "other.test"] as const;
 
 interface ServerStats {
@@ -157,6 +153,8 @@ export interface Fixture extends FixtureDescription {
   /** The runtime the scenarios run in, as the harness started it. */
   runtime: RuntimeName;
   stats(server: ServerName): Promise<ServerStats>;
+  /** A client certificate and key for the `clientAuth*` servers (made in the background: the first call may wait). */
+  clientIdentity(name: ClientIdentityName): Promise<ClientIdentityFiles>;
 }
 
 export function fixtureOf(description: FixtureDescription, runtime: RuntimeName): Fixture {
@@ -167,6 +165,11 @@ export function fixtureOf(description: FixtureDescription, runtime: RuntimeName)
       const response = await fetch(`${description.control}/stats/${server}`);
       if (!response.ok) throw new Error(`no stats for ${server}: ${response.status}`);
       return (await response.json()) as ServerStats;
+    },
+    async clientIdentity(name) {
+      const response = await fetch(`${description.control}/client-identity/${name}`);
+      if (!response.ok) throw new Error(`no client identity ${name}: ${response.status}`);
+      return (await response.json()) as ClientIdentityFiles;
     },
   };
 }

@@ -36,6 +36,8 @@ import {
 import {
   CERTIFICATES,
   CLIENT_HOSTS,
+  CLIENT_IDENTITIES,
+  type ClientIdentityName,
   type FixtureDescription,
   PROXY_CREDENTIALS,
   type ServerName,
@@ -100,9 +102,8 @@ const RAW_ROUTES: Record<string, (socket: TLSSocket, tcp: Socket) => void> = {
 };
 
 export async function startFixture(): Promise<RunningFixture> {
-  // Its RSA 4096 key takes a while: generated while the rest starts.
-  const clientPkiMade = createClientPki();
   const pki = await createPki();
+  const clientPki = await createClientPki();
   // The same intermediate key, also signed by the other root: a second valid path.
   const crossSigned = await issue({
     commonName: "pinned-fetch Test Intermediate CA",
@@ -173,11 +174,11 @@ export async function startFixture(): Promise<RunningFixture> {
   const appended = { chain: [pki.otherLeaf, pki.otherIntermediate, pki.intermediate], key: pki.otherLeaf };
   const only = (version: "TLSv1.3" | "TLSv1.2") => ({ minVersion: version, maxVersion: version });
   const clientHosts = await issue({ commonName: "client.test", dnsNames: [...CLIENT_HOSTS], issuer: pki.intermediate });
-  const clientAuth = async (require: boolean, version: "TLSv1.3" | "TLSv1.2") =>
+  const clientAuth = (require: boolean, version: "TLSv1.3" | "TLSv1.2") =>
     startClientAuthServer({
       chain: [clientHosts, pki.intermediate],
       key: clientHosts,
-      clientCa: (await clientPkiMade).ca,
+      clientCa: clientPki.ca,
       require,
       ...only(version),
     });
@@ -265,7 +266,6 @@ export async function startFixture(): Promise<RunningFixture> {
     }),
     hostile,
     decoding: await startDecodingServer(good),
-    // Last: by now the client PKI is made, or nearly.
     clientAuth13: await clientAuth(true, "TLSv1.3"),
     clientAuth12: await clientAuth(true, "TLSv1.2"),
     clientAuthAsk13: await clientAuth(false, "TLSv1.3"),
@@ -276,6 +276,11 @@ export async function startFixture(): Promise<RunningFixture> {
     const [, kind, name] = (request.url ?? "").split("/");
     if (kind === "description") return response.end(JSON.stringify(description));
     if (kind === "hostile" && request.method === "POST") return armHostile(request, response);
+    if (kind === "client-identity" && CLIENT_IDENTITIES.includes(name as ClientIdentityName)) {
+      return void clientPki
+        .identity(name as ClientIdentityName)
+        .then((files) => response.setHeader("content-type", "application/json").end(JSON.stringify(files)));
+    }
     const server = kind === "stats" && Object.hasOwn(servers, name!) ? servers[name as ServerName] : undefined;
     if (!server) return response.writeHead(404).end();
     const { close: _, port: __, ...stats } = server;
@@ -292,7 +297,6 @@ export async function startFixture(): Promise<RunningFixture> {
       response.writeHead(204).end();
     });
   };
-  const clientPki = await clientPkiMade;
   const description: FixtureDescription = {
     control: `http://127.0.0.1:${await listen(control)}`,
     ports: Object.fromEntries(Object.entries(servers).map(([name, server]) => [name, server.port])) as Record<
@@ -321,7 +325,6 @@ export async function startFixture(): Promise<RunningFixture> {
       only: process.env.PF_HOSTILE_ONLY ?? null,
       recorded: hostile.recorded,
     },
-    clientAuth: { identities: clientPki.identities, chained: clientPki.chained, other: clientPki.other },
   };
   return {
     description,
