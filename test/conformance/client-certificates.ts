@@ -101,9 +101,9 @@ async function subjectSeen(fixture: Fixture, server: ServerName, host: string, g
 }
 
 /**
- * Pieces of a key's encodings (its PEM bodies, PKCS#12 file and passphrase)
- * that no message, report or printed object may contain: base64 slices from
- * inside each body, past the headers that every key of a type shares.
+ * Pieces of a key's encodings (its PEM bodies, PKCS#12 file, its passphrase and a wrong one)
+ * that no message, report or printed object may contain: every 24 base64
+ * characters of each body, past the 32 that begin every key of a type.
  */
 function keyMaterial(files: ClientIdentityFiles): string[] {
   const bodies = [...Object.values(files.keys), files.pfx].map((text) =>
@@ -111,9 +111,10 @@ function keyMaterial(files: ClientIdentityFiles): string[] {
   );
   return [
     files.passphrase,
+    WRONG_PASSPHRASE,
     ...bodies.flatMap((body) =>
-      Array.from({ length: Math.floor((body.length - 64) / 48) }, (_, index) =>
-        body.slice(64 + index * 48, 88 + index * 48),
+      Array.from({ length: Math.floor((body.length - 32) / 24) }, (_, index) =>
+        body.slice(32 + index * 24, 56 + index * 24),
       ),
     ),
   ];
@@ -327,20 +328,23 @@ const patterns = PATTERNS.map(([pattern, covered]) => ({
   },
 }));
 
+/** Given instead of the right one: a message must not show it either. */
+const WRONG_PASSPHRASE = "wrong-passphrase-5d2b";
+
 /** A wrong passphrase or a key of another certificate. */
 const UNUSABLE: [string, (fixture: Fixture) => Promise<{ given: Identity; files: ClientIdentityFiles }>][] = [
   [
     "an encrypted PKCS#8 key with a wrong passphrase",
     async (fixture) => {
       const files = await fixture.clientIdentity("rsa2048");
-      return { files, given: { cert: files.cert, key: files.keys.encryptedPkcs8, passphrase: "not the passphrase" } };
+      return { files, given: { cert: files.cert, key: files.keys.encryptedPkcs8, passphrase: WRONG_PASSPHRASE } };
     },
   ],
   [
     "a PKCS#12 file with a wrong passphrase",
     async (fixture) => {
       const files = await fixture.clientIdentity("p256");
-      return { files, given: { pfx: base64Bytes(files.pfx), passphrase: "not the passphrase" } };
+      return { files, given: { pfx: base64Bytes(files.pfx), passphrase: WRONG_PASSPHRASE } };
     },
   ],
   [
