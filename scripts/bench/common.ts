@@ -9,6 +9,17 @@ export interface Target {
   statsPort: number;
   ca: string;
   pins: string[];
+  /**
+   * A second listener, the same but that it requires a client certificate from a CA of its own,
+   * and an identity for it per key type (`RSA 2048`, `ECDSA P-256`).
+   */
+  clientAuth: { port: number; identities: Record<string, Identity> };
+}
+
+/** A client certificate and its private key, PEM (the key PKCS#8). */
+export interface Identity {
+  cert: string;
+  key: string;
 }
 
 /**

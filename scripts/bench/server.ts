@@ -1,21 +1,25 @@
 // The benchmark's TLS server, in a process of its own so that it takes no
 // CPU from the client being measured. No session tickets (Node keeps no
-// server-side session cache), so every handshake is a full one.
+// server-side session cache), so every handshake is a full one. A second
+// listener, the same but that it requires a client certificate from a CA of
+// its own, serves the cold measure with a client certificate.
 //
 // Every request carries `?tag=<runtime>/<measure>/<client>`; the server
 // counts, per tag, the requests, the TLS connections that carried any of
 // them, and how many of those are still open. A plain-HTTP listener on
 // loopback answers GET /stats with those counters as JSON.
 //
-// Prints {port, statsPort, ca, pins} as one JSON line; when its stdin
-// closes, prints its counters and exits.
+// Prints {port, statsPort, ca, pins, clientAuth: {port, identities}} as one
+// JSON line (an identity per client key type, certificate and PKCS#8 key in
+// PEM); when its stdin closes, prints its counters and exits.
 import { constants } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer } from "node:https";
+import { type ServerOptions, createServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 
-import { createPki } from "../../test/support/pki.js";
+import type { Identity } from "./common.js";
+import { CLIENT_AUTH, type IssueOptions, createPki, issue } from "../../test/support/pki.js";
 import { pinOf } from "../../test/support/servers.js";
 
 export interface Counter {
@@ -92,32 +96,49 @@ function route(request: IncomingMessage, response: ServerResponse): void {
 }
 
 const pki = await createPki();
-const server = createServer(
-  {
-    key: pki.leaf.keyPem,
-    cert: pki.leaf.certPem + pki.intermediate.certPem,
-    // Without it, Nagle's algorithm holds a response's last small segment for a delayed ACK.
-    noDelay: true,
-    secureOptions: constants.SSL_OP_NO_TICKET,
-    // Each client's preference picks the cipher, as with nginx's default (ssl_prefer_server_ciphers off);
-    // Node's own default is the server's order, which puts AES-GCM first.
-    honorCipherOrder: false,
-  },
+const options: ServerOptions = {
+  key: pki.leaf.keyPem,
+  cert: pki.leaf.certPem + pki.intermediate.certPem,
+  // Without it, Nagle's algorithm holds a response's last small segment for a delayed ACK.
+  noDelay: true,
+  secureOptions: constants.SSL_OP_NO_TICKET,
+  // Each client's preference picks the cipher, as with nginx's default (ssl_prefer_server_ciphers off);
+  // Node's own default is the server's order, which puts AES-GCM first.
+  honorCipherOrder: false,
+};
+const clientCa = await issue({ commonName: "pinned-fetch bench client CA", ca: true });
+const CLIENT_KEYS: Record<string, IssueOptions["algorithm"]> = { "RSA 2048": "RSA-2048", "ECDSA P-256": "P-256" };
+const identities: Record<string, Identity> = {};
+for (const [keyType, algorithm] of Object.entries(CLIENT_KEYS)) {
+  const { certPem, keyPem } = await issue({
+    commonName: `bench client ${keyType}`,
+    issuer: clientCa,
+    algorithm,
+    extendedKeyUsage: [CLIENT_AUTH],
+  });
+  identities[keyType] = { cert: certPem, key: keyPem };
+}
+const server = createServer(options, route);
+const clientAuthServer = createServer(
+  { ...options, requestCert: true, rejectUnauthorized: true, ca: clientCa.certPem },
   route,
 );
-// Idle keep-alive connections stay open for the clients to close (pinned-fetch's pool closes its own after 4 s).
-server.keepAliveTimeout = 60_000;
-server.on("secureConnection", (socket: TLSSocket) => {
-  stats.handshakes++;
-  if (socket.isSessionReused()) stats.resumed++;
-});
-server.on("connection", (socket: Socket) => {
-  stats.open++;
-  socket.once("close", () => stats.open--);
-});
-server.on("tlsClientError", () => {});
+for (const listener of [server, clientAuthServer]) {
+  // Idle keep-alive connections stay open for the clients to close (pinned-fetch's pool closes its own after 4 s).
+  listener.keepAliveTimeout = 60_000;
+  listener.on("secureConnection", (socket: TLSSocket) => {
+    stats.handshakes++;
+    if (socket.isSessionReused()) stats.resumed++;
+  });
+  listener.on("connection", (socket: Socket) => {
+    stats.open++;
+    socket.once("close", () => stats.open--);
+  });
+  listener.on("tlsClientError", () => {});
+}
 // A backlog above the 1,000 connections the memory measure opens at once, so that no SYN is dropped.
 await new Promise<void>((resolve) => server.listen({ port: 0, host: "127.0.0.1", backlog: 2048 }, resolve));
+await new Promise<void>((resolve) => clientAuthServer.listen({ port: 0, host: "127.0.0.1" }, resolve));
 
 const statsServer = createHttpServer((_request, response) => {
   response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(stats));
@@ -130,12 +151,15 @@ console.log(
     statsPort: (statsServer.address() as AddressInfo).port,
     ca: pki.root.certPem,
     pins: [pinOf(pki.leaf), pinOf(pki.intermediate)],
+    clientAuth: { port: (clientAuthServer.address() as AddressInfo).port, identities },
   }),
 );
 process.stdin.resume();
 process.stdin.on("end", () => {
   console.log(JSON.stringify(stats));
   server.closeAllConnections();
+  clientAuthServer.closeAllConnections();
+  clientAuthServer.close();
   statsServer.close();
   server.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 2_000).unref();
