@@ -1,11 +1,12 @@
 // Each runtime's own pin-capable HTTPS client, as the issue names them:
 // node:https with a checkServerIdentity pin in Node and Deno (the same code),
-// and Bun's fetch with `tls.checkServerIdentity`.
+// and Bun's fetch with `tls.checkServerIdentity`; each given a client
+// certificate (`cert`, `key`) where the measure asks for one.
 import { createHash, X509Certificate } from "node:crypto";
 import { Agent, request as httpsRequest } from "node:https";
 import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate } from "node:tls";
 
-import { type Client, type Mode, type Target, readAll, runtime, urlOf } from "./common.js";
+import { type Client, type Identity, type Mode, type Target, readAll, runtime, urlOf } from "./common.js";
 
 export const NATIVE_NAME = runtime === "bun" ? "fetch + tls.checkServerIdentity" : "node:https + checkServerIdentity";
 
@@ -23,12 +24,12 @@ function pinCheck(pins: readonly string[]) {
   };
 }
 
-export function nativeClient(target: Target, mode: Mode): Client {
-  return runtime === "bun" ? bunFetch(target, mode) : nodeHttps(target, mode);
+export function nativeClient(target: Target, mode: Mode, identity?: Identity): Client {
+  return runtime === "bun" ? bunFetch(target, mode, identity) : nodeHttps(target, mode, identity);
 }
 
 /** node:https; `close` has no agent, the others a keep-alive agent (of one socket for `keep-alive`). */
-function nodeHttps(target: Target, mode: Mode): Client {
+function nodeHttps(target: Target, mode: Mode, identity?: Identity): Client {
   const agent =
     mode === "close"
       ? false
@@ -46,6 +47,7 @@ function nodeHttps(target: Target, mode: Mode): Client {
     ) => callback(null, [{ address: "127.0.0.1", family: 4 }]),
     ca: target.ca,
     checkServerIdentity: pinCheck(target.pins),
+    ...(identity && { cert: identity.cert, key: identity.key }),
   };
   return {
     get: (path) =>
@@ -67,10 +69,14 @@ function nodeHttps(target: Target, mode: Mode): Client {
 }
 
 /** Bun's fetch with the pin check in its tls option (Bun passes the leaf only); `close` asks for no keep-alive. */
-function bunFetch(target: Target, mode: Mode): Client {
+function bunFetch(target: Target, mode: Mode, identity?: Identity): Client {
   const init = {
     keepalive: mode !== "close",
-    tls: { ca: target.ca, checkServerIdentity: pinCheck(target.pins) },
+    tls: {
+      ca: target.ca,
+      checkServerIdentity: pinCheck(target.pins),
+      ...(identity && { cert: identity.cert, key: identity.key }),
+    },
   } as RequestInit;
   const send = (path: string) => fetch(urlOf(target, path), init);
   return {
