@@ -13,7 +13,7 @@ import { CHILD_ENV, ROOT } from "./support/runtimes.js";
 const directory = mkdtempSync(join(tmpdir(), "pinned-fetch-bench-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-const MEASURES = ["cold", "keep-alive", "bulk", "first request", "memory"];
+const MEASURES = ["cold", "cold with a client certificate", "keep-alive", "bulk", "first request", "memory"];
 const RUNTIMES = ["Node", "Deno", "Bun"];
 
 test("npm run bench -- --smoke runs every measure in Node, Deno and Bun, prints their tables and writes the JSON", async () => {

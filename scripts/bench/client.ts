@@ -1,9 +1,10 @@
-// One runtime's side of the cold, keep-alive and bulk measures: pinned-fetch
-// against the runtime's own pin-capable client, interleaved in rounds (the
-// order flips every round) so that drift hits both alike.
+// One runtime's side of the cold, cold with a client certificate, keep-alive
+// and bulk measures: pinned-fetch against the runtime's own pin-capable
+// client, interleaved in rounds (the order flips every round) so that drift
+// hits both alike.
 //   <runtime> scripts/bench/client.ts '<json>'
 // where the JSON holds the server's target and the Sizes. Prints one JSON line.
-import { type Client, type Mode, type Target, pathOf, runtime, runtimeVersion } from "./common.js";
+import { type Client, type Identity, type Mode, type Target, pathOf, runtime, runtimeVersion } from "./common.js";
 import { NATIVE_NAME, nativeClient } from "./native.js";
 import { createPinnedFetch } from "../../src/index.js";
 import { pinnedClient } from "./pinned.js";
@@ -19,13 +20,20 @@ export interface Sizes {
   bulk: number;
 }
 
+/** Milliseconds per request, and the client's CPU time (user + system) over all of them. */
+export interface ColdSamples {
+  ms: number[];
+  cpuMs: number;
+}
+
 export interface ClientResult {
   runtime: string;
   version: string;
   native: string;
   subtls?: string;
-  /** Milliseconds per request, and the client's CPU time (user + system) over all of them. */
-  cold: Record<string, { ms: number[]; cpuMs: number }>;
+  cold: Record<string, ColdSamples>;
+  /** The cold measure against the listener that requires a client certificate, per client key type. */
+  coldClientCert: Record<string, Record<string, ColdSamples>>;
   /** Requests per second, one figure per round. */
   keepAlive: Record<string, number[]>;
   /** MB (10^6 bytes) per second, one figure per round. */
@@ -37,11 +45,11 @@ const KIB = "/bytes/1024";
 
 interface Contender {
   name: string;
-  make(mode: Mode): Client;
+  make(at: Target, mode: Mode, identity?: Identity): Client;
 }
 const contenders: Contender[] = [
-  { name: "pinned-fetch", make: (mode) => pinnedClient(target, mode, createPinnedFetch) },
-  { name: "native", make: (mode) => nativeClient(target, mode) },
+  { name: "pinned-fetch", make: (at, mode, identity) => pinnedClient(at, mode, createPinnedFetch, identity) },
+  { name: "native", make: (at, mode, identity) => nativeClient(at, mode, identity) },
 ];
 const subtls = runtime === "node" ? await subtlsClient(target) : undefined;
 
@@ -50,38 +58,61 @@ function expect(length: number, size: number): void {
 }
 
 const tag = (measure: string, name: string) => `${runtime}/${measure}/${name}`;
-const cold = new Map(contenders.map(({ name, make }) => [name, make("close")]));
+const cold = new Map(contenders.map(({ name, make }) => [name, make(target, "close")]));
 if (subtls) cold.set("subtls", subtls.client);
-const kept = new Map(contenders.map(({ name, make }) => [name, make("keep-alive")]));
+const kept = new Map(contenders.map(({ name, make }) => [name, make(target, "keep-alive")]));
+const clientAuth = { ...target, port: target.clientAuth.port };
+/** Per client key type, the cold clients given that certificate. */
+const certified = new Map(
+  Object.entries(target.clientAuth.identities).map(([keyType, identity]) => [
+    keyType,
+    new Map(contenders.map(({ name, make }) => [name, make(clientAuth, "close", identity)])),
+  ]),
+);
+const certifiedClients = [...certified.values()].flatMap((clients) => [...clients]);
 const result: ClientResult = {
   runtime,
   version: runtimeVersion,
   native: NATIVE_NAME,
   ...(subtls && { subtls: subtls.version }),
   cold: Object.fromEntries([...cold.keys()].map((name) => [name, { ms: [], cpuMs: 0 }])),
+  coldClientCert: Object.fromEntries(
+    [...certified.keys()].map((keyType) => [
+      keyType,
+      Object.fromEntries(contenders.map(({ name }) => [name, { ms: [], cpuMs: 0 }])),
+    ]),
+  ),
   keepAlive: Object.fromEntries(contenders.map(({ name }) => [name, []])),
   bulk: Object.fromEntries(contenders.map(({ name }) => [name, []])),
 };
 
+/** Sequential cold requests, each timed, and the CPU time they took together. */
+async function timeCold(client: Client, path: string, samples: ColdSamples): Promise<void> {
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < sizes.cold; i++) {
+    const start = performance.now();
+    expect(await client.get(path), 1024);
+    samples.ms.push(performance.now() - start);
+  }
+  const used = process.cpuUsage(cpu);
+  samples.cpuMs += (used.user + used.system) / 1000;
+}
+
 // Warm-up, not measured: loads the engine and lets the JIT see every path once.
 for (const [name, client] of [...cold, ...kept]) expect(await client.get(pathOf(KIB, tag("warm-up", name))), 1024);
+for (const [name, client] of certifiedClients)
+  expect(await client.get(pathOf(KIB, tag("warm-up-client-cert", name))), 1024);
 for (const [name, client] of kept)
   expect(await client.get(pathOf(`/stream/${1024 * 1024}`, tag("warm-up", name))), 1024 * 1024);
 
 for (let round = 0; round < sizes.rounds; round++) {
   const order = round % 2 === 0 ? [...cold.keys()] : [...cold.keys()].reverse();
-  for (const name of order) {
-    const client = cold.get(name)!;
-    const path = pathOf(KIB, tag("cold", name));
-    const samples = result.cold[name]!;
-    const cpu = process.cpuUsage();
-    for (let i = 0; i < sizes.cold; i++) {
-      const start = performance.now();
-      expect(await client.get(path), 1024);
-      samples.ms.push(performance.now() - start);
+  for (const name of order) await timeCold(cold.get(name)!, pathOf(KIB, tag("cold", name)), result.cold[name]!);
+  for (const [keyType, clients] of certified) {
+    for (const name of order.filter((name) => clients.has(name))) {
+      const path = pathOf(KIB, tag(`cold-client-cert/${keyType}`, name));
+      await timeCold(clients.get(name)!, path, result.coldClientCert[keyType]![name]!);
     }
-    const used = process.cpuUsage(cpu);
-    samples.cpuMs += (used.user + used.system) / 1000;
   }
   for (const name of order.filter((name) => kept.has(name))) {
     const client = kept.get(name)!;
@@ -98,6 +129,6 @@ for (let round = 0; round < sizes.rounds; round++) {
     result.bulk[name]!.push(sizes.bulk / 1e6 / ((performance.now() - start) / 1000));
   }
 }
-for (const client of [...cold.values(), ...kept.values()]) await client.close();
+for (const [, client] of [...cold, ...kept, ...certifiedClients]) await client.close();
 console.log(JSON.stringify(result));
 process.exit(0);
