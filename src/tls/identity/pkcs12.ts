@@ -24,7 +24,7 @@ export interface Pkcs12Contents {
 }
 
 /** How to turn a legacy file into one this reader takes, for the messages that refuse one. */
-export const CONVERT_PKCS12 =
+const CONVERT_PKCS12 =
   "Convert it with `openssl pkcs12 -legacy -in old.p12 -nodes -out identity.pem && " +
   "openssl pkcs12 -export -in identity.pem -out new.p12 && rm identity.pem` (OpenSSL 3), and use new.p12.";
 
