@@ -182,6 +182,28 @@ describe("readClientIdentity reads", () => {
       ["intermediate", "root"],
     ],
     [
+      "PEM with CRLF line ends",
+      () => ({
+        cert: text("rsa2048.pem").replace(/\n/g, "\r\n"),
+        key: text("rsa2048.enc.key").replace(/\n/g, "\r\n"),
+        passphrase: PASSPHRASE,
+      }),
+      "RSA 2048",
+      "pkcs8",
+      "rsa2048",
+      "rsa2048",
+      [],
+    ],
+    [
+      "one PEM file as both cert and key (what openssl pkcs12 -nodes prints)",
+      () => ({ cert: text("rsa2048.identity.pem"), key: text("rsa2048.identity.pem") }),
+      "RSA 2048",
+      "pkcs8",
+      "rsa2048",
+      "rsa2048",
+      ["intermediate", "root"],
+    ],
+    [
       "PKCS#12, RSA 2048 with intermediates",
       () => ({ pfx: bytes("rsa2048.p12"), passphrase: PASSPHRASE }),
       "RSA 2048",
@@ -265,6 +287,38 @@ describe("readClientIdentity reads", () => {
       expect(lentKey(identity)).toEqual({ format, der: pemDers(`${file}.key`)[Number(block ?? 0)] });
     });
   }
+});
+
+describe("an Ed25519 key in PKCS#8 v2 (RFC 5958), which carries its public key", () => {
+  /** ed25519.key as a OneAsymmetricKey v2 with `publicKey` as its [1] public key, in PEM. */
+  function v2Key(publicKey: Buffer): string {
+    const v1 = pkcs8("ed25519");
+    // v1: 30 2e 02 01 00 <algorithm 30 05 ...> <private key 04 22 04 20 ...>; v2 sets the version to 1 and adds
+    // [1] IMPLICIT BIT STRING (81 21 00 <key>).
+    const body = Buffer.concat([
+      Buffer.from([0x02, 0x01, 0x01]),
+      v1.subarray(5),
+      Buffer.from([0x81, 0x21, 0x00]),
+      publicKey,
+    ]);
+    const der = Buffer.concat([Buffer.from([0x30, body.length]), body]);
+    return `-----BEGIN PRIVATE KEY-----\n${der.toString("base64")}\n-----END PRIVATE KEY-----\n`;
+  }
+
+  it("is read when the public key is the certificate's", () => {
+    // The certificate's SubjectPublicKeyInfo: its fixed prefix, then the 32-byte key.
+    const spkiPrefix = Buffer.from("302a300506032b6570032100", "hex");
+    const der = certificate("ed25519");
+    const at = der.indexOf(spkiPrefix) + spkiPrefix.length;
+    const publicKey = der.subarray(at, at + 32);
+    const identity = read({ cert: text("ed25519.pem"), key: v2Key(publicKey) });
+    expect(identity.keyType).toBe("Ed25519");
+    const altered = Buffer.from(publicKey);
+    altered[0]! ^= 1;
+    expect(() => read({ cert: text("ed25519.pem"), key: v2Key(altered) })).toThrow(
+      "the key does not belong to the certificate (CN=client ed25519, O=pinned-fetch tests)",
+    );
+  });
 });
 
 describe("PKCS#12 files built by test/support/pkcs12.ts (pkijs, OpenSSL 3's default format)", () => {
