@@ -6,6 +6,7 @@ import * as pkijs from "pkijs";
 
 import type { CertificateSummary } from "../errors.js";
 import { certificateSpki, spkiPin } from "./certificate.js";
+import { formatName } from "./names.js";
 import { type VerifiedPath, anchorCertificate } from "./path.js";
 
 /** Parses a DER certificate; throws on anything else, trailing bytes included. */
@@ -18,8 +19,8 @@ function parseCertificate(der: Uint8Array<ArrayBuffer>): pkijs.Certificate {
 export function summarizeCertificate(der: Uint8Array<ArrayBuffer>): CertificateSummary {
   const certificate = parseCertificate(der);
   return {
-    subject: formatName(certificate.subject),
-    issuer: formatName(certificate.issuer),
+    subject: nameOf(certificate.subject),
+    issuer: nameOf(certificate.issuer),
     notBefore: certificate.notBefore.value,
     notAfter: certificate.notAfter.value,
     pin: spkiPin(certificateSpki(der)),
@@ -28,7 +29,7 @@ export function summarizeCertificate(der: Uint8Array<ArrayBuffer>): CertificateS
 
 /** A built-in root: only its name and key are known. */
 function summarizeAnchor(subject: Uint8Array<ArrayBuffer>, pin: string): CertificateSummary {
-  const name = formatName(pkijs.RelativeDistinguishedNames.fromBER(subject));
+  const name = nameOf(pkijs.RelativeDistinguishedNames.fromBER(subject));
   return { subject: name, issuer: name, pin };
 }
 
@@ -46,19 +47,7 @@ export function summarizePath(path: VerifiedPath, anchors: readonly Uint8Array<A
   ];
 }
 
-const SHORT_NAMES: Record<string, string> = {
-  "2.5.4.3": "CN",
-  "2.5.4.6": "C",
-  "2.5.4.7": "L",
-  "2.5.4.8": "ST",
-  "2.5.4.10": "O",
-  "2.5.4.11": "OU",
-};
-
-/** An RFC 4514-style name, most specific part first (`CN=…, O=…`). */
-function formatName(name: pkijs.RelativeDistinguishedNames): string {
-  return name.typesAndValues
-    .map(({ type, value }) => `${SHORT_NAMES[type] ?? type}=${value.valueBlock.value}`)
-    .reverse()
-    .join(", ");
+/** A name as people read it (see formatName). */
+function nameOf(name: pkijs.RelativeDistinguishedNames): string {
+  return formatName(name.typesAndValues.map(({ type, value }) => ({ type, value: value.valueBlock.value })));
 }

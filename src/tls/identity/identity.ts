@@ -4,8 +4,8 @@
 import { sameBytes } from "../../encoding.js";
 import { PinnedFetchError } from "../../errors.js";
 import { certificateSpki, checkCertificate } from "../../pins/certificate.js";
-import { summarizeCertificate } from "../../pins/summary.js";
-import { elements, octets, parseDer } from "./der.js";
+import { formatName } from "../../pins/names.js";
+import { contextTag, elements, octets, oid, parseDer } from "./der.js";
 import { type KeyFormat, namedCurve, privateKeyInfo, sameKey, spkiInfo } from "./keys.js";
 import { decryptPbes2 } from "./pbes2.js";
 import { pemBlocks } from "./pem.js";
@@ -225,7 +225,7 @@ function checked(
   return withWipe(key, () => {
     const publicKey = privateKeyInfo(key, format, curveHint);
     for (const der of chain) readOr(BAD_CERTIFICATE, () => checkCertificate(der));
-    const subject = readOr(BAD_CERTIFICATE, () => summarizeCertificate(chain[0]!).subject);
+    const subject = readOr(BAD_CERTIFICATE, () => subjectOf(chain[0]!));
     const leafKey = readOr(BAD_CERTIFICATE, () => spkiInfo(certificateSpki(chain[0]!)));
     if (!leafKey || leafKey.type !== publicKey.type) {
       refuse(
@@ -235,6 +235,24 @@ function checked(
     if (!sameKey(publicKey, leafKey)) refuse(`the key does not belong to the certificate (${subject}).${hint}`);
     return new ClientIdentity(chain, subject, publicKey.type, format, key);
   });
+}
+
+/**
+ * A certificate's subject as people read it, walked with asn1js: pkijs, which ../../pins/summary.ts uses, is
+ * loaded only when a server's certificates are described, and reading options should not load it.
+ */
+function subjectOf(certificate: Uint8Array): string {
+  // TBSCertificate: [0] version (optional), serial, signature, issuer, validity, subject, ...
+  const fields = elements(elements(parseDer(certificate))[0]);
+  const subject = fields[(contextTag(fields[0]!) === 0 ? 1 : 0) + 4];
+  return formatName(
+    elements(subject).flatMap((rdn) =>
+      elements(rdn).map((attribute) => {
+        const [type, value] = elements(attribute);
+        return { type: oid(type), value: (value as { valueBlock: { value?: unknown } }).valueBlock.value };
+      }),
+    ),
+  );
 }
 
 /** Runs `use`, wiping `key` if it throws. */
