@@ -6,6 +6,7 @@ import { authority } from "./host.js";
 import { connectTlsSettings } from "./options.js";
 import type { Runtime, RuntimeName } from "./runtime/index.js";
 import { type Connection, type TlsConnection, type TlsOptions, readyTls } from "./tls/connection.js";
+import type { ClientCertificate } from "./tls/client-certificates.js";
 import type { TrustContext } from "./tls/trust.js";
 
 export interface ConnectTlsOptions {
@@ -33,6 +34,8 @@ export interface ConnectTlsOptions {
   proxy?: string | URL;
   /** The runtime whose sockets to use: detected by default; `"node"`, `"deno"`, `"bun"`, or an adapter of your own. */
   runtime?: RuntimeName | Runtime;
+  /** Presented if the server asks for a client certificate, once its certificate and pins have passed. */
+  clientCertificate?: ClientCertificate;
 }
 
 /**
@@ -40,18 +43,25 @@ export interface ConnectTlsOptions {
  * have passed. Malformed options reject with ERR_CONFIG before anything connects.
  */
 export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnection> {
-  const { hostname, port, pins, mode, trust, alpn, signal, connectTimeout, route, runtime } =
+  const { hostname, port, pins, mode, trust, clientIdentity, alpn, signal, connectTimeout, route, runtime } =
     connectTlsSettings(options);
-  const connection = await openTls(await runtime, trust, {
-    ...mode,
-    hostname,
-    port,
-    pins,
-    alpn,
-    signal,
-    connectTimeout,
-    ...(await route(hostname, port)),
-  });
+  let connection: Connection;
+  try {
+    connection = await openTls(await runtime, trust, {
+      ...mode,
+      hostname,
+      port,
+      pins,
+      clientIdentity,
+      alpn,
+      signal,
+      connectTimeout,
+      ...(await route(hostname, port)),
+    });
+  } finally {
+    // The session keeps what it uses: the client key lives in the engine as long as the connection, no longer.
+    trust.release();
+  }
   await connection.describePeer();
   return connection;
 }

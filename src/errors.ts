@@ -9,6 +9,7 @@ export type PinnedFetchErrorCode =
   | "ERR_CERT_EXPIRED"
   | "ERR_CERT_HOSTNAME"
   | "ERR_TLS"
+  | "ERR_CLIENT_CERT"
   | "ERR_CONNECT"
   | "ERR_PROXY"
   | "ERR_TIMEOUT"

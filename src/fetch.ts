@@ -10,6 +10,7 @@ import { failedStale, mayRetry, notRetried } from "./http/retry.js";
 import { fetchSettings } from "./options.js";
 import type { PinRule, PinningModeOptions } from "./pins/policy.js";
 import { requestOf } from "./request.js";
+import type { ClientCertificate } from "./tls/client-certificates.js";
 import type { Runtime, RuntimeName } from "./runtime/index.js";
 import { deadline } from "./signals.js";
 import { decisionOf } from "./tls/trust.js";
@@ -20,6 +21,11 @@ export interface PinnedFetchOptions extends PinningModeOptions {
    * a list of pins, or `{ pins, includeSubdomains?, expires? }`.
    */
   pins?: Readonly<Record<string, PinRule>>;
+  /**
+   * Client certificates per host or pattern (the patterns of `pins`), presented to a server that asks for one once
+   * its certificate and pins have passed; any other server that asks gets none.
+   */
+  clientCertificates?: Readonly<Record<string, ClientCertificate>>;
   /** PEM CA certificates to trust instead of Mozilla's roots. */
   ca?: string | readonly string[];
   /** Milliseconds for TCP connect and TLS handshake together; default 10,000. */
@@ -63,6 +69,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   const {
     mode,
     policy,
+    clientCertificates,
     trust,
     connectTimeout,
     timeout,
@@ -117,6 +124,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
     const port = Number(url.port || 443);
     const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter, connectionLimit)));
     const pinning = { ...mode, pins: policy.pinsFor(host) };
+    const clientIdentity = clientCertificates.for(host);
     const open = async () => {
       const adapter = await runtime;
       const tls = await openTls(adapter, trust, {
@@ -124,6 +132,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
         port,
         ...(await route(host, port)),
         ...pinning,
+        clientIdentity,
         alpn: ["http/1.1"],
         signal,
         connectTimeout,
@@ -131,7 +140,12 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
       return new HttpConnection(tls, limits, adapter);
     };
     for (let retried = false; ; retried = true) {
-      const { connection, reused } = await connections.acquire(`${host}:${port}`, decisionOf(pinning), open, signal);
+      const { connection, reused } = await connections.acquire(
+        `${host}:${port}`,
+        decisionOf(pinning, clientIdentity),
+        open,
+        signal,
+      );
       // Read only now that the connection is verified: a request that fails its pins reads none of its body.
       if (hop.body instanceof UnreadBody)
         hop.body = await hop.body.read(signal).catch((error) => {
@@ -169,6 +183,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
   return Object.assign(pinnedFetch, {
     async close() {
       await (await pool)?.close();
+      trust.release();
     },
   });
 }

@@ -1,5 +1,6 @@
 export { createPinnedFetch, type PinnedFetch, type PinnedFetchOptions } from "./fetch.js";
 export type { PinRule } from "./pins/policy.js";
+export type { ClientCertificate } from "./tls/client-certificates.js";
 export { connectTls, type ConnectTlsOptions } from "./connect-tls.js";
 export type { TlsConnection } from "./tls/connection.js";
 export {

@@ -11,6 +11,8 @@ import { PinSet, parsePin } from "./pins/pin.js";
 import { configuredHost } from "./host.js";
 import { PinPolicy, resolvePinningMode } from "./pins/policy.js";
 import { type Runtime, selectRuntime } from "./runtime/index.js";
+import { ClientCertificates } from "./tls/client-certificates.js";
+import { readClientIdentity } from "./tls/identity/identity.js";
 import { TrustContext } from "./tls/trust.js";
 import { described, isPlainObject } from "./values.js";
 
@@ -85,6 +87,10 @@ const FETCH_OPTIONS = {
     accepts: 'an object of host or pattern to rule, such as { "api.example.com": ["sha256/…", "sha256/…"] }',
     valid: isPlainObject,
   },
+  clientCertificates: {
+    accepts: 'an object of host or pattern to client certificate, such as { "api.example.com": { cert, key } }',
+    valid: isPlainObject,
+  },
   ...CONNECTING,
   ...PINNING_MODE,
   timeout: MILLISECONDS,
@@ -121,6 +127,10 @@ const CONNECT_TLS_OPTIONS = {
       ),
   },
   signal: SIGNAL,
+  clientCertificate: {
+    accepts: "{ cert, key, passphrase? } (PEM) or { pfx, passphrase? } (PKCS#12)",
+    valid: isPlainObject,
+  },
 } satisfies Record<keyof ConnectTlsOptions, Option>;
 
 const GET_PINS_OPTIONS = { ...CONNECTING, signal: SIGNAL } satisfies Record<keyof GetPinsOptions, Option>;
@@ -143,6 +153,7 @@ export function fetchSettings(options: PinnedFetchOptions | undefined) {
   return {
     mode: resolvePinningMode(given),
     policy: new PinPolicy(given.pins, given.onWarning ?? ((message) => console.warn(`pinned-fetch: ${message}`))),
+    clientCertificates: new ClientCertificates(given.clientCertificates),
     trust: new TrustContext(given.ca),
     connectTimeout: given.connectTimeout,
     timeout: given.timeout,
@@ -166,6 +177,7 @@ export function connectTlsSettings(options: ConnectTlsOptions) {
     pins: given.pins && new PinSet(given.pins.map((pin) => parsePin(pin, hostname))),
     mode: resolvePinningMode(given),
     trust: new TrustContext(given.ca),
+    clientIdentity: given.clientCertificate && readClientIdentity(given.clientCertificate, "clientCertificate"),
     alpn: given.alpn,
     signal: given.signal,
     connectTimeout: given.connectTimeout,

@@ -2,7 +2,8 @@ import { type CertificateSummary, PinnedFetchError } from "../errors.js";
 import type { Socket } from "../runtime/index.js";
 import { abortable } from "../signals.js";
 import { type Engine, type EngineFailure, MAX_WRITE, type Step, loadEngine } from "./engine.js";
-import { pinMismatchError, tlsFailureError } from "./failures.js";
+import { clientCertificateError, pinMismatchError, tlsFailureError } from "./failures.js";
+import type { ClientIdentity } from "./identity/identity.js";
 import { overdueTimerTurn } from "./timer-turns.js";
 import { TrustContext } from "./trust.js";
 import { HandshakeVerifier, type HandshakePinning } from "./verifier.js";
@@ -39,12 +40,15 @@ export interface TlsOptions extends HandshakePinning {
   alpn?: readonly string[] | undefined;
   /** The proxy (`host:port`) whose tunnel the socket goes through, for the words of a pin mismatch. */
   throughProxy?: string | undefined;
+  /** Offered to the server if it asks for a client certificate; none is offered without it. */
+  clientIdentity?: ClientIdentity | undefined;
 }
 
 /**
- * Readies TLS under `trust` for a connection by `options` (the engine, and its config for their pin decision),
- * and returns what starts it on a connected socket and resolves once the handshake and the pin check have passed.
- * Readied before dialing, so that a `ca` the engine rejects fails before anything connects, and compiling the
+ * Readies TLS under `trust` for a connection by `options` (the engine, and its config for their pin decision and
+ * client identity), and returns what starts it on a connected socket and resolves once the handshake and the pin
+ * check have passed. Readied before dialing, so that a `ca` or client key the engine rejects fails before anything
+ * connects, and compiling the
  * engine does not count against the connect deadline. The connection owns the socket: a failure closes it.
  */
 export async function readyTls(
@@ -52,11 +56,18 @@ export async function readyTls(
   options: TlsOptions,
 ): Promise<(socket: Socket, signal: AbortSignal | undefined) => Promise<Connection>> {
   const engine = await loadEngine();
-  const config = trust.config(engine, options);
+  trust.config(engine, options, options.clientIdentity);
   return async (socket, signal) => {
     let connection: Connection | undefined;
     try {
-      connection = new Connection(engine, trust, config, socket, options);
+      // Asked again, in the turn the session is made: a close() while dialing may have freed the config.
+      connection = new Connection(
+        engine,
+        trust,
+        trust.config(engine, options, options.clientIdentity),
+        socket,
+        options,
+      );
       await abortable(connection.handshake, signal, () => connection!.destroy());
       return connection;
     } catch (error) {
@@ -81,6 +92,7 @@ export class Connection implements TlsConnection {
   /** Whether the caller's `ca` replaces Mozilla's roots, for the words of a certificate failure. */
   readonly #ownRoots: boolean;
   readonly #verifier: HandshakeVerifier;
+  readonly #clientIdentity: ClientIdentity | undefined;
   readonly #session: number;
   #flags = 0;
   #failure: PinnedFetchError | null = null;
@@ -88,6 +100,8 @@ export class Connection implements TlsConnection {
   #summary: CertificateSummary[] = [];
   /** Plaintext that arrived with the handshake, before anyone read. */
   #handshakePlaintext: Uint8Array[] = [];
+  /** Whether the server has sent any application data. */
+  #answered = false;
   /** What the engine has not been fed yet of the last socket read (over MAX_FEED). */
   #unfed: Uint8Array | null = null;
 
@@ -97,6 +111,7 @@ export class Connection implements TlsConnection {
     this.#host = options.hostname;
     this.#throughProxy = options.throughProxy;
     this.#ownRoots = trust.anchors.length > 0;
+    this.#clientIdentity = options.clientIdentity;
     this.#verifier = new HandshakeVerifier(options.hostname, options.port, options, trust.anchors);
     const session = engine.newSession(config, options.hostname, options.alpn ?? [], this.#verifier);
     if (session === null) {
@@ -181,7 +196,9 @@ export class Connection implements TlsConnection {
       chunk = await this.#socket.read();
       this.#assertUsable();
       if (chunk === null)
-        throw this.#fail(new PinnedFetchError("ERR_TLS", `${this.#host} ${ended}`, { host: this.#host }));
+        throw this.#fail(
+          this.#silentClose() ?? new PinnedFetchError("ERR_TLS", `${this.#host} ${ended}`, { host: this.#host }),
+        );
     }
     if (chunk.length <= MAX_FEED) {
       this.#unfed = null;
@@ -208,21 +225,33 @@ export class Connection implements TlsConnection {
       this.alpn = alpn;
     }
     this.#flags = step.flags;
+    if (step.plaintext) this.#answered = true;
     if (!step.failure) return step.plaintext;
-    const failed = this.#failed(step.failure);
+    const failed = this.#failed(step.failure, step.flags);
     // A pin mismatch comes before any plaintext, and its error is made asynchronously.
     if (!step.plaintext || step.failure.code === FailureCode.PinMismatch) return failed;
     failed.catch(() => {});
     return step.plaintext;
   }
 
-  /** Rejects with the engine's failure as a PinnedFetchError, which becomes the connection's failure. */
-  async #failed(failure: EngineFailure): Promise<never> {
-    throw this.#fail(
-      failure.code === FailureCode.PinMismatch
-        ? await this.#pinMismatch()
-        : tlsFailureError(failure, this.#host, this.#ownRoots),
-    );
+  /**
+   * A server that asked for a client certificate and then closed without a word (no alert, no byte of an answer)
+   * refused it, or the lack of one, as Node's TLS servers refuse a client certificate they do not trust.
+   */
+  #silentClose(): PinnedFetchError | undefined {
+    if (!(this.#flags & Flag.ClientCertRequested) || this.#answered) return undefined;
+    const sent = this.#flags & Flag.ClientCertSent ? this.#clientIdentity : undefined;
+    return clientCertificateError(null, this.#host, this.#clientIdentity, sent);
+  }
+
+  /** Rejects with the engine's failure (its step had `flags`) as a PinnedFetchError, which becomes the connection's failure. */
+  async #failed(failure: EngineFailure, flags: number): Promise<never> {
+    if (failure.code === FailureCode.PinMismatch) throw this.#fail(await this.#pinMismatch());
+    if (failure.code === FailureCode.ClientCertificate) {
+      const sent = flags & Flag.ClientCertSent ? this.#clientIdentity : undefined;
+      throw this.#fail(clientCertificateError(failure.detail, this.#host, this.#clientIdentity, sent));
+    }
+    throw this.#fail(tlsFailureError(failure, this.#host, this.#ownRoots));
   }
 
   async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
@@ -251,7 +280,7 @@ export class Connection implements TlsConnection {
       const sent = step.output ? this.#socket.write(step.output) : undefined;
       if (step.failure) {
         sent?.catch(() => {}); // the alert goes out if it can; the failure is what counts
-        await this.#failed(step.failure);
+        await this.#failed(step.failure, step.flags);
       }
       await sent;
     }

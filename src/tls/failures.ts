@@ -4,6 +4,7 @@
 // imports, may not import them either.
 import { type PinFailureReport, PinnedFetchError, type PinnedFetchErrorCode } from "../errors.js";
 import type { EngineFailure } from "./engine.js";
+import type { ClientIdentity } from "./identity/identity.js";
 import { Cause, FailureCode } from "./wire.js";
 
 /** The engine's failure in words a person can act on; webpki's (or rustls's) own words end the message. */
@@ -138,4 +139,49 @@ function backupAdvice(pathLength: number): string {
     return ` (only the leaf's own pin can match here, as nothing else vouches for it: the key of its next certificate, made ahead, makes a good backup)`;
   }
   return "";
+}
+
+/** What an alert about a client certificate that was sent means, and what to do. */
+const REFUSALS: Record<string, string> = {
+  unknown_ca:
+    "The server does not trust the CA that issued it: use a certificate from a CA it trusts, and put any intermediate certificates after the leaf in cert.",
+  certificate_expired: "The server finds it expired or not yet valid: renew it, or check the clocks.",
+  certificate_revoked: "It has been revoked: get a new one.",
+  access_denied: "The server knows it but does not give it access: ask the server's operator.",
+};
+
+/**
+ * A server that asked for a client certificate and ended the handshake with `alert`, or closed the connection
+ * without one (null) before answering: none was configured for `host` (`configured`), the configured one could not
+ * be offered, or the server refused the one `sent`.
+ */
+export function clientCertificateError(
+  alert: string | null,
+  host: string,
+  configured: ClientIdentity | undefined,
+  sent: ClientIdentity | undefined,
+): PinnedFetchError {
+  const ended =
+    alert === null
+      ? "it closed the connection without a TLS alert and without answering"
+      : `it ended the handshake with the TLS alert ${alert}`;
+  let text: string;
+  if (sent) {
+    const refused = alert === null ? "most likely refused" : "refused";
+    text =
+      `${host} ${refused} the client certificate ${sent.subject} (${sent.label}): ${ended}. ` +
+      ((alert && REFUSALS[alert]) ??
+        "Check that the server trusts its CA (send any intermediates after the leaf in cert) and that it is a " +
+          "client certificate (extended key usage clientAuth).");
+  } else if (configured) {
+    text =
+      `${host} asked for a client certificate, but ${configured.label} (${configured.subject}) could not be offered: ` +
+      `the server accepts no signature algorithm its ${configured.keyType} key can make, and ${ended}. ` +
+      `Use a certificate with an RSA or ECDSA P-256 key.`;
+  } else {
+    text =
+      `${host} asked for a client certificate, and none is configured for it: ${ended}. Give one in ` +
+      `clientCertificates under a pattern that covers ${host} (clientCertificate for connectTls, --cert for the CLI).`;
+  }
+  return new PinnedFetchError("ERR_CLIENT_CERT", text, { host });
 }

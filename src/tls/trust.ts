@@ -2,27 +2,37 @@ import { PinnedFetchError } from "../errors.js";
 import { checkCertificate } from "../pins/certificate.js";
 import { pemCertificates } from "../encoding.js";
 import type { Engine } from "./engine.js";
+import type { ClientIdentity } from "./identity/identity.js";
 import type { HandshakePinning } from "./verifier.js";
+import { IdentityRefusal, KeyFormat } from "./wire.js";
 
-/** Frees an engine config once nothing can use its context any more. */
-const configs = new FinalizationRegistry<{ engine: Engine; config: number }>(({ engine, config }) =>
-  engine.freeConfig(config),
-);
+/** Frees what a context made in an engine once nothing can use the context any more. */
+const leftovers = new FinalizationRegistry<() => void>((free) => free());
+
+/** A number per client identity, for keys of configs and pooled connections. */
+const identityNumbers = new WeakMap<ClientIdentity, number>();
+let lastIdentityNumber = 0;
+
+const KEY_FORMATS = { pkcs8: KeyFormat.Pkcs8, pkcs1: KeyFormat.Pkcs1, sec1: KeyFormat.Sec1 } as const;
 
 /**
  * What a connection trusts: the caller's `ca` certificates, or Mozilla's
- * roots. Each pin decision under it (which pins, and how they are judged) has
- * its own engine config and so its own TLS session cache. A resumed handshake
- * skips verification and the pin check, so a session is resumed only by a
- * connection of the same context, to the same host, under the same decision:
- * where the full handshake that made it would be judged the same way again.
+ * roots. Each pin decision under it (which pins, and how they are judged) and
+ * each client identity has its own engine config and so its own TLS session
+ * cache. A resumed handshake skips verification and the pin check, and
+ * authenticates the client as the session it resumes did, so a session is
+ * resumed only by a connection of the same context, to the same host, under the
+ * same decision and identity: where the full handshake that made it would be
+ * judged the same way again.
  */
 export class TrustContext {
   /** The caller's anchors as DER; empty means Mozilla's roots. */
   readonly anchors: readonly Uint8Array<ArrayBuffer>[];
   #engine: Engine | undefined;
-  /** Engine configs by decision (see `decisionOf`); at most one per set of rules in force. */
+  /** Engine configs by decision and identity (see `decisionOf`). */
   #configs = new Map<string, number>();
+  /** The engine's copy of each client identity (its key among it). */
+  #identities = new Map<ClientIdentity, number>();
 
   /** Throws ERR_CONFIG for anything in `ca` that is not a PEM certificate. */
   constructor(ca?: string | readonly string[]) {
@@ -30,16 +40,20 @@ export class TrustContext {
     this.anchors = pems.flatMap((pem, index) => parseAnchors(pem, pems.length > 1 ? `ca[${index}]` : "ca"));
   }
 
-  /** The config for connections under `pinning` in `engine`, made on first use (and again for a fresh engine). */
-  config(engine: Engine, pinning: HandshakePinning): number {
+  /**
+   * The config for connections under `pinning` that present `identity` (none: undefined) in `engine`, made on
+   * first use (and again for a fresh engine). ERR_CONFIG if the engine refuses an anchor or the identity.
+   */
+  config(engine: Engine, pinning: HandshakePinning, identity: ClientIdentity | undefined): number {
     if (this.#engine !== engine) {
       this.#engine = engine;
       this.#configs = new Map();
+      this.#identities = new Map();
     }
-    const decision = decisionOf(pinning);
+    const decision = decisionOf(pinning, identity);
     let handle = this.#configs.get(decision);
     if (handle === undefined) {
-      const made = engine.newConfig(this.anchors);
+      const made = engine.newConfig(this.anchors, identity ? this.#identity(engine, identity) : 0);
       if (made === null) {
         throw new PinnedFetchError(
           "ERR_CONFIG",
@@ -47,15 +61,65 @@ export class TrustContext {
         );
       }
       this.#configs.set(decision, (handle = made));
-      configs.register(this, { engine, config: handle });
+      leftovers.register(this, () => engine.freeConfig(made), this);
     }
     return handle;
   }
+
+  /** The engine's handle of `identity`, handed to it on first use. */
+  #identity(engine: Engine, identity: ClientIdentity): number {
+    let handle = this.#identities.get(identity);
+    if (handle === undefined) {
+      const made = identity.withKey((format, key) => engine.newIdentity(KEY_FORMATS[format], key, identity.chain));
+      if ("refusal" in made) throw identityRefused(identity, made.refusal);
+      this.#identities.set(identity, (handle = made.identity));
+      leftovers.register(this, () => engine.freeIdentity(made.identity), this);
+    }
+    return handle;
+  }
+
+  /**
+   * Frees this context's configs and identities in the engine now, client keys among them (a connection's own
+   * session keeps what it uses until it closes). A later connection makes them again.
+   */
+  release(): void {
+    leftovers.unregister(this);
+    for (const config of this.#configs.values()) this.#engine?.freeConfig(config);
+    for (const identity of this.#identities.values()) this.#engine?.freeIdentity(identity);
+    this.#configs = new Map();
+    this.#identities = new Map();
+  }
 }
 
-/** What decides a handshake's verdict beyond the anchors, as one string: equal strings, equal verdicts. */
-export function decisionOf({ pins, pinsOnly, reportOnly }: HandshakePinning): string {
-  return `${pinsOnly ? "pins-only" : "webpki"}${reportOnly ? " report-only" : ""} ${pins?.key ?? "unpinned"}`;
+/**
+ * What decides a handshake's verdict beyond the anchors, and the client identity it presents, as one string: equal
+ * strings, equal verdicts and the same client.
+ */
+export function decisionOf(
+  { pins, pinsOnly, reportOnly }: HandshakePinning,
+  identity: ClientIdentity | undefined,
+): string {
+  let client = "anonymous";
+  if (identity) {
+    let number = identityNumbers.get(identity);
+    if (number === undefined) identityNumbers.set(identity, (number = ++lastIdentityNumber));
+    client = `client ${number}`;
+  }
+  return `${pinsOnly ? "pins-only" : "webpki"}${reportOnly ? " report-only" : ""} ${pins?.key ?? "unpinned"} ${client}`;
+}
+
+/** Why the engine refused a client identity that the checks when it was read let through. */
+function identityRefused(identity: ClientIdentity, refusal: IdentityRefusal): PinnedFetchError {
+  const why =
+    refusal === IdentityRefusal.KeyMismatch
+      ? "its key is not the key of its certificate"
+      : refusal === IdentityRefusal.UnsupportedKey
+        ? `its ${identity.keyType} key cannot sign TLS handshakes (RSA of 2048 to 4096 bits, ECDSA P-256 or P-384, and Ed25519 can)`
+        : "the TLS engine cannot read its key or certificate";
+  return new PinnedFetchError(
+    "ERR_CONFIG",
+    `${identity.label} (${identity.subject}) cannot be used: ${why}. Give the certificate with its own private key.`,
+  );
 }
 
 function parseAnchors(pem: unknown, label: string): Uint8Array<ArrayBuffer>[] {

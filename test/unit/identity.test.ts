@@ -624,16 +624,17 @@ describe("an identity shows no key", () => {
     for (const identity of identities()) {
       const json = JSON.stringify(identity);
       expect(JSON.parse(json)).toEqual({
+        label: identity.label,
         subject: identity.subject,
         keyType: identity.keyType,
         certificates: identity.chain.length,
       });
       expect(inspect(identity)).toBe(
-        `ClientIdentity { subject: ${JSON.stringify(identity.subject)}, keyType: ${JSON.stringify(identity.keyType)}, certificates: ${identity.chain.length} }`,
+        `ClientIdentity { label: ${JSON.stringify(identity.label)}, subject: ${JSON.stringify(identity.subject)}, keyType: ${JSON.stringify(identity.keyType)}, certificates: ${identity.chain.length} }`,
       );
       expectNoSecret(json, inspect(identity), inspect({ options: { identity } }, { depth: null }));
       expectNoSecret(inspect(identity, { customInspect: false, showHidden: true, depth: null }));
-      expect(Reflect.ownKeys(identity).sort()).toEqual(["chain", "keyType", "subject"]);
+      expect(Reflect.ownKeys(identity).sort()).toEqual(["chain", "keyType", "label", "subject"]);
     }
   });
 

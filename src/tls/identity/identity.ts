@@ -16,6 +16,8 @@ import { Refusal, readOr, refuse } from "./refusal.js";
 const keys = new WeakMap<ClientIdentity, { format: KeyFormat; der: Uint8Array<ArrayBuffer> }>();
 
 export class ClientIdentity {
+  /** Where the options give it, for messages (`clientCertificates["api.example.com"]`). */
+  readonly label: string;
   /** The certificates to send, DER, leaf first. */
   readonly chain: readonly Uint8Array<ArrayBuffer>[];
   /** The leaf's subject, for messages (`CN=…, O=…`). */
@@ -25,12 +27,14 @@ export class ClientIdentity {
 
   /** Made by readClientIdentity, which checks that `key` (which it hands over) belongs to the chain's leaf. */
   constructor(
+    label: string,
     chain: readonly Uint8Array<ArrayBuffer>[],
     subject: string,
     keyType: string,
     format: KeyFormat,
     key: Uint8Array<ArrayBuffer>,
   ) {
+    this.label = label;
     this.chain = chain;
     this.subject = subject;
     this.keyType = keyType;
@@ -48,12 +52,12 @@ export class ClientIdentity {
     }
   }
 
-  toJSON(): { subject: string; keyType: string; certificates: number } {
-    return { subject: this.subject, keyType: this.keyType, certificates: this.chain.length };
+  toJSON(): { label: string; subject: string; keyType: string; certificates: number } {
+    return { label: this.label, subject: this.subject, keyType: this.keyType, certificates: this.chain.length };
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return `ClientIdentity { subject: ${JSON.stringify(this.subject)}, keyType: ${JSON.stringify(this.keyType)}, certificates: ${this.chain.length} }`;
+    return `ClientIdentity { label: ${JSON.stringify(this.label)}, subject: ${JSON.stringify(this.subject)}, keyType: ${JSON.stringify(this.keyType)}, certificates: ${this.chain.length} }`;
   }
 }
 
@@ -71,14 +75,14 @@ const CONVERT_KEY =
  */
 export function readClientIdentity(given: unknown, label: string): ClientIdentity {
   try {
-    return read(given);
+    return read(given, label);
   } catch (error) {
     const reason = error instanceof Refusal ? error.message : "the identity cannot be read.";
     throw new PinnedFetchError("ERR_CONFIG", `${label}: ${reason}`);
   }
 }
 
-function read(given: unknown): ClientIdentity {
+function read(given: unknown, label: string): ClientIdentity {
   if (typeof given !== "object" || given === null) refuse(`${SHAPE}.`);
   const fields = given as Record<string, unknown>;
   const unknown = Object.keys(fields).find((field) => !FIELDS.has(field));
@@ -90,10 +94,10 @@ function read(given: unknown): ClientIdentity {
     const bytes = pfx instanceof ArrayBuffer ? new Uint8Array(pfx) : pfx instanceof Uint8Array ? pfx : null;
     if (!bytes) refuse("pfx must be the PKCS#12 file's bytes (a Uint8Array or ArrayBuffer), not text.");
     if (bytes.length > MAX_INPUT) refuse(`pfx is larger than ${MAX_INPUT} bytes, too large for an identity.`);
-    return fromPkcs12(readPkcs12(new Uint8Array(bytes), passphrase ?? ""));
+    return fromPkcs12(readPkcs12(new Uint8Array(bytes), passphrase ?? ""), label);
   }
   if (cert === undefined || key === undefined) refuse(`both cert and key are needed; ${SHAPE}.`);
-  return fromPem(text(cert, "cert"), text(key, "key"), passphrase);
+  return fromPem(text(cert, "cert"), text(key, "key"), passphrase, label);
 }
 
 function text(value: unknown, field: string): string {
@@ -105,7 +109,7 @@ function text(value: unknown, field: string): string {
   return typeof value === "string" ? value : new TextDecoder().decode(value);
 }
 
-function fromPem(certText: string, keyText: string, passphrase: string | undefined): ClientIdentity {
+function fromPem(certText: string, keyText: string, passphrase: string | undefined, label: string): ClientIdentity {
   const chain = pemBlocks(certText, "cert")
     .filter((block) => block.label === "CERTIFICATE")
     .map((block) => block.der);
@@ -144,7 +148,7 @@ function fromPem(certText: string, keyText: string, passphrase: string | undefin
   }
   const der = format === "encrypted" ? decryptKey(block.der, passphrase) : block.der;
   const keyFormat = format === "encrypted" ? "pkcs8" : format;
-  return checked(chain, keyFormat, der, " Put the certificate of the key first in cert.", curveHint);
+  return checked(label, chain, keyFormat, der, " Put the certificate of the key first in cert.", curveHint);
 }
 
 const KEY_LABELS: Record<string, KeyFormat | "encrypted"> = {
@@ -178,7 +182,7 @@ function decryptKey(der: Uint8Array<ArrayBuffer>, passphrase: string | undefined
 }
 
 /** The identity of a PKCS#12 file: its leaf is the certificate of its key, the others follow in the file's order. */
-function fromPkcs12({ key, keyId, certificates }: Pkcs12Contents): ClientIdentity {
+function fromPkcs12({ key, keyId, certificates }: Pkcs12Contents, label: string): ClientIdentity {
   let leafIndex = keyId
     ? certificates.findIndex((certificate) => certificate.keyId && sameBytes(certificate.keyId, keyId))
     : -1;
@@ -206,7 +210,7 @@ function fromPkcs12({ key, keyId, certificates }: Pkcs12Contents): ClientIdentit
     certificates[leafIndex]!.der,
     ...certificates.filter((_, index) => index !== leafIndex).map(({ der }) => der),
   ];
-  return checked(chain, "pkcs8", key, "");
+  return checked(label, chain, "pkcs8", key, "");
 }
 
 const BAD_CERTIFICATE = "a certificate is not a valid X.509 certificate.";
@@ -216,6 +220,7 @@ const BAD_CERTIFICATE = "a certificate is not a valid X.509 certificate.";
  * refused. `hint` ends the message that refuses a key that is not the leaf's.
  */
 function checked(
+  label: string,
   chain: Uint8Array<ArrayBuffer>[],
   format: KeyFormat,
   key: Uint8Array<ArrayBuffer>,
@@ -233,7 +238,7 @@ function checked(
       );
     }
     if (!sameKey(publicKey, leafKey)) refuse(`the key does not belong to the certificate (${subject}).${hint}`);
-    return new ClientIdentity(chain, subject, publicKey.type, format, key);
+    return new ClientIdentity(label, chain, subject, publicKey.type, format, key);
   });
 }
 
