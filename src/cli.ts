@@ -4,6 +4,7 @@
 // beyond them it uses only `process` and `console`, which all three provide.
 import { type CertificateSummary, PinnedFetchError, shownUrl } from "./errors.js";
 import { type PinnedFetch, createPinnedFetch } from "./fetch.js";
+import type { ClientCertificate } from "./tls/client-certificates.js";
 import { type AnchorInfo, type CertificateInfo, inspectServer } from "./get-pins.js";
 import { toBase64 } from "./encoding.js";
 import { canonicalHost } from "./host.js";
@@ -16,7 +17,8 @@ const USAGE = `pinned-fetch: the certificates an HTTPS server presents, with the
 Usage:
   pinned-fetch pins <url> [--ca FILE] [--resolve HOST:ADDRESS] [--json]
   pinned-fetch get <url> --pin PIN [--pin PIN ...] [--pin-host HOST:PIN ...] [--ca FILE]
-                   [--resolve HOST:ADDRESS] [-o FILE]
+                   [--resolve HOST:ADDRESS] [--cert FILE [--key FILE] [--pass PHRASE]
+                   [--cert-type PEM|P12]] [-o FILE]
 
 Commands:
   pins  Print the certificates the server sends, leaf first: subject, issuer, validity, pin
@@ -40,6 +42,15 @@ Options:
   --resolve HOST:ADDRESS  Connect to ADDRESS for HOST, like curl's --resolve; the name sent and
                           verified is still HOST. An IPv6 address goes in brackets
                           (localhost:[::1]). curl's HOST:PORT:ADDRESS works too.
+  --cert FILE             get: a client certificate for the URL's host, if it asks for one:
+                          PEM (the certificate, then any intermediates; the key too, unless
+                          --key names it), or PKCS#12 with --cert-type P12 or a .p12/.pfx name.
+                          It is sent only after the server's certificate and pins passed, and
+                          never to a host a redirect leads to.
+  --key FILE              get: the PEM private key of --cert (PKCS#8, PKCS#1, SEC1, or
+                          encrypted PKCS#8 with --pass).
+  --pass PHRASE           get: the passphrase of an encrypted key or of a PKCS#12 file.
+  --cert-type TYPE        get: PEM (default) or P12.
   --json                  pins: print JSON (DER as base64, dates in ISO 8601).
   -o FILE                 get: write the body to FILE instead of stdout.
   -h, --help              Print this help.
@@ -59,7 +70,17 @@ Examples:
 /** Each command's options: whether it takes a value. */
 const COMMANDS = {
   pins: { "--ca": true, "--resolve": true, "--json": false },
-  get: { "--pin": true, "--pin-host": true, "--ca": true, "--resolve": true, "-o": true },
+  get: {
+    "--pin": true,
+    "--pin-host": true,
+    "--ca": true,
+    "--resolve": true,
+    "--cert": true,
+    "--key": true,
+    "--pass": true,
+    "--cert-type": true,
+    "-o": true,
+  },
 } as const;
 
 type Command = keyof typeof COMMANDS;
@@ -71,9 +92,19 @@ interface Invocation {
   /** Pins by canonical host: the URL's host's from --pin, and others' from --pin-host. */
   pins: Record<string, string[]>;
   caFile: string | undefined;
+  clientCertificate: ClientCertificateFiles | undefined;
   resolve: Record<string, string> | undefined;
   json: boolean;
   output: string | undefined;
+}
+
+/** Where --cert, --key and --pass put the client certificate. */
+interface ClientCertificateFiles {
+  cert: string;
+  /** Absent: the key is in the --cert file (PEM), or the file is PKCS#12. */
+  key: string | undefined;
+  pkcs12: boolean;
+  passphrase: string | undefined;
 }
 
 /** A mistake in the command line: exit status 2. */
@@ -148,10 +179,31 @@ function parse([command = "", ...rest]: readonly string[]): Invocation {
     host,
     pins,
     caFile: values.get("--ca")?.[0],
+    clientCertificate: clientCertificateFiles(values),
     resolve: resolve === undefined ? undefined : parseResolve(resolve, url),
     json: values.has("--json"),
     output: values.get("-o")?.[0],
   };
+}
+
+/** curl's --cert, --key, --pass and --cert-type; undefined without --cert. */
+function clientCertificateFiles(values: Map<string, string[]>): ClientCertificateFiles | undefined {
+  const [cert, key, passphrase, type] = ["--cert", "--key", "--pass", "--cert-type"].map(
+    (name) => values.get(name)?.[0],
+  );
+  if (cert === undefined) {
+    const stray = ["--key", "--pass", "--cert-type"].find((name) => values.has(name));
+    if (stray) throw new UsageError(`${stray} goes with --cert, which names the client certificate.`);
+    return undefined;
+  }
+  if (type !== undefined && !/^(pem|p12)$/i.test(type)) {
+    throw new UsageError(`--cert-type takes PEM or P12, not ${JSON.stringify(type)}.`);
+  }
+  const pkcs12 = type === undefined ? /\.(p12|pfx)$/i.test(cert) : type.toUpperCase() === "P12";
+  if (pkcs12 && key !== undefined) {
+    throw new UsageError(`--key does not go with a PKCS#12 --cert, which holds the key itself.`);
+  }
+  return { cert, key, pkcs12, passphrase };
 }
 
 function parseUrl(text: string): URL {
@@ -249,9 +301,12 @@ async function showPins(invocation: Invocation): Promise<void> {
 }
 
 async function get(invocation: Invocation): Promise<void> {
-  const { pins, output } = invocation;
+  const { pins, output, host } = invocation;
+  const clientCertificate = await readClientCertificate(invocation.clientCertificate);
   const fetch = createPinnedFetch({
     pins,
+    // For the URL's host alone: a client certificate names its owner, and a redirect may lead elsewhere.
+    ...(clientCertificate && { clientCertificates: { [host]: clientCertificate } }),
     ca: await readCa(invocation.caFile),
     resolve: invocation.resolve,
     // One run cannot lock itself out, so the advice to add a backup pin would only be noise here.
@@ -326,7 +381,7 @@ function report(error: unknown, invocation: Invocation | undefined): number {
 }
 
 /** The advice of the library's message, in terms of this command's options. */
-function nextStep(error: PinnedFetchError, { url, host, caFile }: Invocation): string | undefined {
+function nextStep(error: PinnedFetchError, { url, host, caFile, clientCertificate }: Invocation): string | undefined {
   switch (error.code) {
     case "ERR_PIN_MISMATCH": {
       // The message already says what to do; this says how on this command line. The failing host may be one a
@@ -349,6 +404,10 @@ function nextStep(error: PinnedFetchError, { url, host, caFile }: Invocation): s
         : `${caFile} does not hold the CA that issued this chain; pass that CA's certificate with --ca.`;
     case "ERR_CERT_HOSTNAME":
       return `use the name the certificate was issued for in the URL; --resolve NAME:ADDRESS connects to another address under that name.`;
+    case "ERR_CLIENT_CERT":
+      return clientCertificate === undefined
+        ? `pass the client certificate the server expects with --cert FILE (and its key with --key FILE).`
+        : undefined;
     default:
       return undefined;
   }
@@ -443,13 +502,30 @@ function printable(text: string): string {
 }
 
 async function readCa(path: string | undefined): Promise<string | undefined> {
-  if (path === undefined) return undefined;
+  return path === undefined ? undefined : new TextDecoder().decode(await readFileArgument(path, "the CA file"));
+}
+
+async function readClientCertificate(
+  files: ClientCertificateFiles | undefined,
+): Promise<ClientCertificate | undefined> {
+  if (files === undefined) return undefined;
+  const { cert, key, pkcs12, passphrase } = files;
+  const certificate = await readFileArgument(cert, "the client certificate");
+  if (pkcs12) return { pfx: certificate, ...(passphrase !== undefined && { passphrase }) };
+  return {
+    cert: certificate,
+    key: key === undefined ? certificate : await readFileArgument(key, "the client key"),
+    ...(passphrase !== undefined && { passphrase }),
+  };
+}
+
+async function readFileArgument(path: string, what: string): Promise<Uint8Array<ArrayBuffer>> {
   try {
-    return new TextDecoder().decode(await (await hostRuntime()).readFile(fileUrl(path)));
+    return await (await hostRuntime()).readFile(fileUrl(path));
   } catch (error) {
     // A runtime's refusal (Deno without --allow-read) is no mistake in the command line.
-    if (error instanceof PinnedFetchError) throw new Failure(`Cannot read the CA file ${path}: ${error.message}`);
-    throw new UsageError(`Cannot read the CA file ${path}: ${(error as Error).message}`);
+    if (error instanceof PinnedFetchError) throw new Failure(`Cannot read ${what} ${path}: ${error.message}`);
+    throw new UsageError(`Cannot read ${what} ${path}: ${(error as Error).message}`);
   }
 }
 

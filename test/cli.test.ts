@@ -14,9 +14,10 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { createPinnedFetch, type PinnedFetchOptions } from "../src/index.js";
-import { createPki, issue, type Issued, type Pki } from "./support/pki.js";
+import { buildPkcs12 } from "./support/pkcs12.js";
+import { CLIENT_AUTH, createPki, issue, type Issued, type Pki } from "./support/pki.js";
 import { BUN, CHILD_ENV, DENO, ROOT, denoRun } from "./support/runtimes.js";
-import { pinOf, startHttpsServer, type TestServer } from "./support/servers.js";
+import { pinOf, startClientAuthServer, startHttpsServer, type TestServer } from "./support/servers.js";
 import { HELLO } from "./support/content.js";
 
 const CLI = join(ROOT, "src", "cli.ts");
@@ -40,6 +41,11 @@ let rootIssued: TestServer;
 let withRoot: TestServer;
 let selfSigned: TestServer;
 let notCa: TestServer;
+/** Requires a client certificate from the test PKI's root. */
+let clientAuth: TestServer;
+/** The client certificate's files: PEM certificate, PEM key, and both in PKCS#12 under P12_PASSWORD. */
+let clientFiles: { cert: string; key: string; p12: string };
+const P12_PASSWORD = "cli-p12-passphrase";
 let workspace: string;
 let caFile: string;
 let selfSignedFile: string;
@@ -60,7 +66,26 @@ beforeAll(async () => {
   const falseCa = await issue({ commonName: "pinned-fetch Test CA:FALSE", ca: false, issuer: pki.root });
   const underFalseCa = await issue({ commonName: "localhost", dnsNames: ["localhost"], issuer: falseCa });
   notCa = await startHttpsServer({ chain: [underFalseCa, falseCa], key: underFalseCa });
+  clientAuth = await startClientAuthServer({
+    chain: [pki.leaf, pki.intermediate],
+    key: pki.leaf,
+    clientCa: pki.root.certPem,
+    require: true,
+  });
+  const client = await issue({ commonName: "cli client", issuer: pki.root, extendedKeyUsage: [CLIENT_AUTH] });
   workspace = await mkdtemp(join(tmpdir(), "pinned-fetch-cli-"));
+  clientFiles = {
+    cert: join(workspace, "client.pem"),
+    key: join(workspace, "client-key.pem"),
+    p12: join(workspace, "client.p12"),
+  };
+  await writeFile(clientFiles.cert, client.certPem);
+  await writeFile(clientFiles.key, client.keyPem);
+  const keyPkcs8Der = new Uint8Array(await crypto.subtle.exportKey("pkcs8", client.key.privateKey));
+  await writeFile(
+    clientFiles.p12,
+    await buildPkcs12({ keyPkcs8Der, certificateDers: [client.der], password: P12_PASSWORD }),
+  );
   caFile = join(workspace, "root.pem");
   await writeFile(caFile, pki.root.certPem);
   selfSignedFile = join(workspace, "self-signed.pem");
@@ -69,7 +94,9 @@ beforeAll(async () => {
   await writeFile(join(unreadable, "root.pem"), pki.root.certPem);
 });
 afterAll(async () => {
-  await Promise.all([good, appended, rootIssued, withRoot, selfSigned, notCa].map((server) => server?.close()));
+  await Promise.all(
+    [good, appended, rootIssued, withRoot, selfSigned, notCa, clientAuth].map((server) => server?.close()),
+  );
   await Promise.all([workspace, unreadable].map((folder) => folder && rm(folder, { recursive: true, force: true })));
 });
 
@@ -362,6 +389,28 @@ describe.each(Object.keys(RUNTIMES))("in %s", (runtime) => {
     },
   );
 
+  it(
+    "get --cert: presents the client certificate, from PEM files or PKCS#12, and without one says how to give it",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const args = ["get", url(clientAuth, "/"), "--pin", pinOf(pki.intermediate), ...trusted()];
+      const subjectOf = ({ status, stdout, stderr }: Outcome) => {
+        expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
+        return (JSON.parse(stdout) as { subject: string }).subject;
+      };
+      expect(subjectOf(await cli([...args, "--cert", clientFiles.cert, "--key", clientFiles.key]))).toBe("cli client");
+      expect(subjectOf(await cli([...args, "--cert", clientFiles.p12, "--pass", P12_PASSWORD]))).toBe("cli client");
+      const without = await cli(args);
+      expect({ status: without.status, stdout: without.stdout }).toEqual({ status: 1, stdout: "" });
+      expect(without.stderr).toContain("asked for a client certificate, and none is configured for it");
+      expect(without.stderr).toContain("What to do: pass the client certificate the server expects with --cert FILE");
+      const wrong = await cli([...args, "--cert", clientFiles.p12, "--pass", "not-the-passphrase"]);
+      expect(wrong.status).toBe(2);
+      expect(wrong.stderr).toContain("wrong");
+      expect(wrong.stderr).not.toContain("not-the-passphrase");
+    },
+  );
+
   it("exits 2 for a usage error", { timeout: TEST_TIMEOUT }, async () => {
     const { status, stderr } = await cli(["pins"]);
     expect(status).toBe(2);
@@ -438,6 +487,22 @@ describe("in node", () => {
     {
       args: ["pins", "https://localhost/", "--ca", "no-such-ca.pem"],
       message: "Cannot read the CA file no-such-ca.pem",
+    },
+    {
+      args: ["get", "https://localhost/", "--pin", "sha256/x", "--key", "client-key.pem"],
+      message: "--key goes with --cert",
+    },
+    {
+      args: ["get", "https://localhost/", "--pin", "sha256/x", "--cert", "a.pem", "--cert-type", "DER"],
+      message: "--cert-type takes PEM or P12",
+    },
+    {
+      args: ["get", "https://localhost/", "--pin", "sha256/x", "--cert", "a.p12", "--key", "a.pem"],
+      message: "--key does not go with a PKCS#12 --cert",
+    },
+    {
+      args: ["get", "https://localhost/", "--pin", "sha256/x", "--cert", "no-such-client.pem"],
+      message: "Cannot read the client certificate no-such-client.pem",
     },
   ])("exits 2 and says $message", { timeout: TEST_TIMEOUT }, async ({ args, message }) => {
     const { status, stdout, stderr } = await cli(args);
