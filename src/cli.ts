@@ -42,14 +42,15 @@ Options:
   --resolve HOST:ADDRESS  Connect to ADDRESS for HOST, like curl's --resolve; the name sent and
                           verified is still HOST. An IPv6 address goes in brackets
                           (localhost:[::1]). curl's HOST:PORT:ADDRESS works too.
-  --cert FILE             get: a client certificate for the URL's host, if it asks for one:
+  --cert FILE[:PHRASE]    get: a client certificate for the URL's host, if it asks for one:
                           PEM (the certificate, then any intermediates; the key too, unless
                           --key names it), or PKCS#12 with --cert-type P12 or a .p12/.pfx name.
                           It is sent only after the server's certificate and pins passed, and
                           never to a host a redirect leads to.
   --key FILE              get: the PEM private key of --cert (PKCS#8, PKCS#1, SEC1, or
                           encrypted PKCS#8 with --pass).
-  --pass PHRASE           get: the passphrase of an encrypted key or of a PKCS#12 file.
+  --pass PHRASE           get: the passphrase of an encrypted key or of a PKCS#12 file (or, as
+                          in curl, after --cert's colon; write a colon in a file name as \\:).
   --cert-type TYPE        get: PEM (default) or P12.
   --json                  pins: print JSON (DER as base64, dates in ISO 8601).
   -o FILE                 get: write the body to FILE instead of stdout.
@@ -188,14 +189,19 @@ function parse([command = "", ...rest]: readonly string[]): Invocation {
 
 /** curl's --cert, --key, --pass and --cert-type; undefined without --cert. */
 function clientCertificateFiles(values: Map<string, string[]>): ClientCertificateFiles | undefined {
-  const [cert, key, passphrase, type] = ["--cert", "--key", "--pass", "--cert-type"].map(
-    (name) => values.get(name)?.[0],
-  );
-  if (cert === undefined) {
+  const [given, key, pass, type] = ["--cert", "--key", "--pass", "--cert-type"].map((name) => values.get(name)?.[0]);
+  if (given === undefined) {
     const stray = ["--key", "--pass", "--cert-type"].find((name) => values.has(name));
     if (stray) throw new UsageError(`${stray} goes with --cert, which names the client certificate.`);
     return undefined;
   }
+  // curl's FILE:PASSPHRASE, with `\:` for a colon in the file's name (and a Windows drive's colon left alone).
+  const split = /^((?:[a-z]:[\\/])?(?:[^:\\]|\\.)*):(.*)$/is.exec(given);
+  const cert = (split ? split[1]! : given).replace(/\\:/g, ":");
+  if (split && pass !== undefined) {
+    throw new UsageError(`give the passphrase in --pass or after --cert's colon, not both.`);
+  }
+  const passphrase = split ? split[2]! : pass;
   if (type !== undefined && !/^(pem|p12)$/i.test(type)) {
     throw new UsageError(`--cert-type takes PEM or P12, not ${JSON.stringify(type)}.`);
   }

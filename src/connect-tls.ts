@@ -60,7 +60,7 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
     });
   } finally {
     // The session keeps what it uses: the client key lives in the engine as long as the connection, no longer.
-    trust.release();
+    trust.releaseClientKeys();
   }
   await connection.describePeer();
   return connection;

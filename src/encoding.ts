@@ -14,14 +14,33 @@ export function fromBase64(text: string): Uint8Array<ArrayBuffer> | null {
   return Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
 }
 
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+const PEM_BOUNDARY = /-----(BEGIN|END) ([A-Z0-9 ]{1,64})-----/g;
+
+/**
+ * The blocks of PEM text in order, each its label and the text between its BEGIN and END lines. One pass over the
+ * boundaries, so a hostile text costs linear time: a BEGIN before the open block's END abandons that block, and an
+ * END of another label is no boundary.
+ */
+export function pemSections(pem: string): { label: string; body: string }[] {
+  const sections: { label: string; body: string }[] = [];
+  let open: { label: string; start: number } | null = null;
+  for (const boundary of pem.matchAll(PEM_BOUNDARY)) {
+    const [line, kind, label] = boundary as unknown as [string, string, string];
+    if (kind === "BEGIN") open = { label, start: boundary.index + line.length };
+    else if (open?.label === label) {
+      sections.push({ label, body: pem.slice(open.start, boundary.index) });
+      open = null;
+    }
+  }
+  return sections;
+}
 
 /** The DER bodies of the CERTIFICATE blocks in `pem`; null if a block is not base64. */
 export function pemCertificates(pem: string): Uint8Array<ArrayBuffer>[] | null {
   const ders: Uint8Array<ArrayBuffer>[] = [];
-  for (const [, label, body] of pem.matchAll(PEM_BLOCK)) {
+  for (const { label, body } of pemSections(pem)) {
     if (label !== "CERTIFICATE") continue;
-    const der = fromBase64(body!.replace(/\s+/g, ""));
+    const der = fromBase64(body.replace(/\s+/g, ""));
     if (!der) return null;
     ders.push(der);
   }

@@ -182,8 +182,11 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
 
   return Object.assign(pinnedFetch, {
     async close() {
-      await (await pool)?.close();
-      trust.release();
+      try {
+        await (await pool)?.close();
+      } finally {
+        trust.releaseClientKeys();
+      }
     },
   });
 }

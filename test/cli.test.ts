@@ -400,6 +400,8 @@ describe.each(Object.keys(RUNTIMES))("in %s", (runtime) => {
       };
       expect(subjectOf(await cli([...args, "--cert", clientFiles.cert, "--key", clientFiles.key]))).toBe("cli client");
       expect(subjectOf(await cli([...args, "--cert", clientFiles.p12, "--pass", P12_PASSWORD]))).toBe("cli client");
+      // curl's FILE:PASSPHRASE form.
+      expect(subjectOf(await cli([...args, "--cert", `${clientFiles.p12}:${P12_PASSWORD}`]))).toBe("cli client");
       const without = await cli(args);
       expect({ status: without.status, stdout: without.stdout }).toEqual({ status: 1, stdout: "" });
       expect(without.stderr).toContain("asked for a client certificate, and none is configured for it");

@@ -29,10 +29,14 @@ export class TrustContext {
   /** The caller's anchors as DER; empty means Mozilla's roots. */
   readonly anchors: readonly Uint8Array<ArrayBuffer>[];
   #engine: Engine | undefined;
-  /** Engine configs by decision and identity (see `decisionOf`). */
+  /** Engine configs by decision (see `decisionOf`) that present no client identity: kept as long as the context. */
   #configs = new Map<string, number>();
-  /** The engine's copy of each client identity (its key among it). */
+  /** Engine configs that present a client identity, by decision and identity, freed by `releaseClientKeys`. */
+  #clientConfigs = new Map<string, number>();
+  /** The engine's copy of each client identity (its key among it), freed by `releaseClientKeys`. */
   #identities = new Map<ClientIdentity, number>();
+  /** The token of the finalizers of `#clientConfigs` and `#identities`, which `releaseClientKeys` unregisters. */
+  #clientToken = {};
 
   /** Throws ERR_CONFIG for anything in `ca` that is not a PEM certificate. */
   constructor(ca?: string | readonly string[]) {
@@ -48,10 +52,12 @@ export class TrustContext {
     if (this.#engine !== engine) {
       this.#engine = engine;
       this.#configs = new Map();
+      this.#clientConfigs = new Map();
       this.#identities = new Map();
     }
+    const configs = identity ? this.#clientConfigs : this.#configs;
     const decision = decisionOf(pinning, identity);
-    let handle = this.#configs.get(decision);
+    let handle = configs.get(decision);
     if (handle === undefined) {
       const made = engine.newConfig(this.anchors, identity ? this.#identity(engine, identity) : 0);
       if (made === null) {
@@ -60,8 +66,8 @@ export class TrustContext {
           "A certificate in `ca` cannot serve as a trust anchor (the TLS engine rejected it). Give the PEM of a CA certificate.",
         );
       }
-      this.#configs.set(decision, (handle = made));
-      leftovers.register(this, () => engine.freeConfig(made), this);
+      configs.set(decision, (handle = made));
+      leftovers.register(this, () => engine.freeConfig(made), identity ? this.#clientToken : this);
     }
     return handle;
   }
@@ -73,20 +79,22 @@ export class TrustContext {
       const made = identity.withKey((format, key) => engine.newIdentity(KEY_FORMATS[format], key, identity.chain));
       if ("refusal" in made) throw identityRefused(identity, made.refusal);
       this.#identities.set(identity, (handle = made.identity));
-      leftovers.register(this, () => engine.freeIdentity(made.identity), this);
+      leftovers.register(this, () => engine.freeIdentity(made.identity), this.#clientToken);
     }
     return handle;
   }
 
   /**
-   * Frees this context's configs and identities in the engine now, client keys among them (a connection's own
-   * session keeps what it uses until it closes). A later connection makes them again.
+   * Frees the client keys this context gave the engine, with the configs (and so the TLS sessions) made with them.
+   * A connection's own session keeps what it uses until it closes; a later connection hands them over again.
+   * Configs without a client identity stay, so that their sessions may still be resumed.
    */
-  release(): void {
-    leftovers.unregister(this);
-    for (const config of this.#configs.values()) this.#engine?.freeConfig(config);
+  releaseClientKeys(): void {
+    leftovers.unregister(this.#clientToken);
+    this.#clientToken = {};
+    for (const config of this.#clientConfigs.values()) this.#engine?.freeConfig(config);
     for (const identity of this.#identities.values()) this.#engine?.freeIdentity(identity);
-    this.#configs = new Map();
+    this.#clientConfigs = new Map();
     this.#identities = new Map();
   }
 }
@@ -115,7 +123,8 @@ function identityRefused(identity: ClientIdentity, refusal: IdentityRefusal): Pi
       ? "its key is not the key of its certificate"
       : refusal === IdentityRefusal.UnsupportedKey
         ? `its ${identity.keyType} key cannot sign TLS handshakes (RSA of 2048 to 4096 bits, ECDSA P-256 or P-384, and Ed25519 can)`
-        : "the TLS engine cannot read its key or certificate";
+        : "the TLS engine cannot read its key or certificate (an EC key written without its public key is one such: " +
+          "write it again with `openssl pkey -in key.pem -out key-full.pem`)";
   return new PinnedFetchError(
     "ERR_CONFIG",
     `${identity.label} (${identity.subject}) cannot be used: ${why}. Give the certificate with its own private key.`,

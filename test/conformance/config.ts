@@ -72,7 +72,10 @@ export const config: Group = {
         );
         refusal({ conectTimeout: 1_000 }, /did you mean connectTimeout\?/);
         refusal({ includeSubdomains: true }, /includeSubdomains is an option of a rule, inside pins/);
-        refusal({ colour: "blue" }, /no option "colour"\. createPinnedFetch's options are pins, ca, .*onWarning\./);
+        refusal(
+          { colour: "blue" },
+          /no option "colour"\. createPinnedFetch's options are pins, clientCertificates, ca, .*onWarning\./,
+        );
       },
     },
     {

@@ -523,6 +523,11 @@ describe("readClientIdentity refuses with ERR_CONFIG", () => {
       "the passphrase of the key in the PKCS#12 file is wrong",
     ],
     [
+      "an encrypted key that asks for more PBKDF2 iterations than one identity may cost",
+      () => ({ cert: text("p256.pem"), key: text("p256.costly.enc.key"), passphrase: PASSPHRASE }),
+      "the key asks for 2000001 iterations of its key derivation; pinned-fetch allows 1 to 2000000 for one identity in all.",
+    ],
+    [
       "a legacy PKCS#12 file (openssl pkcs12 -legacy)",
       () => ({ pfx: bytes("p256.legacy.p12"), passphrase: PASSPHRASE }),
       `the PKCS#12 file is encrypted with pbeWithSHAAnd40BitRC2-CBC, a legacy encryption pinned-fetch does not read. Convert it with ${CONVERT_PKCS12}`,

@@ -7,7 +7,7 @@ import { certificateSpki, checkCertificate } from "../../pins/certificate.js";
 import { formatName } from "../../pins/names.js";
 import { contextTag, elements, octets, oid, parseDer } from "./der.js";
 import { type KeyFormat, namedCurve, privateKeyInfo, sameKey, spkiInfo } from "./keys.js";
-import { decryptPbes2 } from "./pbes2.js";
+import { decryptPbes2, iterationBudget } from "./pbes2.js";
 import { pemBlocks } from "./pem.js";
 import { type Pkcs12Contents, readPkcs12 } from "./pkcs12.js";
 import { Refusal, readOr, refuse } from "./refusal.js";
@@ -167,7 +167,7 @@ function decryptKey(der: Uint8Array<ArrayBuffer>, passphrase: string | undefined
   });
   const password = new TextEncoder().encode(passphrase);
   try {
-    const plaintext = decryptPbes2(algorithm, encrypted, password, "the key", CONVERT_KEY);
+    const plaintext = decryptPbes2(algorithm, encrypted, password, "the key", CONVERT_KEY, iterationBudget());
     try {
       parseDer(plaintext);
     } catch {

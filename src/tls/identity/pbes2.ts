@@ -37,8 +37,32 @@ const LEGACY: Record<string, string> = {
   "1.2.840.113549.1.5.3": "pbeWithMD5AndDES-CBC",
   "1.2.840.113549.1.5.10": "pbeWithSHA1AndDES-CBC",
 };
-/** More PBKDF2 iterations than any tool writes by default, by far; bounds the time a hostile file can take. */
-export const MAX_ITERATIONS = 1_000_000;
+/**
+ * PBKDF2 and MAC iterations that reading one identity may cost in all, however many encrypted parts its file
+ * holds: far more than any tool writes by default (OpenSSL: 2,048 per part), and the bound on the time a hostile
+ * file can take.
+ */
+const ITERATION_BUDGET = 2_000_000;
+
+/** What is left of one identity's ITERATION_BUDGET. */
+export interface IterationBudget {
+  left: number;
+}
+
+export function iterationBudget(): IterationBudget {
+  return { left: ITERATION_BUDGET };
+}
+
+/** Takes `iterations` from `budget`; refuses a count below 1 or beyond what is left. */
+export function spend(budget: IterationBudget, iterations: number, what: string, convert: string): void {
+  if (iterations < 1 || iterations > budget.left) {
+    refuse(
+      `${what} asks for ${iterations} iterations of its key derivation; pinned-fetch allows 1 to ${ITERATION_BUDGET} ` +
+        `for one identity in all. ${convert}`,
+    );
+  }
+  budget.left -= iterations;
+}
 
 /**
  * Decrypts `encrypted` under the AlgorithmIdentifier `algorithm` with the
@@ -53,6 +77,7 @@ export function decryptPbes2(
   password: Uint8Array,
   what: string,
   convert: string,
+  budget: IterationBudget,
 ): Uint8Array<ArrayBuffer> {
   const [scheme, parameters] = readOr(`${what} has an unreadable encryption algorithm.`, () => elements(algorithm));
   const schemeOid = readOr(`${what} has an unreadable encryption algorithm.`, () => oid(scheme));
@@ -63,9 +88,7 @@ export function decryptPbes2(
   const { salt, iterations, prf, keyLength, iv } = readOr(`${what} has unreadable PBES2 parameters.`, () =>
     pbes2Parameters(parameters, what, convert),
   );
-  if (iterations > MAX_ITERATIONS) {
-    refuse(`${what} asks for ${iterations} PBKDF2 iterations, more than the ${MAX_ITERATIONS} allowed. ${convert}`);
-  }
+  spend(budget, iterations, what, convert);
   const key = pbkdf2(prf, password, salt, { c: iterations, dkLen: keyLength });
   try {
     return cbc(key, iv).decrypt(encrypted) as Uint8Array<ArrayBuffer>;

@@ -1,6 +1,6 @@
 // PEM blocks as an identity's `cert` and `key` hold them (RFC 7468), with the
 // RFC 1421 headers that mark OpenSSL's legacy key encryption.
-import { fromBase64 } from "../../encoding.js";
+import { fromBase64, pemSections } from "../../encoding.js";
 import { refuse } from "./refusal.js";
 
 export interface PemBlock {
@@ -10,15 +10,14 @@ export interface PemBlock {
   legacyEncrypted: boolean;
 }
 
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 const HEADER = /^[A-Za-z-]+:.*$/gm;
 
 /** Every PEM block of `text`; a block whose body is not base64 is refused, naming what it is (`what`). */
 export function pemBlocks(text: string, what: string): PemBlock[] {
-  return Array.from(text.matchAll(PEM_BLOCK), ([, label, body]) => {
-    const legacyEncrypted = /^Proc-Type:\s*4,\s*ENCRYPTED/m.test(body!);
-    const der = fromBase64(body!.replace(HEADER, "").replace(/\s+/g, ""));
+  return pemSections(text).map(({ label, body }) => {
+    const legacyEncrypted = /^Proc-Type:\s*4,\s*ENCRYPTED/m.test(body);
+    const der = fromBase64(body.replace(HEADER, "").replace(/\s+/g, ""));
     if (!der) refuse(`${what} has a ${label} block that is not base64.`);
-    return { label: label!, der, legacyEncrypted };
+    return { label, der, legacyEncrypted };
   });
 }

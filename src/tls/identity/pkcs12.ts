@@ -10,7 +10,7 @@ import type * as asn1js from "asn1js";
 
 import { sameBytes } from "../../encoding.js";
 import { contextTag, elements, explicit, octets, oid, parseDer, smallInteger } from "./der.js";
-import { MAX_ITERATIONS, decryptPbes2 } from "./pbes2.js";
+import { type IterationBudget, decryptPbes2, iterationBudget, spend } from "./pbes2.js";
 import { MAC_KEY, pkcs12Kdf } from "./pkcs12-kdf.js";
 import { readOr, refuse } from "./refusal.js";
 
@@ -51,7 +51,9 @@ export function readPkcs12(pfx: Uint8Array<ArrayBuffer>, passphrase: string): Pk
     if (smallInteger(version) !== 3) throw new Error("not PKCS#12 version 3");
     return { authSafe: contentOf(authSafe, DATA), macData };
   });
-  if (macData) checkMac(macData, authSafe, passphrase);
+  // One budget for the MAC and every encrypted part: a file cannot multiply its cost by holding many.
+  const budget = iterationBudget();
+  if (macData) checkMac(macData, authSafe, passphrase, budget);
   // PBES2 inside PKCS#12 takes the password as its UTF-8 bytes, as OpenSSL does (the MAC takes a BMPString).
   const password = new TextEncoder().encode(passphrase);
   const contents: Pkcs12Contents = { key: new Uint8Array(0), keyId: null, certificates: [] };
@@ -60,7 +62,7 @@ export function readPkcs12(pfx: Uint8Array<ArrayBuffer>, passphrase: string): Pk
     readOr(UNREADABLE, () => {
       for (const safe of elements(parseDer(authSafe))) {
         const encrypted = oid(elements(safe)[0]) === ENCRYPTED_DATA;
-        const safeContents = encrypted ? decryptSafe(safe, password) : contentOf(safe, DATA);
+        const safeContents = encrypted ? decryptSafe(safe, password, budget) : contentOf(safe, DATA);
         try {
           for (const bag of elements(parseDer(safeContents))) {
             // SafeBag: bagId, [0] EXPLICIT bagValue, bagAttributes OPTIONAL.
@@ -73,7 +75,9 @@ export function readPkcs12(pfx: Uint8Array<ArrayBuffer>, passphrase: string): Pk
             } else if (bagId === KEY_BAG || bagId === SHROUDED_KEY_BAG) {
               if (++keys > 1) refuse(`${WHAT} holds more than one private key; give a file with one.`);
               contents.key =
-                bagId === KEY_BAG ? explicit(bagValue!).valueBeforeDecodeView.slice() : unshroud(bagValue!, password);
+                bagId === KEY_BAG
+                  ? explicit(bagValue!).valueBeforeDecodeView.slice()
+                  : unshroud(bagValue!, password, budget);
               contents.keyId = keyId;
             }
           }
@@ -104,7 +108,7 @@ function contentOf(contentInfo: asn1js.AsnType | undefined, type: string): Uint8
  * password, which OpenSSL writes as an empty BMPString (two zero bytes) or as
  * no bytes at all: both are tried, as OpenSSL does.
  */
-function checkMac(macData: asn1js.AsnType, authSafe: Uint8Array, passphrase: string): void {
+function checkMac(macData: asn1js.AsnType, authSafe: Uint8Array, passphrase: string, budget: IterationBudget): void {
   const { hashOid, digest, salt, iterations } = readOr(`${WHAT} has an unreadable MAC.`, () => {
     const [mac, salt, iterations] = elements(macData);
     const [algorithm, digest] = elements(mac);
@@ -117,13 +121,9 @@ function checkMac(macData: asn1js.AsnType, authSafe: Uint8Array, passphrase: str
   });
   const hash = MAC_HASHES[hashOid as keyof typeof MAC_HASHES];
   if (!hash) refuse(`${WHAT} has a MAC of a kind pinned-fetch does not read (${hashOid}). ${CONVERT_PKCS12}`);
-  if (iterations < 1 || iterations > MAX_ITERATIONS) {
-    refuse(
-      `${WHAT} asks for ${iterations} MAC iterations; pinned-fetch allows 1 to ${MAX_ITERATIONS}. ${CONVERT_PKCS12}`,
-    );
-  }
   const passwords = passphrase === "" ? [new Uint8Array(2), new Uint8Array(0)] : [bmpString(passphrase)];
   const verified = passwords.some((password) => {
+    spend(budget, iterations, `the MAC of ${WHAT}`, CONVERT_PKCS12);
     const key = pkcs12Kdf(hash, password, salt, MAC_KEY, iterations, hash.outputLen);
     const expected = hmac(hash, key, authSafe);
     key.fill(0);
@@ -140,18 +140,22 @@ function checkMac(macData: asn1js.AsnType, authSafe: Uint8Array, passphrase: str
 }
 
 /** The decrypted SafeContents of an EncryptedData ContentInfo. */
-function decryptSafe(contentInfo: asn1js.AsnType, password: Uint8Array): Uint8Array<ArrayBuffer> {
+function decryptSafe(
+  contentInfo: asn1js.AsnType,
+  password: Uint8Array,
+  budget: IterationBudget,
+): Uint8Array<ArrayBuffer> {
   const [, content] = elements(contentInfo);
   // EncryptedData: version, EncryptedContentInfo { contentType, algorithm, [0] IMPLICIT encryptedContent }.
   const [, encryptedContentInfo] = elements(explicit(content!));
   const [, algorithm, encrypted] = elements(encryptedContentInfo);
-  return decrypted(decryptPbes2(algorithm!, octets(encrypted, 0), password, WHAT, CONVERT_PKCS12));
+  return decrypted(decryptPbes2(algorithm!, octets(encrypted, 0), password, WHAT, CONVERT_PKCS12, budget));
 }
 
 /** The PKCS#8 DER of a pkcs8ShroudedKeyBag's EncryptedPrivateKeyInfo. */
-function unshroud(bagValue: asn1js.AsnType, password: Uint8Array): Uint8Array<ArrayBuffer> {
+function unshroud(bagValue: asn1js.AsnType, password: Uint8Array, budget: IterationBudget): Uint8Array<ArrayBuffer> {
   const [algorithm, encrypted] = elements(explicit(bagValue));
-  return decrypted(decryptPbes2(algorithm!, octets(encrypted), password, `the key in ${WHAT}`, CONVERT_PKCS12));
+  return decrypted(decryptPbes2(algorithm!, octets(encrypted), password, `the key in ${WHAT}`, CONVERT_PKCS12, budget));
 }
 
 /**
