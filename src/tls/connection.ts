@@ -193,7 +193,11 @@ export class Connection implements TlsConnection {
     this.#assertUsable();
     let chunk = this.#unfed;
     if (!chunk) {
-      chunk = await this.#socket.read();
+      // A server that refuses a client certificate may close while the request is unread: a reset, then.
+      chunk = await this.#socket.read().catch((error: unknown) => {
+        const refused = this.#silentClose();
+        throw refused ? this.#fail(refused) : error;
+      });
       this.#assertUsable();
       if (chunk === null)
         throw this.#fail(
@@ -235,7 +239,7 @@ export class Connection implements TlsConnection {
   }
 
   /**
-   * A server that asked for a client certificate and then closed without a word (no alert, no byte of an answer)
+   * A server that asked for a client certificate and then closed or reset without a word (no alert, no byte of an answer)
    * refused it, or the lack of one, as Node's TLS servers refuse a client certificate they do not trust.
    */
   #silentClose(): PinnedFetchError | undefined {

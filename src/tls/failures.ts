@@ -163,7 +163,7 @@ export function clientCertificateError(
 ): PinnedFetchError {
   const ended =
     alert === null
-      ? "it closed the connection without a TLS alert and without answering"
+      ? "it closed or reset the connection without a TLS alert and without answering"
       : `it ended the handshake with the TLS alert ${alert}`;
   let text: string;
   if (sent) {
