@@ -48,8 +48,8 @@ export interface TlsOptions extends HandshakePinning {
  * Readies TLS under `trust` for a connection by `options` (the engine, and its config for their pin decision and
  * client identity), and returns what starts it on a connected socket and resolves once the handshake and the pin
  * check have passed. Readied before dialing, so that a `ca` or client key the engine rejects fails before anything
- * connects, and compiling the
- * engine does not count against the connect deadline. The connection owns the socket: a failure closes it.
+ * connects, and compiling the engine does not count against the connect deadline. The connection owns the socket:
+ * a failure closes it.
  */
 export async function readyTls(
   trust: TrustContext,
