@@ -1,0 +1,89 @@
+// An HTTPS server on 127.0.0.1 from Go's crypto/tls, limited to the key-exchange
+// groups given, for the tests and the benchmark: Go offers X25519MLKEM768 on its
+// own, unlike Node 20's OpenSSL 3.0. Started by ../go-tls-server.ts, which gives
+// the certificate chain and key as PEM in CERT_PEM and KEY_PEM, and the groups
+// as arguments. It prints its port, answers every request with the group and
+// protocol its connection negotiated, and exits when its stdin closes.
+package main
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// The groups by the names pinned-fetch reports them with.
+var groups = map[string]tls.CurveID{
+	"X25519MLKEM768": tls.X25519MLKEM768,
+	"X25519":         tls.X25519,
+	"secp256r1":      tls.CurveP256,
+	"secp384r1":      tls.CurveP384,
+}
+
+func nameOf(id tls.CurveID) string {
+	for name, known := range groups {
+		if known == id {
+			return name
+		}
+	}
+	return id.String()
+}
+
+func main() {
+	cert, err := tls.X509KeyPair([]byte(os.Getenv("CERT_PEM")), []byte(os.Getenv("KEY_PEM")))
+	if err != nil {
+		fail(err)
+	}
+	config := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}}
+	for _, name := range os.Args[1:] {
+		id, known := groups[name]
+		if !known {
+			fail(fmt.Errorf("unknown group %q", name))
+		}
+		config.CurvePreferences = append(config.CurvePreferences, id)
+	}
+	listener, err := tls.Listen("tcp", "127.0.0.1:0", config)
+	if err != nil {
+		fail(err)
+	}
+	fmt.Println(listener.Addr().(*net.TCPAddr).Port)
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}()
+	// Handshakes the tests make fail on purpose are not worth a line of output.
+	server := &http.Server{Handler: http.HandlerFunc(answer), ErrorLog: log.New(io.Discard, "", 0)}
+	fail(server.Serve(listener))
+}
+
+// GET /bytes/N answers N bytes (the benchmark's response); anything else the connection's TLS parameters as JSON.
+func answer(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("x-key-exchange", nameOf(r.TLS.CurveID))
+	if size, found := strings.CutPrefix(r.URL.Path, "/bytes/"); found {
+		n, err := strconv.Atoi(size)
+		if err != nil || n < 0 || n > 1<<26 {
+			http.Error(w, "bad size", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("content-length", strconv.Itoa(n))
+		w.Write(make([]byte, n))
+		return
+	}
+	w.Header().Set("content-type", "application/json")
+	json.NewEncoder(w).Encode(map[string]string{
+		"keyExchange": nameOf(r.TLS.CurveID),
+		"protocol":    map[uint16]string{tls.VersionTLS12: "TLSv1.2", tls.VersionTLS13: "TLSv1.3"}[r.TLS.Version],
+	})
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "go-tls-server:", err)
+	os.Exit(1)
+}
