@@ -12,6 +12,8 @@ import {
   type Cause,
   EntryKind,
   type FailureCode,
+  groupName,
+  Groups,
   type IdentityRefusal,
   type KeyFormat,
   PathVerdict,
@@ -62,7 +64,7 @@ interface Exports {
   pf_identity_new(ptr: number, len: number): number;
   pf_identity_refusal(): number;
   pf_identity_free(identity: number): void;
-  pf_config_new(ptr: number, len: number, identity: number): number;
+  pf_config_new(ptr: number, len: number, identity: number, groups: number): number;
   pf_config_free(config: number): void;
   pf_session_new(config: number, ptr: number, len: number): number;
   pf_session_free(session: number): void;
@@ -305,13 +307,14 @@ export class Engine {
   /**
    * A trust policy over `anchors` (DER), or Mozilla's roots when empty, that
    * presents `identity` (0: none) to servers that ask for a client
-   * certificate; null if an anchor is unusable or the identity unknown.
+   * certificate and offers `groups`; null if an anchor is unusable or the
+   * identity unknown.
    */
-  newConfig(anchors: readonly Uint8Array[], identity = 0): number | null {
+  newConfig(anchors: readonly Uint8Array[], identity = 0, groups = Groups.PostQuantumFirst): number | null {
     const size = anchors.reduce((sum, der) => sum + 4 + der.length, 0);
     const address = this.#reserveScratch(size);
     this.#writeLengthPrefixed(address, anchors);
-    const handle = this.#exports.pf_config_new(address, size, identity);
+    const handle = this.#exports.pf_config_new(address, size, identity, groups);
     return handle === 0 ? null : handle;
   }
 
@@ -419,13 +422,13 @@ export class Engine {
     };
   }
 
-  /** The negotiated protocol version and ALPN of the last session called. */
-  negotiated(): { version: string; alpn: string | null } {
+  /** The negotiated protocol version, ALPN and key exchange group (null while unknown) of the last session called. */
+  negotiated(): { version: string; alpn: string | null; keyExchange: string | null } {
     this.#renewViews();
-    const { protocolVersion, alpnPtr, alpnLen } = this.#result;
+    const { protocolVersion, keyExchange, alpnPtr, alpnLen } = this.#result;
     const version = protocolVersion === 0x0304 ? "TLSv1.3" : protocolVersion === 0x0303 ? "TLSv1.2" : "unknown";
     const alpn = alpnLen > 0 ? decoder.decode(this.#bytes.subarray(alpnPtr, alpnPtr + alpnLen)) : null;
-    return { version, alpn };
+    return { version, alpn, keyExchange: keyExchange === 0 ? null : groupName(keyExchange) };
   }
 
   /** Copies out what the last session call left (its pointers die with the next call). */

@@ -6,7 +6,7 @@
 // numbers from here.
 
 /** The ABI version this code speaks; the engine says its own through `pf_abi_version`. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** Status flags of a session after every call: bits of `StepResult.flags`. */
 export enum Flag {
@@ -40,6 +40,27 @@ export enum FailureCode {
   PinMismatch = 5,
   /** A server that asked for a client certificate refused the handshake with an alert; the detail is its name. */
   ClientCertificate = 6,
+}
+
+/** The key exchange groups a config offers. */
+export enum Groups {
+  /** TLS 1.3: X25519MLKEM768, X25519, secp256r1, secp384r1, with shares for the first two; TLS 1.2: the classical ones. */
+  PostQuantumFirst = 1,
+  /** X25519, secp256r1, secp384r1. */
+  ClassicalOnly = 2,
+}
+
+/** The names of the key exchange groups the engine offers, by their IANA code. */
+const GROUP_NAMES: ReadonlyMap<number, string> = new Map([
+  [0x11ec, "X25519MLKEM768"],
+  [0x001d, "X25519"],
+  [0x0017, "secp256r1"],
+  [0x0018, "secp384r1"],
+]);
+
+/** The name of the key exchange group with IANA code `code`; an unknown one as `0x....`. */
+export function groupName(code: number): string {
+  return GROUP_NAMES.get(code) ?? `0x${code.toString(16).padStart(4, "0")}`;
 }
 
 /** The DER form of a client identity's private key. */
@@ -142,12 +163,12 @@ export enum SignatureAlgorithm {
 
 /**
  * The step result the engine leaves at `pf_result` after each session call,
- * read in place (`StepResult` in wire.rs: 12 words of 32 bits on wasm32). One
+ * read in place (`StepResult` in wire.rs: 13 words of 32 bits on wasm32). One
  * view serves every call, so reading it allocates nothing; its pointers are
  * valid until the next call into the engine.
  */
 export class StepResultView {
-  static readonly WORDS = 12;
+  static readonly WORDS = 13;
   readonly #words: Uint32Array;
 
   constructor(memory: ArrayBuffer, address: number) {
@@ -190,10 +211,14 @@ export class StepResultView {
   get protocolVersion(): number {
     return this.#words[9]!;
   }
-  get alpnPtr(): number {
+  /** The negotiated key exchange group's IANA code, or 0 while unknown. */
+  get keyExchange(): number {
     return this.#words[10]!;
   }
-  get alpnLen(): number {
+  get alpnPtr(): number {
     return this.#words[11]!;
+  }
+  get alpnLen(): number {
+    return this.#words[12]!;
   }
 }

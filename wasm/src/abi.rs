@@ -14,7 +14,8 @@ use crate::config::new_config;
 use crate::identity::new_identity;
 use crate::session::{Action, Session};
 use crate::slab::{Global, Slab};
-use crate::wire::{ABI_VERSION, IdentityRefusal, KeyFormat, StepResult};
+use crate::wipe;
+use crate::wire::{ABI_VERSION, Groups, IdentityRefusal, KeyFormat, StepResult};
 
 static IDENTITIES: Global<Slab<Arc<CertifiedKey>>> = Global::new(Slab::new());
 /// Why the last `pf_identity_new` that returned 0 refused.
@@ -88,10 +89,17 @@ pub extern "C" fn pf_identity_free(identity: u32) {
 /// `input`: the trust anchors as DER certificates, each preceded by its
 /// length (u32 LE); no certificates means Mozilla's roots. `identity`: the
 /// client identity to present to servers that ask for one, or 0 for none.
+/// `groups`: the `Groups` to offer; any other number refuses the config.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pf_config_new(ptr: *const u8, len: usize, identity: u32) -> u32 {
+pub unsafe extern "C" fn pf_config_new(
+    ptr: *const u8,
+    len: usize,
+    identity: u32,
+    groups: u32,
+) -> u32 {
     let input = unsafe { bytes(ptr, len) };
-    let Some(ders) = split_u32_prefixed(input) else {
+    let (Some(ders), Some(groups)) = (split_u32_prefixed(input), Groups::from_number(groups))
+    else {
         return 0;
     };
     let identity = match identity {
@@ -101,7 +109,7 @@ pub unsafe extern "C" fn pf_config_new(ptr: *const u8, len: usize, identity: u32
             None => return 0,
         },
     };
-    match new_config(&ders, identity) {
+    match new_config(&ders, identity, groups) {
         Some(config) => CONFIGS.get().insert(config),
         None => 0,
     }
@@ -197,6 +205,7 @@ fn run(handle: u32, received: usize, action: Action<'_>) -> u32 {
         message_ptr: message.as_ptr(),
         message_len: message.len(),
         protocol_version: session.protocol_version(),
+        key_exchange: session.key_exchange(),
         alpn_ptr: alpn.as_ptr(),
         alpn_len: alpn.len(),
     };
@@ -238,13 +247,6 @@ fn identity_from_input(input: &mut [u8]) -> Result<Arc<CertifiedKey>, IdentityRe
     };
     wipe(key);
     made
-}
-
-/// Zeroes `bytes` with writes the compiler may not drop as dead.
-fn wipe(bytes: &mut [u8]) {
-    for byte in bytes.iter_mut() {
-        unsafe { core::ptr::write_volatile(byte, 0) };
-    }
 }
 
 fn split_u32_prefixed(mut input: &[u8]) -> Option<Vec<&[u8]>> {

@@ -16,10 +16,11 @@ use rustls::{ClientConfig, SignatureScheme, version};
 
 use crate::aead;
 use crate::host::HostTime;
+use crate::kx::X25519MLKEM768;
 use crate::signatures;
 use crate::slab::Global;
 use crate::verifier::PathVerifier;
-use crate::wire::Flag;
+use crate::wire::{Flag, Groups};
 
 /// Sessions remembered per config: rustls keeps up to 8 tickets per server.
 const SESSION_CACHE_SIZE: usize = 256;
@@ -34,10 +35,11 @@ pub fn record_client_auth(flag: Flag) {
 
 /// Builds a client config trusting `ca_ders` (DER certificates), or Mozilla's
 /// roots when there are none, that presents `identity` to a server that asks
-/// for a certificate. `None` if a certificate cannot be an anchor.
+/// for a certificate and offers `groups`. `None` if a certificate cannot be an anchor.
 pub fn new_config(
     ca_ders: &[&[u8]],
     identity: Option<Arc<CertifiedKey>>,
+    groups: Groups,
 ) -> Option<Arc<ClientConfig>> {
     let anchors: Vec<TrustAnchor<'static>> = if ca_ders.is_empty() {
         webpki_roots::TLS_SERVER_ROOTS.to_vec()
@@ -54,6 +56,10 @@ pub fn new_config(
 
     let mut provider = rustls::crypto::ring::default_provider();
     provider.cipher_suites = aead::fastest_first(&provider.cipher_suites);
+    if groups == Groups::PostQuantumFirst {
+        // The hybrid first: rustls then sends its share and X25519's (see kx.rs).
+        provider.kx_groups.insert(0, X25519MLKEM768);
+    }
     let provider = Arc::new(provider);
     let verifier = PathVerifier {
         anchors,
@@ -134,13 +140,13 @@ mod tests {
 
     #[test]
     fn no_certificates_means_mozillas_roots() {
-        assert!(new_config(&[], None).is_some());
+        assert!(new_config(&[], None, Groups::PostQuantumFirst).is_some());
     }
 
     #[test]
     fn given_certificates_make_a_config() {
-        assert!(new_config(&[CA_DER], None).is_some());
-        assert!(new_config(&[CA_DER, CA_DER], None).is_some());
+        assert!(new_config(&[CA_DER], None, Groups::PostQuantumFirst).is_some());
+        assert!(new_config(&[CA_DER, CA_DER], None, Groups::ClassicalOnly).is_some());
     }
 
     #[test]
@@ -151,7 +157,10 @@ mod tests {
             &CA_DER[..CA_DER.len() - 1],
             b"not DER",
         ] {
-            assert!(new_config(&[CA_DER, der], None).is_none(), "{der:?}");
+            assert!(
+                new_config(&[CA_DER, der], None, Groups::PostQuantumFirst).is_none(),
+                "{der:?}"
+            );
         }
     }
 }

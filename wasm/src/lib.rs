@@ -16,11 +16,20 @@ mod bounds;
 mod config;
 mod host;
 mod identity;
+mod kx;
 mod session;
 mod signatures;
 mod slab;
 mod verifier;
 pub mod wire;
+
+/// Zeroes `bytes` (a secret) with writes the compiler may neither drop as dead nor move after later code.
+fn wipe(bytes: &mut [u8]) {
+    for byte in bytes.iter_mut() {
+        unsafe { core::ptr::write_volatile(byte, 0) };
+    }
+    core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+}
 
 // Natively (the fuzz harness in fuzz/) the host program's allocator and panic handler serve.
 #[cfg(target_arch = "wasm32")]

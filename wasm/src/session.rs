@@ -204,6 +204,12 @@ impl Session {
             .map_or(0, |version| u16::from(version) as u32)
     }
 
+    pub fn key_exchange(&self) -> u32 {
+        self.tls
+            .negotiated_key_exchange_group()
+            .map_or(0, |group| u16::from(group.name()) as u32)
+    }
+
     pub fn alpn(&self) -> &[u8] {
         self.tls.alpn_protocol().unwrap_or(&[])
     }
@@ -319,9 +325,10 @@ fn encode<E: NeedsRoom + core::fmt::Debug>(
 mod tests {
     use super::*;
     use crate::config::new_config;
+    use crate::wire::Groups;
 
     fn failed_session(flags: u32, error: Error) -> Failure {
-        let config = new_config(&[], None).unwrap();
+        let config = new_config(&[], None, Groups::PostQuantumFirst).unwrap();
         let mut session = Session::new(config, "example.com", Vec::new()).unwrap();
         session.flags = flags;
         session.fail(error);

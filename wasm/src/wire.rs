@@ -6,7 +6,7 @@
 
 /// The version of this ABI, exported as `pf_abi_version`: the host refuses an
 /// engine that speaks another.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// Every variant of a wire enum, and the variant of a number the other side sent.
 macro_rules! known {
@@ -57,6 +57,19 @@ pub enum FailureCode {
 }
 
 known!(FailureCode as u32: Tls, Untrusted, Expired, Hostname, PinMismatch, ClientCertificate);
+
+/// The key exchange groups a config offers (`pf_config_new`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(u32)]
+pub enum Groups {
+    /// TLS 1.3 offers X25519MLKEM768, X25519, secp256r1 and secp384r1, with
+    /// shares for the first two; TLS 1.2 the three classical groups.
+    PostQuantumFirst = 1,
+    /// X25519, secp256r1 and secp384r1, with a share for X25519.
+    ClassicalOnly = 2,
+}
+
+known!(Groups as u32: PostQuantumFirst, ClassicalOnly);
 
 /// The DER form of a client identity's private key (`pf_identity_new`).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -234,6 +247,9 @@ pub struct StepResult {
     pub message_len: usize,
     /// The negotiated protocol version (0x0303, 0x0304), or 0 before it is known.
     pub protocol_version: u32,
+    /// The negotiated key exchange group's IANA code (0x11EC X25519MLKEM768,
+    /// 0x001D X25519, 0x0017 secp256r1, 0x0018 secp384r1), or 0 before it is known.
+    pub key_exchange: u32,
     /// The negotiated ALPN protocol, if any.
     pub alpn_ptr: *const u8,
     pub alpn_len: usize,
@@ -252,14 +268,15 @@ impl StepResult {
         message_ptr: core::ptr::null(),
         message_len: 0,
         protocol_version: 0,
+        key_exchange: 0,
         alpn_ptr: core::ptr::null(),
         alpn_len: 0,
     };
 }
 
-// The host reads the result as 12 words of 32 bits (src/tls/wire.ts).
+// The host reads the result as 13 words of 32 bits (src/tls/wire.ts).
 #[cfg(target_arch = "wasm32")]
-const _: () = assert!(core::mem::size_of::<StepResult>() == 12 * 4);
+const _: () = assert!(core::mem::size_of::<StepResult>() == 13 * 4);
 
 #[cfg(test)]
 mod tests {
@@ -284,6 +301,7 @@ mod tests {
     fn every_number_reads_back_and_unknown_ones_do_not() {
         check!(Flag as u32, 4);
         check!(FailureCode as u32, 0);
+        check!(Groups as u32, 3);
         check!(KeyFormat as u32, 0);
         check!(IdentityRefusal as u32, 4);
         check!(Cause as u32, 13);

@@ -10,7 +10,7 @@ unsafe extern "C" {
     pub fn pf_alloc(len: usize) -> *mut u8;
     pub fn pf_free(ptr: *mut u8, len: usize);
     pub fn pf_result() -> *const StepResult;
-    pub fn pf_config_new(ptr: *const u8, len: usize, identity: u32) -> u32;
+    pub fn pf_config_new(ptr: *const u8, len: usize, identity: u32, groups: u32) -> u32;
     pub fn pf_identity_new(ptr: *mut u8, len: usize) -> u32;
     pub fn pf_identity_refusal() -> u32;
     pub fn pf_identity_free(identity: u32);

@@ -2,7 +2,8 @@
 //! ClientHello of a session made with `session_params()` on a config that
 //! trusts `CA_DER`. Every session's randomness starts from the same seed
 //! (see host.rs), so the recording replays: the fuzzer starts from a whole
-//! handshake (TLS 1.3 or 1.2), a ticket, a response and close_notify, and
+//! handshake (TLS 1.3 over X25519 or X25519MLKEM768, or TLS 1.2), a
+//! ticket, a response and close_notify, and
 //! mutates them, instead of having to guess its way past the first record.
 //! The TLS 1.3 server's traffic secrets come along, so that its encrypted
 //! messages can be edited in the clear and sealed again (`Tls13Clear`).
@@ -12,7 +13,7 @@ use std::sync::OnceLock;
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::hkdf::{HKDF_SHA256, KeyType, Prk};
 
-use pinned_fetch_engine::wire::Flag;
+use pinned_fetch_engine::wire::{Flag, Groups};
 
 use crate::engine;
 use crate::host::{self, Random};
@@ -29,6 +30,8 @@ pub const LEAF_KEY_PKCS8: &[u8] = include_bytes!("../fixtures/leaf.key.der");
 
 pub const TLS13: &[u8] = include_bytes!("../fixtures/tls13.bin");
 pub const TLS12: &[u8] = include_bytes!("../fixtures/tls12.bin");
+/// A TLS 1.3 server that chose X25519MLKEM768 (the TLS 1.3 one above chose X25519, the engine's second share).
+pub const TLS13_HYBRID: &[u8] = include_bytes!("../fixtures/tls13-hybrid.bin");
 /// The TLS 1.3 server's handshake and application traffic secrets (TLS13_CHACHA20_POLY1305_SHA256).
 const TLS13_KEYS: &[u8] = include_bytes!("../fixtures/tls13.keys");
 
@@ -66,7 +69,11 @@ pub fn check_replay() {
         records(TLS13)[2],
         "sealing the recorded TLS 1.3 handshake again gives other bytes: fixtures/tls13.keys is not the recording's"
     );
-    for (name, recording, version) in [("tls13.bin", TLS13, 0x0304), ("tls12.bin", TLS12, 0x0303)] {
+    for (name, recording, version, group) in [
+        ("tls13.bin", TLS13, 0x0304, 0x001d),
+        ("tls12.bin", TLS12, 0x0303, 0x001d),
+        ("tls13-hybrid.bin", TLS13_HYBRID, 0x0304, 0x11ec),
+    ] {
         let outcome = replay(recording);
         assert!(
             outcome.flags & Flag::HandshakeDone as u32 != 0
@@ -78,6 +85,10 @@ pub fn check_replay() {
             outcome.version, version,
             "fixtures/{name}: protocol version"
         );
+        assert_eq!(
+            outcome.key_exchange, group,
+            "fixtures/{name}: key exchange group"
+        );
         assert_eq!(outcome.plaintext, RESPONSE, "fixtures/{name}: the response");
     }
 }
@@ -85,6 +96,7 @@ pub fn check_replay() {
 pub struct Outcome {
     pub flags: u32,
     pub version: u32,
+    pub key_exchange: u32,
     pub plaintext: Vec<u8>,
     pub failure: String,
 }
@@ -93,7 +105,7 @@ pub struct Outcome {
 pub fn replay(recording: &[u8]) -> Outcome {
     host::reset();
     let config = engine::staged(&engine::config_input(&[CA_DER]), |ptr, len| unsafe {
-        engine::pf_config_new(ptr, len, 0)
+        engine::pf_config_new(ptr, len, 0, Groups::PostQuantumFirst as u32)
     });
     let mut random = Random::session();
     let params = session_params();
@@ -109,6 +121,7 @@ pub fn replay(recording: &[u8]) -> Outcome {
     let mut outcome = Outcome {
         flags: 0,
         version: 0,
+        key_exchange: 0,
         plaintext: Vec::new(),
         failure: String::new(),
     };
@@ -116,6 +129,7 @@ pub fn replay(recording: &[u8]) -> Outcome {
         let result = engine::result();
         outcome.flags = flags;
         outcome.version = result.protocol_version;
+        outcome.key_exchange = result.key_exchange;
         outcome
             .plaintext
             .extend_from_slice(host::read(result.plaintext_ptr, result.plaintext_len));

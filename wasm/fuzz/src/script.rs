@@ -8,7 +8,7 @@
 use arbitrary::Arbitrary;
 
 use pinned_fetch_engine::wire::{
-    Cause, FailureCode, Flag, KeyFormat, PathVerdict, StepResult, Verdict,
+    Cause, FailureCode, Flag, Groups, KeyFormat, PathVerdict, StepResult, Verdict,
 };
 
 use crate::engine;
@@ -17,7 +17,10 @@ use crate::recorded;
 
 #[derive(Arbitrary, Debug)]
 pub enum Op {
-    NewConfig(Anchors),
+    NewConfig {
+        anchors: Anchors,
+        groups: ConfigGroups,
+    },
     FreeConfig(Handle),
     NewSession {
         config: Handle,
@@ -62,6 +65,24 @@ pub enum Anchors {
     EditedFixture(Vec<Edit>),
     Certificates(Vec<Vec<u8>>),
     Raw(Vec<u8>),
+}
+
+/// The `groups` of `pf_config_new`: a `Groups`, or any other number, which it refuses.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+pub enum ConfigGroups {
+    PostQuantumFirst,
+    ClassicalOnly,
+    Other(u32),
+}
+
+impl ConfigGroups {
+    fn number(self) -> u32 {
+        match self {
+            ConfigGroups::PostQuantumFirst => Groups::PostQuantumFirst as u32,
+            ConfigGroups::ClassicalOnly => Groups::ClassicalOnly as u32,
+            ConfigGroups::Other(number) => number,
+        }
+    }
 }
 
 #[derive(Arbitrary, Debug)]
@@ -122,6 +143,8 @@ pub enum ContentType {
 pub enum Recording {
     Tls13,
     Tls12,
+    /// TLS 1.3 with a server that chose X25519MLKEM768: its ServerHello carries the hybrid share.
+    Tls13Hybrid,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -203,12 +226,16 @@ struct LiveSession {
     random: Random,
     /// The protocols offered, when the script encoded them well.
     alpn: Option<Vec<Vec<u8>>>,
+    /// Whether its config offered X25519MLKEM768.
+    hybrid_offered: bool,
     failed: bool,
 }
 
 #[derive(Default)]
 struct Harness {
     configs: Vec<u32>,
+    /// The live configs made with `Groups::ClassicalOnly`.
+    classical_configs: Vec<u32>,
     freed_configs: Vec<u32>,
     sessions: Vec<LiveSession>,
     freed_sessions: Vec<u32>,
@@ -226,7 +253,7 @@ fn pick(live: &[u32], freed: &[u32], handle: Handle) -> Option<u32> {
 impl Harness {
     fn apply(&mut self, op: Op) {
         match op {
-            Op::NewConfig(anchors) => self.new_config(anchors),
+            Op::NewConfig { anchors, groups } => self.new_config(anchors, groups),
             Op::FreeConfig(handle) => {
                 if let Some(config) = pick(&self.configs, &self.freed_configs, handle) {
                     unsafe { engine::pf_config_free(config) };
@@ -302,8 +329,9 @@ impl Harness {
         pick(&live, &self.freed_sessions, handle)
     }
 
-    fn new_config(&mut self, anchors: Anchors) {
-        let must_succeed = matches!(anchors, Anchors::Fixture | Anchors::Mozilla);
+    fn new_config(&mut self, anchors: Anchors, groups: ConfigGroups) {
+        let must_succeed = matches!(anchors, Anchors::Fixture | Anchors::Mozilla)
+            && Groups::from_number(groups.number()).is_some();
         let presents_identity = matches!(anchors, Anchors::Fixture);
         let input = match anchors {
             Anchors::Fixture => engine::config_input(&[recorded::CA_DER]),
@@ -327,13 +355,18 @@ impl Harness {
         };
         let config = host::as_session(0, &mut Random::session(), || {
             engine::staged(&input, |ptr, len| unsafe {
-                engine::pf_config_new(ptr, len, identity)
+                engine::pf_config_new(ptr, len, identity, groups.number())
             })
         });
         unsafe { engine::pf_identity_free(identity) };
         assert!(
             config != 0 || !must_succeed,
-            "the fixture CA or Mozilla's roots refused"
+            "the fixture CA or Mozilla's roots refused with known groups"
+        );
+        assert!(
+            config == 0 || Groups::from_number(groups.number()).is_some(),
+            "pf_config_new accepted groups {}",
+            groups.number()
         );
         if config != 0 {
             assert!(
@@ -342,6 +375,11 @@ impl Harness {
             );
             self.configs.push(config);
             self.freed_configs.retain(|freed| *freed != config);
+            self.classical_configs
+                .retain(|classical| *classical != config);
+            if matches!(groups, ConfigGroups::ClassicalOnly) {
+                self.classical_configs.push(config);
+            }
         }
     }
 
@@ -394,6 +432,7 @@ impl Harness {
                 handle: session,
                 random,
                 alpn,
+                hybrid_offered: !self.classical_configs.contains(&config),
                 failed: false,
             });
         }
@@ -555,6 +594,13 @@ fn check_result(session: &mut LiveSession, flags: u32, result: &StepResult) {
         matches!(version, 0 | 0x0303 | 0x0304),
         "protocol version {version:#x}"
     );
+    let group = result.key_exchange;
+    assert!(
+        matches!(group, 0 | 0x001d | 0x0017 | 0x0018)
+            || (group == 0x11ec && version == 0x0304 && session.hybrid_offered),
+        "key exchange group {group:#x} over version {version:#x}, hybrid offered: {}",
+        session.hybrid_offered
+    );
     let alpn = host::read(result.alpn_ptr, result.alpn_len);
     if flags & Flag::HandshakeDone as u32 != 0 {
         assert!(
@@ -600,6 +646,7 @@ impl ServerBytes {
                 let stream = match recording {
                     Recording::Tls13 => recorded::TLS13,
                     Recording::Tls12 => recorded::TLS12,
+                    Recording::Tls13Hybrid => recorded::TLS13_HYBRID,
                 };
                 let mut bytes = match part {
                     Part::All => stream.to_vec(),

@@ -1,31 +1,43 @@
 //! Records the server bytes of recorded.rs: a rustls server with the fixture
-//! leaf answers an engine session made as the fuzz script makes it, once
-//! over TLS 1.3 and once over TLS 1.2, each time sending one ticket (or a
-//! session ID), RESPONSE and close_notify; for TLS 1.3 also the server's
-//! traffic secrets (tls13.keys), with which the harness seals edited
-//! messages again. Run by fixtures/make.sh.
+//! leaf answers an engine session made as the fuzz script makes it, over
+//! TLS 1.3 choosing X25519 (the engine's second key share), over TLS 1.2,
+//! and over TLS 1.3 choosing X25519MLKEM768, each time sending one ticket
+//! (or a session ID), RESPONSE and close_notify; for the first also the
+//! server's traffic secrets (tls13.keys), with which the harness seals
+//! edited messages again. Run by fixtures/make.sh.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use std::{env, fs};
 
+use ml_kem::ml_kem_768::EncapsulationKey;
 use pinned_fetch_engine::wire::Flag;
+use pinned_fetch_engine::wire::Groups;
 use pinned_fetch_fuzz::engine;
 use pinned_fetch_fuzz::host::{self, FIXED_NOW_MS, Random};
 use pinned_fetch_fuzz::recorded::{self, ALPN, CA_DER, LEAF_DER, LEAF_KEY_PKCS8, RESPONSE};
+use ring::rand::{SecureRandom, SystemRandom};
+use rustls::crypto::ring::kx_group::X25519;
+use rustls::crypto::{ActiveKeyExchange, CompletedKeyExchange, SharedSecret, SupportedKxGroup};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 use rustls::server::{ServerConfig, StoresServerSessions, UnbufferedServerConnection};
 use rustls::time_provider::TimeProvider;
 use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, InsufficientSizeError};
 use rustls::version::{TLS12, TLS13};
-use rustls::{KeyLog, SupportedProtocolVersion, crypto};
+use rustls::{
+    Error, KeyLog, NamedGroup, PeerMisbehaved, ProtocolVersion, SupportedProtocolVersion, crypto,
+};
 
 fn main() {
     let fixtures = PathBuf::from(env::args().nth(1).expect("usage: record FIXTURES_DIR"));
-    for (version, file) in [(&TLS13, "tls13.bin"), (&TLS12, "tls12.bin")] {
+    for (version, hybrid, file) in [
+        (&TLS13, false, "tls13.bin"),
+        (&TLS12, false, "tls12.bin"),
+        (&TLS13, true, "tls13-hybrid.bin"),
+    ] {
         let secrets = Arc::new(Secrets::default());
-        let stream = record(version, secrets.clone());
+        let stream = record(version, hybrid, secrets.clone());
         let replayed = recorded::replay(&stream);
         assert_eq!(
             replayed.plaintext, RESPONSE,
@@ -38,7 +50,7 @@ fn main() {
             stream.len(),
             recorded::records(&stream).len()
         );
-        if version == &TLS13 {
+        if file == "tls13.bin" {
             // ServerHello: version (2), random (32), session ID (length-prefixed), then the suite.
             let server_hello = &recorded::records(&stream)[0][5 + 4..];
             let suite = &server_hello[35 + usize::from(server_hello[34])..][..2];
@@ -83,10 +95,14 @@ impl KeyLog for Secrets {
 }
 
 /// The server's bytes, from a whole exchange with an engine session.
-fn record(version: &'static SupportedProtocolVersion, secrets: Arc<Secrets>) -> Vec<u8> {
+fn record(
+    version: &'static SupportedProtocolVersion,
+    hybrid: bool,
+    secrets: Arc<Secrets>,
+) -> Vec<u8> {
     host::reset();
     let config = engine::staged(&engine::config_input(&[CA_DER]), |ptr, len| unsafe {
-        engine::pf_config_new(ptr, len, 0)
+        engine::pf_config_new(ptr, len, 0, Groups::PostQuantumFirst as u32)
     });
     let mut client_random = Random::session();
     let params = recorded::session_params();
@@ -96,7 +112,8 @@ fn record(version: &'static SupportedProtocolVersion, secrets: Arc<Secrets>) -> 
         })
     });
     let mut server =
-        UnbufferedServerConnection::new(Arc::new(server_config(version, secrets))).expect("server");
+        UnbufferedServerConnection::new(Arc::new(server_config(version, hybrid, secrets)))
+            .expect("server");
     let mut server_random = Random::server();
     let mut server_input = Vec::new();
     let mut responded = false;
@@ -131,21 +148,24 @@ fn client_output(flags: u32) -> Vec<u8> {
     host::read(result.output_ptr, result.output_len).to_vec()
 }
 
+/// ring's groups, preceded by X25519MLKEM768 if `hybrid`.
 fn server_config(
     version: &'static SupportedProtocolVersion,
+    hybrid: bool,
     secrets: Arc<Secrets>,
 ) -> ServerConfig {
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(LEAF_KEY_PKCS8.to_vec()));
     let chain = vec![CertificateDer::from(LEAF_DER.to_vec())];
-    let mut config = ServerConfig::builder_with_details(
-        Arc::new(crypto::ring::default_provider()),
-        Arc::new(FixedTime),
-    )
-    .with_protocol_versions(&[version])
-    .expect("protocol version")
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .expect("the fixture leaf and key");
+    let mut provider = crypto::ring::default_provider();
+    if hybrid {
+        provider.kx_groups.insert(0, &ServerHybrid);
+    }
+    let mut config = ServerConfig::builder_with_details(Arc::new(provider), Arc::new(FixedTime))
+        .with_protocol_versions(&[version])
+        .expect("protocol version")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("the fixture leaf and key");
     config.alpn_protocols = vec![ALPN.to_vec()];
     config.session_storage = Arc::new(SessionStore::default());
     config.send_tls13_tickets = 1;
@@ -222,6 +242,45 @@ fn encode(
             Ok(written) => return output.truncate(start + written),
             Err(size) => room = size.required_size,
         }
+    }
+}
+
+/// X25519MLKEM768 as a server answers it: the engine's kx.rs is the client's side.
+#[derive(Debug)]
+struct ServerHybrid;
+
+impl SupportedKxGroup for ServerHybrid {
+    fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
+        Err(Error::General("a server only answers a key share".into()))
+    }
+
+    fn start_and_complete(&self, client_share: &[u8]) -> Result<CompletedKeyExchange, Error> {
+        let invalid = || Error::PeerMisbehaved(PeerMisbehaved::InvalidKeyShare);
+        let (encapsulation_key, x25519_share) =
+            client_share.split_at_checked(1184).ok_or_else(invalid)?;
+        let encapsulation_key = encapsulation_key.try_into().map_err(|_| invalid())?;
+        let encapsulation_key = EncapsulationKey::new(&encapsulation_key).map_err(|_| invalid())?;
+        // The host's random source, which the recorder makes deterministic.
+        let mut message = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut message)
+            .map_err(|_| Error::FailedToGetRandomBytes)?;
+        let (ciphertext, mlkem_secret) =
+            encapsulation_key.encapsulate_deterministic(&message.into());
+        let x25519 = X25519.start_and_complete(x25519_share)?;
+        Ok(CompletedKeyExchange {
+            group: NamedGroup::X25519MLKEM768,
+            pub_key: [&ciphertext[..], &x25519.pub_key].concat(),
+            secret: SharedSecret::from([&mlkem_secret[..], x25519.secret.secret_bytes()].concat()),
+        })
+    }
+
+    fn name(&self) -> NamedGroup {
+        NamedGroup::X25519MLKEM768
+    }
+
+    fn usable_for_version(&self, version: ProtocolVersion) -> bool {
+        version == ProtocolVersion::TLSv1_3
     }
 }
 
