@@ -3,7 +3,8 @@
 // It runs unchanged on Node, Deno and Bun: files go through the runtime adapters, and
 // beyond them it uses only `process` and `console`, which all three provide.
 import { type CertificateSummary, PinnedFetchError, shownUrl } from "./errors.js";
-import { type PinnedFetch, createPinnedFetch } from "./fetch.js";
+import { type PinnedFetch, observedPinnedFetch } from "./fetch.js";
+import type { TlsConnection } from "./tls/connection.js";
 import type { ClientCertificate } from "./tls/client-certificates.js";
 import { type AnchorInfo, type CertificateInfo, inspectServer } from "./get-pins.js";
 import { toBase64 } from "./encoding.js";
@@ -15,13 +16,14 @@ import { hostRuntime } from "./runtime/index.js";
 const USAGE = `pinned-fetch: the certificates an HTTPS server presents, with their pins, and fetches pinned to them.
 
 Usage:
-  pinned-fetch pins <url> [--ca FILE] [--resolve HOST:ADDRESS] [--json]
+  pinned-fetch pins <url> [--ca FILE] [--resolve HOST:ADDRESS] [--no-post-quantum] [--json]
   pinned-fetch get <url> --pin PIN [--pin PIN ...] [--pin-host HOST:PIN ...] [--ca FILE]
                    [--resolve HOST:ADDRESS] [--cert FILE [--key FILE] [--pass PHRASE]
-                   [--cert-type PEM|P12]] [-o FILE]
+                   [--cert-type PEM|P12]] [--no-post-quantum] [-v] [-o FILE]
 
 Commands:
-  pins  Print the certificates the server sends, leaf first: subject, issuer, validity, pin
+  pins  Print the TLS version and key exchange agreed, then the certificates the server
+        sends, leaf first: subject, issuer, validity, pin
         (sha256/...) and SHA-256 fingerprint, and whether each is on the verified path; then
         the path's trust anchor (from --ca, or a built-in root) if the server did not send it.
         Then a pins snippet for createPinnedFetch: the leaf's pin, and as a backup the
@@ -52,6 +54,10 @@ Options:
   --pass PHRASE           get: the passphrase of an encrypted key or of a PKCS#12 file (or, as
                           in curl, after --cert's colon; write a colon in a file name as \\:).
   --cert-type TYPE        get: PEM (default) or P12.
+  --no-post-quantum       Offer the classical key exchanges alone (X25519, P-256, P-384), not
+                          the post-quantum X25519MLKEM768 first: for a middlebox that breaks
+                          on the larger ClientHello.
+  -v, --verbose           get: print each connection's TLS version and key exchange on stderr.
   --json                  pins: print JSON (DER as base64, dates in ISO 8601).
   -o FILE                 get: write the body to FILE instead of stdout.
   -h, --help              Print this help.
@@ -70,7 +76,7 @@ Examples:
 
 /** Each command's options: whether it takes a value. */
 const COMMANDS = {
-  pins: { "--ca": true, "--resolve": true, "--json": false },
+  pins: { "--ca": true, "--resolve": true, "--no-post-quantum": false, "--json": false },
   get: {
     "--pin": true,
     "--pin-host": true,
@@ -80,6 +86,9 @@ const COMMANDS = {
     "--key": true,
     "--pass": true,
     "--cert-type": true,
+    "--no-post-quantum": false,
+    "-v": false,
+    "--verbose": false,
     "-o": true,
   },
 } as const;
@@ -95,6 +104,8 @@ interface Invocation {
   caFile: string | undefined;
   clientCertificate: ClientCertificateFiles | undefined;
   resolve: Record<string, string> | undefined;
+  postQuantum: boolean;
+  verbose: boolean;
   json: boolean;
   output: string | undefined;
 }
@@ -182,6 +193,8 @@ function parse([command = "", ...rest]: readonly string[]): Invocation {
     caFile: values.get("--ca")?.[0],
     clientCertificate: clientCertificateFiles(values),
     resolve: resolve === undefined ? undefined : parseResolve(resolve, url),
+    postQuantum: !values.has("--no-post-quantum"),
+    verbose: values.has("-v") || values.has("--verbose"),
     json: values.has("--json"),
     output: values.get("-o")?.[0],
   };
@@ -260,11 +273,12 @@ function parseResolve(text: string, url: URL): Record<string, string> {
 
 async function showPins(invocation: Invocation): Promise<void> {
   const { url, host, json, caFile } = invocation;
-  const options = { ca: await readCa(caFile), resolve: invocation.resolve };
+  const options = { ca: await readCa(caFile), resolve: invocation.resolve, postQuantum: invocation.postQuantum };
   let certificates: CertificateInfo[];
   let anchor: AnchorInfo | undefined;
+  let tls: Pick<TlsConnection, "protocol" | "keyExchange">;
   try {
-    ({ certificates, anchor } = await inspectServer(url, options));
+    ({ certificates, anchor, tls } = await inspectServer(url, options));
   } catch (error) {
     if (!(error instanceof PinnedFetchError)) throw error;
     // getPins puts what the server sent, as CertificateInfo, in the error's chain.
@@ -294,7 +308,7 @@ async function showPins(invocation: Invocation): Promise<void> {
     const anchorJson = anchor && { ...anchor, ...(anchor.der && { der: toBase64(anchor.der) }) };
     console.log(
       JSON.stringify(
-        { url: shownUrl(url), certificates: certificates.map(certificateJson), anchor: anchorJson, pins },
+        { url: shownUrl(url), tls, certificates: certificates.map(certificateJson), anchor: anchorJson, pins },
         null,
         2,
       ),
@@ -302,22 +316,31 @@ async function showPins(invocation: Invocation): Promise<void> {
   } else {
     const listed =
       listCertificates(certificates) + (anchor ? `\n\n${describeAnchor(anchor, certificates.length + 1, caFile)}` : "");
-    console.log(`${url.host} sent these certificates:\n\n${listed}\n\n${pinsSnippet(host, leaf, backup, caFile)}`);
+    console.log(
+      `${url.host}: ${describeTls(tls)}\n\n${url.host} sent these certificates:\n\n${listed}\n\n` +
+        pinsSnippet(host, leaf, backup, caFile),
+    );
   }
 }
 
 async function get(invocation: Invocation): Promise<void> {
   const { pins, output, host } = invocation;
   const clientCertificate = await readClientCertificate(invocation.clientCertificate);
-  const fetch = createPinnedFetch({
-    pins,
-    // For the URL's host alone: a client certificate names its owner, and a redirect may lead elsewhere.
-    ...(clientCertificate && { clientCertificates: { [host]: clientCertificate } }),
-    ca: await readCa(invocation.caFile),
-    resolve: invocation.resolve,
-    // One run cannot lock itself out, so the advice to add a backup pin would only be noise here.
-    onWarning: () => {},
-  });
+  const onConnection = (tls: TlsConnection, connected: string, port: number) =>
+    console.error(`pinned-fetch: connected to ${bracketed(connected)}:${port}: ${describeTls(tls)}`);
+  const fetch = observedPinnedFetch(
+    {
+      pins,
+      // For the URL's host alone: a client certificate names its owner, and a redirect may lead elsewhere.
+      ...(clientCertificate && { clientCertificates: { [host]: clientCertificate } }),
+      ca: await readCa(invocation.caFile),
+      resolve: invocation.resolve,
+      postQuantum: invocation.postQuantum,
+      // One run cannot lock itself out, so the advice to add a backup pin would only be noise here.
+      onWarning: () => {},
+    },
+    invocation.verbose ? onConnection : undefined,
+  );
   try {
     const response = await followPinned(fetch, invocation);
     // The whole body first, so that a body cut short leaves neither partial output nor a partial file.
@@ -362,6 +385,12 @@ async function followPinned(fetch: PinnedFetch, { url, pins }: Invocation): Prom
     }
     current = next.url;
   }
+}
+
+/** The TLS version and key exchange a connection agreed, as `pins` and `get -v` print them. */
+function describeTls({ protocol, keyExchange }: Pick<TlsConnection, "protocol" | "keyExchange">): string {
+  const exchange = keyExchange ?? "none (a resumed session)";
+  return `${protocol}, key exchange ${exchange}${keyExchange === "X25519MLKEM768" ? " (post-quantum)" : ""}`;
 }
 
 /** Tells what went wrong and what to do next; returns the exit status. */

@@ -23,6 +23,11 @@ export interface ConnectTlsOptions {
   onPinFailure?: (report: PinFailureReport) => void;
   /** PEM CA certificates to trust instead of Mozilla's roots. */
   ca?: string | readonly string[];
+  /**
+   * Offer the post-quantum hybrid key exchange X25519MLKEM768 first, beside X25519 (default true). false offers
+   * the classical groups alone (X25519, P-256, P-384), for a middlebox that breaks on the larger ClientHello.
+   */
+  postQuantum?: boolean;
   /** ALPN protocols to offer, most preferred first. */
   alpn?: readonly string[];
   signal?: AbortSignal;

@@ -13,6 +13,7 @@ import { requestOf } from "./request.js";
 import type { ClientCertificate } from "./tls/client-certificates.js";
 import type { Runtime, RuntimeName } from "./runtime/index.js";
 import { deadline } from "./signals.js";
+import type { TlsConnection } from "./tls/connection.js";
 import { decisionOf } from "./tls/trust.js";
 
 export interface PinnedFetchOptions extends PinningModeOptions {
@@ -28,6 +29,11 @@ export interface PinnedFetchOptions extends PinningModeOptions {
   clientCertificates?: Readonly<Record<string, ClientCertificate>>;
   /** PEM CA certificates to trust instead of Mozilla's roots. */
   ca?: string | readonly string[];
+  /**
+   * Offer the post-quantum hybrid key exchange X25519MLKEM768 first, beside X25519 (default true). false offers
+   * the classical groups alone (X25519, P-256, P-384), for a middlebox that breaks on the larger ClientHello.
+   */
+  postQuantum?: boolean;
   /** Milliseconds for TCP connect and TLS handshake together; default 10,000. */
   connectTimeout?: number;
   /** Milliseconds from the call until the response head arrives, redirects included (ky's meaning); no limit by default. */
@@ -66,6 +72,14 @@ export interface PinnedFetch {
  * request is sent. Throws ERR_CONFIG for malformed options.
  */
 export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch {
+  return observedPinnedFetch(options, undefined);
+}
+
+/** createPinnedFetch, telling `onConnection` of each new connection once it is verified (the CLI's --verbose). */
+export function observedPinnedFetch(
+  options: PinnedFetchOptions,
+  onConnection: ((tls: TlsConnection, host: string, port: number) => void) | undefined,
+): PinnedFetch {
   const {
     mode,
     policy,
@@ -137,6 +151,7 @@ export function createPinnedFetch(options: PinnedFetchOptions = {}): PinnedFetch
         signal,
         connectTimeout,
       });
+      onConnection?.(tls, host, port);
       return new HttpConnection(tls, limits, adapter);
     };
     for (let retried = false; ; retried = true) {

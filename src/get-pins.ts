@@ -8,6 +8,7 @@ import { certificateSpki, spkiPin } from "./pins/certificate.js";
 import { getPinsSettings } from "./options.js";
 import { requestUrl } from "./request.js";
 import type { Runtime, RuntimeName } from "./runtime/index.js";
+import type { TlsConnection } from "./tls/connection.js";
 
 /** A certificate the server sent, with every form of pin people use for it. */
 export interface CertificateInfo extends CertificateSummary {
@@ -23,6 +24,11 @@ export interface CertificateInfo extends CertificateSummary {
 export interface GetPinsOptions {
   /** PEM CA certificates to trust instead of Mozilla's roots. */
   ca?: string | readonly string[];
+  /**
+   * Offer the post-quantum hybrid key exchange X25519MLKEM768 first, beside X25519 (default true). false offers
+   * the classical groups alone (X25519, P-256, P-384), for a middlebox that breaks on the larger ClientHello.
+   */
+  postQuantum?: boolean;
   /** `{ [host]: address }`, like curl's `--resolve`. */
   resolve?: Readonly<Record<string, string>>;
   /** An HTTP proxy to tunnel through with CONNECT, as `createPinnedFetch` takes it; TLS runs end to end. */
@@ -54,7 +60,11 @@ export type AnchorInfo = CertificateSummary & Partial<Pick<CertificateInfo, "sha
 export async function inspectServer(
   url: string | URL,
   options: GetPinsOptions = {},
-): Promise<{ certificates: CertificateInfo[]; anchor: AnchorInfo | undefined }> {
+): Promise<{
+  certificates: CertificateInfo[];
+  anchor: AnchorInfo | undefined;
+  tls: Pick<TlsConnection, "protocol" | "keyExchange">;
+}> {
   const { url: target, host: hostname } = requestUrl(url, "getPins");
   const { trust, signal, connectTimeout, route, runtime } = getPinsSettings(options);
   const port = Number(target.port || 443);
@@ -78,6 +88,7 @@ export async function inspectServer(
     await connection.describePeer();
     // The path for people, anchor last; it has one more certificate than `verified` where it ends at an anchor.
     const path = connection.peerCertificates;
+    const tls = { protocol: connection.protocol, keyExchange: connection.keyExchange };
     await connection.close();
     const top = path.length > verified.length ? path.at(-1) : undefined;
     // A root the server sent along that is the anchor (same name, same key) is on the path, and its pin matches.
@@ -86,11 +97,12 @@ export async function inspectServer(
     const certificates = describe(
       (der, summary) => verified.some((other) => sameBytes(other, der)) || isAnchor(summary),
     );
-    if (!top || certificates.some(isAnchor)) return { certificates, anchor: undefined };
+    if (!top || certificates.some(isAnchor)) return { certificates, anchor: undefined, tls };
     const given = trust.anchors.find((der) => spkiPin(certificateSpki(der)) === top.pin);
     return {
       certificates,
       anchor: given ? { ...summarizeCertificate(given), ...fingerprints(given), der: given } : top,
+      tls,
     };
   } catch (error) {
     if (error instanceof PinnedFetchError && presented.length > 0) {

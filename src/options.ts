@@ -69,6 +69,7 @@ const RUNTIME: Option = {
 /** The options every entry point that connects takes. */
 const CONNECTING = {
   ca: CA,
+  postQuantum: BOOLEAN,
   connectTimeout: MILLISECONDS,
   resolve: RESOLVE,
   proxy: PROXY,
@@ -154,7 +155,7 @@ export function fetchSettings(options: PinnedFetchOptions | undefined) {
     mode: resolvePinningMode(given),
     policy: new PinPolicy(given.pins, given.onWarning ?? ((message) => console.warn(`pinned-fetch: ${message}`))),
     clientCertificates: new ClientCertificates(given.clientCertificates),
-    trust: new TrustContext(given.ca),
+    trust: new TrustContext(given.ca, given.postQuantum),
     connectTimeout: given.connectTimeout,
     timeout: given.timeout,
     connections: given.connections ?? Infinity,
@@ -176,7 +177,7 @@ export function connectTlsSettings(options: ConnectTlsOptions) {
     port: given.port,
     pins: given.pins && new PinSet(given.pins.map((pin) => parsePin(pin, hostname))),
     mode: resolvePinningMode(given),
-    trust: new TrustContext(given.ca),
+    trust: new TrustContext(given.ca, given.postQuantum),
     clientIdentity: given.clientCertificate && readClientIdentity(given.clientCertificate, "clientCertificate"),
     alpn: given.alpn,
     signal: given.signal,
@@ -190,7 +191,7 @@ export function connectTlsSettings(options: ConnectTlsOptions) {
 export function getPinsSettings(options: GetPinsOptions | undefined) {
   const given = optionsOf<GetPinsOptions>("getPins", options, GET_PINS_OPTIONS);
   return {
-    trust: new TrustContext(given.ca),
+    trust: new TrustContext(given.ca, given.postQuantum),
     signal: given.signal,
     connectTimeout: given.connectTimeout,
     route: routeOf(given),

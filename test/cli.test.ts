@@ -14,6 +14,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { createPinnedFetch, type PinnedFetchOptions } from "../src/index.js";
+import { type GoTlsServer, startGoTlsServer } from "./support/go-tls-server.js";
 import { buildPkcs12 } from "./support/pkcs12.js";
 import { CLIENT_AUTH, createPki, issue, type Issued, type Pki } from "./support/pki.js";
 import { BUN, CHILD_ENV, DENO, ROOT, denoRun } from "./support/runtimes.js";
@@ -43,6 +44,8 @@ let selfSigned: TestServer;
 let notCa: TestServer;
 /** Requires a client certificate from the test PKI's root. */
 let clientAuth: TestServer;
+/** Go's crypto/tls, accepting X25519MLKEM768 alone. */
+let hybridOnly: GoTlsServer;
 /** The client certificate's files: PEM certificate, PEM key, and both in PKCS#12 under P12_PASSWORD. */
 let clientFiles: { cert: string; key: string; p12: string };
 const P12_PASSWORD = "cli-p12-passphrase";
@@ -72,6 +75,11 @@ beforeAll(async () => {
     clientCa: pki.root.certPem,
     require: true,
   });
+  hybridOnly = await startGoTlsServer({
+    chain: [pki.leaf, pki.intermediate],
+    key: pki.leaf,
+    groups: ["X25519MLKEM768"],
+  });
   const client = await issue({ commonName: "cli client", issuer: pki.root, extendedKeyUsage: [CLIENT_AUTH] });
   workspace = await mkdtemp(join(tmpdir(), "pinned-fetch-cli-"));
   clientFiles = {
@@ -92,10 +100,11 @@ beforeAll(async () => {
   await writeFile(selfSignedFile, selfSignedLeaf.certPem);
   unreadable = await mkdtemp(join(tmpdir(), "pinned-fetch-cli-unreadable-"));
   await writeFile(join(unreadable, "root.pem"), pki.root.certPem);
-});
+  // The first start builds the Go server, which can take half a minute on a fresh machine.
+}, 120_000);
 afterAll(async () => {
   await Promise.all(
-    [good, appended, rootIssued, withRoot, selfSigned, notCa, clientAuth].map((server) => server?.close()),
+    [good, appended, rootIssued, withRoot, selfSigned, notCa, clientAuth, hybridOnly].map((server) => server?.close()),
   );
   await Promise.all([workspace, unreadable].map((folder) => folder && rm(folder, { recursive: true, force: true })));
 });
@@ -129,7 +138,7 @@ const RUNTIMES: Record<string, (args: string[], cwd?: string) => Promise<Outcome
   bun: (args, cwd = ROOT) => run(BUN, [CLI, ...args], cwd),
 };
 
-const url = (server: TestServer, path = "/hello") => `https://localhost:${server.port}${path}`;
+const url = (server: { port: number }, path = "/hello") => `https://localhost:${server.port}${path}`;
 const trusted = () => ["--ca", caFile, "--resolve", "localhost:127.0.0.1"];
 const fingerprintOf = (certificate: Issued) => new X509Certificate(certificate.certPem).fingerprint256;
 
@@ -308,6 +317,47 @@ describe.each(Object.keys(RUNTIMES))("in %s", (runtime) => {
     },
   );
 
+  it(
+    "pins: prints the key exchange agreed; --no-post-quantum leaves out the group a hybrid-only server needs",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const classical = await cli(["pins", url(good), ...trusted()]);
+      expect(classical.stdout).toMatch(/^localhost:\d+: TLSv1\.3, key exchange X25519\n/);
+      const hybrid = await cli(["pins", url(hybridOnly), ...trusted()]);
+      expect(hybrid.status).toBe(0);
+      expect(hybrid.stdout).toMatch(/^localhost:\d+: TLSv1\.3, key exchange X25519MLKEM768 \(post-quantum\)\n/);
+      const json = JSON.parse((await cli(["pins", url(hybridOnly), ...trusted(), "--json"])).stdout) as {
+        tls: unknown;
+      };
+      expect(json.tls).toEqual({ protocol: "TLSv1.3", keyExchange: "X25519MLKEM768" });
+      const refused = await cli(["pins", url(hybridOnly), ...trusted(), "--no-post-quantum"]);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain("X25519MLKEM768");
+      expect(refused.stderr).toContain("--no-post-quantum");
+    },
+  );
+
+  it(
+    "get -v: prints each connection's key exchange on stderr, post-quantum unless --no-post-quantum",
+    { timeout: TEST_TIMEOUT },
+    async () => {
+      const args = ["get", url(good), "--pin", pinOf(pki.leaf), ...trusted()];
+      const connected = `pinned-fetch: connected to localhost:${good.port}: TLSv1.3, key exchange X25519\n`;
+      expect(await cli([...args, "-v"])).toEqual({ status: 0, stdout: BODY, stderr: connected });
+      expect(await cli([...args, "--verbose", "--no-post-quantum"])).toEqual({
+        status: 0,
+        stdout: BODY,
+        stderr: connected,
+      });
+      const hybrid = await cli(["get", url(hybridOnly, "/"), "--pin", pinOf(pki.leaf), ...trusted(), "-v"]);
+      expect(hybrid.status).toBe(0);
+      expect(JSON.parse(hybrid.stdout)).toEqual({ keyExchange: "X25519MLKEM768", protocol: "TLSv1.3" });
+      expect(hybrid.stderr).toBe(
+        `pinned-fetch: connected to localhost:${hybridOnly.port}: TLSv1.3, key exchange X25519MLKEM768 (post-quantum)\n`,
+      );
+    },
+  );
+
   it("get: with a right pin, writes the body to stdout", { timeout: TEST_TIMEOUT }, async () => {
     const outcome = await cli(["get", url(good), "--pin", pinOf(pki.intermediate), ...trusted()]);
     expect(outcome).toEqual({ status: 0, stdout: BODY, stderr: "" });
@@ -450,7 +500,9 @@ describe("in node", () => {
   it("--help prints the usage and exits 0", { timeout: TEST_TIMEOUT }, async () => {
     const { status, stdout } = await cli(["--help"]);
     expect(status).toBe(0);
-    expect(stdout).toContain("pinned-fetch pins <url> [--ca FILE] [--resolve HOST:ADDRESS] [--json]");
+    expect(stdout).toContain(
+      "pinned-fetch pins <url> [--ca FILE] [--resolve HOST:ADDRESS] [--no-post-quantum] [--json]",
+    );
     expect(stdout).toContain("pinned-fetch get <url> --pin PIN");
   });
 
@@ -458,7 +510,8 @@ describe("in node", () => {
     { args: [], message: "Usage:" },
     { args: ["fetch", "https://localhost/"], message: 'Unknown command "fetch"' },
     { args: ["pins", "https://localhost/", "--pin", "sha256/x"], message: "pins has no option --pin." },
-    { args: ["get", "https://localhost/", "--verbose"], message: "get has no option --verbose." },
+    { args: ["get", "https://localhost/", "--json"], message: "get has no option --json." },
+    { args: ["pins", "https://localhost/", "-v"], message: "pins has no option -v." },
     { args: ["get", "https://localhost/"], message: "get needs at least one --pin." },
     { args: ["pins", "https://localhost/", "https://example.com/"], message: "pins takes one URL" },
     { args: ["pins", "http://localhost/"], message: "only speaks HTTPS" },

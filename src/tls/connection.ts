@@ -2,12 +2,12 @@ import { type CertificateSummary, PinnedFetchError } from "../errors.js";
 import type { Socket } from "../runtime/index.js";
 import { abortable } from "../signals.js";
 import { type Engine, type EngineFailure, MAX_WRITE, type Step, loadEngine } from "./engine.js";
-import { clientCertificateError, pinMismatchError, tlsFailureError } from "./failures.js";
+import { type FailureContext, clientCertificateError, pinMismatchError, tlsFailureError } from "./failures.js";
 import type { ClientIdentity } from "./identity/identity.js";
 import { overdueTimerTurn } from "./timer-turns.js";
 import { TrustContext } from "./trust.js";
 import { HandshakeVerifier, type HandshakePinning } from "./verifier.js";
-import { FailureCode, Flag } from "./wire.js";
+import { FailureCode, Flag, Groups } from "./wire.js";
 
 /** How long close() lets close_notify wait behind unsent data. */
 const CLOSE_GRACE = 1_000;
@@ -27,6 +27,11 @@ export interface TlsConnection {
   /** The protocol agreed through ALPN, or null. */
   readonly alpn: string | null;
   readonly protocol: "TLSv1.3" | "TLSv1.2";
+  /**
+   * The key-exchange group agreed: "X25519MLKEM768" (post-quantum hybrid), "X25519", "secp256r1" or "secp384r1";
+   * null where the handshake made no key exchange (a resumed TLS 1.2 session).
+   */
+  readonly keyExchange: string | null;
   /** The verified path, leaf first (empty for a resumed session, which is not verified again). */
   readonly peerCertificates: readonly CertificateSummary[];
   /** Sends close_notify if it can and closes the socket. */
@@ -85,12 +90,13 @@ export class Connection implements TlsConnection {
   readonly handshake: Promise<void>;
   alpn: string | null = null;
   protocol: "TLSv1.3" | "TLSv1.2" = "TLSv1.3";
+  keyExchange: string | null = null;
   readonly #engine: Engine;
   readonly #socket: Socket;
   readonly #host: string;
   readonly #throughProxy: string | undefined;
-  /** Whether the caller's `ca` replaces Mozilla's roots, for the words of a certificate failure. */
-  readonly #ownRoots: boolean;
+  /** What the words of a failure depend on. */
+  readonly #failureContext: FailureContext;
   readonly #verifier: HandshakeVerifier;
   readonly #clientIdentity: ClientIdentity | undefined;
   readonly #session: number;
@@ -110,7 +116,7 @@ export class Connection implements TlsConnection {
     this.#socket = socket;
     this.#host = options.hostname;
     this.#throughProxy = options.throughProxy;
-    this.#ownRoots = trust.anchors.length > 0;
+    this.#failureContext = { ownRoots: trust.anchors.length > 0, classicalOnly: trust.groups === Groups.ClassicalOnly };
     this.#clientIdentity = options.clientIdentity;
     this.#verifier = new HandshakeVerifier(options.hostname, options.port, options, trust.anchors);
     const session = engine.newSession(config, options.hostname, options.alpn ?? [], this.#verifier);
@@ -224,9 +230,10 @@ export class Connection implements TlsConnection {
     // Read in the turn of the call that completed the handshake: the engine's result is shared by every session,
     // and another connection's call may replace it before this one's next await returns.
     if (step.flags & Flag.HandshakeDone && !(this.#flags & Flag.HandshakeDone)) {
-      const { version, alpn } = this.#engine.negotiated();
+      const { version, alpn, keyExchange } = this.#engine.negotiated();
       this.protocol = version === "TLSv1.2" ? "TLSv1.2" : "TLSv1.3";
       this.alpn = alpn;
+      this.keyExchange = keyExchange;
     }
     this.#flags = step.flags;
     if (step.plaintext) this.#answered = true;
@@ -255,7 +262,7 @@ export class Connection implements TlsConnection {
       const sent = flags & Flag.ClientCertSent ? this.#clientIdentity : undefined;
       throw this.#fail(clientCertificateError(failure.detail, this.#host, this.#clientIdentity, sent));
     }
-    throw this.#fail(tlsFailureError(failure, this.#host, this.#ownRoots));
+    throw this.#fail(tlsFailureError(failure, this.#host, this.#failureContext));
   }
 
   async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {

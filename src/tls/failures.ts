@@ -7,11 +7,22 @@ import type { EngineFailure } from "./engine.js";
 import type { ClientIdentity } from "./identity/identity.js";
 import { Cause, FailureCode } from "./wire.js";
 
+/** What a failure's words depend on beyond the failure. */
+export interface FailureContext {
+  /** The caller's `ca` replaced Mozilla's roots. */
+  ownRoots: boolean;
+  /** `postQuantum: false`: the classical key-exchange groups alone were offered. */
+  classicalOnly: boolean;
+}
+
+/** rustls's words for the alert a server sends when it finds nothing it accepts in a ClientHello. */
+const REFUSED_HELLO = "received fatal alert: HandshakeFailure";
+
 /** The engine's failure in words a person can act on; webpki's (or rustls's) own words end the message. */
 export function tlsFailureError(
   { code, cause, detail }: EngineFailure,
   host: string,
-  ownRoots: boolean,
+  { ownRoots, classicalOnly }: FailureContext,
 ): PinnedFetchError {
   const error = (errorCode: PinnedFetchErrorCode, text: string) =>
     new PinnedFetchError(errorCode, `${text} (${detail})`, { host });
@@ -30,6 +41,15 @@ export function tlsFailureError(
           `Use the name the certificate was issued for, or fix the server's certificate.`,
       );
     default:
+      if (classicalOnly && detail === REFUSED_HELLO) {
+        return new PinnedFetchError(
+          "ERR_TLS",
+          `TLS with ${host} failed: the server refused the handshake (${detail}). \`postQuantum: false\` left out ` +
+            `the post-quantum key exchange X25519MLKEM768, and a server that accepts only that group refuses the ` +
+            `classical ones so. Remove \`postQuantum: false\` (the CLI's --no-post-quantum) to offer it.`,
+          { host },
+        );
+      }
       return new PinnedFetchError("ERR_TLS", `TLS with ${host} failed: ${detail}.`, { host });
   }
 }

@@ -4,7 +4,7 @@ import { pemCertificates } from "../encoding.js";
 import type { Engine } from "./engine.js";
 import type { ClientIdentity } from "./identity/identity.js";
 import type { HandshakePinning } from "./verifier.js";
-import { IdentityRefusal, KeyFormat } from "./wire.js";
+import { Groups, IdentityRefusal, KeyFormat } from "./wire.js";
 
 /** Frees what a context made in an engine once nothing can use the context any more. */
 const leftovers = new FinalizationRegistry<() => void>((free) => free());
@@ -23,11 +23,13 @@ const KEY_FORMATS = { pkcs8: KeyFormat.Pkcs8, pkcs1: KeyFormat.Pkcs1, sec1: KeyF
  * authenticates the client as the session it resumes did, so a session is
  * resumed only by a connection of the same context, to the same host, under the
  * same decision and identity: where the full handshake that made it would be
- * judged the same way again.
+ * judged the same way again. A context offers one set of key-exchange groups.
  */
 export class TrustContext {
   /** The caller's anchors as DER; empty means Mozilla's roots. */
   readonly anchors: readonly Uint8Array<ArrayBuffer>[];
+  /** Whether X25519MLKEM768 is offered first (`postQuantum`), or the classical groups alone. */
+  readonly groups: Groups;
   #engine: Engine | undefined;
   /** Engine configs by decision (see `decisionOf`) that present no client identity: kept as long as the context. */
   #configs = new Map<string, number>();
@@ -39,9 +41,10 @@ export class TrustContext {
   #clientToken = {};
 
   /** Throws ERR_CONFIG for anything in `ca` that is not a PEM certificate. */
-  constructor(ca?: string | readonly string[]) {
+  constructor(ca: string | readonly string[] | undefined, postQuantum = true) {
     const pems = ca === undefined ? [] : typeof ca === "string" ? [ca] : ca;
     this.anchors = pems.flatMap((pem, index) => parseAnchors(pem, pems.length > 1 ? `ca[${index}]` : "ca"));
+    this.groups = postQuantum ? Groups.PostQuantumFirst : Groups.ClassicalOnly;
   }
 
   /**
@@ -59,7 +62,7 @@ export class TrustContext {
     const decision = decisionOf(pinning, identity);
     let handle = configs.get(decision);
     if (handle === undefined) {
-      const made = engine.newConfig(this.anchors, identity ? this.#identity(engine, identity) : 0);
+      const made = engine.newConfig(this.anchors, identity ? this.#identity(engine, identity) : 0, this.groups);
       if (made === null) {
         throw new PinnedFetchError(
           "ERR_CONFIG",

@@ -145,6 +145,7 @@ export const config: Group = {
         refusal({ onWarning: "console" }, /onWarning must be a function, not "console"/);
         refusal({ onPinFailure: true }, /onPinFailure must be a function/);
         refusal({ reportOnly: "false" }, /reportOnly must be true or false, not "false"/);
+        refusal({ postQuantum: "off" }, /postQuantum must be true or false, not "off"/);
         refusal({ trust: "WEBPKI" }, /trust must be "webpki" or "pins-only"/);
         refusal({ ca: 5 }, /ca must be PEM certificates/);
         refusal(
@@ -186,6 +187,7 @@ export const config: Group = {
           /pins must be a non-empty array of pins/,
         );
         await refused(connectTls({ ...target, alpn: "h2" } as never), /alpn must be an array of protocol names/);
+        await refused(connectTls({ ...target, postQuantum: 0 } as never), /postQuantum must be true or false, not 0/);
         await refused(connectTls({ hostname: "localhost" } as never), /connectTls needs the option port/);
         const url = `https://localhost:${fixture.ports.tls13}/`;
         await refused(getPins(url, { connectTimeout: 3e9 }), /connectTimeout must be a number of milliseconds/);
@@ -194,6 +196,7 @@ export const config: Group = {
           /getPins has no option "timeout"; did you mean connectTimeout\?/,
         );
         await refused(getPins(url, { signal: "stop" } as never), /signal must be an AbortSignal/);
+        await refused(getPins(url, { postQuantum: null } as never), /postQuantum must be true or false, not null/);
         await refused(
           getPins(`https://user:secret@localhost:${fixture.ports.tls13}/`),
           /includes credentials \(https:\/\/localhost:\d+\/\)/,
