@@ -17,7 +17,13 @@ import { Duplex } from "node:stream";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { createSecureContext, type SecureVersion, TLSSocket } from "node:tls";
 
-import { ClientCertificateObserver, type Observation, OBSERVABLE_CIPHERS } from "./client-certificate-observer.js";
+import {
+  ClientCertificateObserver,
+  type Handshake,
+  HandshakeObserver,
+  type Observation,
+  OBSERVABLE_CIPHERS,
+} from "./wire-observer.js";
 import { ENCODED_TEXT, HELLO } from "./content.js";
 import type { Issued } from "./pki.js";
 
@@ -285,6 +291,38 @@ export async function startTcpServer(
     onConnection(socket, stats as TestServer);
   });
   return listen(server, stats);
+}
+
+export interface ObservedServer extends TestServer {
+  /** Each connection's handshake, seen on the wire, in the order they came. */
+  readonly handshakes: Handshake[];
+}
+
+/** A TCP relay on 127.0.0.1 to the server at `port` (on 127.0.0.1), whose HandshakeObserver sees both ways. */
+export async function startObservingRelay(port: number): Promise<ObservedServer> {
+  const observer = new HandshakeObserver();
+  const relay = await startTcpServer((client) => {
+    client.setNoDelay(true);
+    const observe = observer.connection();
+    const server = createConnection({ port, host: "127.0.0.1", noDelay: true });
+    server.on("error", () => client.destroy());
+    client.on("data", (chunk: Buffer) => {
+      observe.client(chunk);
+      server.write(chunk);
+    });
+    server.on("data", (chunk: Buffer) => {
+      observe.server(chunk);
+      client.write(chunk);
+    });
+    client.on("end", () => server.end());
+    server.on("end", () => client.end());
+    client.on("close", () => server.destroy());
+    server.on("close", () => client.destroy());
+  });
+  return Object.defineProperty(relay, "handshakes", {
+    enumerable: true,
+    get: () => observer.handshakes(),
+  }) as ObservedServer;
 }
 
 /** Listens in a process that never accepts, so a backlog of one fills at once. */

@@ -7,7 +7,7 @@ import { connect, type ConnectionOptions } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { createPinnedFetch } from "../../src/index.js";
-import type { Observation } from "../support/client-certificate-observer.js";
+import type { Observation } from "../support/wire-observer.js";
 import { CLIENT_AUTH, type Issued, issue } from "../support/pki.js";
 import { type ClientAuthAnswer, type ClientAuthServer, startClientAuthServer } from "../support/servers.js";
 

@@ -2,7 +2,7 @@
 // CAs, as plain data that crosses from the Node harness to Deno and Bun, and
 // the counters each server keeps, read over loopback HTTP.
 import type { RuntimeName } from "../../../src/index.js";
-import type { Observation } from "../../support/client-certificate-observer.js";
+import type { Observation } from "../../support/wire-observer.js";
 import type { MazeName } from "../../support/hostile/chains.js";
 import type { HostileDescription } from "../../support/hostile/plan.js";
 

@@ -1,14 +1,20 @@
-// Whether a TLS client sent a certificate, seen from the server's side of the
-// wire rather than taken from the server's TLS library: the scenarios prove
-// that a client whose pins fail never shows its certificate, which the
-// server's own API cannot tell apart from "none configured".
+// What a TLS client and its server sent, seen on the wire rather than taken
+// from a TLS library, for what the libraries do not tell.
+// ClientCertificateObserver: whether a client sent a certificate. The
+// scenarios prove that a client whose pins fail never shows its certificate,
+// which the server's own API cannot tell apart from "none configured".
 // TLS 1.2: the client's Certificate message (handshake type 11) is plaintext.
 // TLS 1.3: it is under the client's handshake traffic key, which the server's
 // `keylog` event gives (CLIENT_HANDSHAKE_TRAFFIC_SECRET); the server must
 // offer only TLS_AES_128_GCM_SHA256 (OBSERVABLE_CIPHERS) so that the
 // records are AES-128-GCM with SHA-256 key derivation (RFC 8446 §7).
+// HandshakeObserver: each connection's ClientHellos and their key shares (a
+// second one means the server asked again), the group the server chose, and
+// whether the client sent anything encrypted: all plaintext in TLS 1.3.
 import { createDecipheriv, createHmac } from "node:crypto";
 import { DEFAULT_CIPHERS, type TLSSocket } from "node:tls";
+
+import { HandshakeReader, type KeyShare, parseClientHello, parseServerHello } from "./hellos.js";
 
 /**
  * The server's `ciphers`: of TLS 1.3's suites only the one the observer
@@ -42,6 +48,7 @@ const ALERT = 21;
 const HANDSHAKE = 22;
 const APPLICATION_DATA = 23;
 const CLIENT_HELLO = 1;
+const SERVER_HELLO = 2;
 const CERTIFICATE = 11;
 const CLIENT_KEY_EXCHANGE = 16;
 const FINISHED = 20;
@@ -105,6 +112,79 @@ class Flight {
   }
 }
 
+/** What one connection's handshake showed on the wire. */
+export interface Handshake {
+  /** The key shares of each ClientHello the client sent, in order: a second one answers a HelloRetryRequest. */
+  clientHellos: KeyShare[][];
+  /** The group of the key share that the server's ServerHello (not a HelloRetryRequest) chose; null before one. */
+  serverGroup: string | null;
+  /** Encrypted records in the client's first 64 KiB: TLS 1.3's Finished and everything after it, its request included. */
+  clientEncrypted: number;
+  /** Why the bytes could not be read as TLS hellos, if they could not. */
+  unreadable?: string;
+}
+
+/** Bytes kept of each side of a connection: its hellos, with room to spare. */
+const KEPT_HELLO_BYTES = 64 * 1024;
+
+/** Watches the connections of one server: give it what each side of each connection sends. */
+export class HandshakeObserver {
+  private readonly connections: { client: Buffer[]; server: Buffer[] }[] = [];
+
+  /** A new connection: returns where each side's bytes go, in order. */
+  connection(): { client(chunk: Buffer): void; server(chunk: Buffer): void } {
+    const sides = { client: [] as Buffer[], server: [] as Buffer[] };
+    this.connections.push(sides);
+    const keep = (kept: Buffer[], chunk: Buffer) => {
+      if (kept.reduce((total, part) => total + part.length, 0) < KEPT_HELLO_BYTES) kept.push(chunk);
+    };
+    return { client: (chunk) => keep(sides.client, chunk), server: (chunk) => keep(sides.server, chunk) };
+  }
+
+  /** Each connection's handshake, in the order they came. */
+  handshakes(): Handshake[] {
+    return this.connections.map(({ client, server }) => {
+      const handshake: Handshake = { clientHellos: [], serverGroup: null, clientEncrypted: 0 };
+      try {
+        readClientSide(Buffer.concat(client), handshake);
+        readServerSide(Buffer.concat(server), handshake);
+      } catch (error) {
+        handshake.unreadable = String(error);
+      }
+      return handshake;
+    });
+  }
+}
+
+/** The client's ClientHellos (up to its first other handshake message) and its encrypted records. */
+function readClientSide(bytes: Buffer, handshake: Handshake): void {
+  const messages = new HandshakeReader();
+  let hellos = true;
+  for (const { type, content } of records(bytes)) {
+    if (type === APPLICATION_DATA) handshake.clientEncrypted++;
+    if (type !== HANDSHAKE || !hellos) continue;
+    for (const message of messages.push(content)) {
+      // TLS 1.2: what follows a ClientKeyExchange is encrypted under the handshake's content type.
+      hellos &&= message.type === CLIENT_HELLO;
+      if (hellos) handshake.clientHellos.push(parseClientHello(message.body).keyShares);
+    }
+  }
+}
+
+/** The group of the server's ServerHello, after any HelloRetryRequest. */
+function readServerSide(bytes: Buffer, handshake: Handshake): void {
+  const messages = new HandshakeReader();
+  for (const { type, content } of records(bytes)) {
+    if (type === APPLICATION_DATA) return;
+    if (type !== HANDSHAKE) continue;
+    for (const message of messages.push(content)) {
+      if (message.type !== SERVER_HELLO) continue;
+      const hello = parseServerHello(message.body);
+      if (!hello.retry) return void (handshake.serverGroup = hello.group);
+    }
+  }
+}
+
 /** The ClientHello's random, hex, once its first record is in. */
 function clientRandom(bytes: Buffer): string | undefined {
   // record header, handshake type and length, legacy_version, then 32 bytes of random
@@ -116,43 +196,45 @@ function clientRandom(bytes: Buffer): string | undefined {
 /** Reads the client's records up to the end of its handshake flight. */
 function judge(bytes: Buffer, secretOf: (random: string) => Buffer | undefined): Observation {
   const random = clientRandom(bytes);
-  let messages = Buffer.alloc(0);
+  const messages = new HandshakeReader();
   let keys: { key: Buffer; iv: Buffer } | undefined;
   let sequence = 0n;
-  for (let offset = 0; offset + RECORD_HEADER <= bytes.length;) {
-    const header = bytes.subarray(offset, offset + RECORD_HEADER);
-    const end = offset + RECORD_HEADER + header.readUInt16BE(3);
-    if (end > bytes.length) break;
-    let type = header[0]!;
-    let content = bytes.subarray(offset + RECORD_HEADER, end);
-    offset = end;
+  for (const record of records(bytes)) {
+    let { type, content } = record;
     if (type === CHANGE_CIPHER_SPEC) continue;
     if (type === APPLICATION_DATA) {
       const secret = random && secretOf(random);
       if (!secret) return PENDING;
       keys ??= { key: expandLabel(secret, "key", 16), iv: expandLabel(secret, "iv", 12) };
-      const inner = open(keys, sequence++, header, content);
+      const inner = open(keys, sequence++, record.header, content);
       // Under the application keys: the handshake flight is over and named nothing.
       if (!inner) return PENDING;
       ({ type, content } = inner);
     }
     if (type === ALERT) return { verdict: "none", certificates: 0 };
     if (type !== HANDSHAKE) continue;
-    messages = Buffer.concat([messages, content]);
-    while (messages.length >= 4) {
-      const length = messages.readUIntBE(1, 3);
-      if (messages.length < 4 + length) break;
-      const kind = messages[0]!;
-      const body = messages.subarray(4, 4 + length);
-      messages = messages.subarray(4 + length);
-      if (kind === CERTIFICATE) {
-        const certificates = countCertificates(body, keys !== undefined);
+    for (const message of messages.push(content)) {
+      if (message.type === CERTIFICATE) {
+        const certificates = countCertificates(message.body, keys !== undefined);
         return { verdict: certificates > 0 ? "sent" : "empty", certificates };
       }
-      if (kind === CLIENT_KEY_EXCHANGE || kind === FINISHED) return { verdict: "none", certificates: 0 };
+      if (message.type === CLIENT_KEY_EXCHANGE || message.type === FINISHED) {
+        return { verdict: "none", certificates: 0 };
+      }
     }
   }
   return PENDING;
+}
+
+/** The whole records at the front of `bytes`, in order. */
+function* records(bytes: Buffer): Generator<{ header: Buffer; type: number; content: Buffer }> {
+  for (let offset = 0; offset + RECORD_HEADER <= bytes.length;) {
+    const header = bytes.subarray(offset, offset + RECORD_HEADER);
+    const end = offset + RECORD_HEADER + header.readUInt16BE(3);
+    if (end > bytes.length) return;
+    yield { header, type: header[0]!, content: bytes.subarray(offset + RECORD_HEADER, end) };
+    offset = end;
+  }
 }
 
 /** Entries of a Certificate message's certificate_list (RFC 5246 §7.4.2, RFC 8446 §4.4.2). */
