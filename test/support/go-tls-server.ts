@@ -2,16 +2,15 @@
 // server on a fresh machine that can be limited to X25519MLKEM768 and says which
 // group each connection negotiated. Built once per version of its source into the
 // temporary directory (the first build compiles Go's standard library: about 25 s).
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { once } from "node:events";
 import { existsSync, readFileSync, renameSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
+import { type ChildServer, startChildServer } from "./child-server.js";
 import type { Issued } from "./pki.js";
 
 const SOURCE = fileURLToPath(new URL("go-tls-server/main.go", import.meta.url));
@@ -21,10 +20,7 @@ const BUILD_TIMEOUT = 180_000;
 /** The groups by pinned-fetch's names for them (`TlsConnection.keyExchange`). */
 export type GoGroup = "X25519MLKEM768" | "X25519" | "secp256r1" | "secp384r1";
 
-export interface GoTlsServer {
-  port: number;
-  close(): Promise<void>;
-}
+export type GoTlsServer = ChildServer;
 
 export interface GoTlsServerOptions {
   /** The leaf first, then what else the server sends. */
@@ -42,22 +38,9 @@ let built: Promise<string> | undefined;
  */
 export async function startGoTlsServer(options: GoTlsServerOptions): Promise<GoTlsServer> {
   const binary = await (built ??= build());
-  const server = spawn(binary, [...options.groups], {
+  return startChildServer(binary, [...options.groups], {
     env: { CERT_PEM: options.chain.map((issued) => issued.certPem).join(""), KEY_PEM: options.key.keyPem },
-    stdio: ["pipe", "pipe", "inherit"],
   });
-  const exited = once(server, "exit");
-  const [line] = (await Promise.race([
-    once(createInterface({ input: server.stdout }), "line"),
-    exited.then(([code]) => Promise.reject(new Error(`go-tls-server exited with ${code} before listening`))),
-  ])) as [string];
-  return {
-    port: Number(line),
-    close: async () => {
-      server.stdin.end();
-      await exited;
-    },
-  };
 }
 
 /** Where the binary for this source is, building it first if no run has. */
