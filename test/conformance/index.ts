@@ -10,6 +10,7 @@ import { decoding } from "./decoding.js";
 import { framing } from "./framing.js";
 import { hostile } from "./hostile.js";
 import { http } from "./http.js";
+import { keyExchange } from "./key-exchange.js";
 import { libraries } from "./libraries.js";
 import { limits } from "./limits.js";
 import { cancellation, network } from "./network.js";
@@ -39,6 +40,7 @@ export const groups: Group[] = [
   pool,
   libraries,
   tls,
+  keyExchange,
   clientCertificates,
   config,
   network,

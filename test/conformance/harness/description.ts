@@ -2,7 +2,7 @@
 // CAs, as plain data that crosses from the Node harness to Deno and Bun, and
 // the counters each server keeps, read over loopback HTTP.
 import type { RuntimeName } from "../../../src/index.js";
-import type { Observation } from "../../support/wire-observer.js";
+import type { Handshake, Observation } from "../../support/wire-observer.js";
 import type { MazeName } from "../../support/hostile/chains.js";
 import type { HostileDescription } from "../../support/hostile/plan.js";
 
@@ -74,6 +74,20 @@ const SERVERS = [
   "clientAuthAsk12",
 ] as const;
 export type ServerName = (typeof SERVERS)[number];
+
+/**
+ * The key-exchange scenarios' servers: Node 20's own TLS (OpenSSL 3.0, classical groups only), Go's crypto/tls
+ * accepting X25519MLKEM768 alone, and `Deno.serve` and `Bun.serve` as the runtimes configure them. Each is behind a
+ * relay that observes its handshakes, and starts at its first use (see `Fixture.keyExchangeServer`).
+ */
+export const KEY_EXCHANGE_SERVERS = ["classical", "hybridOnly", "denoServe", "bunServe"] as const;
+export type KeyExchangeServerName = (typeof KEY_EXCHANGE_SERVERS)[number];
+
+/** A key-exchange server: the relay's port, and the handshake of each connection through it so far. */
+interface KeyExchangeServer {
+  port: number;
+  handshakes: Handshake[];
+}
 
 /** The client certificates' key types, one leaf each. */
 export const CLIENT_KEYS = ["rsa2048", "rsa4096", "p256", "p384", "ed25519"] as const;
@@ -155,6 +169,8 @@ export interface Fixture extends FixtureDescription {
   stats(server: ServerName): Promise<ServerStats>;
   /** A client certificate and key for the `clientAuth*` servers (made in the background: the first call may wait). */
   clientIdentity(name: ClientIdentityName): Promise<ClientIdentityFiles>;
+  /** A key-exchange server, started at the first call: the Go server's first build on a machine takes about 25 s. */
+  keyExchangeServer(name: KeyExchangeServerName): Promise<KeyExchangeServer>;
 }
 
 export function fixtureOf(description: FixtureDescription, runtime: RuntimeName): Fixture {
@@ -170,6 +186,11 @@ export function fixtureOf(description: FixtureDescription, runtime: RuntimeName)
       const response = await fetch(`${description.control}/client-identity/${name}`);
       if (!response.ok) throw new Error(`no client identity ${name}: ${response.status}`);
       return (await response.json()) as ClientIdentityFiles;
+    },
+    async keyExchangeServer(name) {
+      const response = await fetch(`${description.control}/key-exchange/${name}`);
+      if (!response.ok) throw new Error(`no key-exchange server ${name}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as KeyExchangeServer;
     },
   };
 }

@@ -22,15 +22,19 @@ import {
   withAlteredSignature,
 } from "../../support/pki.js";
 import { createClientPki } from "../../support/client-pki.js";
+import { startGoTlsServer } from "../../support/go-tls-server.js";
 import { startProxy } from "../../support/proxy.js";
+import { startServe } from "../../support/serve.js";
 import {
   pinOf,
   startBlackHole,
   startClientAuthServer,
   startCoalescingTlsServer,
   startHttpsServer,
+  startObservingRelay,
   startTcpServer,
   startTlsServer,
+  type ObservedServer,
   type TestServer,
 } from "../../support/servers.js";
 import {
@@ -39,6 +43,8 @@ import {
   CLIENT_IDENTITIES,
   type ClientIdentityName,
   type FixtureDescription,
+  KEY_EXCHANGE_SERVERS,
+  type KeyExchangeServerName,
   PROXY_CREDENTIALS,
   type ServerName,
 } from "./description.js";
@@ -272,9 +278,24 @@ export async function startFixture(): Promise<RunningFixture> {
     clientAuthAsk12: await clientAuth(false, "TLSv1.2"),
   };
 
+  const keyExchangeServers = new Map<KeyExchangeServerName, Promise<KeyExchangeServer>>();
+  const keyExchangeServer = (name: KeyExchangeServerName) => {
+    if (!keyExchangeServers.has(name)) keyExchangeServers.set(name, startKeyExchangeServer(name, good));
+    return keyExchangeServers.get(name)!;
+  };
+
   const control = createServer((request, response) => {
     const [, kind, name] = (request.url ?? "").split("/");
     if (kind === "description") return response.end(JSON.stringify(description));
+    if (kind === "key-exchange" && KEY_EXCHANGE_SERVERS.includes(name as KeyExchangeServerName)) {
+      return void keyExchangeServer(name as KeyExchangeServerName).then(
+        ({ relay }) =>
+          response
+            .setHeader("content-type", "application/json")
+            .end(JSON.stringify({ port: relay.port, handshakes: relay.handshakes })),
+        (error: unknown) => response.writeHead(500).end(String(error)),
+      );
+    }
     if (kind === "hostile" && request.method === "POST") return armHostile(request, response);
     if (kind === "client-identity" && CLIENT_IDENTITIES.includes(name as ClientIdentityName)) {
       return void clientPki
@@ -333,9 +354,35 @@ export async function startFixture(): Promise<RunningFixture> {
       await Promise.all([
         new Promise((resolve) => control.close(resolve)),
         ...[...Object.values(servers), ...Object.values(mazeServers)].map((server) => server.close()),
+        ...[...keyExchangeServers.values()].map((started) =>
+          started.then(
+            (server) => server.close(),
+            () => {},
+          ),
+        ),
       ]);
     },
   };
+}
+
+/** A key-exchange server, and the relay in front of it that observes its handshakes. */
+interface KeyExchangeServer {
+  relay: ObservedServer;
+  close(): Promise<void>;
+}
+
+async function startKeyExchangeServer(
+  name: KeyExchangeServerName,
+  tls: { chain: Issued[]; key: Issued },
+): Promise<KeyExchangeServer> {
+  const server =
+    name === "classical"
+      ? await startHttpsServer(tls)
+      : name === "hybridOnly"
+        ? await startGoTlsServer({ ...tls, groups: ["X25519MLKEM768"] })
+        : await startServe(name === "denoServe" ? "deno" : "bun", tls);
+  const relay = await startObservingRelay(server.port);
+  return { relay, close: async () => void (await Promise.all([relay.close(), server.close()])) };
 }
 
 /** Writes SOURCE_BYTES as fast as the peer reads them, counting what the network took. */
