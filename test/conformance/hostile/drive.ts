@@ -60,6 +60,7 @@ export async function runCase(fetch: PinnedFetch, url: string, family: Family, p
       !plan.expect || plan.expect.includes(error.code),
       `rejected with ${error.code}, expected ${plan.expect?.join(" or ")}: ${error.message}`,
     );
+    assert.ok(!plan.says || plan.says.test(error.message), `the message does not say ${plan.says}: ${error.message}`);
     return { end: error.code, ms };
   };
   try {

@@ -46,6 +46,8 @@ export interface CasePlan {
   answers?: readonly Answer[];
   /** The outcomes this case must end with, when narrower than its family's codes. */
   expect?: readonly Expected[];
+  /** What the error's message must say, for a case whose one cause the message names. */
+  says?: RegExp;
   /** A known defect this case fails by, until it is fixed. */
   defect?: Defect;
   /** A request first whose healthy response leaves the connection open: the case concerns the next one. */
@@ -69,6 +71,11 @@ export interface Family {
   least: number;
   costPerCase: number;
   limits: Limits;
+  /**
+   * Each case on a new pinned fetch: a connection teaches the client what to lead with next time (rustls offers
+   * the group it last agreed with a host alone, in place of the default shares), which would hide what it is about.
+   */
+  fresh?: true;
   /** Error codes any of its cases may end with. */
   codes: readonly PinnedFetchErrorCode[];
   /** The plan of each case, from what the fixture recorded. */
@@ -534,6 +541,45 @@ const slow: Family = {
   },
 };
 
+/**
+ * Key shares a ServerHello that chooses X25519MLKEM768 may carry instead of the ML-KEM-768 ciphertext (1,088 bytes)
+ * and the X25519 key (32): sizes that are not 1,120, and the right size of random bytes, then a record that looks
+ * encrypted. ML-KEM's implicit rejection turns a random ciphertext into a wrong secret, not an error: that record
+ * cannot be decrypted under the keys derived from it.
+ */
+const HYBRID_SHARES: { bytes: number; record: boolean; says: RegExp }[] = [
+  { bytes: 1_119, record: false, says: /InvalidKeyShare/ },
+  { bytes: 1_121, record: false, says: /InvalidKeyShare/ },
+  { bytes: 1_088, record: false, says: /InvalidKeyShare/ },
+  { bytes: 32, record: false, says: /InvalidKeyShare/ },
+  { bytes: 1_120, record: true, says: /decrypt/ },
+];
+const X25519MLKEM768 = 0x11ec;
+
+const hybridShare: Family = {
+  key: "hybrid-share",
+  name: "a ServerHello that chooses X25519MLKEM768 with a key share of a wrong size, or of random bytes",
+  share: 0,
+  least: HYBRID_SHARES.length,
+  costPerCase: 300,
+  // After a healthy request over X25519, the next ClientHello carries no hybrid share.
+  fresh: true,
+  limits: FAST,
+  codes: ["ERR_TLS"],
+  planner: (hostile) => (index) => {
+    const random = caseRandom(hostile.seed, "hybrid-share", index);
+    const { bytes, record, says } = HYBRID_SHARES[index % HYBRID_SHARES.length]!;
+    // The server then waits: the client must refuse what it got, not wait for more.
+    const after = record ? hex([0x17, 3, 3, 0, 100, ...random.bytes(100)]) : "";
+    return {
+      what: `a ServerHello choosing X25519MLKEM768 with a key share of ${bytes} random bytes${record ? ", then a record of random bytes" : ""}, then a stall`,
+      server: { kind: "serverHello", group: X25519MLKEM768, share: hex(random.bytes(bytes)), after, ending: "stall" },
+      expect: ["ERR_TLS"],
+      says,
+    };
+  },
+};
+
 export const FAMILIES: readonly Family[] = [
   randomBytes,
   recordedCut,
@@ -543,4 +589,5 @@ export const FAMILIES: readonly Family[] = [
   responseCut,
   keptAlive,
   slow,
+  hybridShare,
 ];

@@ -58,7 +58,12 @@ export type ServerPlan =
   /** The server flight recorded at start (TLS 1.3's session id echo fitted to this ClientHello), edited. */
   | { kind: "replay"; tls: TlsServer; stream: StreamPlan }
   /** A real TLS server running `http`, its records edited on the way. */
-  | { kind: "relay"; tls: TlsServer; stream: StreamPlan; http: HttpScript };
+  | { kind: "relay"; tls: TlsServer; stream: StreamPlan; http: HttpScript }
+  /**
+   * Raw TCP: a TLS 1.3 ServerHello made for the ClientHello (its session id echoed) whose key share is of
+   * `group` with `share` (hex) as its key exchange, then the bytes `after` (hex), then the ending.
+   */
+  | { kind: "serverHello"; group: number; share: string; after: string; ending: Ending };
 
 /** The head of the response every healthy connection gets. */
 export const RESPONSE_HEAD =

@@ -3,11 +3,13 @@
 // healthy TLS 1.3 server. Behind it, one real TLS server per version runs
 // the plans' HTTP scripts; at start, a real connection through it is
 // recorded, and its server flight is what replays send.
+import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { connect } from "node:net";
 
 import { createPinnedFetch } from "../../../src/index.js";
+import { type ClientHello, clientHelloOf, serverHelloRecord } from "../hellos.js";
 import type { Pki } from "../pki.js";
 import { type ServerOptions, startTcpServer, startTlsServer, type TestServer } from "../servers.js";
 import { StreamEditor, socketSink } from "./editor.js";
@@ -93,6 +95,15 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
         sink.write(Buffer.from(plan.hex, "hex"));
         return sink.end(plan.ending);
       }
+      if (plan.kind === "serverHello") {
+        const parsed = hello && readableHello(hello);
+        // Without a ClientHello to answer, the client gets a reset: no case expects that, so it fails loudly.
+        if (!parsed) return void client.resetAndDestroy();
+        const sink = socketSink(client, undefined, () => {});
+        sink.write(serverHelloRecord(parsed, plan.group, Buffer.from(plan.share, "hex"), randomBytes(32)));
+        sink.write(Buffer.from(plan.after, "hex"));
+        return sink.end(plan.ending);
+      }
       const flight = flights[plan.tls];
       const editor = new StreamEditor(
         plan.stream,
@@ -132,6 +143,15 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
       await Promise.all([closeListener(), ...Object.values(upstreams).map((upstream) => upstream.close())]);
     },
   });
+}
+
+/** The ClientHello in the client's first record, or null if it holds none that parses. */
+function readableHello(record: Buffer): ClientHello | null {
+  try {
+    return clientHelloOf(record);
+  } catch {
+    return null;
+  }
 }
 
 /** Runs `script` on a TLS connection whose request has arrived; it stops when the client leaves. */
