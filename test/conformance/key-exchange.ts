@@ -191,6 +191,26 @@ export const keyExchange: Group = {
         }
       },
     },
+    {
+      name: "every ClientHello of an instance carries the hybrid's share: after a server of the host chose X25519, a hybrid-only one on another port needs no retry",
+      timeout: () => GO_BUILD_BOUND,
+      run: async (fixture) => {
+        await withFetch(local(fixture), async (fetch) => {
+          const [classical] = await handshakesOf(fixture, "classical", 1, async (port) => {
+            const response = await fetch(`https://localhost:${port}/hello`);
+            assert.equal(await response.text(), HELLO);
+          });
+          assertHandshake(classical, BOTH_SHARES, "X25519");
+          // rustls would remember X25519 for "localhost" and lead with its share alone, which this server refuses.
+          const [hybrid] = await handshakesOf(fixture, "hybridOnly", 1, async (port) => {
+            const response = await fetch(`https://localhost:${port}/`);
+            assert.equal(response.headers.get("x-key-exchange"), "X25519MLKEM768");
+            await response.body?.cancel();
+          });
+          assertHandshake(hybrid, BOTH_SHARES, "X25519MLKEM768");
+        });
+      },
+    },
     runtimeServer("denoServe", "Deno.serve"),
     runtimeServer("bunServe", "Bun.serve"),
   ],

@@ -8,11 +8,14 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::fmt;
 
-use rustls::client::{ClientSessionMemoryCache, ResolvesClientCert, Resumption};
+use rustls::client::{
+    ClientSessionMemoryCache, ClientSessionStore, ResolvesClientCert, Resumption,
+    Tls12ClientSessionValue, Tls13ClientSessionValue,
+};
 use rustls::lock::{Lock, MakeMutex, MutexGuard, Poisoned};
-use rustls::pki_types::{CertificateDer, TrustAnchor};
+use rustls::pki_types::{CertificateDer, ServerName, TrustAnchor};
 use rustls::sign::CertifiedKey;
-use rustls::{ClientConfig, SignatureScheme, version};
+use rustls::{ClientConfig, NamedGroup, SignatureScheme, version};
 
 use crate::aead;
 use crate::host::HostTime;
@@ -71,10 +74,56 @@ pub fn new_config(
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_client_cert_resolver(Arc::new(ClientAuth { identity }));
-    config.resumption = Resumption::store(Arc::new(
-        ClientSessionMemoryCache::new::<SingleThreaded>(SESSION_CACHE_SIZE),
-    ));
+    let sessions = ClientSessionMemoryCache::new::<SingleThreaded>(SESSION_CACHE_SIZE);
+    config.resumption = Resumption::store(match groups {
+        Groups::PostQuantumFirst => Arc::new(EveryHelloHybrid(sessions)),
+        Groups::ClassicalOnly => Arc::new(sessions),
+    });
     Some(Arc::new(config))
+}
+
+/// The session cache of a config that offers X25519MLKEM768, without rustls's
+/// memory of the group each server chose last. With it, a later ClientHello to
+/// a server that once chose X25519 would carry X25519's share alone, and stay
+/// classical after the server gains the hybrid; without it every ClientHello
+/// carries the hybrid's share and X25519's, as browsers' do, and a classical
+/// server still needs no retry.
+#[derive(Debug)]
+struct EveryHelloHybrid(ClientSessionMemoryCache);
+
+impl ClientSessionStore for EveryHelloHybrid {
+    fn set_kx_hint(&self, _: ServerName<'static>, _: NamedGroup) {}
+
+    fn kx_hint(&self, _: &ServerName<'_>) -> Option<NamedGroup> {
+        None
+    }
+
+    fn set_tls12_session(&self, server_name: ServerName<'static>, value: Tls12ClientSessionValue) {
+        self.0.set_tls12_session(server_name, value);
+    }
+
+    fn tls12_session(&self, server_name: &ServerName<'_>) -> Option<Tls12ClientSessionValue> {
+        self.0.tls12_session(server_name)
+    }
+
+    fn remove_tls12_session(&self, server_name: &ServerName<'static>) {
+        self.0.remove_tls12_session(server_name);
+    }
+
+    fn insert_tls13_ticket(
+        &self,
+        server_name: ServerName<'static>,
+        value: Tls13ClientSessionValue,
+    ) {
+        self.0.insert_tls13_ticket(server_name, value);
+    }
+
+    fn take_tls13_ticket(
+        &self,
+        server_name: &ServerName<'static>,
+    ) -> Option<Tls13ClientSessionValue> {
+        self.0.take_tls13_ticket(server_name)
+    }
 }
 
 /// The config's client identity, if any, offered to every server that asks.
