@@ -1,6 +1,6 @@
 // An HTTPS server from the runtime that runs this file, `Deno.serve` or
 // `Bun.serve`: the runtimes' own TLS as a server, for the key-exchange
-// scenarios. Started by ./key-exchange-servers.ts with the certificate chain
+// scenarios. Started by ./serve.ts with the certificate chain
 // and key as PEM in CERT_PEM and KEY_PEM. It prints its port, answers every
 // request with 200 and HELLO, and exits when its stdin closes.
 import process from "node:process";
