@@ -8,6 +8,7 @@ import { expect, it } from "vitest";
 import { PinnedFetchError } from "../src/errors.js";
 import { checkAbiVersion, loadEngine } from "../src/tls/engine.js";
 import { ABI_VERSION, groupName, Groups, IdentityRefusal, KeyFormat, Verdict } from "../src/tls/wire.js";
+import { clientHelloOf } from "./support/hellos.js";
 import { issue } from "./support/pki.js";
 
 it("refuses an engine of another ABI version, or of none, as ERR_CONFIG", () => {
@@ -52,32 +53,6 @@ it("makes a client identity of a key and its certificate, and names why it refus
   expect(engine.newIdentity(KeyFormat.Pkcs1, key, [client.der])).toEqual({ refusal: IdentityRefusal.Unparsable });
 });
 
-/** The ClientHello's supported groups and its key shares (group and length), read from its one record. */
-function offeredGroups(record: Uint8Array): { supported: number[]; shares: [number, number][] } {
-  const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
-  let at = 5 + 4 + 2 + 32; // record and handshake headers, version, random
-  at += 1 + view.getUint8(at); // session ID
-  at += 2 + view.getUint16(at); // cipher suites
-  at += 1 + view.getUint8(at); // compression methods
-  const end = at + 2 + view.getUint16(at);
-  at += 2;
-  const supported: number[] = [];
-  const shares: [number, number][] = [];
-  while (at < end) {
-    const [type, length] = [view.getUint16(at), view.getUint16(at + 2)];
-    const body = at + 4;
-    if (type === 10) {
-      for (let i = body + 2; i < body + length; i += 2) supported.push(view.getUint16(i));
-    } else if (type === 51) {
-      for (let i = body + 2; i < body + length; i += 4 + view.getUint16(i + 2)) {
-        shares.push([view.getUint16(i), view.getUint16(i + 2)]);
-      }
-    }
-    at = body + length;
-  }
-  return { supported, shares };
-}
-
 it("offers X25519MLKEM768 first with an X25519 share beside it, or the classical groups alone", async () => {
   const engine = await loadEngine();
   const verifier = { presented: () => Verdict.LeafMismatch, path: () => false, reported: () => {} };
@@ -89,18 +64,22 @@ it("offers X25519MLKEM768 first with an X25519 share beside it, or the classical
     expect(engine.negotiated().keyExchange, "no group before the server answers").toBeNull();
     engine.freeSession(session);
     engine.freeConfig(config);
-    return offeredGroups(hello);
+    const { supportedGroups, keyShares } = clientHelloOf(Buffer.from(hello))!;
+    return { supportedGroups, keyShares };
   };
   const postQuantum = {
-    supported: [0x11ec, 0x001d, 0x0017, 0x0018],
-    shares: [
-      [0x11ec, 1184 + 32],
-      [0x001d, 32],
+    supportedGroups: ["X25519MLKEM768", "X25519", "secp256r1", "secp384r1"],
+    keyShares: [
+      { group: "X25519MLKEM768", bytes: 1184 + 32 },
+      { group: "X25519", bytes: 32 },
     ],
   };
   expect(offered()).toEqual(postQuantum);
   expect(offered(Groups.PostQuantumFirst)).toEqual(postQuantum);
-  expect(offered(Groups.ClassicalOnly)).toEqual({ supported: [0x001d, 0x0017, 0x0018], shares: [[0x001d, 32]] });
+  expect(offered(Groups.ClassicalOnly)).toEqual({
+    supportedGroups: ["X25519", "secp256r1", "secp384r1"],
+    keyShares: [{ group: "X25519", bytes: 32 }],
+  });
   for (const unknown of [0, 3]) expect(engine.newConfig([], 0, unknown)).toBeNull();
 });
 

@@ -51,6 +51,8 @@ export interface EngineFailure {
   code: FailureCode;
   cause: Cause;
   detail: string;
+  /** Whether the server had answered the ClientHello (a protocol version was agreed) when the session failed. */
+  helloAnswered: boolean;
 }
 
 interface Exports {
@@ -446,6 +448,7 @@ export class Engine {
           code: result.failureCode,
           cause: result.failureCause,
           detail: decoder.decode(this.#bytes.subarray(result.messagePtr, result.messagePtr + result.messageLen)),
+          helloAnswered: result.protocolVersion !== 0,
         }
       : null;
     return step;

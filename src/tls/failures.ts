@@ -15,12 +15,12 @@ export interface FailureContext {
   classicalOnly: boolean;
 }
 
-/** rustls's words for the alert a server sends when it finds nothing it accepts in a ClientHello. */
+/** rustls's words for the alert a server sends when it finds nothing it accepts in a ClientHello (and for others). */
 const REFUSED_HELLO = "received fatal alert: HandshakeFailure";
 
 /** The engine's failure in words a person can act on; webpki's (or rustls's) own words end the message. */
 export function tlsFailureError(
-  { code, cause, detail }: EngineFailure,
+  { code, cause, detail, helloAnswered }: EngineFailure,
   host: string,
   { ownRoots, classicalOnly }: FailureContext,
 ): PinnedFetchError {
@@ -41,7 +41,7 @@ export function tlsFailureError(
           `Use the name the certificate was issued for, or fix the server's certificate.`,
       );
     default:
-      if (classicalOnly && detail === REFUSED_HELLO) {
+      if (classicalOnly && !helloAnswered && detail === REFUSED_HELLO) {
         return new PinnedFetchError(
           "ERR_TLS",
           `TLS with ${host} failed: the server refused the handshake (${detail}). \`postQuantum: false\` left out ` +

@@ -72,7 +72,7 @@ class Tally {
   }
 }
 
-/** Runs the cases `indices` of `family`, one after the other, each followed by a healthy request; on one pinned fetch, or on a new one each if the family wants it fresh. */
+/** Runs the cases `indices` of `family`, one after the other, each followed by a healthy request. */
 async function runCases(fixture: Fixture, family: Family, indices: readonly number[], tally: Tally): Promise<void> {
   const plan = family.planner(fixture.hostile);
   const url = `https://localhost:${fixture.ports.hostile}/`;
@@ -80,10 +80,10 @@ async function runCases(fixture: Fixture, family: Family, indices: readonly numb
   const unhandled = watchUnhandledRejections();
   try {
     // One connection at a time, so that one a failure failed to give back would stop the next request.
-    const options = { ...local(fixture, [fixture.pins.intermediate]), connectTimeout, timeout, connections: 1 };
-    for (const batch of family.fresh ? indices.map((index) => [index]) : [indices]) {
-      await withFetch(options, async (fetch) => {
-        for (const index of batch) {
+    await withFetch(
+      { ...local(fixture, [fixture.pins.intermediate]), connectTimeout, timeout, connections: 1 },
+      async (fetch) => {
+        for (const index of indices) {
           const casePlan = plan(index);
           if (casePlan.defect && AWAITING_FIX.includes(casePlan.defect) && fixture.hostile.only === null) {
             tally.leaveOut();
@@ -107,8 +107,8 @@ async function runCases(fixture: Fixture, family: Family, indices: readonly numb
             );
           }
         }
-      });
-    }
+      },
+    );
   } finally {
     unhandled.stop();
   }

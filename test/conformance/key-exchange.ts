@@ -170,7 +170,7 @@ export const keyExchange: Group = {
       },
     },
     {
-      name: "postQuantum: false against a server that accepts only X25519MLKEM768: ERR_TLS naming the group, and nothing encrypted sent",
+      name: "postQuantum: false against a server that accepts only X25519MLKEM768: ERR_TLS naming the group",
       timeout: () => GO_BUILD_BOUND,
       run: async (fixture) => {
         const handshakes = await handshakesOf(fixture, "hybridOnly", 2, async (port) => {
@@ -187,7 +187,6 @@ export const keyExchange: Group = {
         });
         for (const handshake of handshakes) {
           assertHandshake(handshake, X25519_SHARE, null);
-          assert.equal(handshake.clientEncrypted, 0, "encrypted records the client sent");
         }
       },
     },

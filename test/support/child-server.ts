@@ -12,6 +12,8 @@ export interface ChildServer {
 
 /** Bounds the start, past any build: a server that prints no port by then is stopped. */
 const START_TIMEOUT = 60_000;
+/** How long a server may take to exit once its stdin closes, before it is killed. */
+const STOP_TIMEOUT = 5_000;
 
 /** Starts `command` with `args` and `env` (added to nothing else), and waits for the port it prints. */
 export async function startChildServer(
@@ -44,5 +46,10 @@ export async function startChildServer(
 
 async function stop(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
   child.stdin!.end();
-  await exited;
+  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -4,6 +4,7 @@
 const CLIENT_HELLO = 1;
 const SERVER_HELLO = 2;
 const HANDSHAKE = 22;
+const SUPPORTED_GROUPS = 0x000a;
 const KEY_SHARE = 0x0033;
 const SUPPORTED_VERSIONS = 0x002b;
 const TLS13 = 0x0304;
@@ -11,7 +12,10 @@ const TLS_AES_128_GCM_SHA256 = 0x1301;
 /** The random of a ServerHello that is a HelloRetryRequest: SHA-256 of "HelloRetryRequest". */
 const RETRY_RANDOM = Buffer.from("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c", "hex");
 
-/** Key-exchange groups by code point, under the names `TlsConnection.keyExchange` gives them. */
+/**
+ * Key-exchange groups by code point, under the names `TlsConnection.keyExchange` gives them: written apart from
+ * src/tls/wire.ts's, whose names the tests check against these.
+ */
 export const GROUPS = { X25519MLKEM768: 0x11ec, X25519: 0x001d, secp256r1: 0x0017, secp384r1: 0x0018 } as const;
 
 /** A group's name, or its code point in hex when it is none of GROUPS. */
@@ -28,6 +32,8 @@ export interface KeyShare {
 
 export interface ClientHello {
   sessionId: Buffer;
+  /** The supported_groups extension's groups, in the order sent. */
+  supportedGroups: string[];
   /** The key_share extension's shares, in the order sent (none if it has no such extension). */
   keyShares: KeyShare[];
 }
@@ -119,13 +125,20 @@ export function parseClientHello(body: Buffer): ClientHello {
   const sessionId = fields.vector(1);
   fields.vector(2); // cipher_suites
   fields.vector(1); // legacy_compression_methods
-  const keyShare = extensions(fields).get(KEY_SHARE);
+  const found = extensions(fields);
+  const keyShare = found.get(KEY_SHARE);
   const keyShares: KeyShare[] = [];
   if (keyShare) {
     const shares = new Fields(new Fields(keyShare).vector(2));
     while (!shares.done) keyShares.push({ group: groupName(shares.u16()), bytes: shares.vector(2).length });
   }
-  return { sessionId, keyShares };
+  const supportedGroups: string[] = [];
+  const groups = found.get(SUPPORTED_GROUPS);
+  if (groups) {
+    const list = new Fields(new Fields(groups).vector(2));
+    while (!list.done) supportedGroups.push(groupName(list.u16()));
+  }
+  return { sessionId, supportedGroups, keyShares };
 }
 
 /** A ServerHello's body (its handshake header removed). */

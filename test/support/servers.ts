@@ -80,6 +80,7 @@ export async function startHttpsServer(options: ServerOptions): Promise<TestServ
       // Node keeps no server-side session cache, so without tickets nothing resumes.
       ...(options.resumption === false && { secureOptions: constants.SSL_OP_NO_TICKET }),
       ...(options.sha1 && { ciphers: "DEFAULT@SECLEVEL=0" }),
+      ...(options.ecdhCurve && { ecdhCurve: options.ecdhCurve }),
     },
     (request, response) => {
       stats.requests++;

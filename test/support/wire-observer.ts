@@ -118,8 +118,6 @@ export interface Handshake {
   clientHellos: KeyShare[][];
   /** The group of the key share that the server's ServerHello (not a HelloRetryRequest) chose; null before one. */
   serverGroup: string | null;
-  /** Encrypted records in the client's first 64 KiB: TLS 1.3's Finished and everything after it, its request included. */
-  clientEncrypted: number;
   /** Why the bytes could not be read as TLS hellos, if they could not. */
   unreadable?: string;
 }
@@ -144,7 +142,7 @@ export class HandshakeObserver {
   /** Each connection's handshake, in the order they came. */
   handshakes(): Handshake[] {
     return this.connections.map(({ client, server }) => {
-      const handshake: Handshake = { clientHellos: [], serverGroup: null, clientEncrypted: 0 };
+      const handshake: Handshake = { clientHellos: [], serverGroup: null };
       try {
         readClientSide(Buffer.concat(client), handshake);
         readServerSide(Buffer.concat(server), handshake);
@@ -156,12 +154,11 @@ export class HandshakeObserver {
   }
 }
 
-/** The client's ClientHellos (up to its first other handshake message) and its encrypted records. */
+/** The client's ClientHellos, up to its first other handshake message. */
 function readClientSide(bytes: Buffer, handshake: Handshake): void {
   const messages = new HandshakeReader();
   let hellos = true;
   for (const { type, content } of records(bytes)) {
-    if (type === APPLICATION_DATA) handshake.clientEncrypted++;
     if (type !== HANDSHAKE || !hellos) continue;
     for (const message of messages.push(content)) {
       // TLS 1.2: what follows a ClientKeyExchange is encrypted under the handshake's content type.

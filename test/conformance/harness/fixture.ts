@@ -371,13 +371,16 @@ interface KeyExchangeServer {
   close(): Promise<void>;
 }
 
+/** The groups of a classical server, named: OpenSSL 3.5 (Node 24) would take X25519MLKEM768 by default. */
+const CLASSICAL_GROUPS = "X25519:P-256:P-384";
+
 async function startKeyExchangeServer(
   name: KeyExchangeServerName,
   tls: { chain: Issued[]; key: Issued },
 ): Promise<KeyExchangeServer> {
   const server =
     name === "classical"
-      ? await startHttpsServer(tls)
+      ? await startHttpsServer({ ...tls, ecdhCurve: CLASSICAL_GROUPS })
       : name === "hybridOnly"
         ? await startGoTlsServer({ ...tls, groups: ["X25519MLKEM768"] })
         : await startServe(name === "denoServe" ? "deno" : "bun", tls);

@@ -71,11 +71,6 @@ export interface Family {
   least: number;
   costPerCase: number;
   limits: Limits;
-  /**
-   * Each case on a new pinned fetch: a connection teaches the client what to lead with next time (rustls offers
-   * the group it last agreed with a host alone, in place of the default shares), which would hide what it is about.
-   */
-  fresh?: true;
   /** Error codes any of its cases may end with. */
   codes: readonly PinnedFetchErrorCode[];
   /** The plan of each case, from what the fixture recorded. */
@@ -562,8 +557,6 @@ const hybridShare: Family = {
   share: 0,
   least: HYBRID_SHARES.length,
   costPerCase: 300,
-  // After a healthy request over X25519, the next ClientHello carries no hybrid share.
-  fresh: true,
   limits: FAST,
   codes: ["ERR_TLS"],
   planner: (hostile) => (index) => {
