@@ -28,6 +28,8 @@ export interface GoTlsServerOptions {
   key: Issued;
   /** The only groups the server accepts, its preferred first. */
   groups: readonly GoGroup[];
+  /** No session tickets, so that every handshake is a full one (Go resumes through tickets only). */
+  noTickets?: boolean;
 }
 
 let built: Promise<string> | undefined;
@@ -39,7 +41,11 @@ let built: Promise<string> | undefined;
 export async function startGoTlsServer(options: GoTlsServerOptions): Promise<GoTlsServer> {
   const binary = await (built ??= build());
   return startChildServer(binary, [...options.groups], {
-    env: { CERT_PEM: options.chain.map((issued) => issued.certPem).join(""), KEY_PEM: options.key.keyPem },
+    env: {
+      CERT_PEM: options.chain.map((issued) => issued.certPem).join(""),
+      KEY_PEM: options.key.keyPem,
+      NO_TICKETS: options.noTickets ? "1" : "",
+    },
   });
 }
 

@@ -1,8 +1,8 @@
 // An HTTPS server on 127.0.0.1 from Go's crypto/tls, limited to the key-exchange
 // groups given, for the tests and the benchmark: Go offers X25519MLKEM768 on its
 // own, unlike Node 20's OpenSSL 3.0. Started by ../go-tls-server.ts, which gives
-// the certificate chain and key as PEM in CERT_PEM and KEY_PEM, and the groups
-// as arguments. It prints its port, answers every request with the group and
+// the certificate chain and key as PEM in CERT_PEM and KEY_PEM, the groups
+// as arguments, and NO_TICKETS=1 for no session resumption. It prints its port, answers every request with the group and
 // protocol its connection negotiated, and exits when its stdin closes.
 package main
 
@@ -41,7 +41,11 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	config := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}}
+	config := &tls.Config{
+		Certificates:           []tls.Certificate{cert},
+		NextProtos:             []string{"http/1.1"},
+		SessionTicketsDisabled: os.Getenv("NO_TICKETS") == "1",
+	}
 	for _, name := range os.Args[1:] {
 		id, known := groups[name]
 		if !known {
