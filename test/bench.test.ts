@@ -13,7 +13,15 @@ import { CHILD_ENV, ROOT } from "./support/runtimes.js";
 const directory = mkdtempSync(join(tmpdir(), "pinned-fetch-bench-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-const MEASURES = ["cold", "cold with a client certificate", "keep-alive", "bulk", "first request", "memory"];
+const MEASURES = [
+  "cold",
+  "cold against a server that speaks the hybrid",
+  "cold with a client certificate",
+  "keep-alive",
+  "bulk",
+  "first request",
+  "memory",
+];
 const RUNTIMES = ["Node", "Deno", "Bun"];
 
 test("npm run bench -- --smoke runs every measure in Node, Deno and Bun, prints their tables and writes the JSON", async () => {
@@ -41,6 +49,9 @@ test("npm run bench -- --smoke runs every measure in Node, Deno and Bun, prints 
       expect(rows.length, `${measure}: pinned-fetch and the native client in ${runtime}`).toBeGreaterThanOrEqual(2);
     }
   }
+  const share = sections.find((text) => text.startsWith("post-quantum share"));
+  for (const runtime of RUNTIMES)
+    expect(share?.includes(`\n| ${runtime} `), `post-quantum share: a row for ${runtime}`).toBe(true);
   expect(sections.some((text) => text.startsWith("engine size"))).toBe(true);
 
   const results = JSON.parse(readFileSync(json, "utf8")) as { results: { runtime: string }[] };

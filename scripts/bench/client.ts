@@ -1,10 +1,22 @@
-// One runtime's side of the cold, cold with a client certificate, keep-alive
-// and bulk measures: pinned-fetch against the runtime's own pin-capable
-// client, interleaved in rounds (the order flips every round) so that drift
-// hits both alike.
+// One runtime's side of the cold, cold with a client certificate, cold
+// against the post-quantum server, keep-alive and bulk measures: pinned-fetch
+// against the runtime's own pin-capable client, interleaved in rounds (the
+// order flips every round) so that drift hits both alike. The cold measure
+// also times pinned-fetch with `postQuantum: false`: the default sends an
+// X25519MLKEM768 share beside the X25519 one, which the bench server (Node's
+// OpenSSL, classical groups only) ignores.
 //   <runtime> scripts/bench/client.ts '<json>'
 // where the JSON holds the server's target and the Sizes. Prints one JSON line.
-import { type Client, type Identity, type Mode, type Target, pathOf, runtime, runtimeVersion } from "./common.js";
+import {
+  CLASSICAL,
+  type Client,
+  type Identity,
+  type Mode,
+  type Target,
+  pathOf,
+  runtime,
+  runtimeVersion,
+} from "./common.js";
 import { NATIVE_NAME, nativeClient } from "./native.js";
 import { createPinnedFetch } from "../../src/index.js";
 import { pinnedClient } from "./pinned.js";
@@ -26,6 +38,11 @@ export interface ColdSamples {
   cpuMs: number;
 }
 
+/** A cold measure against the post-quantum server, with the group the client negotiated in each round. */
+export interface HybridSamples extends ColdSamples {
+  keyExchange: string[];
+}
+
 export interface ClientResult {
   runtime: string;
   version: string;
@@ -34,6 +51,8 @@ export interface ClientResult {
   cold: Record<string, ColdSamples>;
   /** The cold measure against the listener that requires a client certificate, per client key type. */
   coldClientCert: Record<string, Record<string, ColdSamples>>;
+  /** The cold measure against the server that speaks X25519MLKEM768 (`target.hybrid`). */
+  coldHybrid: Record<string, HybridSamples>;
   /** Requests per second, one figure per round. */
   keepAlive: Record<string, number[]>;
   /** MB (10^6 bytes) per second, one figure per round. */
@@ -48,7 +67,7 @@ interface Contender {
   make(at: Target, mode: Mode, identity?: Identity): Client;
 }
 const contenders: Contender[] = [
-  { name: "pinned-fetch", make: (at, mode, identity) => pinnedClient(at, mode, createPinnedFetch, identity) },
+  { name: "pinned-fetch", make: (at, mode, identity) => pinnedClient(at, mode, createPinnedFetch, { identity }) },
   { name: "native", make: (at, mode, identity) => nativeClient(at, mode, identity) },
 ];
 const subtls = runtime === "node" ? await subtlsClient(target) : undefined;
@@ -59,7 +78,11 @@ function expect(length: number, size: number): void {
 
 const tag = (measure: string, name: string) => `${runtime}/${measure}/${name}`;
 const cold = new Map(contenders.map(({ name, make }) => [name, make(target, "close")]));
+cold.set(CLASSICAL, pinnedClient(target, "close", createPinnedFetch, { postQuantum: false }));
 if (subtls) cold.set("subtls", subtls.client);
+const hybrid = new Map(
+  contenders.map(({ name, make }) => [name, make({ ...target, port: target.hybrid.port }, "close")]),
+);
 const kept = new Map(contenders.map(({ name, make }) => [name, make(target, "keep-alive")]));
 const clientAuth = { ...target, port: target.clientAuth.port };
 /** Per client key type, the cold clients given that certificate. */
@@ -82,6 +105,7 @@ const result: ClientResult = {
       Object.fromEntries(contenders.map(({ name }) => [name, { ms: [], cpuMs: 0 }])),
     ]),
   ),
+  coldHybrid: Object.fromEntries(contenders.map(({ name }) => [name, { ms: [], cpuMs: 0, keyExchange: [] }])),
   keepAlive: Object.fromEntries(contenders.map(({ name }) => [name, []])),
   bulk: Object.fromEntries(contenders.map(({ name }) => [name, []])),
 };
@@ -99,7 +123,8 @@ async function timeCold(client: Client, path: string, samples: ColdSamples): Pro
 }
 
 // Warm-up, not measured: loads the engine and lets the JIT see every path once.
-for (const [name, client] of [...cold, ...kept]) expect(await client.get(pathOf(KIB, tag("warm-up", name))), 1024);
+for (const [name, client] of [...cold, ...hybrid, ...kept])
+  expect(await client.get(pathOf(KIB, tag("warm-up", name))), 1024);
 for (const [name, client] of certifiedClients)
   expect(await client.get(pathOf(KIB, tag("warm-up-client-cert", name))), 1024);
 for (const [name, client] of kept)
@@ -113,6 +138,15 @@ for (let round = 0; round < sizes.rounds; round++) {
       const path = pathOf(KIB, tag(`cold-client-cert/${keyType}`, name));
       await timeCold(clients.get(name)!, path, result.coldClientCert[keyType]![name]!);
     }
+  }
+  for (const name of order.filter((name) => hybrid.has(name))) {
+    const client = hybrid.get(name)!;
+    const samples = result.coldHybrid[name]!;
+    // Not timed: the group of a connection like the timed ones, as the server names it.
+    samples.keyExchange.push(
+      (await client.header!(pathOf(KIB, tag("key-exchange", name)), "x-key-exchange")) ?? "none",
+    );
+    await timeCold(client, pathOf(KIB, tag("cold-hybrid", name)), samples);
   }
   for (const name of order.filter((name) => kept.has(name))) {
     const client = kept.get(name)!;
@@ -129,6 +163,6 @@ for (let round = 0; round < sizes.rounds; round++) {
     result.bulk[name]!.push(sizes.bulk / 1e6 / ((performance.now() - start) / 1000));
   }
 }
-for (const [, client] of [...cold, ...kept, ...certifiedClients]) await client.close();
+for (const [, client] of [...cold, ...hybrid, ...kept, ...certifiedClients]) await client.close();
 console.log(JSON.stringify(result));
 process.exit(0);

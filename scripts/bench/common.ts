@@ -14,6 +14,11 @@ export interface Target {
    * and an identity for it per key type (`RSA 2048`, `ECDSA P-256`).
    */
   clientAuth: { port: number; identities: Record<string, Identity> };
+  /**
+   * Go's crypto/tls with the same certificate, which speaks the post-quantum hybrid: it takes X25519MLKEM768
+   * (preferred) and X25519, and names the group of each response's connection in `x-key-exchange`.
+   */
+  hybrid: { port: number; groups: string[] };
 }
 
 /** A client certificate and its private key, PEM (the key PKCS#8). */
@@ -32,10 +37,15 @@ export type Mode = "close" | "keep-alive" | "pool";
 export interface Client {
   /** GETs `path` and reads the body to its end; resolves to its length in bytes. */
   get(path: string): Promise<number>;
+  /** As `get`; resolves to the response's header `name` (null if it has none). */
+  header?(path: string, name: string): Promise<string | null>;
   /** For clients shaped as fetch: the response, its body unread. */
   fetch?(path: string): Promise<Response>;
   close(): Promise<void>;
 }
+
+/** The cold measure's name for pinned-fetch with `postQuantum: false`. */
+export const CLASSICAL = "pinned-fetch-classical";
 
 export type RuntimeName = "node" | "deno" | "bun";
 
@@ -58,6 +68,12 @@ export async function readAll(response: Response): Promise<number> {
     if (done) return length;
     length += value.length;
   }
+}
+
+/** Reads a fetch Response's body to its end; its header `name`. */
+export async function readHeader(response: Response, name: string): Promise<string | null> {
+  await readAll(response);
+  return response.headers.get(name);
 }
 
 /** The server's counters now. */

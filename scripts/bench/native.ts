@@ -3,10 +3,11 @@
 // and Bun's fetch with `tls.checkServerIdentity`; each given a client
 // certificate (`cert`, `key`) where the measure asks for one.
 import { createHash, X509Certificate } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import { Agent, request as httpsRequest } from "node:https";
 import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate } from "node:tls";
 
-import { type Client, type Identity, type Mode, type Target, readAll, runtime, urlOf } from "./common.js";
+import { type Client, type Identity, type Mode, type Target, readAll, readHeader, runtime, urlOf } from "./common.js";
 
 export const NATIVE_NAME = runtime === "bun" ? "fetch + tls.checkServerIdentity" : "node:https + checkServerIdentity";
 
@@ -49,19 +50,25 @@ function nodeHttps(target: Target, mode: Mode, identity?: Identity): Client {
     checkServerIdentity: pinCheck(target.pins),
     ...(identity && { cert: identity.cert, key: identity.key }),
   };
+  /** The body's length in bytes, read to its end, and the response's head. */
+  const send = (path: string) =>
+    new Promise<{ length: number; response: IncomingMessage }>((resolve, reject) => {
+      const request = httpsRequest(urlOf(target, path), options, (response) => {
+        if (response.statusCode !== 200) reject(new Error(`status ${response.statusCode}`));
+        let length = 0;
+        response.on("data", (chunk: Uint8Array) => (length += chunk.length));
+        response.on("end", () => resolve({ length, response }));
+        response.on("error", reject);
+      });
+      request.on("error", reject);
+      request.end();
+    });
   return {
-    get: (path) =>
-      new Promise((resolve, reject) => {
-        const request = httpsRequest(urlOf(target, path), options, (response) => {
-          if (response.statusCode !== 200) reject(new Error(`status ${response.statusCode}`));
-          let length = 0;
-          response.on("data", (chunk: Uint8Array) => (length += chunk.length));
-          response.on("end", () => resolve(length));
-          response.on("error", reject);
-        });
-        request.on("error", reject);
-        request.end();
-      }),
+    get: async (path) => (await send(path)).length,
+    header: async (path, name) => {
+      const value = (await send(path)).response.headers[name.toLowerCase()];
+      return typeof value === "string" ? value : null;
+    },
     close: async () => {
       if (agent) agent.destroy();
     },
@@ -81,6 +88,7 @@ function bunFetch(target: Target, mode: Mode, identity?: Identity): Client {
   const send = (path: string) => fetch(urlOf(target, path), init);
   return {
     get: async (path) => readAll(await send(path)),
+    header: async (path, name) => readHeader(await send(path), name),
     fetch: send,
     close: async () => {},
   };

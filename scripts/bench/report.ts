@@ -2,6 +2,7 @@
 // with its ratio to the native pin-capable client of the same runtime and
 // run, and the issue's target for it, met or missed, where it sets one.
 import type { ClientResult, ColdSamples } from "./client.js";
+import { CLASSICAL } from "./common.js";
 import type { MemoryResult } from "./memory.js";
 import type { Counter } from "./server.js";
 
@@ -50,6 +51,7 @@ function table(head: string[], rows: string[][]): string {
 function clients(result: RuntimeResult, names: string[]): [string, string][] {
   const shown: Record<string, string> = {
     "pinned-fetch": "pinned-fetch",
+    [CLASSICAL]: "pinned-fetch, postQuantum: false",
     native: result.native,
     subtls: `subtls ${result.subtls} (reference)`,
     none: "(no request: process start alone)",
@@ -63,21 +65,22 @@ function seen(result: RuntimeResult, measure: string, name: string): string {
   return counter ? `${counter.connections} / ${counter.requests}` : "—";
 }
 
+const perRequest = ({ cpuMs, ms }: ColdSamples) => cpuMs / ms.length;
+
+/** The ratios of a cold measure's median, p99 and CPU per request to `base`'s. */
+const coldRatios = (samples: ColdSamples, base: ColdSamples) =>
+  `${ratio(median(samples.ms), median(base.ms))} / ${ratio(p99(samples.ms), p99(base.ms))} / ` +
+  ratio(perRequest(samples), perRequest(base));
+
 /** A cold measure's figures for one client: median, p99, CPU per request, and their ratios to `base`'s. */
 function coldFigures(samples: ColdSamples, base: ColdSamples): string[] {
-  const perRequest = ({ cpuMs, ms }: ColdSamples) => cpuMs / ms.length;
-  const { ms } = samples;
-  return [
-    fixed(median(ms)),
-    fixed(p99(ms)),
-    fixed(perRequest(samples)),
-    `${ratio(median(ms), median(base.ms))} / ${ratio(p99(ms), p99(base.ms))} / ${ratio(perRequest(samples), perRequest(base))}`,
-  ];
+  return [fixed(median(samples.ms)), fixed(p99(samples.ms)), fixed(perRequest(samples)), coldRatios(samples, base)];
 }
 
 const COLD_HEAD = ["median ms", "p99 ms", "client CPU ms/req", "ratio median / p99 / CPU"];
 
-export function report(results: RuntimeResult[], engine: Engine): string {
+/** `hybridGroups`: the groups the post-quantum server takes, its preferred first. */
+export function report(results: RuntimeResult[], engine: Engine, hybridGroups: readonly string[]): string {
   const label = (result: RuntimeResult) => `${LABEL[result.runtime]} ${result.version}`;
   const sections: string[] = [];
 
@@ -92,6 +95,46 @@ export function report(results: RuntimeResult[], engine: Engine): string {
   sections.push(
     "### cold: a new connection (full handshake, no resumption) + 1 KiB GET, sequential\n\n" +
       table(["runtime", "client", ...COLD_HEAD, "target (median)", "server: TLS conns / requests"], coldRows),
+  );
+
+  // The same run's cold rows of pinned-fetch, one against the other: what the X25519MLKEM768 share costs.
+  const shareRows = results.map((result) => {
+    const [before, after] = [result.cold[CLASSICAL]!, result.cold["pinned-fetch"]!];
+    return [
+      label(result),
+      `${fixed(median(before.ms))} / ${fixed(median(after.ms))}`,
+      `${fixed(perRequest(before))} / ${fixed(perRequest(after))}`,
+      coldRatios(after, before),
+    ];
+  });
+  sections.push(
+    "### post-quantum share: pinned-fetch's cold rows, postQuantum: false (before) against the default (after), " +
+      "which also sends an X25519MLKEM768 share; the bench server takes X25519 from both\n\n" +
+      table(
+        [
+          "runtime",
+          "median ms before / after",
+          "client CPU ms/req before / after",
+          "ratio after / before: median / p99 / CPU",
+        ],
+        shareRows,
+      ),
+  );
+
+  // Against a native client that negotiated another group, a ratio would compare two different key exchanges.
+  const hybridRows = results.flatMap((result) => {
+    const groups = (name: string) => [...new Set(result.coldHybrid[name]!.keyExchange)].join(", ");
+    return clients(result, Object.keys(result.coldHybrid)).map(([name, shown]) => {
+      const figures = coldFigures(result.coldHybrid[name]!, result.coldHybrid.native!);
+      if (groups(name) !== groups("native"))
+        figures[3] = `not compared: ${result.native} negotiated ${groups("native")}`;
+      return [label(result), shown, groups(name), ...figures];
+    });
+  });
+  sections.push(
+    `### cold against a server that speaks the hybrid: as cold, against Go's crypto/tls taking ` +
+      `${hybridGroups.join(", ")} (its preference in that order), no session tickets\n\n` +
+      table(["runtime", "client", "group negotiated", ...COLD_HEAD], hybridRows),
   );
 
   // No target: the issue sets none; the ratio to the native client given the same certificate is the figure.

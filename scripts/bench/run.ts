@@ -1,9 +1,10 @@
 // pinned-fetch against each runtime's own pin-capable client, in Node, Deno
-// and Bun, in one run: cold requests (also with a client certificate),
-// keep-alive requests, a bulk download, the first request of a fresh
-// process, and memory with idle pooled connections. The server is a separate
-// Node process; each runtime runs client.ts (cold, cold with a client
-// certificate, keep-alive, bulk, interleaved in rounds), then first.ts
+// and Bun, in one run: cold requests (also with a client certificate, with
+// pinned-fetch's postQuantum: false, and against a server that speaks the
+// post-quantum hybrid), keep-alive requests, a bulk download, the first
+// request of a fresh process, and memory with idle pooled connections. The
+// servers are separate processes; each runtime runs client.ts (the cold
+// measures, keep-alive, bulk, interleaved in rounds), then first.ts
 // in fresh processes and memory.ts in fresh processes. Everything stays on
 // loopback. Prints Markdown tables; writes the raw figures as JSON.
 //   npm run bench [-- --smoke] [--rounds 10] [--cold 50] [--keep-alive 1000]
@@ -128,7 +129,7 @@ const server = start(process.execPath, ["--import", "tsx", "scripts/bench/server
 const target = await nextLine<Target>(server);
 const results: RuntimeResult[] = [];
 for (const runtime of runtimes) {
-  process.stderr.write(`bench: ${runtime}: cold, cold with a client certificate, keep-alive, bulk...\n`);
+  process.stderr.write(`bench: ${runtime}: cold (with a client certificate, post-quantum), keep-alive, bulk...\n`);
   const measured = await run<ClientResult>(runtime, "client.ts", [JSON.stringify({ target, sizes })]);
   process.stderr.write(`bench: ${runtime}: first request in fresh processes...\n`);
   const first: Record<string, number[]> = { "pinned-fetch": [], native: [], none: [] };
@@ -160,7 +161,7 @@ const title =
   `${sizes.keepAlive} requests per client and round; bulk ${sizes.bulk / 1024 / 1024} MiB; ${fresh} fresh process(es) per client and round; ` +
   `${idle} idle connections; loopback, TLS 1.3, ECDSA P-256 server certificates, RSA 2048 and ECDSA P-256 client certificates; ` +
   `${machine.cpus} CPUs (${machine.model}).`;
-console.log(`${title}\n\n${report(results, engine)}\n`);
+console.log(`${title}\n\n${report(results, engine, target.hybrid.groups)}\n`);
 console.log(`The server completed ${totals.handshakes} TLS handshakes, ${totals.resumed} of them resumed.`);
 const git = (...gitArgs: string[]) => {
   try {

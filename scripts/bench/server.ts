@@ -2,14 +2,17 @@
 // CPU from the client being measured. No session tickets (Node keeps no
 // server-side session cache), so every handshake is a full one. A second
 // listener, the same but that it requires a client certificate from a CA of
-// its own, serves the cold measure with a client certificate.
+// its own, serves the cold measure with a client certificate. A third, Go's
+// crypto/tls in a process of its own (test/support/go-tls-server.ts), speaks
+// the post-quantum hybrid X25519MLKEM768 beside X25519, with the same
+// certificate and no session tickets; it counts nothing.
 //
 // Every request carries `?tag=<runtime>/<measure>/<client>`; the server
 // counts, per tag, the requests, the TLS connections that carried any of
 // them, and how many of those are still open. A plain-HTTP listener on
 // loopback answers GET /stats with those counters as JSON.
 //
-// Prints {port, statsPort, ca, pins, clientAuth: {port, identities}} as one
+// Prints {port, statsPort, ca, pins, clientAuth: {port, identities}, hybrid: {port, groups}} as one
 // JSON line (an identity per client key type, certificate and PKCS#8 key in
 // PEM); when its stdin closes, prints its counters and exits.
 import { constants } from "node:crypto";
@@ -19,6 +22,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 
 import type { Identity } from "./common.js";
+import { type GoGroup, startGoTlsServer } from "../../test/support/go-tls-server.js";
 import { CLIENT_AUTH, type IssueOptions, createPki, issue } from "../../test/support/pki.js";
 import { pinOf } from "../../test/support/servers.js";
 
@@ -140,6 +144,15 @@ for (const listener of [server, clientAuthServer]) {
 await new Promise<void>((resolve) => server.listen({ port: 0, host: "127.0.0.1", backlog: 2048 }, resolve));
 await new Promise<void>((resolve) => clientAuthServer.listen({ port: 0, host: "127.0.0.1" }, resolve));
 
+// The hybrid preferred, as Go's own default; X25519 for the clients that do not offer it.
+const hybridGroups: GoGroup[] = ["X25519MLKEM768", "X25519"];
+const hybridServer = await startGoTlsServer({
+  chain: [pki.leaf, pki.intermediate],
+  key: pki.leaf,
+  groups: hybridGroups,
+  noTickets: true,
+});
+
 const statsServer = createHttpServer((_request, response) => {
   response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(stats));
 });
@@ -152,11 +165,13 @@ console.log(
     ca: pki.root.certPem,
     pins: [pinOf(pki.leaf), pinOf(pki.intermediate)],
     clientAuth: { port: (clientAuthServer.address() as AddressInfo).port, identities },
+    hybrid: { port: hybridServer.port, groups: hybridGroups },
   }),
 );
 process.stdin.resume();
 process.stdin.on("end", () => {
   console.log(JSON.stringify(stats));
+  void hybridServer.close();
   server.closeAllConnections();
   clientAuthServer.closeAllConnections();
   clientAuthServer.close();
