@@ -61,6 +61,11 @@ function start(binary: string, childArgs: string[], stdin: "pipe" | "ignore" = "
   return child;
 }
 
+/** The bench script `child` runs, with its binary: its arguments (the target, client keys among it) are left out. */
+function described(child: ChildProcess): string {
+  return `${child.spawnfile} ${child.spawnargs.find((arg) => arg.startsWith("scripts/bench/")) ?? ""}`.trimEnd();
+}
+
 /** The next line `child` prints, parsed; a child that exits or stays silent instead is an error (and is killed). */
 function nextLine<T>(child: ChildProcess): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -73,11 +78,11 @@ function nextLine<T>(child: ChildProcess): Promise<T> {
     const timer = setTimeout(() => {
       finish();
       child.kill("SIGKILL");
-      reject(new Error(`${child.spawnargs.join(" ")} printed nothing for ${SILENCE_LIMIT / 1000} s`));
+      reject(new Error(`${described(child)} printed nothing for ${SILENCE_LIMIT / 1000} s`));
     }, SILENCE_LIMIT);
     const onExit = (code: number | null) => {
       finish();
-      reject(new Error(`${child.spawnargs.join(" ")} exited with ${code} before printing its result`));
+      reject(new Error(`${described(child)} exited with ${code} before printing its result`));
     };
     lines.once("line", (line) => {
       finish();
