@@ -15,7 +15,7 @@ export interface FailureContext {
   classicalOnly: boolean;
 }
 
-/** rustls's words for the alert a server sends when it finds nothing it accepts in a ClientHello (and for others). */
+/** rustls's words for a handshake_failure alert: what a server sends when it accepts nothing a ClientHello offers, among other reasons. */
 const REFUSED_HELLO = "received fatal alert: HandshakeFailure";
 
 /** The engine's failure in words a person can act on; webpki's (or rustls's) own words end the message. */
