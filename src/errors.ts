@@ -14,6 +14,7 @@ export type PinnedFetchErrorCode =
   | "ERR_PROXY"
   | "ERR_TIMEOUT"
   | "ERR_HTTP"
+  | "ERR_WEBSOCKET"
   | "ERR_CONFIG";
 
 /** One certificate of a verified path, as shown to people. */

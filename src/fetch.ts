@@ -15,6 +15,7 @@ import type { Runtime, RuntimeName } from "./runtime/index.js";
 import { deadline } from "./signals.js";
 import type { TlsConnection } from "./tls/connection.js";
 import { decisionOf } from "./tls/trust.js";
+import { OpenWebSockets, type PinnedWebSocket, boundWebSocket } from "./websocket/websocket.js";
 
 export interface PinnedFetchOptions extends PinningModeOptions {
   /**
@@ -47,6 +48,10 @@ export interface PinnedFetchOptions extends PinningModeOptions {
   maxHeaderSize?: number;
   /** Bytes of one chunk-size line of a chunked response body (extensions included); more is ERR_HTTP. Default 4,096. */
   maxChunkLineSize?: number;
+  /** Bytes of one WebSocket message, after decompression; a bigger one closes the WebSocket with 1009. Default 100 MiB, as `ws`. */
+  maxMessageSize?: number;
+  /** Offer permessage-deflate to WebSocket servers (default true), as browsers do. */
+  perMessageDeflate?: boolean;
   /** Connect to this address for a host name, like curl's `--resolve`; SNI and verification still use the name. */
   resolve?: Readonly<Record<string, string>>;
   /**
@@ -60,9 +65,11 @@ export interface PinnedFetchOptions extends PinningModeOptions {
   onWarning?: (message: string) => void;
 }
 
-/** fetch, pinned; `close()` closes its pooled connections. */
+/** fetch, pinned; `WebSocket` connects under the same pins; `close()` closes its connections and WebSockets. */
 export interface PinnedFetch {
   (input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /** The WebSocket interface (wss: only), connecting under this fetch's pins and options. */
+  readonly WebSocket: typeof PinnedWebSocket;
   close(): Promise<void>;
 }
 
@@ -89,10 +96,39 @@ export function observedPinnedFetch(
     timeout,
     connections: connectionLimit,
     limits,
+    webSocketLimits,
     route,
     runtime,
   } = fetchSettings(options);
   let pool: Promise<Pool> | undefined;
+  const webSockets = new OpenWebSockets();
+
+  /** The pin decision for `host` now: its pins under the instance's mode, and its client identity. */
+  function decisionFor(host: string) {
+    return { pinning: { ...mode, pins: policy.pinsFor(host) }, clientIdentity: clientCertificates.for(host) };
+  }
+
+  /** A new connection to `host`, verified under `decision` and offering HTTP/1.1; the CLI hears of it. */
+  async function verifiedConnection(
+    host: string,
+    port: number,
+    signal: AbortSignal | undefined,
+    { pinning, clientIdentity }: ReturnType<typeof decisionFor>,
+  ) {
+    const adapter = await runtime;
+    const tls = await openTls(adapter, trust, {
+      hostname: host,
+      port,
+      ...(await route(host, port)),
+      ...pinning,
+      clientIdentity,
+      alpn: ["http/1.1"],
+      signal,
+      connectTimeout,
+    });
+    onConnection?.(tls, host, port);
+    return tls;
+  }
 
   async function pinnedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const { request, url, host, signal } = requestOf(input, init);
@@ -137,23 +173,10 @@ export function observedPinnedFetch(
     const { method, url, host, headers } = hop;
     const port = Number(url.port || 443);
     const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter, connectionLimit)));
-    const pinning = { ...mode, pins: policy.pinsFor(host) };
-    const clientIdentity = clientCertificates.for(host);
-    const open = async () => {
-      const adapter = await runtime;
-      const tls = await openTls(adapter, trust, {
-        hostname: host,
-        port,
-        ...(await route(host, port)),
-        ...pinning,
-        clientIdentity,
-        alpn: ["http/1.1"],
-        signal,
-        connectTimeout,
-      });
-      onConnection?.(tls, host, port);
-      return new HttpConnection(tls, limits, adapter);
-    };
+    const decision = decisionFor(host);
+    const { pinning, clientIdentity } = decision;
+    const open = async () =>
+      new HttpConnection(await verifiedConnection(host, port, signal, decision), limits, await runtime);
     for (let retried = false; ; retried = true) {
       const { connection, reused } = await connections.acquire(
         `${host}:${port}`,
@@ -196,8 +219,16 @@ export function observedPinnedFetch(
   }
 
   return Object.assign(pinnedFetch, {
+    WebSocket: boundWebSocket({
+      connect: (host, port, signal) => verifiedConnection(host, port, signal, decisionFor(host)),
+      ...webSocketLimits,
+      maxHeaderSize: limits.maxHeaderSize,
+      timeout,
+      sockets: webSockets,
+    }),
     async close() {
       try {
+        await webSockets.closeAll();
         await (await pool)?.close();
       } finally {
         trust.releaseClientKeys();

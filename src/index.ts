@@ -1,4 +1,5 @@
 export { createPinnedFetch, type PinnedFetch, type PinnedFetchOptions } from "./fetch.js";
+export { PinnedWebSocket, type WebSocketInit } from "./websocket/websocket.js";
 export type { PinRule } from "./pins/policy.js";
 export type { ClientCertificate } from "./tls/client-certificates.js";
 export { connectTls, type ConnectTlsOptions } from "./connect-tls.js";

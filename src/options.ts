@@ -22,6 +22,9 @@ interface Option {
   valid(value: unknown): boolean;
 }
 
+/** The largest WebSocket message by default: `ws`'s maxPayload. */
+const DEFAULT_MAX_MESSAGE_SIZE = 100 * 1024 * 1024;
+
 /** The longest a timer can wait: runtimes fire a longer one at once. */
 const MAX_TIMER = 2 ** 31 - 1;
 
@@ -101,6 +104,8 @@ const FETCH_OPTIONS = {
   },
   maxHeaderSize: BYTES,
   maxChunkLineSize: BYTES,
+  maxMessageSize: BYTES,
+  perMessageDeflate: BOOLEAN,
   onWarning: FUNCTION,
 } satisfies Record<keyof PinnedFetchOptions, Option>;
 
@@ -163,6 +168,10 @@ export function fetchSettings(options: PinnedFetchOptions | undefined) {
       maxHeaderSize: given.maxHeaderSize ?? DEFAULT_LIMITS.maxHeaderSize,
       maxChunkLineSize: given.maxChunkLineSize ?? DEFAULT_LIMITS.maxChunkLineSize,
     } satisfies HttpLimits,
+    webSocketLimits: {
+      maxMessageSize: given.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+      perMessageDeflate: given.perMessageDeflate ?? true,
+    },
     route: routeOf(given),
     runtime: selectRuntime(given.runtime),
   };

@@ -130,7 +130,7 @@ function checkMethod(method: string): void {
  * never shown: it may be a secret. An iterable is read here, once, and its
  * fields are what the Request gets.
  */
-function checkedHeaders(headers: HeadersInit | undefined): HeadersInit | undefined {
+export function checkedHeaders(headers: HeadersInit | undefined): HeadersInit | undefined {
   if (headers == null || headers instanceof Headers || typeof headers !== "object") return headers;
   const iterable = Symbol.iterator in headers;
   const fields = iterable ? Array.from(headers as Iterable<unknown>) : Object.entries(headers);

@@ -1,7 +1,8 @@
 // The header fields fetch sends with a request: the caller's, with fetch's defaults and the body's framing.
 import type { RequestBody } from "./request-body.js";
 
-const USER_AGENT = "pinned-fetch/0.1.0";
+/** What pinned-fetch calls itself in requests that do not say otherwise. */
+export const USER_AGENT = "pinned-fetch/0.1.0";
 /** The codings decodeBody decodes. */
 const ACCEPT_ENCODING = "gzip, deflate, br";
 /** Methods that announce an empty body, as undici does. */
