@@ -104,6 +104,8 @@ const ErrorEventOf: typeof ErrorEvent =
     }
   } as typeof ErrorEvent);
 
+/** How binary messages are given: the standard's two forms. */
+type BinaryType = "blob" | "arraybuffer";
 type Handler = ((this: PinnedWebSocket, event: Event) => unknown) | null;
 
 /**
