@@ -52,7 +52,7 @@ export interface WebSocketSettings {
 /** The third argument of the constructor: what a browser cannot send, and `ws` can. */
 export interface WebSocketInit {
   /** Header fields for the upgrade request, such as Authorization. */
-  headers?: HeadersInit;
+  headers?: ConstructorParameters<typeof Headers>[0];
 }
 
 /** The WebSockets of one pinned fetch, which its `close()` closes. */
