@@ -138,6 +138,8 @@ export class PinnedWebSocket extends EventTarget {
   /** Sends waiting on something asynchronous (a Blob's bytes, compression), in order; null when none waits. */
   #pending: Promise<void> | null = null;
   #closeSent = false;
+  /** The pong being written (null), with the payload of a ping that came meanwhile; undefined while none is. */
+  #pong: Uint8Array | null | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #handlers = new Map<string, { handler: Handler; listener: (event: Event) => void }>();
   readonly #unregister: () => void;
@@ -425,7 +427,7 @@ export class PinnedWebSocket extends EventTarget {
       );
     }
     if (received.opcode === Opcode.Ping) {
-      if (!this.#closeSent) this.#writeControl(encodeFrame(Opcode.Pong, received.payload, false));
+      this.#answerPing(received.payload);
     } else if (received.opcode === Opcode.Close) {
       this.#closeReceived(parseClose(received.payload));
     }
@@ -550,6 +552,27 @@ export class PinnedWebSocket extends EventTarget {
   #sendFrame(frame: Uint8Array, size: number): void {
     this.#writer!.write(frame).then(
       () => (this.#bufferedAmount -= size),
+      (error: unknown) => this.#ended(error),
+    );
+  }
+
+  /**
+   * Answers a ping with a pong. While one pong waits to be written, only the latest ping gets one after it (RFC 6455
+   * allows that), so a server that pings without reading cannot make pongs pile up.
+   */
+  #answerPing(payload: Uint8Array): void {
+    if (this.#closeSent) return;
+    if (this.#pong !== undefined) {
+      this.#pong = payload.slice();
+      return;
+    }
+    this.#pong = null;
+    this.#writer!.write(encodeFrame(Opcode.Pong, payload, false)).then(
+      () => {
+        const next = this.#pong;
+        this.#pong = undefined;
+        if (next) this.#answerPing(next);
+      },
       (error: unknown) => this.#ended(error),
     );
   }
