@@ -414,15 +414,12 @@ export class PinnedWebSocket extends EventTarget {
       return this.#deflate!.decompress(received.payload, limit).then(
         (payload) => {
           if (payload === null) {
-            throw new ProtocolViolation(
-              1009,
-              `a message decompresses to more than ${sizeText(limit)} (the maxMessageSize option).`,
-            );
+            throw new ProtocolViolation(1009, `message that decompresses to more than ${limit} bytes`);
           }
           this.#dispatchMessage(received.text, payload);
         },
         (error: unknown) => {
-          throw new ProtocolViolation(1007, `a compressed message does not inflate (${String(error)}).`);
+          throw new ProtocolViolation(1007, `compressed message that does not inflate (${String(error)})`);
         },
       );
     }
@@ -442,7 +439,7 @@ export class PinnedWebSocket extends EventTarget {
       try {
         data = utf8.decode(payload);
       } catch {
-        throw new ProtocolViolation(1007, "a text message is not valid UTF-8.");
+        throw new ProtocolViolation(1007, "text message that is not valid UTF-8");
       }
     } else if (this.#binaryType === "arraybuffer") {
       data =
@@ -478,21 +475,20 @@ export class PinnedWebSocket extends EventTarget {
     }, CLOSE_TIMEOUT);
   }
 
-  /** The server broke the protocol: a close frame with `code` says why, then the connection ends. */
+  /** The server broke the protocol (`problem` says how): a close frame with `code` says why, then the connection ends. */
   #violated(code: number, problem: string): void {
     if (!this.#closeSent) {
       this.#closeSent = true;
       this.#writeControl(closeFrame(code));
     }
     void this.#shutdown();
-    this.#fail(
-      code,
-      new PinnedFetchError(
-        "ERR_WEBSOCKET",
-        `${this.#host} broke the WebSocket protocol: ${problem} The connection was closed with ${code}.`,
-        { host: this.#host },
-      ),
-    );
+    const host = this.#host;
+    const message =
+      code === 1009
+        ? `${host} sent a ${problem}, over maxMessageSize (${sizeText(this.#settings.maxMessageSize)}): the WebSocket ` +
+          "was closed with 1009. Raise the maxMessageSize option if its messages are meant to be that large."
+        : `${host} broke the WebSocket protocol: ${problem}. The WebSocket was closed with ${code}.`;
+    this.#fail(code, new PinnedFetchError("ERR_WEBSOCKET", message, { host }));
   }
 
   /** The connection ended (`error`: failed) before or without a close frame from the server. */
