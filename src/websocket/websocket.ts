@@ -315,10 +315,17 @@ export class PinnedWebSocket extends EventTarget {
     try {
       opened = await this.#open(protocols, headers);
     } catch (error) {
+      // A refused upgrade leaves the connection open: nothing else would close it.
+      this.#tls?.destroy();
       this.#fail(1006, asError(error, this.#host));
       return;
     }
-    if (this.#readyState !== CONNECTING) return;
+    if (this.#readyState !== CONNECTING) {
+      // Abandoned as the answer came.
+      this.#tls?.destroy();
+      this.#fail(1006, this.#opening.signal.reason as PinnedFetchError);
+      return;
+    }
     const { reader, accepted } = opened;
     this.#protocol = accepted.protocol;
     this.#extensions = accepted.extensions;
@@ -508,12 +515,14 @@ export class PinnedWebSocket extends EventTarget {
     this.#fail(1006, failure);
   }
 
-  /** Abandons a connection that has not opened: close() or fetch.close() before `open`. */
+  /**
+   * Abandons a connection that has not opened: close() or fetch.close() before `open`. Its opening then fails with
+   * `reason`, so that the error and close events come later, as the standard has them, not inside close().
+   */
   #abandonOpening(reason: PinnedFetchError): void {
     this.#readyState = CLOSING;
     this.#opening.abort(reason);
     this.#tls?.destroy();
-    this.#fail(1006, reason);
   }
 
   /** fetch.close(): closes with 1001, or abandons the opening, and resolves once closed. */
