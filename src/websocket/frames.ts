@@ -9,6 +9,8 @@ export class ProtocolViolation extends Error {
   override readonly name = "ProtocolViolation";
   /** 1002 protocol error, 1007 invalid payload data (UTF-8), 1009 message too big. */
   readonly closeCode: 1002 | 1007 | 1009;
+  /** What FrameParser.push completed before the violation, in the same piece: to be handled first. */
+  received: Received[] = [];
 
   constructor(closeCode: 1002 | 1007 | 1009, message: string) {
     super(message);
@@ -31,8 +33,8 @@ const EMPTY = new Uint8Array(0);
  * after it was pushed. Fragments of a message are copied, as they arrive,
  * into one buffer that grows up to the message's size (never past
  * `maxMessageSize`), so that no fragment keeps a whole input piece alive.
- * Throws ProtocolViolation at the first byte that breaks a rule; the parser
- * is then unusable.
+ * Throws ProtocolViolation at the first byte that breaks a rule, carrying
+ * what the piece completed before it; the parser is then unusable.
  */
 export class FrameParser {
   readonly #maxMessageSize: number;
@@ -67,6 +69,16 @@ export class FrameParser {
 
   push(bytes: Uint8Array): Received[] {
     const received: Received[] = [];
+    try {
+      this.#parse(bytes, received);
+    } catch (error) {
+      if (error instanceof ProtocolViolation) error.received = received;
+      throw error;
+    }
+    return received;
+  }
+
+  #parse(bytes: Uint8Array, received: Received[]): void {
     let at = 0;
     while (at < bytes.length) {
       if (!this.#inPayload) {
@@ -103,7 +115,6 @@ export class FrameParser {
         this.#complete(payload, received);
       }
     }
-    return received;
   }
 
   /** Whether the frame being read belongs to a fragmented message, its payload going to #joined. */

@@ -402,11 +402,21 @@ export class PinnedWebSocket extends EventTarget {
       if (this.#readyState === CLOSED) return;
       if (chunk === null) return this.#ended(null);
       try {
-        for (const received of parser.push(chunk)) {
+        let violation: ProtocolViolation | null = null;
+        let frames: Received[];
+        try {
+          frames = parser.push(chunk);
+        } catch (error) {
+          if (!(error instanceof ProtocolViolation)) throw error;
+          // The frames before it are handled first: a message that arrived whole is not lost to a later bad frame.
+          [violation, frames] = [error, error.received];
+        }
+        for (const received of frames) {
           const handling = this.#handle(received);
           if (handling) await handling;
           if (this.#readyState === CLOSED) return;
         }
+        if (violation) throw violation;
       } catch (error) {
         return error instanceof ProtocolViolation ? this.#violated(error.closeCode, error.message) : this.#ended(error);
       }

@@ -241,6 +241,13 @@ describe("FrameParser's rules", () => {
     expect(violationOf(() => parser.push(bytes(0x83))).closeCode).toBe(1002);
     expect(violationOf(() => new FrameParser(MiB, false).push(bytes(0x82, 0xfe))).closeCode).toBe(1002);
   });
+
+  it("hands on, with the violation, what the piece completed before it", () => {
+    const input = concat(serverFrame(0x81, HELLO), serverFrame(0x89, utf8("ping")), bytes(0x83));
+    const violation = violationOf(() => new FrameParser(MiB, false).push(input));
+    expect(violation.closeCode).toBe(1002);
+    expect(violation.received).toEqual([message(HELLO, true), control(9, utf8("ping"))]);
+  });
 });
 
 describe("FrameParser's size limit", () => {
