@@ -109,7 +109,7 @@ export function acceptedUpgrade(
   try {
     deflate = acceptedDeflate(extensions, deflateOffered);
   } catch (error) {
-    throw refuse(`${(error as Error).message}`);
+    throw refuse(`${(error as Error).message}.`);
   }
   return { protocol, extensions: extensions ?? "", deflate };
 }

@@ -436,7 +436,7 @@ export class PinnedWebSocket extends EventTarget {
           this.#dispatchMessage(received.text, payload);
         },
         (error: unknown) => {
-          throw new ProtocolViolation(1007, `compressed message that does not inflate (${String(error)})`);
+          throw new ProtocolViolation(1007, `compressed message that does not inflate (${(error as Error).message})`);
         },
       );
     }
