@@ -462,7 +462,8 @@ export class PinnedWebSocket extends EventTarget {
       data =
         payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength
           ? (payload.buffer as ArrayBuffer)
-          : (payload.slice().buffer as ArrayBuffer);
+          : // Uint8Array's slice: a Node Buffer's own slice() would share its (pooled) memory.
+            (Uint8Array.prototype.slice.call(payload).buffer as ArrayBuffer);
     } else {
       data = new Blob([payload as Uint8Array<ArrayBuffer>]);
     }
