@@ -18,3 +18,13 @@ export const BOMBS = { gzip: 256 * 2 ** 20, br: 512 * 2 ** 20 } as const;
 
 /** The decoding server's bomb in `coding` (see test/support/bombs.ts). */
 export const bombPath = (coding: keyof typeof BOMBS) => `/zeros/${BOMBS[coding]}/${coding}`;
+
+/** What the WebSocket servers' `/fragments` sends as a text message in three fragments, with a ping between two. */
+export const FRAGMENTED_TEXT = "fragmented ✓";
+export const FRAGMENTS_PING = "between fragments";
+/** What the WebSocket servers' `/ping` pings with, as soon as the connection is open. */
+export const PING_PAYLOAD = "are you there?";
+/** The binary message `/fragments` sends next, in two fragments: bytes 0, 1, 2, … modulo 251. */
+export const FRAGMENTED_BINARY = Uint8Array.from({ length: 3_000 }, (_, index) => index % 251);
+/** What the raw WebSocket server's `/big` sends: one binary message of this many bytes. */
+export const RAW_BIG_MESSAGE = 2_048;

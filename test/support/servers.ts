@@ -353,11 +353,11 @@ export async function startBlackHole(): Promise<TestServer> {
   });
 }
 
-function newStats(): Omit<TestServer, "port" | "close"> {
+export function newStats(): Omit<TestServer, "port" | "close"> {
   return { connections: 0, receivedBytes: 0, requests: 0, handshakeFailures: 0, resumed: 0, open: 0, sentBytes: 0 };
 }
 
-async function listen(
+export async function listen(
   server: Server | ReturnType<typeof createTcpServer>,
   stats: Omit<TestServer, "port" | "close">,
 ): Promise<TestServer> {

@@ -5,6 +5,7 @@ import type { RuntimeName } from "../../../src/index.js";
 import type { Handshake, Observation } from "../../support/wire-observer.js";
 import type { MazeName } from "../../support/hostile/chains.js";
 import type { HostileDescription } from "../../support/hostile/plan.js";
+import type { WebSocketRecord } from "../../support/websocket-servers.js";
 
 export const CERTIFICATES = [
   "leaf",
@@ -72,6 +73,9 @@ const SERVERS = [
   "clientAuth12",
   "clientAuthAsk13",
   "clientAuthAsk12",
+  "websocket",
+  "websocketPlain",
+  "websocketRaw",
 ] as const;
 export type ServerName = (typeof SERVERS)[number];
 
@@ -161,6 +165,8 @@ interface ServerStats {
   lastAuthorization?: string | null;
   /** Client-auth servers only: whether each connection's client sent a certificate, seen on the wire. */
   clientCertificates?: Observation[];
+  /** WebSocket servers only: each connection, in the order they came. */
+  websockets?: WebSocketRecord[];
 }
 
 export interface Fixture extends FixtureDescription {

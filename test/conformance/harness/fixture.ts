@@ -37,6 +37,7 @@ import {
   type ObservedServer,
   type TestServer,
 } from "../../support/servers.js";
+import { startRawWebSocketServer, startWsServer } from "../../support/websocket-servers.js";
 import {
   CERTIFICATES,
   CLIENT_HOSTS,
@@ -276,6 +277,9 @@ export async function startFixture(): Promise<RunningFixture> {
     clientAuth12: await clientAuth(true, "TLSv1.2"),
     clientAuthAsk13: await clientAuth(false, "TLSv1.3"),
     clientAuthAsk12: await clientAuth(false, "TLSv1.2"),
+    websocket: await startWsServer(good, true),
+    websocketPlain: await startWsServer(good, false),
+    websocketRaw: await startRawWebSocketServer(good),
   };
 
   const keyExchangeServers = new Map<KeyExchangeServerName, Promise<KeyExchangeServer>>();
