@@ -22,6 +22,7 @@ import { formats, patterns, reportOnly, rules, tooling, trust } from "./policy.j
 import { runtime } from "./runtime.js";
 import { spellings } from "./spellings.js";
 import { tls } from "./tls.js";
+import { websocket } from "./websocket.js";
 
 export const groups: Group[] = [
   ...pins,
@@ -49,6 +50,7 @@ export const groups: Group[] = [
   limits,
   decoding,
   runtime,
+  websocket,
   hostile,
 ];
 

@@ -145,6 +145,7 @@ const RAW_ROUTES: Record<string, { answer: (key: string) => Buffer; silent?: tru
   },
   "/unoffered-protocol": { answer: (key) => upgraded(key, "sec-websocket-protocol: chat") },
   "/unoffered-extension": { answer: (key) => upgraded(key, "sec-websocket-extensions: x-webkit-deflate-frame") },
+  "/no-answer": { answer: () => Buffer.alloc(0) },
   "/deflate": { answer: (key) => upgraded(key, "sec-websocket-extensions: permessage-deflate") },
   // After open: frames that break RFC 6455.
   "/invalid-utf8": { answer: (key) => upgraded(key, "", frame(0x1, [0x68, 0x69, 0xc3, 0x28])) },
