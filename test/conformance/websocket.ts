@@ -246,6 +246,9 @@ export const websocket: Group = {
           assert.equal(first[2], "");
           socket.binaryType = "arraybuffer";
           assert.equal(socket.binaryType, "arraybuffer");
+          // An enumeration attribute ignores a value outside it.
+          (socket as { binaryType: string }).binaryType = "nonsense";
+          assert.equal(socket.binaryType, "arraybuffer");
           const buffer = new Uint8Array([9, 8, 7, 6, 5, 4]);
           socket.send(buffer.buffer);
           // A view sends its own bytes only, not the rest of its buffer.
@@ -328,8 +331,10 @@ export const websocket: Group = {
           await watched.next("open");
           socket.close();
           assert.equal(socket.readyState, 2);
-          // A second close() while closing does nothing.
+          // A second close() while closing does nothing; send() while closing sends nothing, but counts.
           socket.close(3000, "again");
+          socket.send("late");
+          assert.equal(socket.bufferedAmount, 4);
           const close = await watched.closed();
           assert.deepEqual(
             { code: close.code, reason: close.reason, wasClean: close.wasClean },
@@ -337,6 +342,7 @@ export const websocket: Group = {
           );
           const record = await closedRecord(fixture, "websocketPlain", id);
           assert.deepEqual({ code: record.closeCode, reason: record.closeReason }, { code: 1005, reason: "" });
+          assert.equal(record.messages, 0);
           assert.deepEqual(watched.types(), ["open", "close"]);
         }),
     },
@@ -579,8 +585,11 @@ export const websocket: Group = {
       run: async (fixture) => {
         const before = await fixture.stats("websocketPlain");
         await withFetch(local(fixture, [fixture.pins.otherIntermediate]), async (fetch) => {
-          const { watched } = open(fetch, fixture, "websocketPlain", "/echo");
+          const { socket, watched } = open(fetch, fixture, "websocketPlain", "/echo");
+          const handled: string[] = [];
+          socket.onerror = (event) => handled.push(`${event.type}: ${(event as Event & { message: string }).message}`);
           const error = await failedBeforeOpen(watched, "ERR_PIN_MISMATCH");
+          assert.deepEqual(handled, [`error: ${error.message}`]);
           assert.equal(error.host, "localhost");
           assert.deepEqual(
             error.chain?.map((certificate) => certificate.pin),
