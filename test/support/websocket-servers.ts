@@ -26,7 +26,7 @@ export interface WebSocketRecord {
   receivedBytes: number;
   /** The extensions the server agreed to ("" for none; `ws` servers only). */
   extensions: string;
-  /** Messages received (`ws` servers only). */
+  /** Messages received (by the raw server: data frames). */
   messages: number;
   /** The payloads of the pongs received, as text. */
   pongs: string[];
@@ -71,6 +71,9 @@ const WS_ROUTES: Record<string, (socket: WebSocket, request: IncomingMessage) =>
   /** Sends "going", then destroys the socket without a close frame (nor TLS close_notify). */
   "/abrupt": (socket, request) => socket.send("going", () => request.socket.destroy()),
 };
+
+/** Per-connection byte counts of the `ws` servers, by TLS socket, kept current. */
+const counted = new WeakMap<TLSSocket, { receivedBytes: number }>();
 
 /**
  * An HTTPS server with a `ws` WebSocketServer (see WS_ROUTES), permessage-
@@ -127,16 +130,13 @@ export async function startWsServer(tls: TlsOptions, perMessageDeflate: boolean)
   return withRecords(await listen(https, stats), websockets);
 }
 
-/** Per-connection byte counts, by TLS socket, kept current. */
-const counted = new WeakMap<TLSSocket, { receivedBytes: number }>();
-
 /**
  * What the raw server answers, by path: the bytes after the request (a
  * function of the request's Sec-WebSocket-Key), and whether it then ignores
  * the client's close frame instead of ending the connection.
  */
 const RAW_ROUTES: Record<string, { answer: (key: string) => Buffer; silent?: true }> = {
-  // Before open: answers the client must refuse with ERR_HTTP.
+  // Before open: answers the client must refuse with ERR_HTTP, and one that never comes (ERR_TIMEOUT).
   "/forbidden": { answer: () => Buffer.from("HTTP/1.1 403 Forbidden\r\ncontent-length: 2\r\n\r\nno") },
   "/not-upgraded": { answer: () => Buffer.from("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok") },
   "/wrong-accept": { answer: () => upgraded("a wrong key") },
@@ -216,15 +216,11 @@ function upgraded(key: string, fields = "", after: Buffer = Buffer.alloc(0)): Bu
   return Buffer.concat([Buffer.from(head, "latin1"), after]);
 }
 
-/** A server frame with FIN set: unmasked unless `mask`, with RSV bits `rsv` (0x40, 0x20, 0x10). */
+/** A server frame of under 64 KiB with FIN set: unmasked unless `mask`, with RSV bits `rsv` (0x40, 0x20, 0x10). */
 function frame(opcode: number, payload: number[], options: { mask?: true; rsv?: number } = {}): Buffer {
   const body = Buffer.from(payload);
   const length =
-    body.length < 126
-      ? Buffer.from([body.length])
-      : body.length < 65_536
-        ? Buffer.from([126, body.length >> 8, body.length & 0xff])
-        : Buffer.concat([Buffer.from([127]), Buffer.from(new BigUint64Array([BigInt(body.length)]).buffer).reverse()]);
+    body.length < 126 ? Buffer.from([body.length]) : Buffer.from([126, body.length >> 8, body.length & 0xff]);
   if (options.mask) length[0]! |= 0x80;
   const key = options.mask ? Buffer.from([1, 2, 3, 4]) : Buffer.alloc(0);
   const masked = options.mask ? body.map((byte, index) => byte ^ key[index % 4]!) : body;
