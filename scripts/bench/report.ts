@@ -208,7 +208,7 @@ export function report(results: RuntimeResult[], engine: Engine, hybridGroups: r
     echo: "websocket echo: a 32-byte text message sent and its echo awaited, sequential, on one connection",
     receive:
       "websocket receive: 64 KiB binary messages from the server, as fast as the client takes them (MB = 10^6 bytes)",
-    send: "websocket send: 64 KiB binary messages from the client, all queued at once, until the server has them all",
+    send: "websocket send: 64 KiB binary messages from the client, each acknowledged by the server, 16 in flight at most",
   };
   for (const measure of WEBSOCKET_MEASURES) {
     const rows = results.flatMap((result) => {

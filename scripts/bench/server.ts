@@ -69,9 +69,9 @@ const MESSAGE = randomBytes(WEBSOCKET_MESSAGE_BYTES);
 const STREAM_WINDOW = 8;
 
 /**
- * Echoes every message as it came (text or binary), but two text commands:
- * `stream N` sends N binary messages of 64 KiB, as fast as the client takes
- * them; `sink N` counts the next N binary messages and then answers `sunk N`.
+ * Echoes every text message but `stream N`, which sends N binary messages of
+ * 64 KiB, as fast as the client takes them; answers every binary message with
+ * the text `+`, so that a sender can keep a window of them in flight.
  */
 function serveWebSocket(socket: WebSocket, tag: string, tls: TLSSocket): void {
   const count = counter(tag);
@@ -80,19 +80,12 @@ function serveWebSocket(socket: WebSocket, tag: string, tls: TLSSocket): void {
   if (tls.isSessionReused()) count.resumed++;
   if (socket.extensions.includes("permessage-deflate")) count.deflated = (count.deflated ?? 0) + 1;
   socket.once("close", () => count.open--);
-  let sinking = 0;
-  let sunk = 0;
   socket.on("message", (data: Buffer, isBinary) => {
     count.requests++;
-    if (isBinary && sinking > 0) {
-      if (--sinking === 0) socket.send(`sunk ${sunk}`);
-      return;
-    }
-    const [command, size] = isBinary ? [] : data.toString().split(" ");
+    if (isBinary) return void socket.send("+");
+    const [command, size] = data.toString().split(" ");
     const n = Number(size);
-    if (command === "sink" && Number.isSafeInteger(n) && n > 0) {
-      sinking = sunk = n;
-    } else if (command === "stream" && Number.isSafeInteger(n) && n > 0) {
+    if (command === "stream" && Number.isSafeInteger(n) && n > 0) {
       let sent = 0;
       let pending = 0;
       const pump = () => {
@@ -101,7 +94,7 @@ function serveWebSocket(socket: WebSocket, tag: string, tls: TLSSocket): void {
       };
       pump();
     } else {
-      socket.send(data, { binary: isBinary });
+      socket.send(data, { binary: false });
     }
   });
 }
