@@ -19,6 +19,9 @@ const MEASURES = [
   "cold with a client certificate",
   "keep-alive",
   "bulk",
+  "websocket echo",
+  "websocket receive",
+  "websocket send",
   "first request",
   "memory",
 ];
@@ -47,6 +50,15 @@ test("npm run bench -- --smoke runs every measure in Node, Deno and Bun, prints 
         `${measure}: pinned-fetch in ${runtime}`,
       ).toBe(true);
       expect(rows.length, `${measure}: pinned-fetch and the native client in ${runtime}`).toBeGreaterThanOrEqual(2);
+    }
+  }
+  // The server's column, "conns (with deflate) / messages in": only the deflate row negotiated permessage-deflate.
+  for (const measure of ["websocket echo", "websocket receive", "websocket send"]) {
+    const rows = sections.find((text) => text.startsWith(measure))!.split("\n");
+    for (const row of rows.filter((line) => /^\| (Node|Deno|Bun) /.test(line))) {
+      const deflated = Number(/\| \d+ \((\d+)\) \/ \d+ \|$/.exec(row)?.[1]);
+      if (row.includes("| pinned-fetch, permessage-deflate |")) expect(deflated, row).toBeGreaterThan(0);
+      else expect(deflated, row).toBe(0);
     }
   }
   const share = sections.find((text) => text.startsWith("post-quantum share"));

@@ -19,7 +19,18 @@ export interface Target {
    * (preferred) and X25519, and names the group of each response's connection in `x-key-exchange`.
    */
   hybrid: { port: number; groups: string[] };
+  /** A WebSocket server (the ws package): `/plain` without permessage-deflate, `/deflate` with it. */
+  webSocketPort: number;
 }
+
+/** The size of the WebSocket throughput measures' binary messages. */
+export const WEBSOCKET_MESSAGE_BYTES = 64 * 1024;
+
+export const WEBSOCKET_MEASURES = ["echo", "receive", "send"] as const;
+export type WebSocketMeasure = (typeof WEBSOCKET_MEASURES)[number];
+
+/** The WebSocket measures' name for pinned-fetch against the endpoint with permessage-deflate. */
+export const WEBSOCKET_DEFLATE = "pinned-fetch-deflate";
 
 /** A client certificate and its private key, PEM (the key PKCS#8). */
 export interface Identity {

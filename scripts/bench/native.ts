@@ -12,7 +12,7 @@ import { type Client, type Identity, type Mode, type Target, readAll, readHeader
 export const NATIVE_NAME = runtime === "bun" ? "fetch + tls.checkServerIdentity" : "node:https + checkServerIdentity";
 
 /** Some certificate of the chain has a pinned key: the pin check as Node's documentation shows it. */
-function pinCheck(pins: readonly string[]) {
+export function pinCheck(pins: readonly string[]) {
   return (host: string, certificate: PeerCertificate): Error | undefined => {
     const error = checkServerIdentity(host, certificate);
     if (error) return error;

@@ -2,11 +2,13 @@
 // with its ratio to the native pin-capable client of the same runtime and
 // run, and the issue's target for it, met or missed, where it sets one.
 import type { ClientResult, ColdSamples } from "./client.js";
-import { CLASSICAL } from "./common.js";
+import { CLASSICAL, WEBSOCKET_DEFLATE, WEBSOCKET_MEASURES, type WebSocketMeasure } from "./common.js";
 import type { MemoryResult } from "./memory.js";
 import type { Counter } from "./server.js";
+import type { WebSocketResult } from "./websocket.js";
 
 export interface RuntimeResult extends ClientResult {
+  webSocket: WebSocketResult;
   /** Milliseconds from spawn to the printed line, per client (`none`: no request, the runtime's start alone). */
   first: Record<string, number[]>;
   memory: Record<string, MemoryResult>;
@@ -24,6 +26,8 @@ const LABEL = { node: "Node", deno: "Deno", bun: "Bun" } as Record<string, strin
 const COLD_TARGET: Record<string, number> = { node: 1.0, deno: 1.2, bun: 1.5 };
 const KEEP_ALIVE_TARGET = 1.0;
 const BULK_TARGET = 0.5;
+/** Issue 19: pinned-fetch's WebSocket at least 0.8x of the runtime's own, in round trips and in throughput. */
+const WEBSOCKET_TARGET = 0.8;
 const FIRST_TARGET = 1.5;
 const ENGINE_KIB_PER_CONNECTION = 64;
 const ENGINE_GZIP_BYTES = 250_000;
@@ -55,6 +59,8 @@ function clients(result: RuntimeResult, names: string[]): [string, string][] {
     native: result.native,
     subtls: `subtls ${result.subtls} (reference)`,
     none: "(no request: process start alone)",
+    ws: "ws + checkServerIdentity",
+    [WEBSOCKET_DEFLATE]: "pinned-fetch, permessage-deflate",
   };
   return names.map((name) => [name, shown[name]!]);
 }
@@ -197,6 +203,51 @@ export function report(results: RuntimeResult[], engine: Engine, hybridGroups: r
         bulkRows,
       ),
   );
+
+  const webSocketTitles: Record<WebSocketMeasure, string> = {
+    echo: "websocket echo: a 32-byte text message sent and its echo awaited, sequential, on one connection",
+    receive:
+      "websocket receive: 64 KiB binary messages from the server, as fast as the client takes them (MB = 10^6 bytes)",
+    send: "websocket send: 64 KiB binary messages from the client, each acknowledged by the server, 16 in flight at most",
+  };
+  for (const measure of WEBSOCKET_MEASURES) {
+    const rows = results.flatMap((result) => {
+      const byClient = result.webSocket.measures[measure];
+      const perMessage = ({ cpuMs, messages }: { cpuMs: number; messages: number }) => (cpuMs * 1000) / messages;
+      const base = byClient.native!;
+      return clients({ ...result, native: result.webSocket.native }, Object.keys(byClient)).map(([name, shown]) => {
+        const samples = byClient[name]!;
+        const r = median(samples.perSecond) / median(base.perSecond);
+        const counter = result.server[`ws-${measure}/${name}`];
+        return [
+          label(result),
+          shown,
+          fixed(median(samples.perSecond), 0),
+          fixed(perMessage(samples), 1),
+          `${ratio(r, 1)} / ${ratio(perMessage(samples), perMessage(base))}`,
+          name === "pinned-fetch" ? atLeast(r, WEBSOCKET_TARGET) : "",
+          counter ? `${counter.connections} (${counter.deflated ?? 0}) / ${counter.requests}` : "—",
+        ];
+      });
+    });
+    const rate = measure === "echo" ? "round trips/s" : "MB/s";
+    const cpu = measure === "echo" ? "client CPU µs/round trip" : "client CPU µs/message";
+    sections.push(
+      `### ${webSocketTitles[measure]}\n\n` +
+        table(
+          [
+            "runtime",
+            "client",
+            `${rate} (median of rounds)`,
+            cpu,
+            "ratio rate / CPU",
+            "target (rate)",
+            "server: conns (with deflate) / messages in",
+          ],
+          rows,
+        ),
+    );
+  }
 
   const firstRows = results.flatMap((result) =>
     clients(result, Object.keys(result.first)).map(([name, shown]) => {

@@ -2,17 +2,21 @@
 // and Bun, in one run: cold requests (also with a client certificate, with
 // pinned-fetch's postQuantum: false, and against a server that speaks the
 // post-quantum hybrid), keep-alive requests, a bulk download, the first
-// request of a fresh process, and memory with idle pooled connections. The
-// servers are separate processes; each runtime runs client.ts (the cold
-// measures, keep-alive, bulk, interleaved in rounds), then first.ts
+// request of a fresh process, memory with idle pooled connections, and
+// WebSocket echo and throughput. The servers are separate processes; each
+// runtime runs client.ts (the cold measures, keep-alive, bulk, interleaved in
+// rounds), websocket.ts (its measures interleaved in rounds), then first.ts
 // in fresh processes and memory.ts in fresh processes. Everything stays on
 // loopback. Prints Markdown tables; writes the raw figures as JSON.
 //   npm run bench [-- --smoke] [--rounds 10] [--cold 50] [--keep-alive 1000]
-//     [--bulk-mib 64] [--idle 1000] [--fresh 2] [--runtimes node,deno,bun] [--json bench-results.json]
-// --smoke: tiny sizes (1 round, 3 requests, 1 MiB, 20 idle connections, 1 fresh process), to show it all runs.
+//     [--bulk-mib 64] [--ws-echo 2000] [--ws-mib 32] [--idle 1000] [--fresh 2]
+//     [--runtimes node,deno,bun] [--json bench-results.json]
+// --smoke: tiny sizes (1 round, 3 requests and round trips, 1 MiB, 20 idle connections, 1 fresh process),
+// to show it all runs.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 
 import { BUN, CHILD_ENV, DENO, ROOT, denoRun } from "../../test/support/runtimes.js";
@@ -21,6 +25,7 @@ import type { Target } from "./common.js";
 import type { MemoryResult } from "./memory.js";
 import { type Engine, type RuntimeResult, report } from "./report.js";
 import type { Counter, Stats } from "./server.js";
+import type { WebSocketResult, WebSocketSizes } from "./websocket.js";
 
 const args = process.argv.slice(2);
 const smoke = args.includes("--smoke");
@@ -40,6 +45,11 @@ const sizes: Sizes = {
   keepAlive: count("keep-alive", 1000, 3),
   bulk: count("bulk-mib", 64, 1) * 1024 * 1024,
 };
+const webSocketSizes: WebSocketSizes = {
+  rounds: sizes.rounds,
+  echo: count("ws-echo", 2000, 3),
+  bytes: count("ws-mib", 32, 1) * 1024 * 1024,
+};
 const idle = count("idle", 1000, 20);
 const fresh = count("fresh", 2, 1);
 const jsonFile = option("json", "bench-results.json");
@@ -48,14 +58,22 @@ const runtimes = option("runtimes", "node,deno,bun").split(",");
 /** A process that prints nothing for this long has hung. */
 const SILENCE_LIMIT = 300_000;
 const children = new Set<ChildProcess>();
-// However the run ends, no process it started outlives it.
+/** Files the run's processes read (the bench CA, for the runtimes' own WebSocket). */
+const scratch = mkdtempSync(join(tmpdir(), "pinned-fetch-bench-"));
+// However the run ends, no process it started outlives it, nor its files.
 process.on("exit", () => {
   for (const child of children) child.kill("SIGKILL");
+  rmSync(scratch, { recursive: true, force: true });
 });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(1));
 
-function start(binary: string, childArgs: string[], stdin: "pipe" | "ignore" = "ignore"): ChildProcess {
-  const child = spawn(binary, childArgs, { cwd: ROOT, env: CHILD_ENV, stdio: [stdin, "pipe", "inherit"] });
+function start(
+  binary: string,
+  childArgs: string[],
+  stdin: "pipe" | "ignore" = "ignore",
+  env: NodeJS.ProcessEnv = CHILD_ENV,
+): ChildProcess {
+  const child = spawn(binary, childArgs, { cwd: ROOT, env, stdio: [stdin, "pipe", "inherit"] });
   children.add(child);
   child.once("exit", () => children.delete(child));
   return child;
@@ -92,18 +110,29 @@ function nextLine<T>(child: ChildProcess): Promise<T> {
   });
 }
 
+/** Flags for the runtime itself, per runtime, before the script. */
+type RuntimeFlags = { node?: string[]; deno?: string[] };
+
 /** How `runtime` runs one of the bench's scripts. */
-function command(runtime: string, script: string, scriptArgs: string[]): [string, string[]] {
+function command(runtime: string, script: string, scriptArgs: string[], flags: RuntimeFlags = {}): [string, string[]] {
   const path = `scripts/bench/${script}`;
-  if (runtime === "node") return [process.execPath, ["--import", "tsx", path, ...scriptArgs]];
-  if (runtime === "deno")
-    return [DENO, [...denoRun(["127.0.0.1", "localhost"], "--unstable-sloppy-imports"), path, ...scriptArgs]];
+  if (runtime === "node") return [process.execPath, [...(flags.node ?? []), "--import", "tsx", path, ...scriptArgs]];
+  if (runtime === "deno") {
+    const denoArgs = denoRun(["127.0.0.1", "localhost"], "--unstable-sloppy-imports", ...(flags.deno ?? []));
+    return [DENO, [...denoArgs, path, ...scriptArgs]];
+  }
   if (runtime === "bun") return [BUN, [path, ...scriptArgs]];
   throw new Error(`unknown runtime ${runtime} (--runtimes takes node, deno, bun)`);
 }
 
-async function run<T>(runtime: string, script: string, scriptArgs: string[]): Promise<T> {
-  const child = start(...command(runtime, script, scriptArgs));
+async function run<T>(
+  runtime: string,
+  script: string,
+  scriptArgs: string[],
+  flags?: RuntimeFlags,
+  env?: NodeJS.ProcessEnv,
+): Promise<T> {
+  const child = start(...command(runtime, script, scriptArgs, flags), "ignore", env);
   const result = await nextLine<T>(child);
   child.kill();
   return result;
@@ -132,10 +161,27 @@ execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconf
 });
 const server = start(process.execPath, ["--import", "tsx", "scripts/bench/server.ts"], "pipe");
 const target = await nextLine<Target>(server);
+// The runtime's own WebSocket takes no CA in Node and Deno: their processes trust the bench's by flag and
+// environment (Bun's takes it as an option). Node 20 has a global WebSocket only with --experimental-websocket.
+const caFile = join(scratch, "ca.pem");
+writeFileSync(caFile, target.ca);
+const webSocketFlags: RuntimeFlags = {
+  node: typeof globalThis.WebSocket === "function" ? [] : ["--experimental-websocket"],
+  deno: ["--cert", caFile],
+};
+const webSocketEnv = { ...CHILD_ENV, NODE_EXTRA_CA_CERTS: caFile };
 const results: RuntimeResult[] = [];
 for (const runtime of runtimes) {
   process.stderr.write(`bench: ${runtime}: cold (with a client certificate, post-quantum), keep-alive, bulk...\n`);
   const measured = await run<ClientResult>(runtime, "client.ts", [JSON.stringify({ target, sizes })]);
+  process.stderr.write(`bench: ${runtime}: WebSocket echo, receive, send...\n`);
+  const webSocket = await run<WebSocketResult>(
+    runtime,
+    "websocket.ts",
+    [JSON.stringify({ target, sizes: webSocketSizes })],
+    webSocketFlags,
+    webSocketEnv,
+  );
   process.stderr.write(`bench: ${runtime}: first request in fresh processes...\n`);
   const first: Record<string, number[]> = { "pinned-fetch": [], native: [], none: [] };
   for (let round = 0; round < sizes.rounds; round++) {
@@ -151,7 +197,7 @@ for (const runtime of runtimes) {
   for (const [tag, counter] of Object.entries((await stats(target)).tags)) {
     if (tag.startsWith(`${runtime}/`)) server[tag.slice(runtime.length + 1)] = counter;
   }
-  results.push({ ...measured, first, memory, server });
+  results.push({ ...measured, webSocket, first, memory, server });
 }
 server.stdin!.end();
 const totals = await nextLine<Stats>(server);
@@ -163,7 +209,8 @@ const engine: Engine = { sha256: manifest.sha256, bytes: manifest.bytes, gzipByt
 const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown" };
 const title =
   `pinned-fetch benchmark, ${new Date().toISOString().slice(0, 10)}: ${sizes.rounds} round(s); cold ${sizes.cold} and keep-alive ` +
-  `${sizes.keepAlive} requests per client and round; bulk ${sizes.bulk / 1024 / 1024} MiB; ${fresh} fresh process(es) per client and round; ` +
+  `${sizes.keepAlive} requests per client and round; bulk ${sizes.bulk / 1024 / 1024} MiB; WebSocket ` +
+  `${webSocketSizes.echo} round trips and ${webSocketSizes.bytes / 1024 / 1024} MiB each way; ${fresh} fresh process(es) per client and round; ` +
   `${idle} idle connections; loopback, TLS 1.3, ECDSA P-256 server certificates, RSA 2048 and ECDSA P-256 client certificates; ` +
   `${machine.cpus} CPUs (${machine.model}).`;
 console.log(`${title}\n\n${report(results, engine, target.hybrid.groups)}\n`);
@@ -184,7 +231,7 @@ const git = (...gitArgs: string[]) => {
 const source = { commit: git("rev-parse", "HEAD"), changed: git("status", "--porcelain").split("\n").filter(Boolean) };
 writeFileSync(
   jsonFile,
-  `${JSON.stringify({ date: new Date().toISOString(), args, sizes, idle, fresh, machine, source, engine, totals, results }, null, 1)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), args, sizes, webSocketSizes, idle, fresh, machine, source, engine, totals, results }, null, 1)}\n`,
 );
 console.log(`Raw figures: ${jsonFile}`);
 process.exit(0);

@@ -7,21 +7,28 @@
 // the post-quantum hybrid X25519MLKEM768 beside X25519, with the same
 // certificate and no session tickets; it counts nothing.
 //
+// A fourth listener, the same as the first, serves WebSocket with the ws
+// package: `/plain` without permessage-deflate, `/deflate` with it (ws's
+// defaults: messages of 1 KiB and more compressed).
+//
 // Every request carries `?tag=<runtime>/<measure>/<client>`; the server
 // counts, per tag, the requests, the TLS connections that carried any of
-// them, and how many of those are still open. A plain-HTTP listener on
-// loopback answers GET /stats with those counters as JSON.
+// them, and how many of those are still open (for WebSocket, the messages it
+// received count as requests). A plain-HTTP listener on loopback answers
+// GET /stats with those counters as JSON.
 //
-// Prints {port, statsPort, ca, pins, clientAuth: {port, identities}, hybrid: {port, groups}} as one
-// JSON line (an identity per client key type, certificate and PKCS#8 key in
-// PEM); when its stdin closes, prints its counters and exits.
-import { constants } from "node:crypto";
+// Prints {port, statsPort, ca, pins, clientAuth: {port, identities}, hybrid: {port, groups}, webSocketPort}
+// as one JSON line (an identity per client key type, certificate and PKCS#8
+// key in PEM); when its stdin closes, prints its counters and exits.
+import { constants, randomBytes } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { type ServerOptions, createServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 
-import type { Identity } from "./common.js";
+import { type WebSocket, WebSocketServer } from "ws";
+
+import { type Identity, WEBSOCKET_MESSAGE_BYTES } from "./common.js";
 import { type GoGroup, startGoTlsServer } from "../../test/support/go-tls-server.js";
 import { CLIENT_AUTH, type IssueOptions, createPki, issue } from "../../test/support/pki.js";
 import { pinOf } from "../../test/support/servers.js";
@@ -34,6 +41,8 @@ export interface Counter {
   open: number;
   /** Those connections that resumed a session (should stay 0). */
   resumed: number;
+  /** WebSocket connections that negotiated permessage-deflate. */
+  deflated?: number;
 }
 
 export interface Stats {
@@ -52,6 +61,42 @@ const tagsOf = new WeakMap<Socket, Set<string>>();
 
 function counter(tag: string): Counter {
   return (stats.tags[tag] ??= { connections: 0, requests: 0, open: 0, resumed: 0 });
+}
+
+/** Random, so that permessage-deflate gains nothing from it: the cost of its path alone. */
+const MESSAGE = randomBytes(WEBSOCKET_MESSAGE_BYTES);
+/** Writes of the stream command not yet handed to the kernel, at most: a client that reads slowly slows it. */
+const STREAM_WINDOW = 8;
+
+/**
+ * Echoes every text message but `stream N`, which sends N binary messages of
+ * 64 KiB, as fast as the client takes them; answers every binary message with
+ * the text `+`, so that a sender can keep a window of them in flight.
+ */
+function serveWebSocket(socket: WebSocket, tag: string, tls: TLSSocket): void {
+  const count = counter(tag);
+  count.connections++;
+  count.open++;
+  if (tls.isSessionReused()) count.resumed++;
+  if (socket.extensions.includes("permessage-deflate")) count.deflated = (count.deflated ?? 0) + 1;
+  socket.once("close", () => count.open--);
+  socket.on("message", (data: Buffer, isBinary) => {
+    count.requests++;
+    if (isBinary) return void socket.send("+");
+    const [command, size] = data.toString().split(" ");
+    const n = Number(size);
+    if (command === "stream" && Number.isSafeInteger(n) && n > 0) {
+      let sent = 0;
+      let pending = 0;
+      const pump = () => {
+        for (; sent < n && pending < STREAM_WINDOW && socket.readyState === socket.OPEN; sent++, pending++)
+          socket.send(MESSAGE, { binary: true }, () => (pending--, pump()));
+      };
+      pump();
+    } else {
+      socket.send(data, { binary: false });
+    }
+  });
 }
 
 /** `/bytes/N`: N bytes at once (N up to 1 MiB); `/stream/N`: N bytes written 64 KiB at a time, as the client reads them. */
@@ -144,6 +189,28 @@ for (const listener of [server, clientAuthServer]) {
 await new Promise<void>((resolve) => server.listen({ port: 0, host: "127.0.0.1", backlog: 2048 }, resolve));
 await new Promise<void>((resolve) => clientAuthServer.listen({ port: 0, host: "127.0.0.1" }, resolve));
 
+const webSocketServer = createServer(options, (_request, response) => {
+  response.writeHead(426, { "content-length": "0" }).end();
+});
+const endpoints: Record<string, WebSocketServer> = {
+  "/plain": new WebSocketServer({ noServer: true, perMessageDeflate: false }),
+  "/deflate": new WebSocketServer({ noServer: true, perMessageDeflate: true }),
+};
+webSocketServer.on("upgrade", (request: IncomingMessage, socket: TLSSocket, head: Buffer) => {
+  const url = new URL(request.url ?? "/", "https://bench");
+  const endpoint = endpoints[url.pathname];
+  if (!endpoint) return void socket.destroy();
+  endpoint.handleUpgrade(request, socket, head, (webSocket) =>
+    serveWebSocket(webSocket, url.searchParams.get("tag") ?? "untagged", socket),
+  );
+});
+webSocketServer.on("secureConnection", (socket: TLSSocket) => {
+  stats.handshakes++;
+  if (socket.isSessionReused()) stats.resumed++;
+});
+webSocketServer.on("tlsClientError", () => {});
+await new Promise<void>((resolve) => webSocketServer.listen({ port: 0, host: "127.0.0.1" }, resolve));
+
 // The hybrid preferred, as Go's own default; X25519 for the clients that do not offer it.
 const hybridGroups: GoGroup[] = ["X25519MLKEM768", "X25519"];
 const hybridServer = await startGoTlsServer({
@@ -166,6 +233,7 @@ console.log(
     pins: [pinOf(pki.leaf), pinOf(pki.intermediate)],
     clientAuth: { port: (clientAuthServer.address() as AddressInfo).port, identities },
     hybrid: { port: hybridServer.port, groups: hybridGroups },
+    webSocketPort: (webSocketServer.address() as AddressInfo).port,
   }),
 );
 process.stdin.resume();
@@ -175,6 +243,9 @@ process.stdin.on("end", () => {
   server.closeAllConnections();
   clientAuthServer.closeAllConnections();
   clientAuthServer.close();
+  for (const endpoint of Object.values(endpoints)) for (const client of endpoint.clients) client.terminate();
+  webSocketServer.closeAllConnections();
+  webSocketServer.close();
   statsServer.close();
   server.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 2_000).unref();
