@@ -13,6 +13,7 @@ import { type Group, type Scenario, assert, delay, eventually, local, withFetch 
 import type { Fixture } from "./harness/description.js";
 import { GRACE, type Outcome, arm, followUp, runCase, watchUnhandledRejections } from "./hostile/drive.js";
 import { DEFECTS, type Defect, FAMILIES, type Family } from "./hostile/families.js";
+import { runWebSocketCase } from "./hostile/websocket.js";
 
 /**
  * Defects of src/ that some cases show and that are not fixed yet. While a
@@ -81,7 +82,7 @@ async function runCases(fixture: Fixture, family: Family, indices: readonly numb
   try {
     // One connection at a time, so that one a failure failed to give back would stop the next request.
     await withFetch(
-      { ...local(fixture, [fixture.pins.intermediate]), connectTimeout, timeout, connections: 1 },
+      { ...local(fixture, [fixture.pins.intermediate]), connectTimeout, timeout, connections: 1, ...family.options },
       async (fetch) => {
         for (const index of indices) {
           const casePlan = plan(index);
@@ -91,7 +92,9 @@ async function runCases(fixture: Fixture, family: Family, indices: readonly numb
           }
           try {
             await arm(fixture, casePlan.server);
-            const outcome = await runCase(fetch, url, family, casePlan);
+            const outcome = casePlan.webSocket
+              ? await runWebSocketCase(fetch, fixture, url, family, casePlan)
+              : await runCase(fetch, url, family, casePlan);
             // An early abort may leave the plan unused.
             if (casePlan.abortAfter !== undefined) await arm(fixture, null);
             await followUp(fetch, url);

@@ -4,7 +4,7 @@
 import type { RuntimeName } from "../../../src/index.js";
 import type { Handshake, Observation } from "../../support/wire-observer.js";
 import type { MazeName } from "../../support/hostile/chains.js";
-import type { HostileDescription } from "../../support/hostile/plan.js";
+import type { HostileDescription, WebSocketLog } from "../../support/hostile/plan.js";
 import type { WebSocketRecord } from "../../support/websocket-servers.js";
 
 export const CERTIFICATES = [
@@ -167,6 +167,8 @@ interface ServerStats {
   clientCertificates?: Observation[];
   /** WebSocket servers only: each connection, in the order they came. */
   websockets?: WebSocketRecord[];
+  /** The hostile server only: what the client of its last WebSocket connection sent. */
+  webSocket?: WebSocketLog;
 }
 
 export interface Fixture extends FixtureDescription {

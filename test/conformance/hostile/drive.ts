@@ -11,7 +11,8 @@ import type { CasePlan, Expected, Family } from "./families.js";
 export const GRACE = 2_000;
 
 export interface Outcome {
-  end: Expected;
+  /** An allowed code, the caller's abort, "completed", or how a WebSocket case ended. */
+  end: Expected | string;
   /** Milliseconds from the call until it ended. */
   ms: number;
 }

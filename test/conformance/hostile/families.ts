@@ -1,7 +1,7 @@
 // The families of hostile cases. Each turns a case number into a plan, the
 // same in every runtime for the same seed: what the server does, and what
 // the client may end with.
-import type { PinnedFetchErrorCode } from "../../../src/index.js";
+import type { PinnedFetchErrorCode, PinnedFetchOptions } from "../../../src/index.js";
 import {
   type Ending,
   type HostileDescription,
@@ -17,6 +17,7 @@ import {
 } from "../../support/hostile/plan.js";
 import { HELLO } from "../harness/check.js";
 import { Random, caseRandom, hex, shuffled } from "./random.js";
+import { WEBSOCKET_FAMILIES, type WebSocketCase } from "./websocket.js";
 
 /** A response as it came through: its status and body. */
 interface Answer {
@@ -33,6 +34,7 @@ export type Expected = PinnedFetchErrorCode | "aborted" | "completed";
 export const DEFECTS = [
   "a fast body starves the event loop",
   "a chunked body cut in its trailer section is taken as complete",
+  "a message is dropped when a bad frame follows it in one read",
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -52,6 +54,8 @@ export interface CasePlan {
   defect?: Defect;
   /** A request first whose healthy response leaves the connection open: the case concerns the next one. */
   warmUp?: boolean;
+  /** A WebSocket case (see websocket.ts): the client opens a WebSocket instead of fetching. */
+  webSocket?: WebSocketCase;
 }
 
 /** The limits of a family's pinned fetch, in ms; `body` bounds reading a body, through an abort. */
@@ -71,6 +75,8 @@ export interface Family {
   least: number;
   costPerCase: number;
   limits: Limits;
+  /** Further options of its pinned fetch. */
+  options?: PinnedFetchOptions;
   /** Error codes any of its cases may end with. */
   codes: readonly PinnedFetchErrorCode[];
   /** The plan of each case, from what the fixture recorded. */
@@ -583,4 +589,5 @@ export const FAMILIES: readonly Family[] = [
   keptAlive,
   slow,
   hybridShare,
+  ...WEBSOCKET_FAMILIES,
 ];

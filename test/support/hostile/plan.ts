@@ -63,7 +63,78 @@ export type ServerPlan =
    * Raw TCP: a TLS 1.3 ServerHello made for the ClientHello (its session id echoed) whose key share is of
    * `group` with `share` (hex) as its key exchange, then the bytes `after` (hex), then the ending.
    */
-  | { kind: "serverHello"; group: number; share: string; after: string; ending: Ending };
+  | { kind: "serverHello"; group: number; share: string; after: string; ending: Ending }
+  /** A real TLS server that answers a WebSocket upgrade as `script` says. */
+  | { kind: "websocket"; tls: TlsServer; script: WebSocketScript };
+
+/** A WebSocket frame the server sends (RFC 6455 §5.2), before any edit. */
+export interface WsFrame {
+  opcode: number;
+  /** Absent: FIN is set. */
+  fin?: false;
+  /** The RSV bits, RSV1 = 4, RSV2 = 2, RSV3 = 1; by default RSV1 alone if compressed, else none. */
+  rsv?: number;
+  /** Hex; `repeat` times over, so that a big frame makes a small plan. */
+  payload: string;
+  repeat?: number;
+  /** The payload compressed as permessage-deflate does (RFC 7692 §7.2.1). */
+  deflate?: true;
+  /** Instead of the payload: so many MiB of zeros, compressed. */
+  bomb?: number;
+  /** Masked, as only a client may. */
+  mask?: true;
+  /** The length the header declares instead (decimal, up to 2^64 - 1), in the 64-bit form; the payload is sent as it is. */
+  declared?: string;
+}
+
+/** A change to the frames, numbered from 0; one aimed past the last frame applies where they end. */
+export type FrameEdit =
+  | { frame: number; op: "flip"; bit: number } // one bit, header included; the index wraps around the frame
+  | { frame: number; op: "opcode"; opcode: number }
+  | { frame: number; op: "rsv"; rsv: number } // the RSV bits, set to these
+  | { frame: number; op: "drop" }
+  | { frame: number; op: "duplicate" }
+  | { frame: number; op: "swap" } // sent after the next frame
+  | { frame: number; op: "inject"; hex: string } // these bytes, before the frame
+  | { frame: number; op: "cut"; offset: number }; // the frame's first bytes (the offset wraps around it), then the ending
+
+/** What the server does with a WebSocket upgrade request, and after it. */
+export interface WebSocketScript {
+  /** The answer's head, `{accept}` standing for the right Sec-WebSocket-Accept; `repeat`, if given, follows it without end. */
+  head: string;
+  repeat?: string;
+  /** Sent after the head, edited; `coalesce`: in the same record as the head. */
+  frames: WsFrame[];
+  edits: FrameEdit[];
+  coalesce: boolean;
+  /** After the frames, pings without end, each answered pong counted, until the client's close frame. */
+  pings?: true;
+  /**
+   * Then: `answer` waits up to a second for the client's close frame, answers it with the same code, and ends with
+   * close_notify; `close_notify` ends at once; `fin`, `reset` and `stall` as for the other plans (a stalled server
+   * still reads what the client sends).
+   */
+  ending: "answer" | "close_notify" | Ending;
+}
+
+/** What the hostile server saw of the last WebSocket connection's client. */
+export interface WebSocketLog {
+  /** WebSocket connections so far. */
+  connections: number;
+  /** What is wrong with the upgrade request, or null. */
+  request: string | null;
+  /** The code of the client's close frame (1005 if it carried none), or null if it sent none. */
+  close: number | null;
+  /** Pongs that answered a ping, and pongs whose payload no ping had. */
+  pongs: number;
+  strayPongs: number;
+  /** Client frames without a mask, frames after the close frame, and whether the bytes stopped parsing as frames. */
+  unmasked: number;
+  afterClose: number;
+  malformed: boolean;
+  /** Whether the TCP connection has closed. */
+  closed: boolean;
+}
 
 /** The head of the response every healthy connection gets. */
 export const RESPONSE_HEAD =

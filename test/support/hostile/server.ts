@@ -19,15 +19,21 @@ import {
   type HttpScript,
   type RecordedLayout,
   type ServerPlan,
+  type StreamPlan,
   TLS_SERVERS,
   type TlsServer,
+  type WebSocketLog,
+  type WebSocketScript,
 } from "./plan.js";
 import { echoSessionId, RECORD_HEADER, readClientHello, splitRecords } from "./records.js";
+import { newWebSocketLog, serveWebSocket } from "./websocket.js";
 
 export interface HostileServer extends TestServer {
   /** The plan for the next connection (null: healthy). */
   arm(plan: ServerPlan | null): void;
   recorded: Record<TlsServer, RecordedLayout>;
+  /** What the client of the last WebSocket connection sent. */
+  webSocket: WebSocketLog;
 }
 
 /** How long an endless step goes on if the client never leaves. */
@@ -42,7 +48,8 @@ const TLS_OPTIONS: Record<TlsServer, Partial<ServerOptions>> = {
 
 export async function startHostileServer(pki: Pki): Promise<HostileServer> {
   // Scripts for the relayed connections, by the relay's local port (which the TLS server sees as remote).
-  const scripts = new Map<number, HttpScript>();
+  const scripts = new Map<number, HttpScript | WebSocketScript>();
+  const webSocket = newWebSocketLog();
   const upstreams = {} as Record<TlsServer, TestServer>;
   for (const tls of TLS_SERVERS) {
     upstreams[tls] = await startTlsServer(
@@ -50,6 +57,7 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
       (socket, tcp) => {
         const script = scripts.get(tcp.remotePort!) ?? HEALTHY_SCRIPT;
         scripts.delete(tcp.remotePort!);
+        if ("frames" in script) return serveWebSocket(script, socket, tcp, webSocket, ENDLESS_LIMIT);
         socket.once("data", () => void perform(script, socket, tcp));
       },
     );
@@ -59,14 +67,14 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
   let onRelayed: ((recording: Recording) => void) | null = null;
   const flights = {} as Record<TlsServer, Buffer>;
 
-  const relay = (client: Socket, plan: Extract<ServerPlan, { kind: "relay" }>) => {
-    const upstream = connect({ port: upstreams[plan.tls].port, host: "127.0.0.1", noDelay: true });
+  const relay = (client: Socket, tls: TlsServer, stream: StreamPlan, script: HttpScript | WebSocketScript) => {
+    const upstream = connect({ port: upstreams[tls].port, host: "127.0.0.1", noDelay: true });
     const tap = onRelayed && recordingTap(onRelayed);
     const editor = new StreamEditor(
-      plan.stream,
-      socketSink(client, plan.stream.drip, () => upstream.destroy()),
+      stream,
+      socketSink(client, stream.drip, () => upstream.destroy()),
     );
-    upstream.on("connect", () => scripts.set(upstream.localPort!, plan.http));
+    upstream.on("connect", () => scripts.set(upstream.localPort!, script));
     upstream.on("data", (chunk: Buffer) => {
       tap?.server(chunk);
       editor.push(chunk);
@@ -86,7 +94,8 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
     client.setNoDelay(true);
     const plan = armed ?? HEALTHY;
     armed = null;
-    if (plan.kind === "relay") return relay(client, plan);
+    if (plan.kind === "relay") return relay(client, plan.tls, plan.stream, plan.http);
+    if (plan.kind === "websocket") return relay(client, plan.tls, { edits: [], ending: "fin" }, plan.script);
     void (async () => {
       const hello = plan.kind === "bytes" && !plan.readHello ? null : await readClientHello(client);
       if (client.destroyed) return;
@@ -139,6 +148,7 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
   return Object.assign(server, {
     arm: (plan: ServerPlan | null) => void (armed = plan),
     recorded,
+    webSocket,
     close: async () => {
       await Promise.all([closeListener(), ...Object.values(upstreams).map((upstream) => upstream.close())]);
     },
