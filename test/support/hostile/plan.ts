@@ -109,13 +109,18 @@ export interface WebSocketScript {
   coalesce: boolean;
   /** After the frames, pings without end, each answered pong counted, until the client's close frame. */
   pings?: true;
+  /** Nothing the client sends after the upgrade request is read. */
+  unread?: true;
   /**
-   * Then: `answer` waits up to a second for the client's close frame, answers it with the same code, and ends with
+   * Then: `answer` waits up to ANSWER_WAIT for the client's close frame, answers it with the same code, and ends with
    * close_notify; `close_notify` ends at once; `fin`, `reset` and `stall` as for the other plans (a stalled server
    * still reads what the client sends).
    */
   ending: "answer" | "close_notify" | Ending;
 }
+
+/** Milliseconds a WebSocket script's `answer` ending waits for the client's close frame. */
+export const ANSWER_WAIT = 500;
 
 /** What the hostile server saw of the last WebSocket connection's client. */
 export interface WebSocketLog {

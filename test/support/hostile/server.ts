@@ -84,7 +84,11 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
     upstream.on("close", () => tap?.done());
     client.on("data", (chunk: Buffer) => {
       tap?.client(chunk);
-      if (!upstream.destroyed) upstream.write(chunk);
+      // As fast as the server reads: a server that stops reading holds the client back.
+      if (!upstream.destroyed && !upstream.write(chunk)) {
+        client.pause();
+        upstream.once("drain", () => client.resume());
+      }
     });
     client.on("end", () => upstream.end());
     client.on("close", () => upstream.destroy());

@@ -7,12 +7,10 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { constants, deflateRawSync } from "node:zlib";
 
-import type { FrameEdit, WebSocketLog, WebSocketScript, WsFrame } from "./plan.js";
+import { ANSWER_WAIT, type FrameEdit, type WebSocketLog, type WebSocketScript, type WsFrame } from "./plan.js";
 
 /** RFC 6455 §1.3: what the key is hashed with for Sec-WebSocket-Accept. */
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-/** How long an `answer` ending waits for the client's close frame. */
-const ANSWER_WAIT = 1_000;
 /** The largest upgrade request head read, and the largest client frame parsed. */
 const MAX_REQUEST = 65_536;
 const MAX_CLIENT_FRAME = 1 << 20;
@@ -57,6 +55,7 @@ export function serveWebSocket(
     const reader = new ClientReader(log, script.frames);
     reader.push(head.subarray(end + 4));
     socket.on("data", (more: Buffer) => reader.push(more));
+    if (script.unread) socket.pause();
     void answer(script, socket, tcp, request.key, reader, Date.now() + endlessLimit);
   };
   socket.on("data", onHead);
