@@ -148,7 +148,7 @@ function closeFrameOf(code: number): WsFrame {
 }
 
 /** A frame as the server sends it (RFC 6455 §5.2). */
-export function encode(frame: WsFrame): Buffer {
+function encode(frame: WsFrame): Buffer {
   let payload: Buffer = Buffer.from(frame.payload, "hex");
   if (frame.repeat !== undefined) payload = Buffer.alloc(payload.length * frame.repeat, payload);
   if (frame.bomb !== undefined) payload = bomb(frame.bomb);
