@@ -24,6 +24,8 @@ export type Received =
   | { kind: "control"; opcode: 8 | 9 | 10; payload: Uint8Array };
 
 const MAX_CONTROL_PAYLOAD = 125;
+/** The least a payload spread over pieces is collected in: a 64 KiB message spread over TLS records needs one. */
+const MIN_ROOM = 64 * 1024;
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -101,11 +103,12 @@ export class FrameParser {
         continue;
       }
       if (this.#payloadFilled === 0 && !this.#fragment) {
-        // Spread over pieces: one buffer of the declared length, already checked against the limit.
-        this.#payload = new Uint8Array(this.#payloadLength);
+        // Spread over pieces: collected in a buffer that grows as they come (see #makeRoom).
+        this.#payload = EMPTY;
         this.#payloadAt = 0;
       }
       const take = Math.min(missing, bytes.length - at);
+      this.#makeRoom(this.#payloadAt + this.#payloadFilled + take);
       this.#payload.set(bytes.subarray(at, at + take), this.#payloadAt + this.#payloadFilled);
       this.#payloadFilled += take;
       at += take;
@@ -181,7 +184,6 @@ export class FrameParser {
         }
       }
       if (this.#inMessage) {
-        this.#reserve(messageLength);
         this.#payload = this.#joined;
         this.#payloadAt = this.#joinedLength;
       }
@@ -191,12 +193,18 @@ export class FrameParser {
     this.#inPayload = true;
   }
 
-  /** Makes #joined hold `needed` bytes, doubling its size but never past the limit. */
-  #reserve(needed: number): void {
-    if (needed <= this.#joined.length) return;
-    const grown = new Uint8Array(Math.min(this.#maxMessageSize, Math.max(needed, this.#joined.length * 2)));
-    grown.set(this.#joined.subarray(0, this.#joinedLength));
-    this.#joined = grown;
+  /**
+   * Makes #payload (for a fragment, the message's buffer) hold `needed` bytes: it doubles, from MIN_ROOM, but never
+   * past the end of the frame being read, which was checked against the limit. Grown as bytes arrive, not at the
+   * header, so that a header alone cannot make the client allocate the size it declares.
+   */
+  #makeRoom(needed: number): void {
+    if (needed <= this.#payload.length) return;
+    const end = this.#payloadAt + this.#payloadLength;
+    const grown = new Uint8Array(Math.min(end, Math.max(needed, 2 * this.#payload.length, MIN_ROOM)));
+    grown.set(this.#payload.subarray(0, this.#payloadAt + this.#payloadFilled));
+    this.#payload = grown;
+    if (this.#fragment) this.#joined = grown;
   }
 
   /** A frame's payload is whole: hands on a control frame or a finished message, and resets for the next frame. */

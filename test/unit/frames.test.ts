@@ -286,6 +286,23 @@ describe("FrameParser's size limit", () => {
     expect(violationOf(() => parser.push(third.subarray(0, 4)))).toMatchObject({ closeCode: 1009 });
   });
 
+  it("allocates as a payload arrives, not what its header declares", () => {
+    // 20 frames and 20 fragmented messages, each announcing 64 MiB and sending one byte of it.
+    const announced = 64 * MiB;
+    const header = (first: number) => bytes(first, 0x7f, 0, 0, 0, 0, 0x04, 0, 0, 0, 0x2a);
+    const parsers: FrameParser[] = [];
+    const before = process.memoryUsage().arrayBuffers;
+    for (let index = 0; index < 20; index++) {
+      const whole = new FrameParser(100 * MiB, false);
+      expect(whole.push(header(0x82))).toEqual([]);
+      const fragmented = new FrameParser(100 * MiB, false);
+      expect(fragmented.push(concat(serverFrame(0x02, bytes(1)), header(0x80)))).toEqual([]);
+      parsers.push(whole, fragmented);
+    }
+    const grown = process.memoryUsage().arrayBuffers - before;
+    expect(grown).toBeLessThan(announced);
+  });
+
   it("applies the limit to a message's payload as received, still compressed", () => {
     const compressed = serverFrame(0xc2, new Uint8Array(1000));
     expect(parse(compressed, Infinity, new FrameParser(1000, true))).toHaveLength(1);
