@@ -2,6 +2,7 @@
 // CAs, as plain data that crosses from the Node harness to Deno and Bun, and
 // the counters each server keeps, read over loopback HTTP.
 import type { RuntimeName } from "../../../src/index.js";
+import type { WebSocketReport } from "../../support/runtime-websocket.js";
 import type { Handshake, Observation } from "../../support/wire-observer.js";
 import type { MazeName } from "../../support/hostile/chains.js";
 import type { HostileDescription, WebSocketLog } from "../../support/hostile/plan.js";
@@ -93,6 +94,28 @@ interface KeyExchangeServer {
   handshakes: Handshake[];
 }
 
+/**
+ * The WebSocket scenarios' servers: `Deno.serve` with `Deno.upgradeWebSocket` and `Bun.serve` with its `websocket`
+ * handler (each behind a relay that counts bytes on the wire), and `ws`'s server on node:https with graphql-ws at
+ * /graphql and an echo at /echo. Each starts at its first use (see `Fixture.websocketServer`).
+ */
+export const WEBSOCKET_SERVERS = ["denoServe", "bunServe", "nodeWs"] as const;
+export type WebSocketServerName = (typeof WEBSOCKET_SERVERS)[number];
+
+export interface WebSocketServerStats {
+  port: number;
+  /** Connections accepted (nodeWs: TLS handshakes completed), and those open now. */
+  connections: number;
+  open: number;
+  /** denoServe, bunServe: bytes on the wire from the client and to it, TLS records included. nodeWs: decrypted bytes
+   * from the client, and sentBytes 0. */
+  receivedBytes: number;
+  sentBytes: number;
+  /** nodeWs only: handshakes that failed, and upgrade requests by path. */
+  handshakeFailures?: number;
+  upgrades?: Record<string, number>;
+}
+
 /** The client certificates' key types, one leaf each. */
 export const CLIENT_KEYS = ["rsa2048", "rsa4096", "p256", "p384", "ed25519"] as const;
 export type ClientKeyName = (typeof CLIENT_KEYS)[number];
@@ -179,6 +202,10 @@ export interface Fixture extends FixtureDescription {
   clientIdentity(name: ClientIdentityName): Promise<ClientIdentityFiles>;
   /** A key-exchange server, started at the first call: the Go server's first build on a machine takes about 25 s. */
   keyExchangeServer(name: KeyExchangeServerName): Promise<KeyExchangeServer>;
+  /** A WebSocket server's counters, the server started at the first call (Deno and Bun start in a few seconds). */
+  websocketServer(name: WebSocketServerName): Promise<WebSocketServerStats>;
+  /** What Deno's or Bun's WebSocket server saw of the connection whose URL had `?id=<id>`. */
+  websocketReport(name: "denoServe" | "bunServe", id: string): Promise<WebSocketReport>;
 }
 
 export function fixtureOf(description: FixtureDescription, runtime: RuntimeName): Fixture {
@@ -199,6 +226,16 @@ export function fixtureOf(description: FixtureDescription, runtime: RuntimeName)
       const response = await fetch(`${description.control}/key-exchange/${name}`);
       if (!response.ok) throw new Error(`no key-exchange server ${name}: ${response.status} ${await response.text()}`);
       return (await response.json()) as KeyExchangeServer;
+    },
+    async websocketServer(name) {
+      const response = await fetch(`${description.control}/websocket-server/${name}`);
+      if (!response.ok) throw new Error(`no WebSocket server ${name}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as WebSocketServerStats;
+    },
+    async websocketReport(name, id) {
+      const response = await fetch(`${description.control}/websocket-server/${name}/report/${id}`);
+      if (!response.ok) throw new Error(`no report of ${id} from ${name}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as WebSocketReport;
     },
   };
 }

@@ -25,6 +25,7 @@ import { createClientPki } from "../../support/client-pki.js";
 import { startGoTlsServer } from "../../support/go-tls-server.js";
 import { startProxy } from "../../support/proxy.js";
 import { startServe } from "../../support/serve.js";
+import { onDemandWebSocketServers } from "../../support/websocket-libraries.js";
 import {
   pinOf,
   startBlackHole,
@@ -288,8 +289,11 @@ export async function startFixture(): Promise<RunningFixture> {
     return keyExchangeServers.get(name)!;
   };
 
+  const websocketServers = onDemandWebSocketServers({ ...good, ca: pki.root.certPem });
+
   const control = createServer((request, response) => {
     const [, kind, name] = (request.url ?? "").split("/");
+    if (websocketServers.answers(request, response)) return;
     if (kind === "description") return response.end(JSON.stringify(description));
     if (kind === "key-exchange" && KEY_EXCHANGE_SERVERS.includes(name as KeyExchangeServerName)) {
       return void keyExchangeServer(name as KeyExchangeServerName).then(
@@ -358,6 +362,7 @@ export async function startFixture(): Promise<RunningFixture> {
       await Promise.all([
         new Promise((resolve) => control.close(resolve)),
         ...[...Object.values(servers), ...Object.values(mazeServers)].map((server) => server.close()),
+        websocketServers.close(),
         ...[...keyExchangeServers.values()].map((started) =>
           started.then(
             (server) => server.close(),
