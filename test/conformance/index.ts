@@ -23,6 +23,7 @@ import { runtime } from "./runtime.js";
 import { spellings } from "./spellings.js";
 import { tls } from "./tls.js";
 import { websocket } from "./websocket.js";
+import { websocketServers } from "./websocket-servers.js";
 
 export const groups: Group[] = [
   ...pins,
@@ -51,6 +52,7 @@ export const groups: Group[] = [
   decoding,
   runtime,
   websocket,
+  websocketServers,
   hostile,
 ];
 
