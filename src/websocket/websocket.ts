@@ -132,6 +132,7 @@ export class PinnedWebSocket extends EventTarget {
   #bufferedAmount = 0;
   #tls: Connection | null = null;
   #writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
+  #reader: ByteReader | null = null;
   #deflate: MessageDeflate | null = null;
   /** Abandons the opening handshake: close() before `open`, or the pinned fetch's close(). */
   readonly #opening = new AbortController();
@@ -311,9 +312,9 @@ export class PinnedWebSocket extends EventTarget {
   }
 
   async #run(protocols: readonly string[], headers: Headers): Promise<void> {
-    let opened: { reader: ByteReader; accepted: Accepted };
+    let accepted: Accepted;
     try {
-      opened = await this.#open(protocols, headers);
+      accepted = await this.#open(protocols, headers);
     } catch (error) {
       // A refused upgrade leaves the connection open: nothing else would close it.
       this.#tls?.destroy();
@@ -326,17 +327,16 @@ export class PinnedWebSocket extends EventTarget {
       this.#fail(1006, this.#opening.signal.reason as PinnedFetchError);
       return;
     }
-    const { reader, accepted } = opened;
     this.#protocol = accepted.protocol;
     this.#extensions = accepted.extensions;
     if (accepted.deflate) this.#deflate = messageDeflate(accepted.deflate);
     this.#readyState = OPEN;
     this.dispatchEvent(new Event("open"));
-    await this.#receive(reader, new FrameParser(this.#settings.maxMessageSize, this.#deflate !== null));
+    await this.#receive(new FrameParser(this.#settings.maxMessageSize, this.#deflate !== null));
   }
 
   /** Connects, writes the upgrade once the connection is verified, and reads the answer, within the timeout. */
-  async #open(protocols: readonly string[], headers: Headers): Promise<{ reader: ByteReader; accepted: Accepted }> {
+  async #open(protocols: readonly string[], headers: Headers): Promise<Accepted> {
     const { connect, timeout, maxHeaderSize, perMessageDeflate } = this.#settings;
     const host = this.#host;
     const port = Number(this.#url.port || 443);
@@ -352,7 +352,7 @@ export class PinnedWebSocket extends EventTarget {
       this.#tls = tls;
       tls.setKeepsProcessAlive(true);
       this.#writer = tls.writable.getWriter();
-      const reader = new ByteReader(tls.readable);
+      const reader = (this.#reader = new ByteReader(tls.readable));
       const upgrade = upgradeRequest(this.#url, protocols, headers, perMessageDeflate);
       const head = await abortable(this.#upgrade(upgrade, reader, maxHeaderSize), limit.signal, () => tls.destroy(), {
         ms: HEADERS_TIMEOUT,
@@ -365,7 +365,7 @@ export class PinnedWebSocket extends EventTarget {
             },
           ),
       });
-      return { reader, accepted: acceptedUpgrade(head, host, upgrade, protocols, perMessageDeflate) };
+      return acceptedUpgrade(head, host, upgrade, protocols, perMessageDeflate);
     } finally {
       limit.dispose();
     }
@@ -391,11 +391,11 @@ export class PinnedWebSocket extends EventTarget {
   }
 
   /** Reads frames until the connection ends, dispatching messages and answering control frames. */
-  async #receive(reader: ByteReader, parser: FrameParser): Promise<void> {
+  async #receive(parser: FrameParser): Promise<void> {
     for (;;) {
       let chunk: Uint8Array | null;
       try {
-        chunk = await reader.read(Number.MAX_SAFE_INTEGER);
+        chunk = await this.#reader!.read(Number.MAX_SAFE_INTEGER);
       } catch (error) {
         return this.#ended(error);
       }
@@ -597,15 +597,27 @@ export class PinnedWebSocket extends EventTarget {
     this.#writer!.write(frame).catch((error: unknown) => this.#ended(error));
   }
 
-  /** Ends TLS after what is queued to send, waiting at most CLOSE_GRACE for a congested socket. */
+  /**
+   * Ends TLS after what is queued to send (a close frame), and reads on to the server's end, at most CLOSE_GRACE in
+   * all: closing a socket with bytes unread sends a reset, which can overtake the close frame.
+   */
   async #shutdown(): Promise<void> {
-    const tls = this.#tls;
-    if (!tls) return;
+    const tls = this.#tls!;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE)));
-    await Promise.race([(this.#pending ?? Promise.resolve()).then(() => this.#writer!.close()).catch(() => {}), grace]);
+    const sent = (this.#pending ?? Promise.resolve()).then(() => this.#writer!.close()).catch(() => {});
+    await Promise.race([Promise.all([sent, this.#drain()]), grace]);
     clearTimeout(timer);
     tls.destroy();
+  }
+
+  /** Reads and drops what the server still sends, until its end. */
+  async #drain(): Promise<void> {
+    try {
+      while ((await this.#reader!.read(Number.MAX_SAFE_INTEGER)) !== null);
+    } catch {
+      // A failed connection has nothing more to read.
+    }
   }
 
   /** Closes with `code`, after an error event for `error`. */
