@@ -195,12 +195,13 @@ export class FrameParser {
 
   /**
    * Makes #payload (for a fragment, the message's buffer) hold `needed` bytes: it doubles, from MIN_ROOM, but never
-   * past the end of the frame being read, which was checked against the limit. Grown as bytes arrive, not at the
-   * header, so that a header alone cannot make the client allocate the size it declares.
+   * past the end of the frame being read (for a fragment, the limit), which was checked against the limit. Grown as
+   * bytes arrive, not at the header, so that a header alone cannot make the client allocate the size it declares.
    */
   #makeRoom(needed: number): void {
     if (needed <= this.#payload.length) return;
-    const end = this.#payloadAt + this.#payloadLength;
+    // A fragment's buffer doubles up to the limit, so that many small fragments are copied a linear amount in all.
+    const end = this.#fragment ? this.#maxMessageSize : this.#payloadAt + this.#payloadLength;
     const grown = new Uint8Array(Math.min(end, Math.max(needed, 2 * this.#payload.length, MIN_ROOM)));
     grown.set(this.#payload.subarray(0, this.#payloadAt + this.#payloadFilled));
     this.#payload = grown;

@@ -10,17 +10,8 @@ import { DEFLATE_OFFER, acceptedDeflate } from "./extensions.js";
 
 /** RFC 6455's GUID, appended to the key before hashing it into Sec-WebSocket-Accept. */
 const ACCEPT_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-/** Fields the handshake writes itself: a caller's header cannot replace them. */
-const HANDSHAKE_FIELDS = new Set([
-  "host",
-  "upgrade",
-  "connection",
-  "sec-websocket-key",
-  "sec-websocket-version",
-  "sec-websocket-protocol",
-  "sec-websocket-extensions",
-  "sec-websocket-accept",
-]);
+/** Fields the handshake writes itself, with every Sec-WebSocket-* field: a caller's header cannot replace them. */
+const HANDSHAKE_FIELDS = new Set(["host", "upgrade", "connection"]);
 
 export interface Upgrade {
   /** The request, as written to the connection. */
@@ -45,7 +36,7 @@ export function upgradeRequest(url: URL, protocols: readonly string[], headers: 
 /** ERR_CONFIG for a caller's header that the handshake writes itself. */
 export function checkCallerHeaders(headers: Headers): void {
   for (const [name] of headers) {
-    if (!HANDSHAKE_FIELDS.has(name)) continue;
+    if (!HANDSHAKE_FIELDS.has(name) && !name.startsWith("sec-websocket-")) continue;
     const instead =
       name === "sec-websocket-protocol"
         ? " Give the subprotocols as the second argument of the constructor."

@@ -139,6 +139,8 @@ export class PinnedWebSocket extends EventTarget {
   /** Sends waiting on something asynchronous (a Blob's bytes, compression), in order; null when none waits. */
   #pending: Promise<void> | null = null;
   #closeSent = false;
+  /** Whether the connection is being ended (#shutdown): nothing more is read as frames, and its end is no failure. */
+  #ending = false;
   /** The pong being written (null), with the payload of a ping that came meanwhile; undefined while none is. */
   #pong: Uint8Array | null | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -350,6 +352,8 @@ export class PinnedWebSocket extends EventTarget {
     try {
       const tls = await connect(host, port, limit.signal);
       this.#tls = tls;
+      // Abandoned as it connected: not a byte of the upgrade then.
+      limit.signal?.throwIfAborted();
       tls.setKeepsProcessAlive(true);
       this.#writer = tls.writable.getWriter();
       const reader = (this.#reader = new ByteReader(tls.readable));
@@ -399,7 +403,7 @@ export class PinnedWebSocket extends EventTarget {
       } catch (error) {
         return this.#ended(error);
       }
-      if (this.#readyState === CLOSED) return;
+      if (this.#readyState === CLOSED || this.#ending) return;
       if (chunk === null) return this.#ended(null);
       try {
         let violation: ProtocolViolation | null = null;
@@ -414,7 +418,7 @@ export class PinnedWebSocket extends EventTarget {
         for (const received of frames) {
           const handling = this.#handle(received);
           if (handling) await handling;
-          if (this.#readyState === CLOSED) return;
+          if (this.#readyState === CLOSED || this.#ending) return;
         }
         if (violation) throw violation;
       } catch (error) {
@@ -478,15 +482,15 @@ export class PinnedWebSocket extends EventTarget {
       this.#readyState = CLOSING;
       this.#afterPending(() => this.#writeControl(closeFrame(code === 1005 ? undefined : code)));
     }
-    void this.#shutdown();
-    this.#finish(code, reason, true);
+    void this.#shutdown().then(() => this.#finish(code, reason, true));
   }
 
   /** close() or fetch.close() while open: sends the close frame after what is queued, and waits for the server's. */
   #startClosing(code: number | undefined, reason: string | undefined): void {
     this.#readyState = CLOSING;
     this.#closeSent = true;
-    this.#afterPending(() => this.#writeControl(closeFrame(code, reason)));
+    // The standard's rule: a reason without a code goes with 1000.
+    this.#afterPending(() => this.#writeControl(closeFrame(code ?? (reason ? 1000 : undefined), reason)));
     this.#closeTimer = setTimeout(() => {
       this.#tls?.destroy();
       this.#finish(1006, "", false);
@@ -495,6 +499,7 @@ export class PinnedWebSocket extends EventTarget {
 
   /** The server broke the protocol (`problem` says how): a close frame with `code` says why, then the connection ends. */
   #violated(code: number, problem: string): void {
+    if (this.#readyState === CLOSED || this.#ending) return;
     if (!this.#closeSent) {
       this.#closeSent = true;
       this.#writeControl(closeFrame(code));
@@ -506,12 +511,13 @@ export class PinnedWebSocket extends EventTarget {
         ? `${host} sent a ${problem}, over maxMessageSize (${sizeText(this.#settings.maxMessageSize)}): the WebSocket ` +
           "was closed with 1009. Raise the maxMessageSize option if its messages are meant to be that large."
         : `${host} broke the WebSocket protocol: ${problem}. The WebSocket was closed with ${code}.`;
-    this.#fail(code, new PinnedFetchError("ERR_WEBSOCKET", message, { host }));
+    const error = new PinnedFetchError("ERR_WEBSOCKET", message, { host });
+    void this.#shutdown().then(() => this.#fail(code, error));
   }
 
   /** The connection ended (`error`: failed) before or without a close frame from the server. */
   #ended(error: unknown): void {
-    if (this.#readyState === CLOSED) return;
+    if (this.#readyState === CLOSED || this.#ending) return;
     this.#tls?.destroy();
     const cause = error ?? undefined;
     const failure =
@@ -602,6 +608,7 @@ export class PinnedWebSocket extends EventTarget {
    * all: closing a socket with bytes unread sends a reset, which can overtake the close frame.
    */
   async #shutdown(): Promise<void> {
+    this.#ending = true;
     const tls = this.#tls!;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE)));

@@ -347,6 +347,22 @@ export const websocket: Group = {
         }),
     },
     {
+      name: "close() with a reason but no code sends 1000 and the reason, as the standard says",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          const { socket, watched, id } = open(fetch, fixture, "websocketPlain", "/echo");
+          await watched.next("open");
+          socket.close(undefined, "bye");
+          const close = await watched.closed();
+          assert.deepEqual(
+            { code: close.code, reason: close.reason, wasClean: close.wasClean },
+            { code: 1000, reason: "bye", wasClean: true },
+          );
+          const record = await closedRecord(fixture, "websocketPlain", id);
+          assert.deepEqual({ code: record.closeCode, reason: record.closeReason }, { code: 1000, reason: "bye" });
+        }),
+    },
+    {
       name: "the server closes with 4000 and a reason: close is clean, and the client answered with the code",
       run: (fixture) =>
         withFetch(pinned(fixture), async (fetch) => {

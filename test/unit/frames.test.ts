@@ -303,6 +303,20 @@ describe("FrameParser's size limit", () => {
     expect(grown).toBeLessThan(announced);
   });
 
+  it("joins a message of 32,000 fragments of 100 bytes, copying a linear amount (vitest's timeout bounds it)", () => {
+    // Growing the message's buffer only to each fragment's end copied it whole per fragment: 18 s here.
+    const fragment = new Uint8Array(100).fill(9);
+    const frames = [serverFrame(0x02, fragment)];
+    for (let index = 1; index < 31_999; index++) frames.push(serverFrame(0x00, fragment));
+    frames.push(serverFrame(0x80, fragment));
+    const received = parse(concat(...frames), 16 * 1024, new FrameParser(100 * MiB, false));
+    expect(received).toHaveLength(1);
+    expect(received[0]).toMatchObject({ kind: "message", text: false });
+    const payload = (received[0] as { payload: Uint8Array }).payload;
+    expect(payload.length).toBe(3_200_000);
+    expect(payload.every((byte) => byte === 9)).toBe(true);
+  });
+
   it("applies the limit to a message's payload as received, still compressed", () => {
     const compressed = serverFrame(0xc2, new Uint8Array(1000));
     expect(parse(compressed, Infinity, new FrameParser(1000, true))).toHaveLength(1);
