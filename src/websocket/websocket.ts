@@ -504,7 +504,6 @@ export class PinnedWebSocket extends EventTarget {
       this.#closeSent = true;
       this.#writeControl(closeFrame(code));
     }
-    void this.#shutdown();
     const host = this.#host;
     const message =
       code === 1009
