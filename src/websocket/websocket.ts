@@ -500,6 +500,8 @@ export class PinnedWebSocket extends EventTarget {
   /** The server broke the protocol (`problem` says how): a close frame with `code` says why, then the connection ends. */
   #violated(code: number, problem: string): void {
     if (this.#readyState === CLOSED || this.#ending) return;
+    // Closing while the connection ends: send() then counts what it is given, and sends nothing.
+    this.#readyState = CLOSING;
     if (!this.#closeSent) {
       this.#closeSent = true;
       this.#writeControl(closeFrame(code));
