@@ -4,6 +4,7 @@
 // may be a secret, in their message.
 import { PinnedFetchError, shownUrl } from "./errors.js";
 import { canonicalHost } from "./host.js";
+import { TOKEN } from "./http/message.js";
 
 /**
  * A request's URL, checked before anything is sent, and its host in canonical
@@ -44,8 +45,6 @@ export function requestUrl(input: unknown, caller: "fetch" | "getPins" | URL): {
   return { url, host };
 }
 
-/** The fetch standard's token: what a method and a header name are made of. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Methods the fetch standard forbids. */
 const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 

@@ -6,6 +6,7 @@ import {
   type Framing,
   type HttpLimits,
   type ResponseHead,
+  HEAD_END,
   encodeLatin1,
   framing,
   parseChunkSize,
@@ -15,12 +16,11 @@ import {
 import { ByteReader } from "./reader.js";
 
 const CRLF = encodeLatin1("\r\n");
-const HEAD_END = encodeLatin1("\r\n\r\n");
 const LAST_CHUNK = encodeLatin1("0\r\n\r\n");
 /** Bodies up to this size are sent in the same write as the head. */
 const COALESCE_LIMIT = 16 * 1024;
 /** undici's defaults: the wait for a response head, and for each piece of its body. */
-const HEADERS_TIMEOUT = 300_000;
+export const HEADERS_TIMEOUT = 300_000;
 const BODY_TIMEOUT = 300_000;
 
 export interface OutgoingRequest {

@@ -28,7 +28,10 @@ export interface ResponseHead {
 /** How a response body is delimited (RFC 9112, section 6.3). */
 export type Framing = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" } | { kind: "close" };
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** RFC 9110's token: header names, methods, WebSocket subprotocols and extension names are made of it. */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** The blank line that ends a head. */
+export const HEAD_END = encodeLatin1("\r\n\r\n");
 /**
  * RFC 9112's `HTTP-version SP status-code SP [reason-phrase]`, the reason of HTAB, SP, VCHAR and obs-text; a status
  * code from 100 to 599, the only valid ones (RFC 9110, section 15). As llhttp and httparse do, the SP before an

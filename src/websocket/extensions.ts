@@ -1,12 +1,12 @@
 // The extension negotiation of a WebSocket's opening handshake (RFC 6455
 // §9.1): permessage-deflate is the one extension offered, and the server's
 // answer is checked against RFC 7692 §7.1 before the connection opens.
+import { TOKEN } from "../http/message.js";
 import type { DeflateParams } from "../runtime/message-deflate.js";
 
 /** The Sec-WebSocket-Extensions offer, as browsers send it: the server may cap the client's window. */
 export const DEFLATE_OFFER = "permessage-deflate; client_max_window_bits";
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const WINDOW_BITS = /^(?:[89]|1[0-5])$/;
 
 /**

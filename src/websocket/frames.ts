@@ -323,7 +323,8 @@ export function encodeFrame(opcode: number, payload: Uint8Array, compressed: boo
 }
 
 const encoder = new TextEncoder();
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+/** UTF-8 that throws on invalid bytes, for text messages and close reasons. */
+export const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** A close frame: no payload without a code, else the code and the reason in UTF-8 (checked by the caller). */
 export function closeFrame(code?: number, reason = ""): Uint8Array {

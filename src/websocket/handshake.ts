@@ -2,6 +2,7 @@
 // answer must pass before the connection is a WebSocket.
 import { sha1 } from "@noble/hashes/legacy.js";
 
+import { toBase64 } from "../encoding.js";
 import { PinnedFetchError } from "../errors.js";
 import { type ResponseHead, encodeLatin1, fieldValues } from "../http/message.js";
 import { USER_AGENT } from "../http/request-fields.js";
@@ -22,7 +23,7 @@ export interface Upgrade {
 
 /** The upgrade request for `url`, offering `protocols` and, if `deflate`, permessage-deflate. */
 export function upgradeRequest(url: URL, protocols: readonly string[], headers: Headers, deflate: boolean): Upgrade {
-  const key = base64(crypto.getRandomValues(new Uint8Array(16)));
+  const key = toBase64(crypto.getRandomValues(new Uint8Array(16)));
   let head =
     `GET ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\nupgrade: websocket\r\nconnection: Upgrade\r\n` +
     `sec-websocket-key: ${key}\r\nsec-websocket-version: 13\r\n`;
@@ -106,9 +107,5 @@ export function acceptedUpgrade(
 }
 
 function acceptFor(key: string): string {
-  return base64(sha1(encodeLatin1(key + ACCEPT_GUID)));
-}
-
-function base64(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes));
+  return toBase64(sha1(encodeLatin1(key + ACCEPT_GUID)));
 }

@@ -2,7 +2,8 @@
 // (RFC 7692). The upgrade request is written only once the connection's certificate and pins have passed.
 import { PinnedFetchError, shownUrl } from "../errors.js";
 import { canonicalHost } from "../host.js";
-import { encodeLatin1, parseHead, sizeText } from "../http/message.js";
+import { HEADERS_TIMEOUT } from "../http/connection.js";
+import { HEAD_END, TOKEN, parseHead, sizeText } from "../http/message.js";
 import { ByteReader } from "../http/reader.js";
 import { checkedHeaders } from "../request.js";
 import { type MessageDeflate, messageDeflate } from "../runtime/message-deflate.js";
@@ -16,6 +17,7 @@ import {
   closeFrame,
   encodeFrame,
   parseClose,
+  strictUtf8,
 } from "./frames.js";
 import { type Accepted, type Upgrade, acceptedUpgrade, checkCallerHeaders, upgradeRequest } from "./handshake.js";
 
@@ -27,14 +29,8 @@ const CLOSED = 3;
 const CLOSE_TIMEOUT = 5_000;
 /** How long a close frame or close_notify may wait behind a congested socket once the connection is ending. */
 const CLOSE_GRACE = 1_000;
-/** The wait for the answer to the upgrade, as fetch's for a response head (undici's default). */
-const HEADERS_TIMEOUT = 300_000;
 /** Messages smaller than this go uncompressed, as in `ws`: deflate would cost more than it saves. */
 const COMPRESS_THRESHOLD = 1024;
-const HEAD_END = encodeLatin1("\r\n\r\n");
-/** RFC 6455's token, of which a subprotocol name is made. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
 
 /** What a WebSocket of one pinned fetch connects with and is limited by. */
@@ -125,6 +121,8 @@ export class PinnedWebSocket extends EventTarget {
   readonly #settings: WebSocketSettings;
   readonly #url: URL;
   readonly #host: string;
+  /** The origin message events carry, worked out once. */
+  readonly #origin: string;
   #readyState = CONNECTING;
   #protocol = "";
   #extensions = "";
@@ -163,6 +161,7 @@ export class PinnedWebSocket extends EventTarget {
     this.#settings = settings;
     this.#url = webSocketUrl(url);
     this.#host = canonicalHost(this.#url.hostname)!;
+    this.#origin = this.#url.origin;
     const offered = typeof protocols === "string" ? [protocols] : [...protocols];
     checkProtocols(offered);
     const headers = new Headers(checkedHeaders(init?.headers));
@@ -458,7 +457,7 @@ export class PinnedWebSocket extends EventTarget {
     let data: string | ArrayBuffer | Blob;
     if (text) {
       try {
-        data = utf8.decode(payload);
+        data = strictUtf8.decode(payload);
       } catch {
         throw new ProtocolViolation(1007, "text message that is not valid UTF-8");
       }
@@ -471,7 +470,7 @@ export class PinnedWebSocket extends EventTarget {
     } else {
       data = new Blob([payload as Uint8Array<ArrayBuffer>]);
     }
-    this.dispatchEvent(new MessageEvent("message", { data, origin: this.#url.origin }));
+    this.dispatchEvent(new MessageEvent("message", { data, origin: this.#origin }));
     return undefined;
   }
 
