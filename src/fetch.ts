@@ -6,7 +6,8 @@ import { Pool } from "./http/pool.js";
 import { type Hop, redirectLocation, redirected } from "./http/redirects.js";
 import { UnreadBody, bodyOf, cancelUnsent } from "./http/request-body.js";
 import { requestFields, requestHeaders } from "./http/request-fields.js";
-import { failedStale, mayRetry, notRetried } from "./http/retry.js";
+import { type ExchangeProgress, failedUnprocessed, mayRetry, notRetried } from "./http/retry.js";
+import { Http2Connection } from "./http2/connection.js";
 import { fetchSettings } from "./options.js";
 import type { PinRule, PinningModeOptions } from "./pins/policy.js";
 import { requestOf } from "./request.js";
@@ -52,6 +53,11 @@ export interface PinnedFetchOptions extends PinningModeOptions {
   maxMessageSize?: number;
   /** Offer permessage-deflate to WebSocket servers (default true), as browsers do. */
   perMessageDeflate?: boolean;
+  /**
+   * Offer HTTP/2 (ALPN h2) beside HTTP/1.1 and speak what the server picks (default true); false speaks HTTP/1.1
+   * only. An HTTP/2 connection carries an origin's concurrent requests as streams.
+   */
+  http2?: boolean;
   /** Connect to this address for a host name, like curl's `--resolve`; SNI and verification still use the name. */
   resolve?: Readonly<Record<string, string>>;
   /**
@@ -95,12 +101,13 @@ export function observedPinnedFetch(
     connectTimeout,
     timeout,
     connections: connectionLimit,
+    http2,
     limits,
     webSocketLimits,
     route,
     runtime,
   } = fetchSettings(options);
-  let pool: Promise<Pool> | undefined;
+  let pool: Promise<Pool<HttpConnection | Http2Connection>> | undefined;
   const webSockets = new OpenWebSockets();
 
   /** The pin decision for `host` now: its pins under the instance's mode, and its client identity. */
@@ -108,12 +115,13 @@ export function observedPinnedFetch(
     return { pinning: { ...mode, pins: policy.pinsFor(host) }, clientIdentity: clientCertificates.for(host) };
   }
 
-  /** A new connection to `host`, verified under `decision` and offering HTTP/1.1; the CLI hears of it. */
+  /** A new connection to `host`, verified under `decision` and offering `alpn`; the CLI hears of it. */
   async function verifiedConnection(
     host: string,
     port: number,
     signal: AbortSignal | undefined,
     { pinning, clientIdentity }: ReturnType<typeof decisionFor>,
+    alpn: readonly string[],
   ) {
     const adapter = await runtime;
     const tls = await openTls(adapter, trust, {
@@ -122,7 +130,7 @@ export function observedPinnedFetch(
       ...(await route(host, port)),
       ...pinning,
       clientIdentity,
-      alpn: ["http/1.1"],
+      alpn,
       signal,
       connectTimeout,
     });
@@ -172,11 +180,14 @@ export function observedPinnedFetch(
   ): Promise<Response> {
     const { method, url, host, headers } = hop;
     const port = Number(url.port || 443);
-    const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter, connectionLimit)));
+    const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter, connectionLimit, http2)));
     const decision = decisionFor(host);
     const { pinning, clientIdentity } = decision;
-    const open = async () =>
-      new HttpConnection(await verifiedConnection(host, port, signal, decision), limits, await runtime);
+    const open = async () => {
+      const tls = await verifiedConnection(host, port, signal, decision, http2 ? H2_AND_HTTP1 : HTTP1);
+      const adapter = await runtime;
+      return tls.alpn === "h2" ? new Http2Connection(tls, limits, adapter) : new HttpConnection(tls, limits, adapter);
+    };
     for (let retried = false; ; retried = true) {
       const { connection, reused } = await connections.acquire(
         `${host}:${port}`,
@@ -198,15 +209,16 @@ export function observedPinnedFetch(
         released = true;
         connections.release(connection, reusable);
       };
+      const progress: ExchangeProgress = { answered: false, unprocessed: false };
       try {
         const outgoing = { method, target: `${url.pathname}${url.search}`, fields, body };
-        return responseOf(await connection.exchange(outgoing, signal, release, bodySignal), redirect);
+        return responseOf(await connection.exchange(outgoing, signal, release, bodySignal, progress), redirect);
       } catch (error) {
         const closedByUs = !connections.holds(connection);
-        const attempt = { method, body, error, reused, closedByUs, answered: connection.answered };
+        const attempt = { method, body, error, reused, closedByUs, ...progress };
         release(false);
         if (signal?.aborted && error === signal.reason) throw error;
-        if (failedStale(attempt)) {
+        if (failedUnprocessed(attempt)) {
           if (!mayRetry(method, body)) throw notRetried(host, attempt);
           if (!retried) continue;
         }
@@ -220,7 +232,7 @@ export function observedPinnedFetch(
 
   return Object.assign(pinnedFetch, {
     WebSocket: boundWebSocket({
-      connect: (host, port, signal) => verifiedConnection(host, port, signal, decisionFor(host)),
+      connect: (host, port, signal) => verifiedConnection(host, port, signal, decisionFor(host), HTTP1),
       ...webSocketLimits,
       maxHeaderSize: limits.maxHeaderSize,
       timeout,
@@ -236,6 +248,10 @@ export function observedPinnedFetch(
     },
   });
 }
+
+/** What a connection offers through ALPN: HTTP/1.1 alone (WebSocket, and http2: false), or HTTP/2 first. */
+const HTTP1 = ["http/1.1"];
+const H2_AND_HTTP1 = ["h2", "http/1.1"];
 
 /** The Response for a response head; a redirect about to be followed is not decoded (its body is cancelled unread). */
 function responseOf({ head, body }: IncomingResponse, redirect: RequestRedirect): Response {

@@ -106,6 +106,7 @@ const FETCH_OPTIONS = {
   maxChunkLineSize: BYTES,
   maxMessageSize: BYTES,
   perMessageDeflate: BOOLEAN,
+  http2: BOOLEAN,
   onWarning: FUNCTION,
 } satisfies Record<keyof PinnedFetchOptions, Option>;
 
@@ -164,6 +165,7 @@ export function fetchSettings(options: PinnedFetchOptions | undefined) {
     connectTimeout: given.connectTimeout,
     timeout: given.timeout,
     connections: given.connections ?? Infinity,
+    http2: given.http2 ?? true,
     limits: {
       maxHeaderSize: given.maxHeaderSize ?? DEFAULT_LIMITS.maxHeaderSize,
       maxChunkLineSize: given.maxChunkLineSize ?? DEFAULT_LIMITS.maxChunkLineSize,

@@ -1,5 +1,7 @@
 import { PinnedFetchError } from "../errors.js";
 import type { Runtime } from "../runtime/index.js";
+import type { PooledConnection } from "./pool.js";
+import type { ExchangeProgress } from "./retry.js";
 import { abortable, whenAborted } from "../signals.js";
 import type { Connection } from "../tls/connection.js";
 import {
@@ -48,7 +50,10 @@ export interface IncomingResponse {
  * An unread body or an idle connection does not, as in undici, and neither do
  * the timers that bound those waits.
  */
-export class HttpConnection {
+export class HttpConnection implements PooledConnection {
+  readonly multiplexed = false;
+  readonly settling = false;
+  onCapacity = () => {};
   readonly #tls: Connection;
   readonly #limits: HttpLimits;
   readonly #runtime: Runtime;
@@ -92,6 +97,11 @@ export class HttpConnection {
     return this.#tls.open && !this.#reader.buffered;
   }
 
+  /** One exchange at a time. */
+  get streamLimit(): number {
+    return this.open ? 1 : 0;
+  }
+
   /**
    * Watches the connection while it waits in the pool: whatever a server
    * sends then (a 408 before it closes, say) answers no request, so it makes
@@ -113,20 +123,16 @@ export class HttpConnection {
     this.#tls.destroy();
   }
 
-  /** Whether any byte of an answer to the current request has arrived. */
-  get answered(): boolean {
-    return this.#reader.received > this.#receivedBefore;
-  }
-
   /**
    * Sends `request` and reads the response head; `signal` aborts both, and
-   * `bodySignal` (the caller's signal, by default) then aborts the body.
+   * `bodySignal` then aborts the body. `progress` is told whether any byte of an answer arrived.
    */
   async exchange(
     request: OutgoingRequest,
     signal: AbortSignal | undefined,
     onIdle: (reusable: boolean) => void,
-    bodySignal: AbortSignal | undefined = signal,
+    bodySignal: AbortSignal | undefined,
+    progress: ExchangeProgress,
   ): Promise<IncomingResponse> {
     const host = this.#tls.host;
     this.#receivedBefore = this.#reader.received;
@@ -147,6 +153,7 @@ export class HttpConnection {
         },
       );
     } catch (error) {
+      progress.answered = this.#reader.received > this.#receivedBefore;
       reading.catch(() => {});
       sending.catch(() => {});
       this.#stopSending(error);

@@ -1,81 +1,103 @@
 import { PinnedFetchError } from "../errors.js";
 import type { Runtime } from "../runtime/index.js";
 import { whenAborted } from "../signals.js";
-import type { HttpConnection } from "./connection.js";
 
 /** How long an unused connection is kept open, as undici's default keep-alive timeout. */
 const IDLE_TIMEOUT = 4_000;
 
-export interface Acquired {
-  connection: HttpConnection;
+/** A connection the pool keeps: HTTP/1.1, one exchange at a time, or HTTP/2, as many as its server allows. */
+export interface PooledConnection {
+  /** Whether it carries exchanges at once (HTTP/2). */
+  readonly multiplexed: boolean;
+  /** Whether it can take a new exchange: open, nothing unasked for arrived, no GOAWAY. */
+  readonly open: boolean;
+  /** How many exchanges it may carry at once now (0 once it can take no more). */
+  readonly streamLimit: number;
+  /** Whether it is HTTP/2 and its server has not said yet how many streams it takes. */
+  readonly settling: boolean;
+  /** Set by the pool: told when its streamLimit grew. */
+  onCapacity: () => void;
+  watchIdle(): void;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+export interface Acquired<C extends PooledConnection> {
+  connection: C;
   /** Whether it carried an earlier request: the server may have closed it since. */
   reused: boolean;
 }
 
-interface Idle {
-  connection: HttpConnection;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-/** A request waiting for a connection of its origin to be released. */
-interface Waiter {
-  open: () => Promise<HttpConnection>;
-  resolve: (acquired: Acquired) => void;
+/** A request waiting for a connection of its origin. */
+interface Waiter<C extends PooledConnection> {
+  open: () => Promise<C>;
+  resolve: (acquired: Acquired<C>) => void;
   reject: (reason: unknown) => void;
 }
 
-/** One origin's connections under one pin decision: idle ones, how many are in use or opening, and who waits. */
-interface Origin {
+/** A connection of an origin: how many exchanges it carries, and its idle timer while it carries none. */
+interface Lease<C extends PooledConnection> {
+  origin: Origin<C>;
+  connection: C;
+  exchanges: number;
+  /** It takes no new exchange, and closes once its last one is over. */
+  retired: boolean;
+  idleTimer: ReturnType<typeof setTimeout> | null;
+}
+
+/** One origin's connections under one pin decision, how many are opening, and who waits. */
+interface Origin<C extends PooledConnection> {
   /** `host:port`, for messages. */
   name: string;
   key: string;
-  idle: Idle[];
-  active: number;
-  waiting: Waiter[];
+  leases: Lease<C>[];
+  opening: number;
+  waiting: Waiter<C>[];
+  /** What its server spoke on the last connection opened: whether a second request should wait for a first's. */
+  multiplexed: boolean | null;
 }
 
 /**
- * Keep-alive connections per origin and pin decision, at most `limit` per
- * origin and decision: further requests wait in order. A connection is reused
+ * Connections per origin and pin decision, at most `limit` per origin and
+ * decision; further requests wait in order. An HTTP/1.1 connection carries
+ * one exchange at a time, an HTTP/2 one as many as its server allows. While
+ * a connection to an origin that may speak HTTP/2 is opening, further
+ * requests wait for it instead of opening their own. A connection is reused
  * only under the decision it was verified under (a rule that expires changes
- * it). Idle connections neither keep the process alive (see HttpConnection)
- * nor outlive IDLE_TIMEOUT.
+ * it). Idle connections neither keep the process alive nor outlive
+ * IDLE_TIMEOUT.
  */
-export class Pool {
+export class Pool<C extends PooledConnection> {
   readonly #runtime: Runtime;
   readonly #limit: number;
-  readonly #origins = new Map<string, Origin>();
-  /** Connections in use, with the origin they count against. */
-  readonly #busy = new Map<HttpConnection, Origin>();
+  /** Whether connections may be HTTP/2 (the http2 option). */
+  readonly #multiplexing: boolean;
+  readonly #origins = new Map<string, Origin<C>>();
+  readonly #leases = new Map<C, Lease<C>>();
 
-  constructor(runtime: Runtime, limit: number) {
+  constructor(runtime: Runtime, limit: number, multiplexing: boolean) {
     this.#runtime = runtime;
     this.#limit = limit;
+    this.#multiplexing = multiplexing;
   }
 
   /**
-   * An idle open connection to `name` (`host:port`) verified under
-   * `decision`, a new one from `open`, or — at the limit — the next one
-   * released; `signal` ends the wait.
+   * An open connection to `name` (`host:port`) verified under `decision`
+   * with room for an exchange, a new one from `open`, or — at the limit —
+   * the next one to have room; `signal` ends the wait.
    */
   acquire(
     name: string,
     decision: string,
-    open: () => Promise<HttpConnection>,
+    open: () => Promise<C>,
     signal: AbortSignal | undefined,
-  ): Promise<Acquired> {
+  ): Promise<Acquired<C>> {
     const origin = this.#origin(name, decision);
-    for (let entry = origin.idle.pop(); entry; entry = origin.idle.pop()) {
-      clearTimeout(entry.timer);
-      if (entry.connection.open) {
-        origin.active++;
-        return Promise.resolve({ connection: this.#use(entry.connection, origin), reused: true });
-      }
-      entry.connection.destroy();
-    }
-    if (origin.active < this.#limit) return this.#open(origin, open);
+    const ready = this.#take(origin);
+    if (ready) return Promise.resolve({ connection: ready, reused: true });
+    if (this.#mayOpen(origin)) return this.#open(origin, open);
     signal?.throwIfAborted();
-    return new Promise<Acquired>((resolve, reject) => {
+    return new Promise<Acquired<C>>((resolve, reject) => {
       const onAbort = () => {
         // Once taken from the queue, a waiter is settled by what it was given: its open sees the same signal.
         const at = origin.waiting.indexOf(waiter);
@@ -83,7 +105,7 @@ export class Pool {
         origin.waiting.splice(at, 1);
         reject(signal!.reason);
       };
-      const waiter: Waiter = {
+      const waiter: Waiter<C> = {
         open,
         resolve: (acquired) => {
           stopListening();
@@ -99,48 +121,40 @@ export class Pool {
     });
   }
 
-  /** Takes a connection back after its exchange; one that cannot be reused is closed, and its place given to the next waiter. */
-  release(connection: HttpConnection, reusable: boolean): void {
-    const origin = this.#busy.get(connection);
-    if (!origin) return;
-    this.#busy.delete(connection);
-    // Closed by close() since, or opened while it ran.
-    if (origin !== this.#origins.get(origin.key)) return connection.destroy();
-    const next = origin.waiting.shift();
-    if (reusable && connection.open) {
-      if (next) {
-        this.#busy.set(connection, origin);
-        return next.resolve({ connection, reused: true });
-      }
-      origin.active--;
-      connection.watchIdle();
-      const timer = setTimeout(() => {
-        const at = origin.idle.findIndex((entry) => entry.connection === connection);
-        if (at !== -1) origin.idle.splice(at, 1);
-        connection.destroy();
-      }, IDLE_TIMEOUT);
-      this.#runtime.unrefTimer(timer);
-      origin.idle.push({ connection, timer });
+  /**
+   * Takes back an exchange's share of `connection` once the exchange is
+   * over. An HTTP/1.1 connection that cannot be reused is closed; an HTTP/2
+   * one says itself whether it is still open, whatever became of one stream.
+   */
+  release(connection: C, reusable: boolean): void {
+    const lease = this.#leases.get(connection);
+    if (!lease) return;
+    lease.exchanges--;
+    const origin = lease.origin;
+    // Closed by close() since.
+    if (origin !== this.#origins.get(origin.key)) {
+      if (lease.exchanges === 0) this.#drop(lease);
       return;
     }
-    connection.destroy();
-    origin.active--;
-    if (next) this.#open(origin, next.open).then(next.resolve, next.reject);
+    if (!connection.open || (!reusable && !connection.multiplexed)) lease.retired = true;
+    if (lease.exchanges === 0 && lease.retired) this.#drop(lease);
+    this.#dispatch(origin);
+    if (lease.exchanges === 0 && !lease.retired) this.#idle(lease);
   }
 
   /** Whether `connection` is in use and not closed by close() since. */
-  holds(connection: HttpConnection): boolean {
-    return this.#busy.has(connection);
+  holds(connection: C): boolean {
+    const lease = this.#leases.get(connection);
+    return lease !== undefined && lease.exchanges > 0 && lease.origin === this.#origins.get(lease.origin.key);
   }
 
   /** Closes every connection, idle or busy, and turns away every waiting request. */
   async close(): Promise<void> {
-    const all = [...this.#busy.keys()];
-    this.#busy.clear();
+    const all: C[] = [];
     for (const origin of this.#origins.values()) {
-      for (const { connection, timer } of origin.idle) {
-        clearTimeout(timer);
-        all.push(connection);
+      for (const lease of origin.leases) {
+        if (lease.idleTimer) clearTimeout(lease.idleTimer);
+        all.push(lease.connection);
       }
       for (const waiter of origin.waiting) {
         waiter.reject(
@@ -152,31 +166,103 @@ export class Pool {
       }
     }
     this.#origins.clear();
+    this.#leases.clear();
     await Promise.all(all.map((connection) => connection.close()));
   }
 
-  #origin(name: string, decision: string): Origin {
+  #origin(name: string, decision: string): Origin<C> {
     const key = `${name} ${decision}`;
     let origin = this.#origins.get(key);
-    if (!origin) this.#origins.set(key, (origin = { name, key, idle: [], active: 0, waiting: [] }));
+    if (!origin) {
+      origin = { name, key, leases: [], opening: 0, waiting: [], multiplexed: this.#multiplexing ? null : false };
+      this.#origins.set(key, origin);
+    }
     return origin;
   }
 
-  async #open(origin: Origin, open: () => Promise<HttpConnection>): Promise<Acquired> {
-    origin.active++;
-    try {
-      return { connection: this.#use(await open(), origin), reused: false };
-    } catch (error) {
-      origin.active--;
-      // The place is free again: the next waiter tries a connection of its own.
-      const next = origin.waiting.shift();
-      if (next) this.#open(origin, next.open).then(next.resolve, next.reject);
-      throw error;
+  /** A connection of `origin` with room for one more exchange, now counted in; the most recently used first. */
+  #take(origin: Origin<C>): C | undefined {
+    for (let at = origin.leases.length - 1; at >= 0; at--) {
+      const lease = origin.leases[at]!;
+      if (lease.retired) continue;
+      const connection = lease.connection;
+      if (!connection.open) {
+        lease.retired = true;
+        if (lease.exchanges === 0) this.#drop(lease);
+        continue;
+      }
+      if (lease.exchanges >= connection.streamLimit) continue;
+      if (lease.idleTimer) clearTimeout(lease.idleTimer);
+      lease.idleTimer = null;
+      lease.exchanges++;
+      return connection;
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether a request may open a connection: below the limit, and not while
+   * one that may turn out to be HTTP/2 is opening or awaits its settings.
+   */
+  #mayOpen(origin: Origin<C>): boolean {
+    if (origin.leases.length + origin.opening >= this.#limit) return false;
+    if (origin.multiplexed === false) return true;
+    return origin.opening === 0 && !origin.leases.some((lease) => !lease.retired && lease.connection.settling);
+  }
+
+  /** Gives waiting requests what is free now: room on a connection, or a place to open one. */
+  #dispatch(origin: Origin<C>): void {
+    while (origin.waiting.length > 0) {
+      const connection = this.#take(origin);
+      if (connection) {
+        origin.waiting.shift()!.resolve({ connection, reused: true });
+        continue;
+      }
+      if (!this.#mayOpen(origin)) return;
+      const next = origin.waiting.shift()!;
+      this.#open(origin, next.open).then(next.resolve, next.reject);
     }
   }
 
-  #use(connection: HttpConnection, origin: Origin): HttpConnection {
-    this.#busy.set(connection, origin);
-    return connection;
+  async #open(origin: Origin<C>, open: () => Promise<C>): Promise<Acquired<C>> {
+    origin.opening++;
+    let connection: C;
+    try {
+      connection = await open();
+    } catch (error) {
+      origin.opening--;
+      // The place is free again: the next waiter tries a connection of its own.
+      this.#dispatch(origin);
+      throw error;
+    }
+    origin.opening--;
+    origin.multiplexed = connection.multiplexed;
+    const lease: Lease<C> = { origin, connection, exchanges: 1, retired: false, idleTimer: null };
+    this.#leases.set(connection, lease);
+    if (origin === this.#origins.get(origin.key)) {
+      origin.leases.push(lease);
+      connection.onCapacity = () => this.#dispatch(origin);
+      this.#dispatch(origin);
+    }
+    return { connection, reused: false };
+  }
+
+  /** Starts the idle timer of a connection that carries nothing now. */
+  #idle(lease: Lease<C>): void {
+    lease.connection.watchIdle();
+    lease.idleTimer = setTimeout(() => {
+      lease.retired = true;
+      this.#drop(lease);
+    }, IDLE_TIMEOUT);
+    this.#runtime.unrefTimer(lease.idleTimer);
+  }
+
+  /** Closes a connection and forgets it. */
+  #drop(lease: Lease<C>): void {
+    if (lease.idleTimer) clearTimeout(lease.idleTimer);
+    this.#leases.delete(lease.connection);
+    const at = lease.origin.leases.indexOf(lease);
+    if (at !== -1) lease.origin.leases.splice(at, 1);
+    lease.connection.destroy();
   }
 }

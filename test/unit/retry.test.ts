@@ -3,16 +3,25 @@
 import { describe, expect, it } from "vitest";
 
 import { PinnedFetchError } from "../../src/errors.js";
-import { type FailedAttempt, failedStale, mayRetry, notRetried } from "../../src/http/retry.js";
+import { type FailedAttempt, failedUnprocessed, mayRetry, notRetried } from "../../src/http/retry.js";
 
 const reset = new PinnedFetchError("ERR_CONNECT", "Connection to a.example:443 failed: the connection was reset.");
 const timedOut = new PinnedFetchError("ERR_TIMEOUT", "No response within 100 ms.");
 
 function attempt(changes: Partial<FailedAttempt>): FailedAttempt {
-  return { method: "GET", body: null, error: reset, reused: true, closedByUs: false, answered: false, ...changes };
+  return {
+    method: "GET",
+    body: null,
+    error: reset,
+    reused: true,
+    closedByUs: false,
+    answered: false,
+    unprocessed: false,
+    ...changes,
+  };
 }
 
-describe("failedStale", () => {
+describe("failedUnprocessed", () => {
   it.each([
     { what: "a reused connection reset before any answer", changes: {}, stale: true },
     { what: "a failure that is not a PinnedFetchError", changes: { error: new TypeError("x") }, stale: true },
@@ -21,8 +30,23 @@ describe("failedStale", () => {
     { what: "a connection that fetch.close() took", changes: { closedByUs: true }, stale: false },
     { what: "a connection that had begun to answer", changes: { answered: true }, stale: false },
     { what: "our own timeout", changes: { error: timedOut }, stale: false },
+    {
+      what: "a stream the server did not process, on a new connection",
+      changes: { unprocessed: true, reused: false },
+      stale: true,
+    },
+    {
+      what: "a stream the server did not process, answered",
+      changes: { unprocessed: true, answered: true },
+      stale: true,
+    },
+    {
+      what: "a stream the server did not process, closed by us",
+      changes: { unprocessed: true, closedByUs: true },
+      stale: false,
+    },
   ])("$what: $stale", ({ changes, stale }) => {
-    expect(failedStale(attempt(changes))).toBe(stale);
+    expect(failedUnprocessed(attempt(changes))).toBe(stale);
   });
 });
 
