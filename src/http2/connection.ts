@@ -1,6 +1,6 @@
 import { PinnedFetchError } from "../errors.js";
 import type { IncomingResponse, OutgoingRequest } from "../http/connection.js";
-import { type HttpLimits, type ResponseHead, sizeText } from "../http/message.js";
+import { type HttpLimits, sizeText } from "../http/message.js";
 import type { ExchangeProgress } from "../http/retry.js";
 import type { Runtime } from "../runtime/index.js";
 import { abortable, whenAborted } from "../signals.js";
@@ -25,10 +25,10 @@ import {
   uint32Frame,
   writeHeader,
 } from "./frames.js";
+import { checkField, contentLength, requestHeaderList, responseHead } from "./fields.js";
 import { HpackDecoder, HpackEncoder, HpackError } from "./hpack.js";
+import { STREAM_WINDOW, Stream } from "./stream.js";
 
-/** What each stream may receive before the caller reads: a slow reader holds the server back, not memory. */
-const STREAM_WINDOW = 1024 * 1024;
 /**
  * What the connection may receive unread, over all its streams: large enough that a few unread bodies do not stall
  * the others (browsers allow 12-15 MiB), and still a bound on what a connection holds.
@@ -41,78 +41,9 @@ const BODY_TIMEOUT = 300_000;
 const MAX_CONTROL_BACKLOG = 10_000;
 /** Room for the frame headers and indexing of a header block, beyond maxHeaderSize of decoded fields. */
 const HEADER_BLOCK_SLACK = 16 * 1024;
-/** Streams a server is taken to allow until its SETTINGS say, as Go's and OkHttp's clients assume. */
+/** Streams at once where the server's SETTINGS set no limit (RFC 9113's default is none): Go's client's cap. */
 const ASSUMED_MAX_STREAMS = 100;
-/** Fields RFC 9113 (section 8.2.2) forbids in HTTP/2: HTTP/1.1's connection management. */
-const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
-/** A field name as RFC 9113 allows it: lower case, no separators (section 8.2.1). */
-const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
-/** A field value with no NUL, CR or LF, and no whitespace at either end (section 8.2.1). */
-const FIELD_VALUE = /^(?:[^\0\r\n\t ](?:[^\0\r\n]*[^\0\r\n\t ])?)?$/;
-
 const EMPTY = new Uint8Array(0);
-
-/** One request and its response on the connection. */
-class Stream {
-  /** What the server may still send before we grant more, and what was read since we last did. */
-  receiveWindow = STREAM_WINDOW;
-  unacknowledged = 0;
-  sendWindow: number;
-  /** Bytes of heads the server may still send: interim and final heads, then (afresh) trailers. */
-  headBudget: number;
-  head: ResponseHead | null = null;
-  contentLength: number | null = null;
-  received = 0;
-  /** Body bytes that arrived and were not read yet. */
-  readonly chunks: Uint8Array[] = [];
-  /** Whether the server ended its side (END_STREAM), and whether we did (END_STREAM or RST_STREAM). */
-  remoteEnded = false;
-  localEnded = false;
-  failure: unknown = null;
-  /** Wakes the body's reader, waiting for a chunk; and the request body's sender, waiting for window. */
-  wakeReader: (() => void) | null = null;
-  wakeSender: (() => void) | null = null;
-  /** Settles the exchange with the final head. */
-  resolveHead!: (head: ResponseHead) => void;
-  rejectHead!: (error: unknown) => void;
-  readonly headArrived: Promise<ResponseHead>;
-  requestBody: ReadableStreamDefaultReader<Uint8Array> | null = null;
-
-  constructor(
-    readonly id: number,
-    readonly method: string,
-    readonly progress: ExchangeProgress,
-    readonly onIdle: (reusable: boolean) => void,
-    sendWindow: number,
-    headBudget: number,
-  ) {
-    this.sendWindow = sendWindow;
-    this.headBudget = headBudget;
-    this.headArrived = new Promise((resolve, reject) => {
-      this.resolveHead = resolve;
-      this.rejectHead = reject;
-    });
-    this.headArrived.catch(() => {});
-  }
-
-  /** Whether a response body can follow its head: not for HEAD, 204 or 304 (RFC 9110, section 6.4.1). */
-  get bodiless(): boolean {
-    const status = this.head?.status;
-    return this.method === "HEAD" || status === 204 || status === 205 || status === 304;
-  }
-
-  readerWakes(): void {
-    const wake = this.wakeReader;
-    this.wakeReader = null;
-    wake?.();
-  }
-
-  senderWakes(): void {
-    const wake = this.wakeSender;
-    this.wakeSender = null;
-    wake?.();
-  }
-}
 
 /**
  * HTTP/2 (RFC 9113) over one verified TLS connection: requests as streams,
@@ -288,22 +219,8 @@ export class Http2Connection {
     }
   }
 
-  #sendHeaders(stream: Stream, { method, target, fields }: OutgoingRequest, endStream: boolean): void {
-    const regular: [string, string][] = [];
-    let authority = "";
-    for (const [name, value] of fields) {
-      if (name === "host") authority = value;
-      else if (name === "te") {
-        if (value.toLowerCase() === "trailers") regular.push([name, "trailers"]);
-      } else if (!CONNECTION_SPECIFIC.has(name)) regular.push([name, value]);
-    }
-    const block = this.#encoder.encode([
-      [":method", method],
-      [":scheme", "https"],
-      [":authority", authority],
-      [":path", target],
-      ...regular,
-    ]);
+  #sendHeaders(stream: Stream, request: OutgoingRequest, endStream: boolean): void {
+    const block = this.#encoder.encode(requestHeaderList(request));
     // The block and its CONTINUATION frames, back to back in one write: nothing may come between them.
     const size = this.#maxFrameSize;
     const frames = Math.max(1, Math.ceil(block.length / size));
@@ -919,52 +836,4 @@ function unpadded(frame: Frame): Uint8Array {
     throw new ConnectionError(ErrorCode.ProtocolError, "padding as long as the frame");
   }
   return frame.payload.subarray(1, frame.payload.length - padding);
-}
-
-/** A response head from a decoded header list, checked as RFC 9113 (section 8.3.2) requires. */
-function responseHead(fields: [string, string][]): ResponseHead {
-  let status: string | null = null;
-  const regular: [string, string][] = [];
-  for (const [name, value] of fields) {
-    if (name.startsWith(":")) {
-      if (name !== ":status" || status !== null || regular.length > 0) {
-        throw new StreamError(
-          ErrorCode.ProtocolError,
-          `the pseudo-header ${JSON.stringify(name.slice(0, 40))} in a response`,
-        );
-      }
-      if (!/^[1-5]\d\d$/.test(value) || value === "101") {
-        throw new StreamError(ErrorCode.ProtocolError, `status ${JSON.stringify(value.slice(0, 40))}`);
-      }
-      status = value;
-    } else {
-      checkField(name, value, false);
-      regular.push([name, value]);
-    }
-  }
-  if (status === null) throw new StreamError(ErrorCode.ProtocolError, "a response without :status");
-  return { status: Number(status), statusText: "", fields: regular, closes: false };
-}
-
-function checkField(name: string, value: string, trailer: boolean): void {
-  if (!FIELD_NAME.test(name) || CONNECTION_SPECIFIC.has(name) || (trailer && name.startsWith(":"))) {
-    throw new StreamError(ErrorCode.ProtocolError, `the field ${JSON.stringify(name.slice(0, 40))}`);
-  }
-  if (!FIELD_VALUE.test(value)) throw new StreamError(ErrorCode.ProtocolError, `a malformed value of ${name}`);
-}
-
-/** The response's Content-Length, or null; a malformed or conflicting one is a stream error. */
-function contentLength(head: ResponseHead): number | null {
-  let length: string | null = null;
-  for (const [name, value] of head.fields) {
-    if (name !== "content-length") continue;
-    for (const part of value.split(",")) {
-      const trimmed = part.trim();
-      if (!/^\d{1,15}$/.test(trimmed) || (length !== null && length !== trimmed)) {
-        throw new StreamError(ErrorCode.ProtocolError, `Content-Length ${JSON.stringify(value.slice(0, 40))}`);
-      }
-      length = trimmed;
-    }
-  }
-  return length === null ? null : Number(length);
 }
