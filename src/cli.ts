@@ -327,7 +327,9 @@ async function get(invocation: Invocation): Promise<void> {
   const { pins, output, host } = invocation;
   const clientCertificate = await readClientCertificate(invocation.clientCertificate);
   const onConnection = (tls: TlsConnection, connected: string, port: number) =>
-    console.error(`pinned-fetch: connected to ${bracketed(connected)}:${port}: ${describeTls(tls)}`);
+    console.error(
+      `pinned-fetch: connected to ${bracketed(connected)}:${port}: ${describeTls(tls)}, ${tls.alpn === "h2" ? "HTTP/2" : "HTTP/1.1"}`,
+    );
   const fetch = observedPinnedFetch(
     {
       pins,

@@ -343,11 +343,11 @@ describe.each(Object.keys(RUNTIMES))("in %s", (runtime) => {
   );
 
   it(
-    "get -v: prints each connection's key exchange on stderr, post-quantum unless --no-post-quantum",
+    "get -v: prints each connection's key exchange and HTTP version on stderr, post-quantum unless --no-post-quantum",
     { timeout: TEST_TIMEOUT },
     async () => {
       const args = ["get", url(good), "--pin", pinOf(pki.leaf), ...trusted()];
-      const connected = `pinned-fetch: connected to localhost:${good.port}: TLSv1.3, key exchange X25519\n`;
+      const connected = `pinned-fetch: connected to localhost:${good.port}: TLSv1.3, key exchange X25519, HTTP/1.1\n`;
       expect(await cli([...args, "-v"])).toEqual({ status: 0, stdout: BODY, stderr: connected });
       expect(await cli([...args, "--verbose", "--no-post-quantum"])).toEqual({
         status: 0,
@@ -358,7 +358,7 @@ describe.each(Object.keys(RUNTIMES))("in %s", (runtime) => {
       expect(hybrid.status).toBe(0);
       expect(JSON.parse(hybrid.stdout)).toEqual({ keyExchange: "X25519MLKEM768", protocol: "TLSv1.3" });
       expect(hybrid.stderr).toBe(
-        `pinned-fetch: connected to localhost:${hybridOnly.port}: TLSv1.3, key exchange X25519MLKEM768 (post-quantum)\n`,
+        `pinned-fetch: connected to localhost:${hybridOnly.port}: TLSv1.3, key exchange X25519MLKEM768 (post-quantum), HTTP/1.1\n`,
       );
     },
   );
