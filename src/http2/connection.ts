@@ -41,6 +41,11 @@ const BODY_TIMEOUT = 300_000;
 const MAX_CONTROL_BACKLOG = 10_000;
 /** Room for the frame headers and indexing of a header block, beyond maxHeaderSize of decoded fields. */
 const HEADER_BLOCK_SLACK = 16 * 1024;
+/**
+ * How long a server may take to send its SETTINGS, the first frame it owes: until they come, requests to its
+ * origin wait for this connection, so a server that never sends them must not hold them for ever.
+ */
+const SETTINGS_TIMEOUT = 10_000;
 /** Streams at once where the server's SETTINGS set no limit (RFC 9113's default is none): Go's client's cap. */
 const ASSUMED_MAX_STREAMS = 100;
 const EMPTY = new Uint8Array(0);
@@ -69,6 +74,7 @@ export class Http2Connection {
   #waits = 0;
   /** The server's settings, and whether its first SETTINGS frame has come. */
   #settled = false;
+  #settingsTimer: ReturnType<typeof setTimeout>;
   #maxStreams = ASSUMED_MAX_STREAMS;
   #initialSendWindow = DEFAULT_WINDOW;
   #maxFrameSize = DEFAULT_MAX_FRAME_SIZE;
@@ -104,6 +110,17 @@ export class Http2Connection {
       ]),
     );
     this.#send(uint32Frame(FrameType.WindowUpdate, 0, CONNECTION_WINDOW - DEFAULT_WINDOW));
+    this.#settingsTimer = setTimeout(
+      () =>
+        this.#protocolError(
+          new ConnectionError(
+            ErrorCode.ProtocolError,
+            `no SETTINGS within ${SETTINGS_TIMEOUT / 1000} s of the preface`,
+          ),
+        ),
+      SETTINGS_TIMEOUT,
+    );
+    runtime.unrefTimer(this.#settingsTimer);
     void this.#readFrames(tls.readable.getReader());
   }
 
@@ -648,6 +665,7 @@ export class Http2Connection {
     }
     this.#sendControl(new Uint8Array([0, 0, 0, FrameType.Settings, Flag.Ack, 0, 0, 0, 0]));
     this.#settled = true;
+    clearTimeout(this.#settingsTimer);
     this.onCapacity();
   }
 
@@ -787,6 +805,7 @@ export class Http2Connection {
   }
 
   #failStreams(error: (stream: Stream) => unknown): void {
+    clearTimeout(this.#settingsTimer);
     for (const stream of [...this.#streams.values()]) {
       stream.localEnded = true;
       this.#failStream(stream, error(stream));
