@@ -126,7 +126,7 @@ export function readUint32(bytes: Uint8Array, at: number): number {
   return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
-export function writeUint32(into: Uint8Array, at: number, value: number): void {
+function writeUint32(into: Uint8Array, at: number, value: number): void {
   into[at] = value >>> 24;
   into[at + 1] = (value >>> 16) & 0xff;
   into[at + 2] = (value >>> 8) & 0xff;
