@@ -210,11 +210,12 @@ export function observedPinnedFetch(
         connections.release(connection, reusable);
       };
       const progress: ExchangeProgress = { answered: false, unprocessed: false };
+      const closures = connections.closures;
       try {
         const outgoing = { method, target: `${url.pathname}${url.search}`, fields, body };
         return responseOf(await connection.exchange(outgoing, signal, release, bodySignal, progress), redirect);
       } catch (error) {
-        const closedByUs = !connections.holds(connection);
+        const closedByUs = connections.closures !== closures;
         const attempt = { method, body, error, reused, closedByUs, ...progress };
         release(false);
         if (signal?.aborted && error === signal.reason) throw error;

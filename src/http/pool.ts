@@ -74,6 +74,7 @@ export class Pool<C extends PooledConnection> {
   readonly #multiplexing: boolean;
   readonly #origins = new Map<string, Origin<C>>();
   readonly #leases = new Map<C, Lease<C>>();
+  #closures = 0;
 
   constructor(runtime: Runtime, limit: number, multiplexing: boolean) {
     this.#runtime = runtime;
@@ -142,14 +143,14 @@ export class Pool<C extends PooledConnection> {
     if (lease.exchanges === 0 && !lease.retired) this.#idle(lease);
   }
 
-  /** Whether `connection` is in use and not closed by close() since. */
-  holds(connection: C): boolean {
-    const lease = this.#leases.get(connection);
-    return lease !== undefined && lease.exchanges > 0 && lease.origin === this.#origins.get(lease.origin.key);
+  /** How many times close() has run: a request whose connection it took sees the count change. */
+  get closures(): number {
+    return this.#closures;
   }
 
   /** Closes every connection, idle or busy, and turns away every waiting request. */
   async close(): Promise<void> {
+    this.#closures++;
     const all: C[] = [];
     for (const origin of this.#origins.values()) {
       for (const lease of origin.leases) {

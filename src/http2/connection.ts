@@ -614,8 +614,13 @@ export class Http2Connection {
     if (!stream) return;
     const code = readUint32(frame.payload, 0);
     stream.localEnded = true; // It must not send on a reset stream, RST_STREAM included.
-    if (code === ErrorCode.NoError && stream.remoteEnded) {
-      // The response is complete, and the server wants no more of the request (RFC 9113, section 8.1).
+    const truncated = stream.contentLength !== null && stream.received !== stream.contentLength && !stream.bodiless;
+    if (code === ErrorCode.NoError && stream.head !== null && !truncated) {
+      // The response is complete, and the server wants no more of the request (RFC 9113, section 8.1). Node's
+      // server sends it in place of END_STREAM at times; as curl and Node's client do, it ends the body then,
+      // unless the body is shorter than its Content-Length.
+      stream.remoteEnded = true;
+      stream.readerWakes();
       return this.#stopSending(stream);
     }
     stream.progress.unprocessed = code === ErrorCode.RefusedStream && !stream.progress.answered;
