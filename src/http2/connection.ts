@@ -46,6 +46,8 @@ const HEADER_BLOCK_SLACK = 16 * 1024;
  * origin wait for this connection, so a server that never sends them must not hold them for ever.
  */
 const SETTINGS_TIMEOUT = 10_000;
+/** How long the last frames may take to be written when the connection closes, as TLS's close_notify. */
+const CLOSE_GRACE = 1_000;
 /** Streams at once where the server's SETTINGS set no limit (RFC 9113's default is none): Go's client's cap. */
 const ASSUMED_MAX_STREAMS = 100;
 const EMPTY = new Uint8Array(0);
@@ -91,6 +93,9 @@ export class Http2Connection {
   #outgoing: Uint8Array[] = [];
   #outgoingSize = 0;
   #flushing: Promise<void> | null = null;
+  /** The write of the last batch: the writes before it are done when it is. */
+  #lastWrite: Promise<void> = Promise.resolve();
+  #closing: Promise<void> | null = null;
   #controlBacklog = 0;
   /** Streams waiting for the connection's send window to open. */
   readonly #windowWaiters = new Set<Stream>();
@@ -159,25 +164,44 @@ export class Http2Connection {
     this.#tls.shrink();
   }
 
-  /** Says GOAWAY, lets what is queued go out, then closes TLS; streams still open fail. */
-  async close(): Promise<void> {
-    if (this.#failure === null) {
-      this.#failure = new PinnedFetchError(
+  /** Says GOAWAY, fails the streams still open, and closes once what is queued has gone out. */
+  close(): Promise<void> {
+    return this.#stop(
+      new PinnedFetchError(
         "ERR_CONNECT",
         `fetch.close() closed the connection to ${this.#tls.host} while the request was in flight.`,
-      );
-      this.#send(goAwayFrame(0, ErrorCode.NoError));
-      this.#failStreams(() => this.#failure);
-    }
-    await this.#flushing?.catch(() => {});
-    await this.#tls.close();
+      ),
+    );
   }
 
-  /** Closes at once. */
+  /** As close(), without waiting for it. */
   destroy(): void {
-    this.#failure ??= new PinnedFetchError("ERR_CONNECT", `The connection to ${this.#tls.host} was closed.`);
-    this.#failStreams(() => this.#failure);
-    this.#tls.destroy();
+    void this.#stop(new PinnedFetchError("ERR_CONNECT", `The connection to ${this.#tls.host} was closed.`));
+  }
+
+  /** Ends the connection with `failure`, unless it failed already; the last frames go out first. */
+  #stop(failure: PinnedFetchError): Promise<void> {
+    if (this.#failure === null) {
+      this.#failure = failure;
+      this.#send(goAwayFrame(0, ErrorCode.NoError));
+      this.#failStreams(() => failure);
+    }
+    return (this.#closing ??= this.#closeAfterWrites());
+  }
+
+  /**
+   * Closes TLS once the frames queued last (a GOAWAY, RST_STREAM, a SETTINGS acknowledgement) are written, or
+   * after CLOSE_GRACE if the server does not read them.
+   */
+  async #closeAfterWrites(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_GRACE);
+      this.#runtime.unrefTimer(timer);
+    });
+    await Promise.race([(this.#flushing ?? this.#lastWrite).catch(() => {}), grace]);
+    clearTimeout(timer);
+    await this.#tls.close();
   }
 
   /**
@@ -381,7 +405,7 @@ export class Http2Connection {
           at += piece.length;
         }
       }
-      return this.#writer.write(bytes);
+      return (this.#lastWrite = this.#writer.write(bytes));
     });
     // Whoever does not wait for the write learns of a failure from the connection instead.
     this.#flushing.catch(() => {});
@@ -834,7 +858,7 @@ export class Http2Connection {
     this.#failure = failure;
     this.#send(goAwayFrame(0, error.code));
     this.#failStreams(() => failure);
-    void this.close();
+    this.destroy();
   }
 
   /** The connection ended (`error`: how, or null for the server's close_notify): streams still open fail. */
