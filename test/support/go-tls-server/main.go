@@ -2,7 +2,8 @@
 // groups given, for the tests and the benchmark: Go offers X25519MLKEM768 on its
 // own, unlike Node 20's OpenSSL 3.0. Started by ../go-tls-server.ts, which gives
 // the certificate chain and key as PEM in CERT_PEM and KEY_PEM, the groups
-// as arguments, and NO_TICKETS=1 for no session resumption. It prints its port, answers every request with the group and
+// as arguments, NO_TICKETS=1 for no session resumption, and H2=1 to offer h2
+// (net/http's own HTTP/2 server) before http/1.1. It prints its port, answers every request with the group and
 // protocol its connection negotiated, and exits when its stdin closes.
 package main
 
@@ -46,6 +47,9 @@ func main() {
 		NextProtos:             []string{"http/1.1"},
 		SessionTicketsDisabled: os.Getenv("NO_TICKETS") == "1",
 	}
+	if os.Getenv("H2") == "1" {
+		config.NextProtos = []string{"h2", "http/1.1"}
+	}
 	for _, name := range os.Args[1:] {
 		id, known := groups[name]
 		if !known {
@@ -64,6 +68,12 @@ func main() {
 	}()
 	// Handshakes the tests make fail on purpose are not worth a line of output.
 	server := &http.Server{Handler: http.HandlerFunc(answer), ErrorLog: log.New(io.Discard, "", 0)}
+	if os.Getenv("H2") == "1" {
+		// net/http's Serve speaks HTTP/2 on each *tls.Conn that negotiated h2.
+		server.Protocols = new(http.Protocols)
+		server.Protocols.SetHTTP1(true)
+		server.Protocols.SetHTTP2(true)
+	}
 	fail(server.Serve(listener))
 }
 
@@ -84,6 +94,7 @@ func answer(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]string{
 		"keyExchange": nameOf(r.TLS.CurveID),
 		"protocol":    map[uint16]string{tls.VersionTLS12: "TLSv1.2", tls.VersionTLS13: "TLSv1.3"}[r.TLS.Version],
+		"http":        r.Proto,
 	})
 }
 
