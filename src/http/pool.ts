@@ -187,9 +187,11 @@ export class Pool<C extends PooledConnection> {
       const lease = origin.leases[at]!;
       if (lease.retired) continue;
       const connection = lease.connection;
-      if (!connection.open) {
+      // Only an idle connection is judged here: a busy HTTP/1.1 one has its answer's bytes waiting, which is no
+      // reason to close it; it is judged when released.
+      if (lease.exchanges === 0 && !connection.open) {
         lease.retired = true;
-        if (lease.exchanges === 0) this.#drop(lease);
+        this.#drop(lease);
         continue;
       }
       if (lease.exchanges >= connection.streamLimit) continue;
