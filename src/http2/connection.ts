@@ -650,8 +650,9 @@ export class Http2Connection {
       stream.readerWakes();
       return this.#stopSending(stream);
     }
+    // REFUSED_STREAM alone says the server did not process it; any other reset is its answer to the request.
     stream.progress.unprocessed = code === ErrorCode.RefusedStream && !stream.progress.answered;
-    stream.progress.answered ||= stream.head !== null;
+    stream.progress.answered ||= code !== ErrorCode.RefusedStream;
     this.#failStream(
       stream,
       new PinnedFetchError(

@@ -3,7 +3,8 @@
 // own, unlike Node 20's OpenSSL 3.0. Started by ../go-tls-server.ts, which gives
 // the certificate chain and key as PEM in CERT_PEM and KEY_PEM, the groups
 // as arguments, NO_TICKETS=1 for no session resumption, and H2=1 to offer h2
-// (net/http's own HTTP/2 server) before http/1.1. It prints its port, answers every request with the group and
+// (net/http's own HTTP/2 server) before http/1.1. Every response names the
+// HTTP version of its request in x-http-version. It prints its port, answers every request with the group and
 // protocol its connection negotiated, and exits when its stdin closes.
 package main
 
@@ -80,6 +81,7 @@ func main() {
 // GET /bytes/N answers N bytes (the benchmark's response); anything else the connection's TLS parameters as JSON.
 func answer(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-key-exchange", nameOf(r.TLS.CurveID))
+	w.Header().Set("x-http-version", r.Proto)
 	if size, found := strings.CutPrefix(r.URL.Path, "/bytes/"); found {
 		n, err := strconv.Atoi(size)
 		if err != nil || n < 0 || n > 1<<26 {
@@ -94,7 +96,6 @@ func answer(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]string{
 		"keyExchange": nameOf(r.TLS.CurveID),
 		"protocol":    map[uint16]string{tls.VersionTLS12: "TLSv1.2", tls.VersionTLS13: "TLSv1.3"}[r.TLS.Version],
-		"http":        r.Proto,
 	})
 }
 
