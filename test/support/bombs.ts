@@ -3,9 +3,10 @@
 // applied, in whatever size the request asks for. Each body is made once, by
 // node:zlib compressing in streaming fashion, and kept.
 import { randomBytes } from "node:crypto";
-import type { TLSSocket } from "node:tls";
+import type { Writable } from "node:stream";
 import { constants, createBrotliCompress, createDeflate, createDeflateRaw, createGzip } from "node:zlib";
 
+import { type Http2TestServer, startHttp2Server } from "./http2-twins.js";
 import { type ServerOptions, startTlsServer, type TestServer } from "./servers.js";
 
 const PIECE = 1024 * 1024;
@@ -59,14 +60,9 @@ export function prepare(...targets: string[]): void {
 export function startDecodingServer(options: ServerOptions): Promise<TestServer> {
   const server = startTlsServer(options, (socket) =>
     socket.once("data", async (request: Buffer) => {
-      const requested = request.toString("latin1").split(" ", 2)[1] ?? "";
-      // `/cut/…`: the first half of the encoded body, framed as the whole body: a stream the server cut short.
-      const cut = requested.startsWith("/cut/");
-      const target = cut ? requested.slice("/cut".length) : requested;
-      const encoded = await encodedBody(target);
-      if (!encoded) return void socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-      const body = cut ? encoded.subarray(0, encoded.length >> 1) : encoded;
-      const codings = target.split("/")[3]!.replaceAll("raw-deflate", "deflate").replaceAll(",", ", ");
+      const answer = await answerTo(request.toString("latin1").split(" ", 2)[1] ?? "");
+      if (!answer) return void socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+      const { body, codings } = answer;
       socket.write(
         `HTTP/1.1 200 OK\r\ncontent-encoding: ${codings}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`,
       );
@@ -76,8 +72,35 @@ export function startDecodingServer(options: ServerOptions): Promise<TestServer>
   return server;
 }
 
-/** Writes `body` as the peer reads it, a piece at a time, counting each piece once the network took it. */
-function send(socket: TLSSocket, body: Buffer, stats: TestServer): void {
+/** The body for a request target, and its Content-Encoding; undefined for a target that names none. */
+async function answerTo(requested: string): Promise<{ body: Buffer; codings: string } | undefined> {
+  // `/cut/…`: the first half of the encoded body, framed as the whole body: a stream the server cut short.
+  const cut = requested.startsWith("/cut/");
+  const target = cut ? requested.slice("/cut".length) : requested;
+  const encoded = await encodedBody(target);
+  if (!encoded) return undefined;
+  const body = cut ? encoded.subarray(0, encoded.length >> 1) : encoded;
+  return { body, codings: target.split("/")[3]!.replaceAll("raw-deflate", "deflate").replaceAll(",", ", ") };
+}
+
+/** The decoding server's HTTP/2 twin: the same bodies, one stream each, and the connection kept. */
+export function startHttp2DecodingServer(options: ServerOptions): Promise<Http2TestServer> {
+  return startHttp2Server(options, async (request, response, stats) => {
+    request.resume();
+    const answer = await answerTo(request.url);
+    if (!answer) return void response.writeHead(404, { "content-length": "0" }).end();
+    const { body, codings } = answer;
+    response.writeHead(200, { "content-encoding": codings, "content-length": String(body.length) });
+    // What the stream takes waits for the client's flow-control window, so its callbacks count what went out.
+    send(response.stream, body, stats);
+  });
+}
+
+/**
+ * Writes `body` as the peer reads it, a piece at a time, counting each piece
+ * once the network took it. `socket`: a TLS socket, or an HTTP/2 stream.
+ */
+function send(socket: Writable, body: Buffer, stats: TestServer): void {
   let at = 0;
   const next = () => {
     while (at < body.length && !socket.destroyed) {

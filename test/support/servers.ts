@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import { constants, createHash, X509Certificate } from "node:crypto";
 import { once } from "node:events";
 import { type IncomingMessage, type ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { createServer as createHttpsServer, type Server } from "node:https";
 import {
   type AddressInfo,
@@ -402,9 +403,13 @@ const closingOnNextRequest = new WeakSet<object>();
  * `/interim`: 100 and 103 before the answer; `/not-modified`: 304; `/stall`: no
  * answer ever; `/once`: an answer, after which the connection is kept alive
  * but closed, unanswered, at its next request (as a server whose keep-alive
- * timeout has just passed).
+ * timeout has just passed; over HTTP/2, where `request.socket` stands for
+ * the stream, `/once` never closes).
  */
-function route(request: IncomingMessage, response: ServerResponse): void {
+export function route(
+  request: IncomingMessage | Http2ServerRequest,
+  response: ServerResponse | Http2ServerResponse,
+): void {
   const url = new URL(request.url ?? "/", "https://test");
   if (closingOnNextRequest.has(request.socket)) {
     request.socket.destroy();
@@ -431,8 +436,10 @@ function route(request: IncomingMessage, response: ServerResponse): void {
     response.writeHead(200, { "content-type": "text/plain", "content-length": "19" }).end(HELLO);
   } else if (url.pathname === "/chunked") {
     response.writeHead(200, { "content-type": "text/plain" });
-    response.write("one,");
-    response.write("two,");
+    // Either kind of response is a writable stream; their own write signatures do not unite.
+    const body: NodeJS.WritableStream = response;
+    body.write("one,");
+    body.write("two,");
     setTimeout(() => response.end("three"), 5);
   } else if (url.pathname === "/echo") {
     const parts: Buffer[] = [];
