@@ -1,10 +1,12 @@
 // Every conformance scenario, in the order they run. Written once; run by
 // vitest in Node (test/conformance.test.ts) and by harness/run.ts in Node's LTS line,
-// Deno and Bun.
+// Deno and Bun. The groups about HTTP run twice: over HTTP/1.1, then over HTTP/2
+// against h2-only twins of their servers (harness/http2.ts).
 import { bodies } from "./bodies.js";
 import { certificates } from "./certificates.js";
 import { clientCertificates } from "./client-certificates.js";
 import type { Group } from "./harness/check.js";
+import { overHttp2 } from "./harness/http2.js";
 import { config } from "./config.js";
 import { decoding } from "./decoding.js";
 import { framing } from "./framing.js";
@@ -35,11 +37,17 @@ export const groups: Group[] = [
   trust,
   tooling,
   http,
+  overHttp2(http),
   spellings,
+  overHttp2(spellings),
   bodies,
+  overHttp2(bodies),
   redirects,
+  overHttp2(redirects),
   proxies,
   pool,
+  // One stream at a time: requests queue for connections, as they do over HTTP/1.1.
+  overHttp2(pool, { tls13: "tls13OneStream" }),
   libraries,
   tls,
   keyExchange,
@@ -49,7 +57,9 @@ export const groups: Group[] = [
   cancellation,
   framing,
   limits,
+  overHttp2(limits),
   decoding,
+  overHttp2(decoding),
   runtime,
   websocket,
   websocketServers,

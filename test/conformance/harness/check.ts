@@ -13,6 +13,8 @@ export interface Scenario {
   run(fixture: Fixture): Promise<void> | void;
   /** Milliseconds the scenario may take, for one whose size the fixture sets; the harness's default otherwise. */
   timeout?(fixture: Fixture): number;
+  /** Why the scenario means nothing over HTTP/2, in a group that runs over both (harness/http2.ts): it runs over HTTP/1.1 only. */
+  http1Only?: string;
 }
 
 export interface Group {

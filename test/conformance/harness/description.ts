@@ -81,6 +81,25 @@ const SERVERS = [
 export type ServerName = (typeof SERVERS)[number];
 
 /**
+ * The HTTP/2 twins of servers: node:http2's secure server, h2 only, with the same certificate and the same routes
+ * (`raw`'s twin: only those that mean something over h2); `tls13OneStream`: tls13's, allowing one stream at a time
+ * (SETTINGS_MAX_CONCURRENT_STREAMS 1), so that requests queue as for HTTP/1.1 connections. The HTTP groups run
+ * against them a second time (harness/http2.ts).
+ */
+export const HTTP2_TWINS = [
+  "tls13",
+  "tls12",
+  "names",
+  "impostor13",
+  "impostor12",
+  "tampered",
+  "raw",
+  "decoding",
+  "tls13OneStream",
+] as const;
+export type Http2TwinName = (typeof HTTP2_TWINS)[number];
+
+/**
  * The key-exchange scenarios' servers: Node 20's own TLS (OpenSSL 3.0, classical groups only), Go's crypto/tls
  * accepting X25519MLKEM768 alone, and `Deno.serve` and `Bun.serve` as the runtimes configure them. Each is behind a
  * relay that observes its handshakes, and starts at its first use (see `Fixture.keyExchangeServer`).
@@ -165,6 +184,8 @@ export interface FixtureDescription {
   mazes: { root: string; ports: Record<MazeName, number>; says: Record<MazeName, string> };
   /** The `hostile` server's recorded connections, and how many cases to run, from which seed. */
   hostile: HostileDescription;
+  /** The ports of the HTTP/2 twins; GET /http2-stats on the control server answers all their counters. */
+  http2Twins: Record<Http2TwinName, number>;
 }
 
 /**
@@ -174,7 +195,7 @@ export interface FixtureDescription {
  */
 export const CLIENT_HOSTS = ["client.test", "a.client.test", "b.client.test", "a.b.client.test", "other.test"] as const;
 
-interface ServerStats {
+export interface ServerStats {
   connections: number;
   open: number;
   receivedBytes: number;
@@ -192,11 +213,17 @@ interface ServerStats {
   websockets?: WebSocketRecord[];
   /** The hostile server only: what the client of its last WebSocket connection sent. */
   webSocket?: WebSocketLog;
+  /** HTTP/2 twins only: sessions, streams the client reset, and handshakes refused because h2 was not offered. */
+  sessions?: number;
+  resets?: number;
+  alpnRefusals?: number;
 }
 
 export interface Fixture extends FixtureDescription {
   /** The runtime the scenarios run in, as the harness started it. */
   runtime: RuntimeName;
+  /** What the HTTP servers in `ports` speak: "h2" in a group's run over HTTP/2, whose ports are the twins'. */
+  protocol: "http/1.1" | "h2";
   stats(server: ServerName): Promise<ServerStats>;
   /** A client certificate and key for the `clientAuth*` servers (made in the background: the first call may wait). */
   clientIdentity(name: ClientIdentityName): Promise<ClientIdentityFiles>;
@@ -212,6 +239,7 @@ export function fixtureOf(description: FixtureDescription, runtime: RuntimeName)
   return {
     ...description,
     runtime,
+    protocol: "http/1.1",
     async stats(server) {
       const response = await fetch(`${description.control}/stats/${server}`);
       if (!response.ok) throw new Error(`no stats for ${server}: ${response.status}`);

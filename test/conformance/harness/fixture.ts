@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 
-import { prepare, startDecodingServer } from "../../support/bombs.js";
+import { prepare, startDecodingServer, startHttp2DecodingServer } from "../../support/bombs.js";
 import { bombPath } from "../../support/content.js";
 import { buildMazes, MAZES, type MazeName } from "../../support/hostile/chains.js";
 import { startHostileServer } from "../../support/hostile/server.js";
@@ -23,6 +23,7 @@ import {
 } from "../../support/pki.js";
 import { createClientPki } from "../../support/client-pki.js";
 import { startGoTlsServer } from "../../support/go-tls-server.js";
+import { type Http2TestServer, RAW_TWIN, startHttp2Server } from "../../support/http2-twins.js";
 import { startProxy } from "../../support/proxy.js";
 import { startServe } from "../../support/serve.js";
 import { onDemandWebSocketServers } from "../../support/websocket-libraries.js";
@@ -45,6 +46,8 @@ import {
   CLIENT_IDENTITIES,
   type ClientIdentityName,
   type FixtureDescription,
+  HTTP2_TWINS,
+  type Http2TwinName,
   KEY_EXCHANGE_SERVERS,
   type KeyExchangeServerName,
   PROXY_CREDENTIALS,
@@ -179,6 +182,7 @@ export async function startFixture(): Promise<RunningFixture> {
   // A leaf the root issued directly: a verified path with no intermediate.
   const rootIssuedLeaf = await issue({ ...localhostLeaf, issuer: pki.root });
   const impostor = { chain: [pki.otherLeaf, pki.otherIntermediate], key: pki.otherLeaf };
+  const tampered = { chain: [withAlteredSignature(pki.leaf), pki.intermediate], key: pki.leaf };
   const appended = { chain: [pki.otherLeaf, pki.otherIntermediate, pki.intermediate], key: pki.otherLeaf };
   const only = (version: "TLSv1.3" | "TLSv1.2") => ({ minVersion: version, maxVersion: version });
   const clientHosts = await issue({ commonName: "client.test", dnsNames: [...CLIENT_HOSTS], issuer: pki.intermediate });
@@ -219,7 +223,7 @@ export async function startFixture(): Promise<RunningFixture> {
     p384: await startHttpsServer({ chain: [p384Leaf, p384Intermediate], key: p384Leaf }),
     ed25519: await startHttpsServer({ chain: [ed25519Leaf, pki.intermediate], key: ed25519Leaf, ...only("TLSv1.3") }),
     forged: await startHttpsServer({ chain: [forgedLeaf, pki.intermediate], key: forgedLeaf }),
-    tampered: await startHttpsServer({ chain: [withAlteredSignature(pki.leaf), pki.intermediate], key: pki.leaf }),
+    tampered: await startHttpsServer(tampered),
     selfSignedCa: await startHttpsServer({ chain: [selfSigned], key: selfSigned }),
     nameConstrained: await startHttpsServer(await misissued({}, { permittedNames: ["allowed.example"] })),
     notCa: await startHttpsServer(await misissued({}, { ca: false, extendedKeyUsage: [] })),
@@ -283,6 +287,21 @@ export async function startFixture(): Promise<RunningFixture> {
     websocketRaw: await startRawWebSocketServer(good),
   };
 
+  // The HTTP/2 twins of the servers that the HTTP groups use, for their runs over HTTP/2 (harness/http2.ts).
+  const http2Twins: Record<Http2TwinName, Http2TestServer> = {
+    tls13: await startHttp2Server({ ...good, ...only("TLSv1.3") }),
+    tls12: await startHttp2Server({ ...good, ...only("TLSv1.2") }),
+    names: await startHttp2Server({ chain: [names, pki.intermediate], key: names }),
+    impostor13: await startHttp2Server({ ...impostor, ...only("TLSv1.3") }),
+    impostor12: await startHttp2Server({ ...impostor, ...only("TLSv1.2") }),
+    tampered: await startHttp2Server(tampered),
+    raw: await startHttp2Server(good, RAW_TWIN),
+    decoding: await startHttp2DecodingServer(good),
+    tls13OneStream: await startHttp2Server({ ...good, ...only("TLSv1.3"), settings: { maxConcurrentStreams: 1 } }),
+  };
+  const http2Stats = () =>
+    Object.fromEntries(HTTP2_TWINS.map((name) => [name, statsOf(http2Twins[name])])) as Record<Http2TwinName, object>;
+
   const keyExchangeServers = new Map<KeyExchangeServerName, Promise<KeyExchangeServer>>();
   const keyExchangeServer = (name: KeyExchangeServerName) => {
     if (!keyExchangeServers.has(name)) keyExchangeServers.set(name, startKeyExchangeServer(name, good));
@@ -311,8 +330,8 @@ export async function startFixture(): Promise<RunningFixture> {
         .then((files) => response.setHeader("content-type", "application/json").end(JSON.stringify(files)));
     }
     const server = kind === "stats" && Object.hasOwn(servers, name!) ? servers[name as ServerName] : undefined;
-    if (!server) return response.writeHead(404).end();
-    const { close: _, port: __, ...stats } = server;
+    const stats = kind === "http2-stats" ? http2Stats() : server && statsOf(server);
+    if (!stats) return response.writeHead(404).end();
     response
       .setHeader("content-type", "application/json")
       .end(JSON.stringify(stats, (key, value) => (key === "recorded" ? undefined : value)));
@@ -354,6 +373,10 @@ export async function startFixture(): Promise<RunningFixture> {
       only: process.env.PF_HOSTILE_ONLY ?? null,
       recorded: hostile.recorded,
     },
+    http2Twins: Object.fromEntries(HTTP2_TWINS.map((name) => [name, http2Twins[name].port])) as Record<
+      Http2TwinName,
+      number
+    >,
   };
   return {
     description,
@@ -361,7 +384,9 @@ export async function startFixture(): Promise<RunningFixture> {
       control.closeAllConnections();
       await Promise.all([
         new Promise((resolve) => control.close(resolve)),
-        ...[...Object.values(servers), ...Object.values(mazeServers)].map((server) => server.close()),
+        ...[...Object.values(servers), ...Object.values(mazeServers), ...Object.values(http2Twins)].map((server) =>
+          server.close(),
+        ),
         websocketServers.close(),
         ...[...keyExchangeServers.values()].map((started) =>
           started.then(
@@ -395,6 +420,12 @@ async function startKeyExchangeServer(
         : await startServe(name === "denoServe" ? "deno" : "bun", tls);
   const relay = await startObservingRelay(server.port);
   return { relay, close: async () => void (await Promise.all([relay.close(), server.close()])) };
+}
+
+/** A server's counters, as the control server answers them. */
+function statsOf(server: TestServer): object {
+  const { close: _, port: __, ...stats } = server;
+  return stats;
 }
 
 /** Writes SOURCE_BYTES as fast as the peer reads them, counting what the network took. */
