@@ -1,6 +1,7 @@
 // What a server can make the client hold, and what a failed request does
 // with its body: the size limits as options, bytes sent on an idle pooled
-// connection, and a body stream that a failed request never reads.
+// connection, and a body stream that a failed request never reads. Run over
+// HTTP/1.1 and over HTTP/2 (harness/http2.ts).
 import { PinnedFetchError, createPinnedFetch } from "../../src/index.js";
 import {
   type Echo,
@@ -18,9 +19,16 @@ import type { Fixture } from "./harness/description.js";
 const raw = (fixture: Fixture, path: string) => `https://localhost:${fixture.ports.raw}${path}`;
 
 /** A response that passes with the default limits and fails with `option` set below what it needs. */
-function limited(what: string, path: string, option: "maxHeaderSize" | "maxChunkLineSize", size: number): Scenario {
+function limited(
+  what: string,
+  path: string,
+  option: "maxHeaderSize" | "maxChunkLineSize",
+  size: number,
+  http1Only?: string,
+): Scenario {
   return {
     name: `${what}: within the default limit, and ERR_HTTP naming ${option} below it`,
+    ...(http1Only && { http1Only }),
     run: async (fixture) => {
       await withFetch(local(fixture), async (fetch) => {
         assert.equal(await (await fetch(raw(fixture, path))).text(), "ok");
@@ -69,9 +77,16 @@ export const limits: Group = {
       16 * 1024,
     ),
     limited("10 KB of trailer fields", "/big-trailers", "maxHeaderSize", 4 * 1024),
-    limited("a 200-byte chunk-size line (extensions)", "/long-chunk-line", "maxChunkLineSize", 100),
+    limited(
+      "a 200-byte chunk-size line (extensions)",
+      "/long-chunk-line",
+      "maxChunkLineSize",
+      100,
+      "chunked framing is HTTP/1.1's",
+    ),
     {
       name: "maxHeaderSize and maxChunkLineSize must be positive whole numbers (ERR_CONFIG)",
+      http1Only: "makes no request",
       run: (fixture) => {
         for (const value of [0, -1, 1.5, Number.NaN, Infinity, "64"]) {
           for (const option of ["maxHeaderSize", "maxChunkLineSize"]) {
@@ -84,6 +99,7 @@ export const limits: Group = {
     },
     {
       name: "what a server sends on an idle pooled connection is not taken as the next response",
+      http1Only: "bytes on an idle HTTP/1.1 connection; over h2 every response is on its own stream",
       run: (fixture) =>
         withFetch(local(fixture), async (fetch) => {
           // The server answers, then sends a 408 on the idle connection 30 ms later.

@@ -1,5 +1,6 @@
 // Redirects as the fetch standard follows them, with every hop pinned by
-// its own host's rule and never leaving HTTPS.
+// its own host's rule and never leaving HTTPS. Run over HTTP/1.1 and over
+// HTTP/2 (harness/http2.ts).
 import { type PinnedFetchOptions } from "../../src/index.js";
 import { type Echo, type Group, HELLO, assert, local, rejection, withFetch } from "./harness/check.js";
 import type { Fixture, ServerName } from "./harness/description.js";

@@ -2,6 +2,8 @@
 // session is resumed only where the full pin decision that made it would be
 // made again: an impostor trusted through `ca` (a mis-issued or corporate CA)
 // sees no byte of a request, whatever the URL says or whatever came before.
+// Run over HTTP/1.1 and over HTTP/2 (harness/http2.ts): over h2, no byte of
+// the client preface either.
 import { type PinnedFetchOptions, createPinnedFetch } from "../../src/index.js";
 import { selectRuntime } from "../../src/runtime/index.js";
 import { openTls } from "../../src/connect-tls.js";
@@ -84,6 +86,7 @@ function everySpelling(
 /** Requests with a name that is no host fail with ERR_CONFIG before a connection is made, and say why. */
 const emptyLabels: Scenario = {
   name: "a host name with an empty label is ERR_CONFIG before any connection",
+  http1Only: "makes no connection",
   run: async (fixture) => {
     const before = await fixture.stats("impostor13");
     const fetch = createPinnedFetch({ ca: fixture.ca.otherRoot });
@@ -110,6 +113,7 @@ const emptyLabels: Scenario = {
 function noResumptionAcrossDecisions(impostor: ServerName): Scenario {
   return {
     name: `a session made unpinned on ${impostor} is not resumed under pins`,
+    http1Only: "opens TLS connections itself, without fetch, and writes HTTP/1.1 on them",
     run: async (fixture) => {
       const runtime = await selectRuntime(undefined);
       const trust = new TrustContext([fixture.ca.root, fixture.ca.otherRoot]);

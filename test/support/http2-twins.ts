@@ -29,10 +29,10 @@ export type Http2Handler = (request: Http2ServerRequest, response: Http2ServerRe
 
 /**
  * An HTTP/2 server on 127.0.0.1 whose streams get `handle` (the HTTPS servers'
- * routes by default), with node:http2's default settings or `settings`. `receivedBytes` counts what the network brought on
- * connections whose handshake completed (TLS records included: the decrypted
- * HTTP/2 frames are not visible to JavaScript), so it stays 0 for a client
- * that never finishes a handshake.
+ * routes by default), with node:http2's default settings or `settings`.
+ * `receivedBytes` counts the decrypted bytes of connections whose handshake
+ * completed (the TLS socket's `bytesRead`: the session reads the socket
+ * natively, so no 'data' event shows them).
  */
 export async function startHttp2Server(
   options: ServerOptions & { settings?: Settings },
