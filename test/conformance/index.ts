@@ -49,6 +49,7 @@ export const groups: Group[] = [
   // One stream at a time: requests queue for connections, as they do over HTTP/1.1.
   overHttp2(pool, { tls13: "tls13OneStream" }),
   libraries,
+  overHttp2(libraries),
   tls,
   keyExchange,
   clientCertificates,

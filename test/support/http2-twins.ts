@@ -86,11 +86,12 @@ export async function startHttp2Server(
 
 /**
  * The `raw` server's routes that mean something over HTTP/2, as h2 sends them:
- * a 100 KB header field, a thousand 100 Continue heads, 10 KB of trailers.
- * Every other path is a 404.
+ * a 100 KB header field, a thousand 100 Continue heads, 10 KB of trailers, no
+ * answer at all. Every other path is a 404.
  */
 export const RAW_TWIN: Http2Handler = (request, response) => {
   request.resume();
+  if (request.url === "/no-answer") return;
   if (request.url === "/big-head") {
     response.writeHead(200, { "x-big": "a".repeat(100_000), "content-length": "2" }).end("ok");
   } else if (request.url === "/interim-flood") {
