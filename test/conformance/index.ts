@@ -1,7 +1,7 @@
 // Every conformance scenario, in the order they run. Written once; run by
 // vitest in Node (test/conformance.test.ts) and by harness/run.ts in Node's LTS line,
-// Deno and Bun. The groups about HTTP run twice: over HTTP/1.1, then over HTTP/2
-// against h2-only twins of their servers (harness/http2.ts).
+// Deno and Bun. The groups about HTTP run twice: over HTTP/1.1, then at the end
+// over HTTP/2 against h2-only twins of their servers (harness/http2.ts).
 import { bodies } from "./bodies.js";
 import { certificates } from "./certificates.js";
 import { clientCertificates } from "./client-certificates.js";
@@ -37,19 +37,12 @@ export const groups: Group[] = [
   trust,
   tooling,
   http,
-  overHttp2(http),
   spellings,
-  overHttp2(spellings),
   bodies,
-  overHttp2(bodies),
   redirects,
-  overHttp2(redirects),
   proxies,
   pool,
-  // One stream at a time: requests queue for connections, as they do over HTTP/1.1.
-  overHttp2(pool, { tls13: "tls13OneStream" }),
   libraries,
-  overHttp2(libraries),
   tls,
   keyExchange,
   clientCertificates,
@@ -58,13 +51,15 @@ export const groups: Group[] = [
   cancellation,
   framing,
   limits,
-  overHttp2(limits),
   decoding,
-  overHttp2(decoding),
   runtime,
   websocket,
   websocketServers,
   hostile,
+  // The groups about HTTP again, over HTTP/2 against h2-only twins of their servers.
+  ...[http, spellings, bodies, redirects, libraries, limits, decoding].map((group) => overHttp2(group)),
+  // One stream at a time: requests queue for connections, as they do over HTTP/1.1.
+  overHttp2(pool, { tls13: "tls13OneStream" }),
 ];
 
 /** The groups named (all when none are): for running a few while working on them. */

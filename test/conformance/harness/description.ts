@@ -179,13 +179,13 @@ export interface FixtureDescription {
   unresolvable: string;
   /** Bytes the `source` server streams on each connection. */
   sourceBytes: number;
+  /** The ports of the HTTP/2 twins; GET /http2-stats on the control server answers all their counters. */
+  http2Twins: Record<Http2TwinName, number>;
   /** Servers whose chains are mazes for path building (test/support/hostile/chains.ts), the P-384 root (PEM) they
    * are built against, and what each one's error message says. */
   mazes: { root: string; ports: Record<MazeName, number>; says: Record<MazeName, string> };
   /** The `hostile` server's recorded connections, and how many cases to run, from which seed. */
   hostile: HostileDescription;
-  /** The ports of the HTTP/2 twins; GET /http2-stats on the control server answers all their counters. */
-  http2Twins: Record<Http2TwinName, number>;
 }
 
 /**
@@ -203,6 +203,10 @@ export interface ServerStats {
   handshakeFailures: number;
   resumed: number;
   sentBytes: number;
+  /** HTTP/2 twins only: sessions, streams the client reset, and handshakes refused because h2 was not offered. */
+  sessions?: number;
+  resets?: number;
+  alpnRefusals?: number;
   /** Proxies only: tunnels opened, and the target and Proxy-Authorization of the last CONNECT (null if none). */
   tunnels?: number;
   lastTarget?: string | null;
@@ -213,10 +217,6 @@ export interface ServerStats {
   websockets?: WebSocketRecord[];
   /** The hostile server only: what the client of its last WebSocket connection sent. */
   webSocket?: WebSocketLog;
-  /** HTTP/2 twins only: sessions, streams the client reset, and handshakes refused because h2 was not offered. */
-  sessions?: number;
-  resets?: number;
-  alpnRefusals?: number;
 }
 
 export interface Fixture extends FixtureDescription {

@@ -23,7 +23,6 @@ import {
 } from "../../support/pki.js";
 import { createClientPki } from "../../support/client-pki.js";
 import { startGoTlsServer } from "../../support/go-tls-server.js";
-import { type Http2TestServer, RAW_TWIN, startHttp2Server } from "../../support/http2-twins.js";
 import { startProxy } from "../../support/proxy.js";
 import { startServe } from "../../support/serve.js";
 import { onDemandWebSocketServers } from "../../support/websocket-libraries.js";
@@ -40,6 +39,7 @@ import {
   type TestServer,
 } from "../../support/servers.js";
 import { startRawWebSocketServer, startWsServer } from "../../support/websocket-servers.js";
+import { type Http2TestServer, RAW_TWIN, startHttp2Server } from "../../support/http2-twins.js";
 import {
   CERTIFICATES,
   CLIENT_HOSTS,
@@ -362,6 +362,10 @@ export async function startFixture(): Promise<RunningFixture> {
     expiredSelfSigned: { pem: expiredSelfSigned.certPem },
     unresolvable: `${"a".repeat(64)}.test`,
     sourceBytes: SOURCE_BYTES,
+    http2Twins: Object.fromEntries(HTTP2_TWINS.map((name) => [name, http2Twins[name].port])) as Record<
+      Http2TwinName,
+      number
+    >,
     mazes: {
       root: mazeRoot.certPem,
       ports: Object.fromEntries(MAZES.map((name) => [name, mazeServers[name].port])) as Record<MazeName, number>,
@@ -373,10 +377,6 @@ export async function startFixture(): Promise<RunningFixture> {
       only: process.env.PF_HOSTILE_ONLY ?? null,
       recorded: hostile.recorded,
     },
-    http2Twins: Object.fromEntries(HTTP2_TWINS.map((name) => [name, http2Twins[name].port])) as Record<
-      Http2TwinName,
-      number
-    >,
   };
   return {
     description,
