@@ -28,3 +28,29 @@ export const PING_PAYLOAD = "are you there?";
 export const FRAGMENTED_BINARY = Uint8Array.from({ length: 3_000 }, (_, index) => index % 251);
 /** What the raw WebSocket server's `/big` sends: one binary message of this many bytes. */
 export const RAW_BIG_MESSAGE = 2_048;
+
+// The HTTP/2 servers' pattern bodies, and the uploads they check: the byte at each offset is the offset modulo 251.
+
+/**
+ * The offset of the first byte of `chunk`, which starts at `offset` of a pattern body, that is not the pattern's, or
+ * -1 when all of them are.
+ */
+export function patternMismatch(chunk: Uint8Array, offset: number): number {
+  let expected = offset % 251;
+  for (let index = 0; index < chunk.length; index++) {
+    if (chunk[index] !== expected) return offset + index;
+    expected = expected === 250 ? 0 : expected + 1;
+  }
+  return -1;
+}
+
+/** `length` bytes of the pattern, from `offset`. */
+export function patternChunk(offset: number, length: number): Uint8Array<ArrayBuffer> {
+  const chunk = new Uint8Array(length);
+  let value = offset % 251;
+  for (let index = 0; index < length; index++) {
+    chunk[index] = value;
+    value = value === 250 ? 0 : value + 1;
+  }
+  return chunk;
+}

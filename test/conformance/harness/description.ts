@@ -7,6 +7,7 @@ import type { Handshake, Observation } from "../../support/wire-observer.js";
 import type { MazeName } from "../../support/hostile/chains.js";
 import type { HostileDescription, WebSocketLog } from "../../support/hostile/plan.js";
 import type { WebSocketRecord } from "../../support/websocket-servers.js";
+import type { Http2ServerStats } from "../../support/http2-servers.js";
 
 export const CERTIFICATES = [
   "leaf",
@@ -135,6 +136,18 @@ export interface WebSocketServerStats {
   upgrades?: Record<string, number>;
 }
 
+// HTTP/2 scenarios (test/conformance/http2.ts): their servers, apart from the HTTP scenarios' h2 twins.
+/**
+ * node:http2 and node:https servers (test/support/http2-servers.ts): `h2` answers ALPN h2 or http/1.1, `h2Only`
+ * h2 alone, `http1Only` http/1.1 alone; `h2Streams10` allows 10 concurrent streams; `h2SmallWindow` sets an initial
+ * window of 65,535 bytes; `h2Impostor` presents the other CA's chain.
+ */
+export const HTTP2_SERVERS = ["h2", "h2Only", "http1Only", "h2Streams10", "h2SmallWindow", "h2Impostor"] as const;
+export type Http2ServerName = (typeof HTTP2_SERVERS)[number];
+/** `Deno.serve` (h2) and `Bun.serve` (http/1.1) with test/support/runtime-http2.ts, each started at its first use. */
+export const HTTP2_RUNTIME_SERVERS = ["denoServe", "bunServe"] as const;
+export type Http2RuntimeServerName = (typeof HTTP2_RUNTIME_SERVERS)[number];
+
 /** The client certificates' key types, one leaf each. */
 export const CLIENT_KEYS = ["rsa2048", "rsa4096", "p256", "p384", "ed25519"] as const;
 export type ClientKeyName = (typeof CLIENT_KEYS)[number];
@@ -186,6 +199,8 @@ export interface FixtureDescription {
   mazes: { root: string; ports: Record<MazeName, number>; says: Record<MazeName, string> };
   /** The `hostile` server's recorded connections, and how many cases to run, from which seed. */
   hostile: HostileDescription;
+  /** The HTTP/2 scenarios' node servers. */
+  http2Ports: Record<Http2ServerName, number>;
 }
 
 /**
@@ -233,6 +248,12 @@ export interface Fixture extends FixtureDescription {
   websocketServer(name: WebSocketServerName): Promise<WebSocketServerStats>;
   /** What Deno's or Bun's WebSocket server saw of the connection whose URL had `?id=<id>`. */
   websocketReport(name: "denoServe" | "bunServe", id: string): Promise<WebSocketReport>;
+  /** An HTTP/2 scenarios' node server's counters. */
+  http2Stats(name: Http2ServerName): Promise<Http2ServerStats>;
+  /** The port of Deno's or Bun's HTTP/2 scenarios' server, started at the first call. */
+  http2RuntimePort(name: Http2RuntimeServerName): Promise<number>;
+  /** The client ports the requests of `group` came to Deno's or Bun's server from (one per connection). */
+  http2RuntimePorts(name: Http2RuntimeServerName, group: string): Promise<number[]>;
 }
 
 export function fixtureOf(description: FixtureDescription, runtime: RuntimeName): Fixture {
@@ -265,5 +286,20 @@ export function fixtureOf(description: FixtureDescription, runtime: RuntimeName)
       if (!response.ok) throw new Error(`no report of ${id} from ${name}: ${response.status} ${await response.text()}`);
       return (await response.json()) as WebSocketReport;
     },
+    async http2Stats(name) {
+      return (await control(`http2/stats/${name}`)) as Http2ServerStats;
+    },
+    async http2RuntimePort(name) {
+      return ((await control(`http2/runtime/${name}`)) as { port: number }).port;
+    },
+    async http2RuntimePorts(name, group) {
+      return ((await control(`http2/runtime/${name}/report/${encodeURIComponent(group)}`)) as { ports: number[] })
+        .ports;
+    },
   };
+  async function control(path: string): Promise<unknown> {
+    const response = await fetch(`${description.control}/${path}`);
+    if (!response.ok) throw new Error(`control /${path}: ${response.status} ${await response.text()}`);
+    return response.json();
+  }
 }

@@ -23,6 +23,7 @@ import {
 } from "../../support/pki.js";
 import { createClientPki } from "../../support/client-pki.js";
 import { startGoTlsServer } from "../../support/go-tls-server.js";
+import { startHttp2Servers } from "../../support/http2-servers.js";
 import { startProxy } from "../../support/proxy.js";
 import { startServe } from "../../support/serve.js";
 import { onDemandWebSocketServers } from "../../support/websocket-libraries.js";
@@ -310,9 +311,13 @@ export async function startFixture(): Promise<RunningFixture> {
 
   const websocketServers = onDemandWebSocketServers({ ...good, ca: pki.root.certPem });
 
+  // The HTTP/2 scenarios' servers (test/conformance/http2.ts).
+  const http2Servers = await startHttp2Servers(good, impostor, pki.root.certPem);
+
   const control = createServer((request, response) => {
     const [, kind, name] = (request.url ?? "").split("/");
     if (websocketServers.answers(request, response)) return;
+    if (http2Servers.answers(request, response)) return;
     if (kind === "description") return response.end(JSON.stringify(description));
     if (kind === "key-exchange" && KEY_EXCHANGE_SERVERS.includes(name as KeyExchangeServerName)) {
       return void keyExchangeServer(name as KeyExchangeServerName).then(
@@ -377,6 +382,7 @@ export async function startFixture(): Promise<RunningFixture> {
       only: process.env.PF_HOSTILE_ONLY ?? null,
       recorded: hostile.recorded,
     },
+    http2Ports: http2Servers.ports,
   };
   return {
     description,
@@ -388,6 +394,7 @@ export async function startFixture(): Promise<RunningFixture> {
           server.close(),
         ),
         websocketServers.close(),
+        http2Servers.close(),
         ...[...keyExchangeServers.values()].map((started) =>
           started.then(
             (server) => server.close(),
