@@ -12,6 +12,7 @@ import { decoding } from "./decoding.js";
 import { framing } from "./framing.js";
 import { hostile } from "./hostile.js";
 import { http } from "./http.js";
+import { http2 } from "./http2.js";
 import { keyExchange } from "./key-exchange.js";
 import { libraries } from "./libraries.js";
 import { limits } from "./limits.js";
@@ -42,6 +43,7 @@ export const groups: Group[] = [
   redirects,
   proxies,
   pool,
+  http2,
   libraries,
   tls,
   keyExchange,
