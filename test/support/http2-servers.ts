@@ -53,8 +53,6 @@ export interface Http2ServerStats {
   port: number;
   /** TLS connections whose handshake completed, by the protocol ALPN chose ("none": no ALPN). */
   protocols: Record<string, number>;
-  /** Handshakes that failed (a client that refused the certificate). */
-  handshakeFailures: number;
   /** The http/1.1-only server: the protocol lists clients offered in ALPN, joined with ",", and how often. */
   offers: Record<string, number>;
   /** h2 sessions and streams, over all connections. */
@@ -87,7 +85,6 @@ async function startHttp2Server(options: Http2ServerOptions): Promise<Http2TestS
   const stats: Http2ServerStats = {
     port: 0,
     protocols: {},
-    handshakeFailures: 0,
     offers: {},
     sessions: 0,
     streams: 0,
@@ -116,7 +113,6 @@ async function startHttp2Server(options: Http2ServerOptions): Promise<Http2TestS
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  server.on("tlsClientError", () => stats.handshakeFailures++);
   server.on("session", (session: ServerHttp2Session) => {
     stats.sessions++;
     session.on("error", () => {});
@@ -170,8 +166,8 @@ interface Held {
  * - `/stall?group`: never answered. `/after-close?group`: HELLO once another of the group's streams has closed
  *   with an RST_STREAM. `/reset?code=C`: the stream is reset with error code C (h2 only).
  * - `/goaway?group&hold=N&last=K`: held until N of the group's requests are held on the connection; then the
- *   session sends GOAWAY with the K-th's stream id as the last stream id, answers those up to it with HELLO and
- *   closes; the group's requests on any later connection get HELLO at once.
+ *   session sends GOAWAY with the K-th's stream id as the last stream id and answers those up to it with HELLO
+ *   (nghttp2 closes the others as refused); the group's requests on any later connection get HELLO at once.
  * - `/pattern/N?group`: N bytes of the pattern (content.ts), written as the client takes them (`sentBytes`).
  * - `/upload`: reads the request body and answers `{ bytes, mismatch }` (the first byte off the pattern, or -1).
  * - `/trailers?size=S`: HELLO, then a trailer field `x-trailer` of S bytes (default 8).
