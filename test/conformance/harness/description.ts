@@ -5,7 +5,7 @@ import type { RuntimeName } from "../../../src/index.js";
 import type { WebSocketReport } from "../../support/runtime-websocket.js";
 import type { Handshake, Observation } from "../../support/wire-observer.js";
 import type { MazeName } from "../../support/hostile/chains.js";
-import type { HostileDescription, WebSocketLog } from "../../support/hostile/plan.js";
+import type { HostileDescription, Http2Log, WebSocketLog } from "../../support/hostile/plan.js";
 import type { WebSocketRecord } from "../../support/websocket-servers.js";
 import type { Http2ServerStats } from "../../support/http2-servers.js";
 
@@ -232,6 +232,8 @@ export interface ServerStats {
   websockets?: WebSocketRecord[];
   /** The hostile server only: what the client of its last WebSocket connection sent. */
   webSocket?: WebSocketLog;
+  /** The hostile server only: what the client of its last HTTP/2 connection sent. */
+  http2?: Http2Log;
 }
 
 export interface Fixture extends FixtureDescription {

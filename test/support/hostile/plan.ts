@@ -65,7 +65,9 @@ export type ServerPlan =
    */
   | { kind: "serverHello"; group: number; share: string; after: string; ending: Ending }
   /** A real TLS server that answers a WebSocket upgrade as `script` says. */
-  | { kind: "websocket"; tls: TlsServer; script: WebSocketScript };
+  | { kind: "websocket"; tls: TlsServer; script: WebSocketScript }
+  /** A real TLS server that chooses ALPN h2 and sends the frames `script` says. */
+  | { kind: "http2"; tls: TlsServer; script: Http2Script };
 
 /** A WebSocket frame the server sends (RFC 6455 §5.2), before any edit. */
 export interface WsFrame {
@@ -136,6 +138,77 @@ export interface WebSocketLog {
   /** Client frames without a mask, frames after the close frame, and whether the bytes stopped parsing as frames. */
   unmasked: number;
   afterClose: number;
+  malformed: boolean;
+  /** Whether the TCP connection has closed. */
+  closed: boolean;
+}
+
+/** An HTTP/2 frame the server sends (RFC 9113 §4.1), before any edit. */
+export interface H2Frame {
+  type: number;
+  flags: number;
+  /** The stream identifier, the reserved bit included (2^31 and up sets it). */
+  stream: number;
+  /** Hex; `repeat` times over, so that a big frame makes a small plan. */
+  payload: string;
+  repeat?: number;
+  /** The length the header declares instead (24 bits); the payload is sent as it is. */
+  declared?: number;
+}
+
+/** A change to the frames, numbered from 0; one aimed past the last frame applies where they end. */
+export type H2Edit =
+  | { frame: number; op: "flip"; bit: number } // one bit, header included; the index wraps around the frame
+  | { frame: number; op: "type"; type: number }
+  | { frame: number; op: "flags"; flags: number }
+  | { frame: number; op: "stream"; stream: number }
+  | { frame: number; op: "length"; length: number } // the header's length field, the payload left as it is
+  | { frame: number; op: "drop" }
+  | { frame: number; op: "duplicate" }
+  | { frame: number; op: "swap" } // sent after the next frame
+  | { frame: number; op: "inject"; hex: string } // these bytes, before the frame
+  | { frame: number; op: "cut"; offset: number }; // the frame's first bytes (the offset wraps around it), then the ending
+
+/**
+ * What an h2 server does on one connection. It always reads the client's frames into its log, acknowledges the
+ * client's SETTINGS and answers its PINGs (unless `unread`); the frames below are its own.
+ */
+export interface Http2Script {
+  /** Sent at once: the server's connection preface (a SETTINGS frame, when the server is honest). */
+  preface: H2Frame[];
+  /** Sent once the client's first request (its HEADERS, through END_HEADERS) has arrived: stream 1's answer. */
+  answer: H2Frame[];
+  /** Over the preface and the answer, numbered together. */
+  edits: H2Edit[];
+  /** After the answer: `frames` again and again, as fast as the client reads, for `ms`, then `then`. */
+  flood?: { frames: H2Frame[]; ms: number; then: H2Frame[] };
+  /** After the client's request, nothing it sends is read. */
+  unread?: true;
+  /**
+   * Then: `serve` waits, answers the client's next request (a stream above 1) with the healthy response, and leaves
+   * with GOAWAY and close_notify; `close_notify`, `fin` and `reset` end at once.
+   */
+  ending: "serve" | "close_notify" | "fin" | "reset";
+}
+
+/** What the hostile server saw of the last HTTP/2 connection's client. */
+export interface Http2Log {
+  /** HTTP/2 connections so far. */
+  connections: number;
+  /** Whether the client's connection preface was right, then its first frame a SETTINGS frame (null: not arrived). */
+  preface: boolean | null;
+  /** Requests (HEADERS that open a stream) the client sent. */
+  requests: number;
+  /** The error code of the client's GOAWAY, or null if it sent none. */
+  goaway: number | null;
+  /** The codes of its RST_STREAM frames. */
+  resets: number[];
+  /** SETTINGS acknowledgements; PING acknowledgements that answered a PING of the server, and those that answered none. */
+  settingsAcks: number;
+  pingAcks: number;
+  strayPingAcks: number;
+  /** Client frames after its GOAWAY, and whether its bytes stopped parsing as frames. */
+  afterGoaway: number;
   malformed: boolean;
   /** Whether the TCP connection has closed. */
   closed: boolean;

@@ -16,6 +16,8 @@ import { StreamEditor, socketSink } from "./editor.js";
 import {
   HEALTHY,
   HEALTHY_SCRIPT,
+  type Http2Log,
+  type Http2Script,
   type HttpScript,
   type RecordedLayout,
   type ServerPlan,
@@ -26,6 +28,7 @@ import {
   type WebSocketScript,
 } from "./plan.js";
 import { echoSessionId, RECORD_HEADER, readClientHello, splitRecords } from "./records.js";
+import { newHttp2Log, serveHttp2 } from "./http2.js";
 import { newWebSocketLog, serveWebSocket } from "./websocket.js";
 
 export interface HostileServer extends TestServer {
@@ -34,6 +37,8 @@ export interface HostileServer extends TestServer {
   recorded: Record<TlsServer, RecordedLayout>;
   /** What the client of the last WebSocket connection sent. */
   webSocket: WebSocketLog;
+  /** What the client of the last HTTP/2 connection sent. */
+  http2: Http2Log;
 }
 
 /** How long an endless step goes on if the client never leaves. */
@@ -48,15 +53,28 @@ const TLS_OPTIONS: Record<TlsServer, Partial<ServerOptions>> = {
 
 export async function startHostileServer(pki: Pki): Promise<HostileServer> {
   // Scripts for the relayed connections, by the relay's local port (which the TLS server sees as remote).
-  const scripts = new Map<number, HttpScript | WebSocketScript>();
+  const scripts = new Map<number, HttpScript | WebSocketScript | Http2Script>();
   const webSocket = newWebSocketLog();
+  const http2 = newHttp2Log();
   const upstreams = {} as Record<TlsServer, TestServer>;
+  // The same servers, choosing ALPN h2 (a client that does not offer it fails the handshake).
+  const h2Upstreams = {} as Record<TlsServer, TestServer>;
   for (const tls of TLS_SERVERS) {
+    h2Upstreams[tls] = await startTlsServer(
+      { chain: [pki.leaf, pki.intermediate], key: pki.leaf, resumption: false, alpn: ["h2"], ...TLS_OPTIONS[tls] },
+      (socket, tcp) => {
+        const script = scripts.get(tcp.remotePort!);
+        scripts.delete(tcp.remotePort!);
+        if (script && "answer" in script) serveHttp2(script, socket, tcp, http2, ENDLESS_LIMIT);
+        else socket.destroy();
+      },
+    );
     upstreams[tls] = await startTlsServer(
       { chain: [pki.leaf, pki.intermediate], key: pki.leaf, resumption: false, ...TLS_OPTIONS[tls] },
       (socket, tcp) => {
-        const script = scripts.get(tcp.remotePort!) ?? HEALTHY_SCRIPT;
+        const found = scripts.get(tcp.remotePort!);
         scripts.delete(tcp.remotePort!);
+        const script = found && !("answer" in found) ? found : HEALTHY_SCRIPT;
         if ("frames" in script) return serveWebSocket(script, socket, tcp, webSocket, ENDLESS_LIMIT);
         socket.once("data", () => void perform(script, socket, tcp));
       },
@@ -67,8 +85,14 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
   let onRelayed: ((recording: Recording) => void) | null = null;
   const flights = {} as Record<TlsServer, Buffer>;
 
-  const relay = (client: Socket, tls: TlsServer, stream: StreamPlan, script: HttpScript | WebSocketScript) => {
-    const upstream = connect({ port: upstreams[tls].port, host: "127.0.0.1", noDelay: true });
+  const relay = (
+    client: Socket,
+    tls: TlsServer,
+    stream: StreamPlan,
+    script: HttpScript | WebSocketScript | Http2Script,
+  ) => {
+    const port = ("answer" in script ? h2Upstreams : upstreams)[tls].port;
+    const upstream = connect({ port, host: "127.0.0.1", noDelay: true });
     const tap = onRelayed && recordingTap(onRelayed);
     const editor = new StreamEditor(
       stream,
@@ -99,7 +123,9 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
     const plan = armed ?? HEALTHY;
     armed = null;
     if (plan.kind === "relay") return relay(client, plan.tls, plan.stream, plan.http);
-    if (plan.kind === "websocket") return relay(client, plan.tls, { edits: [], ending: "fin" }, plan.script);
+    if (plan.kind === "websocket" || plan.kind === "http2") {
+      return relay(client, plan.tls, { edits: [], ending: "fin" }, plan.script);
+    }
     void (async () => {
       const hello = plan.kind === "bytes" && !plan.readHello ? null : await readClientHello(client);
       if (client.destroyed) return;
@@ -153,8 +179,10 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
     arm: (plan: ServerPlan | null) => void (armed = plan),
     recorded,
     webSocket,
+    http2,
     close: async () => {
-      await Promise.all([closeListener(), ...Object.values(upstreams).map((upstream) => upstream.close())]);
+      const servers = [...Object.values(upstreams), ...Object.values(h2Upstreams)];
+      await Promise.all([closeListener(), ...servers.map((upstream) => upstream.close())]);
     },
   });
 }

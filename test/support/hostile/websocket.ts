@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { constants, deflateRawSync } from "node:zlib";
 
+import { editFrames } from "./frame-edits.js";
 import { ANSWER_WAIT, type FrameEdit, type WebSocketLog, type WebSocketScript, type WsFrame } from "./plan.js";
 
 /** RFC 6455 §1.3: what the key is hashed with for Sec-WebSocket-Accept. */
@@ -105,7 +106,7 @@ async function answer(
     while (!socket.destroyed && Date.now() < until) await write(block);
     return;
   }
-  const { bytes, cut } = edited(script.frames.map(encode), script.edits);
+  const { bytes, cut } = editFrames(script.frames.map(encode), script.edits, altered);
   if (script.coalesce) await write(Buffer.concat([head, ...bytes]));
   else for (const part of [head, ...bytes]) await write(part);
   if (script.pings && !cut) await pingUntilClosed(socket, write, reader, until);
@@ -188,35 +189,6 @@ function bomb(mib: number): Buffer {
     bombs.set(mib, made);
   }
   return made;
-}
-
-/** The frames with `edits` made, and whether a cut ended them early. */
-function edited(frames: Buffer[], edits: readonly FrameEdit[]): { bytes: Buffer[]; cut: boolean } {
-  const bytes: Buffer[] = [];
-  let held: { after: number; frames: Buffer[] } | null = null;
-  for (let number = 0; number <= frames.length; number++) {
-    const frame = frames[number];
-    let copies = frame ? [frame] : [];
-    const last = number === frames.length;
-    for (const edit of edits.filter((candidate) => candidate.frame === number || (last && candidate.frame > number))) {
-      if (edit.op === "inject") bytes.push(Buffer.from(edit.hex, "hex"));
-      else if (edit.op === "cut") {
-        if (frame) bytes.push(frame.subarray(0, edit.offset % frame.length));
-        return { bytes, cut: true };
-      } else if (edit.op === "drop") copies = [];
-      else if (edit.op === "duplicate") copies = [...copies, ...copies];
-      else if (edit.op === "swap") {
-        held = { after: number + 1, frames: copies };
-        copies = [];
-      } else copies = copies.map((copy) => altered(copy, edit));
-    }
-    bytes.push(...copies);
-    if (held && (number >= held.after || last)) {
-      bytes.push(...held.frames);
-      held = null;
-    }
-  }
-  return { bytes, cut: false };
 }
 
 function altered(frame: Buffer, edit: Extract<FrameEdit, { op: "flip" | "opcode" | "rsv" }>): Buffer {
