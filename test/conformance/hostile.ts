@@ -13,6 +13,7 @@ import { type Group, type Scenario, assert, delay, eventually, local, withFetch 
 import type { Fixture } from "./harness/description.js";
 import { GRACE, type Outcome, arm, followUp, runCase, watchUnhandledRejections } from "./hostile/drive.js";
 import { DEFECTS, type Defect, FAMILIES, type Family } from "./hostile/families.js";
+import { runHttp2Case } from "./hostile/http2.js";
 import { runWebSocketCase } from "./hostile/websocket.js";
 
 /**
@@ -94,7 +95,9 @@ async function runCases(fixture: Fixture, family: Family, indices: readonly numb
             await arm(fixture, casePlan.server);
             const outcome = casePlan.webSocket
               ? await runWebSocketCase(fetch, fixture, url, family, casePlan)
-              : await runCase(fetch, url, family, casePlan);
+              : casePlan.http2
+                ? await runHttp2Case(fetch, fixture, url, family, casePlan)
+                : await runCase(fetch, url, family, casePlan);
             // An early abort may leave the plan unused.
             if (casePlan.abortAfter !== undefined) await arm(fixture, null);
             await followUp(fetch, url);

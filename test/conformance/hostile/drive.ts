@@ -67,7 +67,11 @@ export async function runCase(fetch: PinnedFetch, url: string, family: Family, p
   try {
     if (plan.warmUp) await healthyExchange(fetch, url, "the first request, answered whole");
     const headLimit = Math.min(family.limits.timeout, plan.abortAfter ?? Infinity);
-    const head = await settled(fetch(url, { signal: controller.signal }), headLimit + GRACE, "the response head");
+    const init: RequestInit =
+      plan.body === undefined
+        ? { signal: controller.signal }
+        : { signal: controller.signal, method: "POST", body: new Uint8Array(plan.body) };
+    const head = await settled(fetch(url, init), headLimit + GRACE, "the response head");
     if (!head.ok) return judge(head.error, headLimit);
     abortAfter(family.limits.body, bodyTooSlow);
     const bodyLimit = Math.min(performance.now() - started + family.limits.body, plan.abortAfter ?? Infinity);

@@ -17,10 +17,11 @@ import {
 } from "../../support/hostile/plan.js";
 import { HELLO } from "../harness/check.js";
 import { Random, caseRandom, hex, shuffled } from "./random.js";
+import { HTTP2_FAMILIES, type Http2Case } from "./http2.js";
 import { WEBSOCKET_FAMILIES, type WebSocketCase } from "./websocket.js";
 
 /** A response as it came through: its status and body. */
-interface Answer {
+export interface Answer {
   status: number;
   body: string;
 }
@@ -56,6 +57,10 @@ export interface CasePlan {
   warmUp?: boolean;
   /** A WebSocket case (see websocket.ts): the client opens a WebSocket instead of fetching. */
   webSocket?: WebSocketCase;
+  /** An HTTP/2 case (see http2.ts): what the client must have sent back. */
+  http2?: Http2Case;
+  /** The request is a POST with a body of so many bytes. */
+  body?: number;
 }
 
 /** The limits of a family's pinned fetch, in ms; `body` bounds reading a body, through an abort. */
@@ -590,4 +595,5 @@ export const FAMILIES: readonly Family[] = [
   slow,
   hybridShare,
   ...WEBSOCKET_FAMILIES,
+  ...HTTP2_FAMILIES,
 ];

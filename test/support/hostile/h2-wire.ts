@@ -1,12 +1,10 @@
-// HTTP/2 on the wire, as much as the hostile server needs and written apart
-// from the client's codec: frames (RFC 9113 §4.1), the connection preface,
-// and HPACK's simplest forms (RFC 7541 §5 and §6: integers, literals without
-// indexing and without Huffman, an indexed field, a size update), from which
-// the cases build good header blocks and bad ones.
-
-/** RFC 9113 §3.4: what a client sends first. */
-export const CLIENT_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
-export const FRAME_HEADER = 9;
+// HTTP/2 frames and HPACK blocks as plain data, for plans built in any
+// runtime and written apart from the client's codec: frame types and flags
+// (RFC 9113 §6), and HPACK's simplest forms (RFC 7541 §5 and §6: integers,
+// literals without Huffman, an indexed field, a size update), from which the
+// cases build good header blocks and bad ones.
+import { HELLO } from "../content.js";
+import type { H2Frame } from "./plan.js";
 
 /** Frame types (RFC 9113 §6). */
 export const H2 = {
@@ -39,20 +37,38 @@ export const SETTING = {
   MAX_HEADER_LIST_SIZE: 6,
 } as const;
 
-/** A frame: its 9-byte header (the length declared, or the payload's) and its payload. */
-export function frameBytes(type: number, flags: number, stream: number, payload: Buffer, declared?: number): Buffer {
-  const header = Buffer.alloc(FRAME_HEADER);
-  header.writeUIntBE(declared ?? payload.length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(stream >>> 0, 5);
-  return Buffer.concat([header, payload]);
+/** Error codes (RFC 9113 §7). */
+export const ERROR = {
+  NO_ERROR: 0,
+  PROTOCOL_ERROR: 1,
+  INTERNAL_ERROR: 2,
+  FLOW_CONTROL_ERROR: 3,
+  SETTINGS_TIMEOUT: 4,
+  STREAM_CLOSED: 5,
+  FRAME_SIZE_ERROR: 6,
+  REFUSED_STREAM: 7,
+  CANCEL: 8,
+  COMPRESSION_ERROR: 9,
+  CONNECT_ERROR: 10,
+  ENHANCE_YOUR_CALM: 11,
+} as const;
+
+function toHex(bytes: readonly number[]): string {
+  return bytes.map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+const latin1 = (text: string) => Array.from(text, (character) => character.charCodeAt(0) & 0xff);
+const u32 = (value: number) => [(value >>> 24) & 0xff, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff];
+
+/** A frame whose payload is `bytes`. */
+export function frame(type: number, flags: number, stream: number, bytes: readonly number[] = []): H2Frame {
+  return { type, flags, stream, payload: toHex(bytes) };
 }
 
 /** RFC 7541 §5.1: `value` as an integer with an N-bit prefix, the bits above it set to `high`. */
-export function hpackInteger(value: number, prefixBits: number, high = 0): Buffer {
+export function hpackInteger(value: number, prefixBits: number, high = 0): number[] {
   const limit = (1 << prefixBits) - 1;
-  if (value < limit) return Buffer.from([high | value]);
+  if (value < limit) return [high | value];
   const bytes = [high | limit];
   let rest = value - limit;
   while (rest >= 128) {
@@ -60,97 +76,74 @@ export function hpackInteger(value: number, prefixBits: number, high = 0): Buffe
     rest = Math.floor(rest / 128);
   }
   bytes.push(rest);
-  return Buffer.from(bytes);
+  return bytes;
 }
 
 /** RFC 7541 §5.2: a string literal, without Huffman coding. */
-function hpackString(text: string): Buffer {
-  const bytes = Buffer.from(text, "latin1");
-  return Buffer.concat([hpackInteger(bytes.length, 7), bytes]);
+export function hpackString(text: string): number[] {
+  return [...hpackInteger(text.length, 7), ...latin1(text)];
 }
 
-/** RFC 7541 §6.2.2: a field as a literal without indexing, its name new or (`nameIndex`) from the static table. */
-export function literalField(name: string | number, value: string): Buffer {
+/** RFC 7541 §6.2.2: a field as a literal without indexing, its name new or (a number) the static table's. */
+export function literalField(name: string | number, value: string): number[] {
   return typeof name === "number"
-    ? Buffer.concat([hpackInteger(name, 4), hpackString(value)])
-    : Buffer.concat([Buffer.from([0]), hpackString(name), hpackString(value)]);
+    ? [...hpackInteger(name, 4), ...hpackString(value)]
+    : [0, ...hpackString(name), ...hpackString(value)];
 }
 
-/** RFC 7541 §6.2.1: a literal with incremental indexing (a new name): it enters the dynamic table. */
-export function indexedLiteralField(name: string, value: string): Buffer {
-  return Buffer.concat([Buffer.from([0x40]), hpackString(name), hpackString(value)]);
+/** RFC 7541 §6.2.1: a literal with incremental indexing and a new name: it enters the dynamic table. */
+export function indexedLiteralField(name: string, value: string): number[] {
+  return [0x40, ...hpackString(name), ...hpackString(value)];
 }
 
 /** RFC 7541 §6.1: a field by its index in the tables. */
-export function indexedField(index: number): Buffer {
+export function indexedField(index: number): number[] {
   return hpackInteger(index, 7, 0x80);
 }
 
 /** RFC 7541 §6.3: a dynamic table size update. */
-export function sizeUpdate(size: number): Buffer {
+export function sizeUpdate(size: number): number[] {
   return hpackInteger(size, 5, 0x20);
 }
 
 /** The static table's index of `:status` (RFC 7541 Appendix A). */
 const STATUS = 8;
+/** The healthy response's fields. */
+export const HEALTHY_FIELDS: [string, string][] = [
+  ["content-type", "text/plain"],
+  ["content-length", String(HELLO.length)],
+];
 
 /** A response's header block, every field a literal without indexing. */
-export function headerBlock(status: number | string, fields: [string, string][] = []): Buffer {
-  return Buffer.concat([
-    literalField(STATUS, String(status)),
-    ...fields.map(([name, value]) => literalField(name, value)),
-  ]);
+export function headerBlock(status: number | string, fields: readonly [string, string][] = HEALTHY_FIELDS): number[] {
+  return [...literalField(STATUS, String(status)), ...fields.flatMap(([name, value]) => literalField(name, value))];
 }
 
-/** A client's frame as read. */
-export interface ReadFrame {
-  type: number;
-  flags: number;
-  stream: number;
-  payload: Buffer;
+export const headers = (stream: number, block: readonly number[], flags = END_HEADERS) =>
+  frame(H2.HEADERS, flags, stream, block);
+export const data = (stream: number, text: string, flags = 0) => frame(H2.DATA, flags, stream, latin1(text));
+
+/** SETTINGS with these identifiers and values. */
+export function settings(values: readonly [number, number][] = []): H2Frame {
+  return frame(
+    H2.SETTINGS,
+    0,
+    0,
+    values.flatMap(([id, value]) => [(id >> 8) & 0xff, id & 0xff, ...u32(value)]),
+  );
 }
 
-/** Splits what a client sends into its preface and frames; `malformed` once they stop parsing. */
-export class FrameReader {
-  #buffer = Buffer.alloc(0);
-  #preface = false;
-  malformed = false;
+export const windowUpdate = (stream: number, increment: number) => frame(H2.WINDOW_UPDATE, 0, stream, u32(increment));
+export const rstStream = (stream: number, code: number) => frame(H2.RST_STREAM, 0, stream, u32(code));
+export const goaway = (last: number, code: number) => frame(H2.GOAWAY, 0, 0, [...u32(last), ...u32(code)]);
+export const ping = (bytes: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8], flags = 0) => frame(H2.PING, flags, 0, bytes);
 
-  constructor(
-    readonly maxFrame: number,
-    private readonly onPreface: (right: boolean) => void,
-  ) {}
-
-  push(chunk: Buffer): ReadFrame[] {
-    if (this.malformed) return [];
-    this.#buffer = Buffer.concat([this.#buffer, chunk]);
-    if (!this.#preface) {
-      if (this.#buffer.length < CLIENT_PREFACE.length) return [];
-      this.#preface = true;
-      const right = this.#buffer.subarray(0, CLIENT_PREFACE.length).equals(CLIENT_PREFACE);
-      this.onPreface(right);
-      if (!right) {
-        this.malformed = true;
-        return [];
-      }
-      this.#buffer = this.#buffer.subarray(CLIENT_PREFACE.length);
-    }
-    const frames: ReadFrame[] = [];
-    while (this.#buffer.length >= FRAME_HEADER) {
-      const length = this.#buffer.readUIntBE(0, 3);
-      if (length > this.maxFrame) {
-        this.malformed = true;
-        break;
-      }
-      if (this.#buffer.length < FRAME_HEADER + length) break;
-      frames.push({
-        type: this.#buffer[3]!,
-        flags: this.#buffer[4]!,
-        stream: this.#buffer.readUInt32BE(5) & 0x7fff_ffff,
-        payload: Buffer.from(this.#buffer.subarray(FRAME_HEADER, FRAME_HEADER + length)),
-      });
-      this.#buffer = this.#buffer.subarray(FRAME_HEADER + length);
-    }
-    return frames;
-  }
+/** The healthy response on `stream`, its body in two DATA frames, and GOAWAY naming it as the last. */
+export function healthyAnswer(stream: number): H2Frame[] {
+  return [
+    headers(stream, headerBlock(200)),
+    data(stream, HELLO.slice(0, 13)),
+    data(stream, HELLO.slice(13), END_STREAM),
+    goaway(stream, ERROR.NO_ERROR),
+  ];
 }

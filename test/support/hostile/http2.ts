@@ -6,11 +6,13 @@
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 
-import { HELLO } from "../content.js";
 import { editFrames } from "./frame-edits.js";
-import { ACK, END_HEADERS, END_STREAM, FrameReader, H2, type ReadFrame, frameBytes, headerBlock } from "./h2-wire.js";
+import { ACK, END_HEADERS, H2, healthyAnswer } from "./h2-wire.js";
 import type { H2Edit, H2Frame, Http2Log, Http2Script } from "./plan.js";
 
+/** RFC 9113 §3.4: what a client sends first. */
+const CLIENT_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+const FRAME_HEADER = 9;
 /** The largest client frame parsed: the default SETTINGS_MAX_FRAME_SIZE, which the server never raises. */
 const MAX_CLIENT_FRAME = 16_384;
 /** Flood frames per write. */
@@ -26,31 +28,9 @@ export function newHttp2Log(): Http2Log {
     settingsAcks: 0,
     pingAcks: 0,
     strayPingAcks: 0,
-    afterGoaway: 0,
     malformed: false,
     closed: true,
   };
-}
-
-/** The healthy response on `stream`, and GOAWAY naming it as the last: the connection takes nothing more. */
-export function healthyAnswer(stream: number): H2Frame[] {
-  const fields: [string, string][] = [
-    ["content-type", "text/plain"],
-    ["content-length", String(HELLO.length)],
-  ];
-  return [
-    { type: H2.HEADERS, flags: END_HEADERS, stream, payload: headerBlock(200, fields).toString("hex") },
-    { type: H2.DATA, flags: 0, stream, payload: Buffer.from(HELLO.slice(0, 13)).toString("hex") },
-    { type: H2.DATA, flags: END_STREAM, stream, payload: Buffer.from(HELLO.slice(13)).toString("hex") },
-    goawayFrame(stream, 0),
-  ];
-}
-
-export function goawayFrame(last: number, code: number): H2Frame {
-  const payload = Buffer.alloc(8);
-  payload.writeUInt32BE(last >>> 0, 0);
-  payload.writeUInt32BE(code >>> 0, 4);
-  return { type: H2.GOAWAY, flags: 0, stream: 0, payload: payload.toString("hex") };
 }
 
 /** Serves `script` on a TLS connection that chose h2; `log` is reset for it. */
@@ -161,7 +141,7 @@ class ClientSide {
   constructor(log: Http2Log, socket: TLSSocket) {
     this.#log = log;
     this.#socket = socket;
-    this.#reader = new FrameReader(MAX_CLIENT_FRAME, (right) => (log.preface = right));
+    this.#reader = new FrameReader((right) => (log.preface = right));
     socket.on("close", () => this.#wake());
   }
 
@@ -198,7 +178,6 @@ class ClientSide {
     const log = this.#log;
     // RFC 9113 §3.4: the preface ends with a SETTINGS frame.
     if (this.#frames++ === 0 && (frame.type !== H2.SETTINGS || (frame.flags & ACK) !== 0)) log.preface = false;
-    if (log.goaway !== null) return void log.afterGoaway++;
     switch (frame.type) {
       case H2.SETTINGS:
         if (frame.flags & ACK) log.settingsAcks++;
@@ -250,5 +229,65 @@ class ClientSide {
 
   #send(bytes: Buffer): void {
     if (!this.silent) void this.write(bytes);
+  }
+}
+
+/** A frame: its 9-byte header (the length declared, or the payload's) and its payload. */
+function frameBytes(type: number, flags: number, stream: number, payload: Buffer, declared?: number): Buffer {
+  const header = Buffer.alloc(FRAME_HEADER);
+  header.writeUIntBE(declared ?? payload.length, 0, 3);
+  header[3] = type;
+  header[4] = flags;
+  header.writeUInt32BE(stream >>> 0, 5);
+  return Buffer.concat([header, payload]);
+}
+
+/** A client's frame as read. */
+interface ReadFrame {
+  type: number;
+  flags: number;
+  stream: number;
+  payload: Buffer;
+}
+
+/** Splits what a client sends into its preface and frames; `malformed` once they stop parsing. */
+class FrameReader {
+  #buffer = Buffer.alloc(0);
+  #preface = false;
+  malformed = false;
+
+  constructor(private readonly onPreface: (right: boolean) => void) {}
+
+  push(chunk: Buffer): ReadFrame[] {
+    if (this.malformed) return [];
+    this.#buffer = Buffer.concat([this.#buffer, chunk]);
+    if (!this.#preface) {
+      if (this.#buffer.length < CLIENT_PREFACE.length) return [];
+      this.#preface = true;
+      const right = this.#buffer.subarray(0, CLIENT_PREFACE.length).equals(CLIENT_PREFACE);
+      this.onPreface(right);
+      if (!right) {
+        this.malformed = true;
+        return [];
+      }
+      this.#buffer = this.#buffer.subarray(CLIENT_PREFACE.length);
+    }
+    const frames: ReadFrame[] = [];
+    while (this.#buffer.length >= FRAME_HEADER) {
+      const length = this.#buffer.readUIntBE(0, 3);
+      if (length > MAX_CLIENT_FRAME) {
+        this.malformed = true;
+        break;
+      }
+      if (this.#buffer.length < FRAME_HEADER + length) break;
+      frames.push({
+        type: this.#buffer[3]!,
+        flags: this.#buffer[4]!,
+        stream: this.#buffer.readUInt32BE(5) & 0x7fff_ffff,
+        payload: Buffer.from(this.#buffer.subarray(FRAME_HEADER, FRAME_HEADER + length)),
+      });
+      this.#buffer = this.#buffer.subarray(FRAME_HEADER + length);
+    }
+    return frames;
   }
 }

@@ -207,8 +207,7 @@ export interface Http2Log {
   settingsAcks: number;
   pingAcks: number;
   strayPingAcks: number;
-  /** Client frames after its GOAWAY, and whether its bytes stopped parsing as frames. */
-  afterGoaway: number;
+  /** Whether the client's bytes stopped parsing as frames. */
   malformed: boolean;
   /** Whether the TCP connection has closed. */
   closed: boolean;
