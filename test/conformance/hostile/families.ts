@@ -36,6 +36,8 @@ export const DEFECTS = [
   "a fast body starves the event loop",
   "a chunked body cut in its trailer section is taken as complete",
   "a message is dropped when a bad frame follows it in one read",
+  "the client's GOAWAY and other last frames are lost when its HTTP/2 connection closes",
+  "a request its HTTP/2 connection failed unprocessed is not sent again",
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 

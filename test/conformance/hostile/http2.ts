@@ -36,7 +36,7 @@ import { type H2Edit, type H2Frame, type Http2Script, TLS_SERVERS } from "../../
 import { HELLO, assert, eventually } from "../harness/check.js";
 import type { Fixture } from "../harness/description.js";
 import { type Outcome, runCase } from "./drive.js";
-import type { Answer, CasePlan, Expected, Family } from "./families.js";
+import type { Answer, CasePlan, Defect, Expected, Family } from "./families.js";
 import { type Random, caseRandom, hex } from "./random.js";
 
 /** What the healthy server answers, over either protocol. */
@@ -65,6 +65,10 @@ const BIG_BODY = 100_000;
 
 const ANY_ERROR = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
 const { PROTOCOL_ERROR, FLOW_CONTROL_ERROR, FRAME_SIZE_ERROR, COMPRESSION_ERROR } = ERROR;
+
+/** Defects of the client that some cases show (see DEFECTS in families.ts). */
+const GOAWAY_LOST: Defect = "the client's GOAWAY and other last frames are lost when its HTTP/2 connection closes";
+const NOT_SENT_AGAIN: Defect = "a request its HTTP/2 connection failed unprocessed is not sent again";
 
 /** The server's usual preface: its SETTINGS. */
 const PREFACE = settings([[SETTING.MAX_CONCURRENT_STREAMS, 100]]);
@@ -107,6 +111,9 @@ interface Hostility {
   body?: number;
   /** What may come through whole instead of the healthy answer. */
   answers?: Answer[];
+  /** The error comes before the client has sent its request, which it may then send again on a new connection. */
+  retried?: true;
+  defect?: Defect;
 }
 
 const connectionError = (
@@ -152,7 +159,9 @@ const FRAME_HOSTILITIES: [number, (random: Random) => Hostility][] = [
   [
     1,
     (random) => {
-      const bytes = [0x00, 0x10, 0x00, random.pick([0, 1, 6, 7, 0xff]), ...random.bytes(random.int(5, 300))];
+      // The first frame's header declares no more than follows, so that the client has a whole frame to refuse.
+      const declared = random.int(0, 64);
+      const bytes = [0, 0, declared, random.pick([0, 1, 6, 7, 0xff]), ...random.bytes(declared + random.int(5, 200))];
       return {
         what: `${bytes.length} random bytes instead of the server's preface`,
         preface: [],
@@ -160,6 +169,7 @@ const FRAME_HOSTILITIES: [number, (random: Random) => Hostility][] = [
         edits: [{ frame: 0, op: "inject", hex: hex(bytes) }],
         ends: "error",
         goaway: ANY_ERROR,
+        retried: true,
         ending: random.pick(["serve", "close_notify"] as const),
       };
     },
@@ -173,6 +183,7 @@ const FRAME_HOSTILITIES: [number, (random: Random) => Hostility][] = [
       edits: [{ frame: 0, op: "inject", hex: hex(latin1(`HTTP/1.1 200 OK\r\ncontent-length: 19\r\n\r\n${HELLO}`)) }],
       ends: "error",
       goaway: ANY_ERROR,
+      retried: true,
     }),
   ],
   [
@@ -185,6 +196,7 @@ const FRAME_HOSTILITIES: [number, (random: Random) => Hostility][] = [
       ]);
       return connectionError(`${first.what} instead of SETTINGS as the server's preface`, ANSWER, [PROTOCOL_ERROR], {
         preface: [first.frame],
+        retried: true,
       });
     },
   ],
@@ -210,6 +222,7 @@ const FRAME_HOSTILITIES: [number, (random: Random) => Hostility][] = [
       ]);
       return connectionError(`SETTINGS with ${bad.name} = ${bad.value}`, ANSWER, [bad.code], {
         preface: [settings([[bad.id, bad.value]])],
+        retried: true,
       });
     },
   ],
@@ -402,8 +415,8 @@ const FRAME_HOSTILITIES: [number, (random: Random) => Hostility][] = [
         what: `a frame (type ${type}) declaring ${declared} bytes, then a stall`,
         answer: [HEAD, { ...frame(type, 0, 1, [1, 2, 3]), declared }],
         ends: "error",
-        // DATA's may be a stream error (RFC 9113 §4.2).
-        ...(type === H2.DATA ? { reset: [FRAME_SIZE_ERROR] } : { goaway: [FRAME_SIZE_ERROR] }),
+        // For DATA, RFC 9113 §4.2 allows a stream error too, which would wait for bytes that never come.
+        goaway: [FRAME_SIZE_ERROR],
         says: /FRAME_SIZE_ERROR/,
       };
     },
@@ -574,12 +587,7 @@ const FRAME_HOSTILITIES: [number, (random: Random) => Hostility][] = [
       const kind = random.int(0, 4);
       if (kind === 0) {
         // Stream 1 was not processed: a GET goes again on a new connection.
-        return {
-          what: "GOAWAY(last 0) before the response",
-          answer: [goaway(0, 0), ...RESPONSE],
-          ends: "either",
-          ending: "any",
-        };
+        return legal("GOAWAY(last 0) before the response", [goaway(0, 0), ...RESPONSE], { defect: NOT_SENT_AGAIN });
       }
       if (kind === 1) {
         return {
@@ -670,6 +678,8 @@ const FRAME_HOSTILITIES: [number, (random: Random) => Hostility][] = [
         edits: [{ frame: at, op: "cut", offset: random.next() }],
         ends: at === frames.length - 1 ? "either" : "any",
         ending: random.pick(["close_notify", "fin", "reset"] as const),
+        // The response came whole, the connection not yet seen closed: the next request may go on it, and fail there.
+        ...(at === frames.length - 1 && { defect: NOT_SENT_AGAIN }),
       };
     },
   ],
@@ -865,7 +875,7 @@ const HPACK_HOSTILITIES: [number, (random: Random) => Hostility][] = [
           bytes: [0x00, 0x7f, ...Array<number>(20).fill(0x80), 0x01],
         },
         { what: "a Huffman string whose padding is not 1s", bytes: [0x08, 0x81, 0x00] },
-        { what: "a Huffman string padded with more than 7 bits", bytes: [0x08, 0x82, 0x10, 0xff] },
+        { what: "a Huffman string padded with more than 7 bits", bytes: [0x08, 0x82, 0x07, 0xff] },
         { what: "a Huffman string holding EOS", bytes: [0x08, 0x84, 0xff, 0xff, 0xff, 0xff] },
         { what: "a dynamic table size update over the limit", bytes: [...sizeUpdate(1_000_000), ...STATUS_200] },
         { what: "a dynamic table size update after a field", bytes: [...STATUS_200, ...sizeUpdate(0)] },
@@ -970,12 +980,14 @@ function picker(hostilities: [number, (random: Random) => Hostility][]) {
 function outcomes(hostility: Hostility, ending: Http2Script["ending"]): { expect?: Expected[]; answers?: Answer[] } {
   const completed = { answers: hostility.answers ?? [HEALTHY_ANSWER] };
   // A reset may overtake what was sent before it.
-  const cut: Expected[] = ending === "reset" ? ["ERR_CONNECT"] : [];
+  const cut: Expected[] = ending === "reset" ? ["ERR_CONNECT", "ERR_TLS"] : [];
   switch (hostility.ends) {
     case "completed":
       return { expect: ["completed", ...cut], ...completed };
     case "error":
-      return { expect: ["ERR_HTTP", ...cut] };
+      return hostility.retried
+        ? { expect: ["ERR_HTTP", "completed", ...cut], ...completed }
+        : { expect: ["ERR_HTTP", ...cut] };
     case "either":
       return { expect: ["completed", "ERR_HTTP", ...cut], ...completed };
     case "timeout":
@@ -1001,7 +1013,7 @@ function http2Family(
     costPerCase: 1_500,
     limits: { connectTimeout: 600, timeout: 1_000, body: 1_000 },
     options: { maxHeaderSize: MAX_HEADER_SIZE },
-    codes: ["ERR_HTTP", "ERR_CONNECT", "ERR_TIMEOUT"],
+    codes: ["ERR_HTTP", "ERR_CONNECT", "ERR_TLS", "ERR_TIMEOUT"],
     planner: (hostile) => (index) => {
       const random = caseRandom(hostile.seed, key, index);
       const hostility = pick(index, random);
@@ -1009,9 +1021,11 @@ function http2Family(
         hostility.ending === "any"
           ? random.pick(["serve", "serve", "close_notify", "fin", "reset"] as const)
           : (hostility.ending ?? "serve");
+      // A server that serves on keeps the connection for the next request: its answer leaves out the GOAWAY that ends it.
+      const keeps = ending === "serve" && !hostility.edits && hostility.answer.at(-1) === GOAWAY_1;
       const script: Http2Script = {
         preface: hostility.preface ?? [PREFACE],
-        answer: hostility.answer,
+        answer: keeps ? hostility.answer.slice(0, -1) : hostility.answer,
         edits: hostility.edits ?? [],
         ...(hostility.flood && { flood: hostility.flood }),
         ...(hostility.unread && { unread: true }),
@@ -1026,8 +1040,10 @@ function http2Family(
         ...(reads && hostility.pingAcks && { pingAcks: true }),
         ...(hostility.memory && { memory: hostility.memory }),
       };
+      const defect = hostility.defect ?? (http2.goaway ? GOAWAY_LOST : undefined);
       const plan: CasePlan = {
         what: `${hostility.what}, then ${ending}`,
+        ...(defect && { defect }),
         server: { kind: "http2", tls: random.pick(TLS_SERVERS), script },
         ...outcomes(hostility, ending),
         ...(hostility.says && ending !== "reset" && { says: hostility.says }),
@@ -1084,7 +1100,9 @@ export async function runHttp2Case(
   const now = await fixture.stats("hostile");
   // No h2 connection: the handshake failed (ALPN), which the outcome has judged.
   if ((now.http2?.connections ?? 0) <= before) return outcome;
-  const connectionError = expected.goaway !== undefined && outcome.end === "ERR_HTTP";
+  // A request the client sent again elsewhere, after a connection error before it was sent, completes.
+  const retried = outcome.end === "completed" && (now.http2?.requests ?? 0) === 0;
+  const connectionError = expected.goaway !== undefined && (outcome.end === "ERR_HTTP" || retried);
   const streamError = expected.reset !== undefined && outcome.end === "ERR_HTTP";
   const log = await eventually(
     () => fixture.stats("hostile").then((stats) => stats.http2!),

@@ -76,21 +76,28 @@ async function perform(
   );
   await client.write(Buffer.concat(answer.bytes));
   if (answer.cut) return finish(script.ending, socket, tcp, client);
+  // A server that serves on answers the client's next request even in the middle of its flood, which stops there.
+  let flooding = true;
+  const served =
+    script.ending === "serve" &&
+    (async () => {
+      const next = await client.request(request);
+      flooding = false;
+      if (next === null) return;
+      await client.write(Buffer.concat(healthyAnswer(next).map(encode)));
+      finish("close_notify", socket, tcp, client);
+    })();
   if (script.flood) {
     const end = Math.min(until, Date.now() + script.flood.ms);
-    while (!socket.destroyed && Date.now() < end) {
+    while (flooding && client.writable && Date.now() < end) {
       const batch = Array.from({ length: FLOOD_BATCH }, () =>
         script.flood!.frames.map((frame) => client.flooded(frame)),
       );
       await client.write(Buffer.concat(batch.flat()));
     }
-    await client.write(Buffer.concat(script.flood.then.map(encode)));
+    if (flooding) await client.write(Buffer.concat(script.flood.then.map(encode)));
   }
-  if (script.ending !== "serve") return finish(script.ending, socket, tcp, client);
-  const next = await client.request(request);
-  if (next === null) return;
-  await client.write(Buffer.concat(healthyAnswer(next).map(encode)));
-  finish("close_notify", socket, tcp, client);
+  if (!served) finish(script.ending, socket, tcp, client);
 }
 
 function finish(ending: Http2Script["ending"], socket: TLSSocket, tcp: Socket, client: ClientSide): void {
@@ -145,10 +152,13 @@ class ClientSide {
     socket.on("close", () => this.#wake());
   }
 
+  /** Whether the connection still takes what the server writes. */
+  get writable(): boolean {
+    return !this.#socket.destroyed && !this.#socket.writableEnded;
+  }
+
   write(bytes: Buffer): Promise<void> {
-    return new Promise((resolve) =>
-      this.#socket.destroyed || this.#socket.writableEnded ? resolve() : this.#socket.write(bytes, () => resolve()),
-    );
+    return new Promise((resolve) => (this.writable ? this.#socket.write(bytes, () => resolve()) : resolve()));
   }
 
   /** The first stream the client opens above `after`, once its HEADERS have ended; null if the connection closes first. */

@@ -102,6 +102,11 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
     upstream.on("data", (chunk: Buffer) => {
       tap?.server(chunk);
       editor.push(chunk);
+      // As fast as the client reads: a client that stops reading holds the server back.
+      if (client.writableNeedDrain) {
+        upstream.pause();
+        client.once("drain", () => upstream.resume());
+      }
     });
     upstream.on("end", () => editor.finish("fin"));
     upstream.on("error", () => editor.finish("reset"));
@@ -115,7 +120,8 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
       }
     });
     client.on("end", () => upstream.end());
-    client.on("close", () => upstream.destroy());
+    // After a FIN, what the client sent last may still be on its way: a reset alone cuts it off.
+    client.on("close", () => upstream.writableEnded || upstream.destroy());
   };
 
   const server = await startTcpServer((client) => {
