@@ -55,7 +55,7 @@ export interface Http2Case {
   memory?: number;
 }
 
-/** The client's limit on a decoded header list in these families, and the case's request body, if any. */
+/** The families' maxHeaderSize: a bomb's work is measured against it. */
 const MAX_HEADER_SIZE = 16_384;
 const KIB = 1_024;
 /** How far RSS may grow while a flood runs for a second. */
@@ -136,6 +136,7 @@ const streamError = (what: string, answer: H2Frame[], codes: readonly number[] =
   answer,
   ends: "error",
   reset: codes,
+  says: new RegExp(codes.map((code) => NAMES[code]).join("|")),
   ending: "any",
 });
 const legal = (what: string, answer: H2Frame[], more: Partial<Hostility> = {}): Hostility => ({
@@ -152,6 +153,10 @@ const latin1 = (text: string) => Array.from(text, (character) => character.charC
 
 /** The response with its body in one DATA frame of these flags and bytes. */
 const withBody = (payload: number[], flags = END_STREAM) => [HEAD, frame(H2.DATA, flags, 1, payload), GOAWAY_1];
+
+/** Big frames, made once: a plan must be cheap to make (a defect's scenario makes thousands to find its cases). */
+const BIG_HEADERS = headers(1, headerBlock(200, [["x-big", "b".repeat(19_980)]]));
+const FULL_CONTINUATION = frame(H2.CONTINUATION, 0, 1, literalField("x-flood", "f".repeat(16_000)).slice(0, 16_000));
 
 /** Each hostility of the frames family, with its weight. */
 const FRAME_HOSTILITIES: [number, (random: Random) => Hostility][] = [
@@ -398,7 +403,7 @@ const FRAME_HOSTILITIES: [number, (random: Random) => Hostility][] = [
         { what: "a GOAWAY of 7 bytes", frame: frame(H2.GOAWAY, 0, 0, [0, 0, 0, 1, 0, 0, 0]), code: FRAME_SIZE_ERROR },
         {
           what: "HEADERS of 20,000 bytes",
-          frame: headers(1, [...headerBlock(200, [["x-big", "b".repeat(19_980)]])]),
+          frame: BIG_HEADERS,
           code: FRAME_SIZE_ERROR,
         },
       ]);
@@ -510,11 +515,10 @@ const FRAME_HOSTILITIES: [number, (random: Random) => Hostility][] = [
     3,
     (random) => {
       const empty = random.chance(0.5);
-      const block = empty ? [] : literalField("x-flood", "f".repeat(16_000)).slice(0, 16_000);
       return {
         what: `HEADERS without END_HEADERS, then ${empty ? "empty " : ""}CONTINUATION frames without end`,
         answer: [headers(1, headerBlock(200), 0)],
-        flood: { frames: [frame(H2.CONTINUATION, 0, 1, block)], ms: 3_000, then: [] },
+        flood: { frames: [empty ? frame(H2.CONTINUATION, 0, 1) : FULL_CONTINUATION], ms: 3_000, then: [] },
         // Empty frames do not grow the block: a client may count them, or let its timeout end them.
         ends: empty ? "any" : "error",
         ...(!empty && { goaway: ANY_ERROR }),
@@ -739,12 +743,27 @@ function frameEdit(random: Random, at: number): H2Edit {
   }
 }
 
-/** A header block with `fields` after :status 200. */
-const block = (...parts: number[][]) => headers(1, parts.flat());
 const STATUS_200 = literalField(8, "200");
 const BOMB_VALUE = "a".repeat(4_000);
 /** Indexed references to the dynamic table's newest entry (index 62), `count` of them. */
 const references = (count: number) => Array<number>(count).fill(0xbe);
+/** A 4,000-byte entry in the dynamic table, after :status 200. */
+const BOMB_ENTRY = [...STATUS_200, ...indexedLiteralField("x-bomb", BOMB_VALUE)];
+/** The big blocks, made once. */
+const BOMBS = new Map([12_000, 12_300].map((count) => [count, headers(1, [...BOMB_ENTRY, ...references(count)])]));
+const BOMB_START = headers(1, [...BOMB_ENTRY, ...references(12_000)], 0);
+const TRAILER_BOMB = headers(
+  1,
+  [...indexedLiteralField("x-bomb", BOMB_VALUE), ...references(8_000)],
+  END_HEADERS | END_STREAM,
+);
+const SMALL_FIELDS = new Map(
+  [600, 2_000].map((count) => [
+    count,
+    headers(1, [...STATUS_200, ...Array.from({ length: count }, () => literalField("x-a", "b")).flat()]),
+  ]),
+);
+const JUST_UNDER = headers(1, headerBlock(200, [...HEALTHY_FIELDS, ["x-big", "b".repeat(MAX_HEADER_SIZE - 4 * KIB)]]));
 
 /** Each hostility of the HPACK family, with its weight. */
 const HPACK_HOSTILITIES: [number, (random: Random) => Hostility][] = [
@@ -755,7 +774,7 @@ const HPACK_HOSTILITIES: [number, (random: Random) => Hostility][] = [
       const count = random.pick([12_000, 12_300]);
       return {
         what: `a ${BOMB_VALUE.length}-byte entry in the dynamic table, then ${count} references to it`,
-        answer: [block(STATUS_200, indexedLiteralField("x-bomb", BOMB_VALUE), references(count)), ...BODY, GOAWAY_1],
+        answer: [BOMBS.get(count)!, ...BODY, GOAWAY_1],
         ends: "error",
         says: /maxHeaderSize/,
         ending: "any",
@@ -770,7 +789,7 @@ const HPACK_HOSTILITIES: [number, (random: Random) => Hostility][] = [
       return {
         what: `a ${BOMB_VALUE.length}-byte entry in the dynamic table, then references to it in ${continuations} CONTINUATION frames`,
         answer: [
-          headers(1, [...STATUS_200, ...indexedLiteralField("x-bomb", BOMB_VALUE), ...references(12_000)], 0),
+          BOMB_START,
           ...Array.from({ length: continuations }, (_, at) => ({
             ...frame(H2.CONTINUATION, at === continuations - 1 ? END_HEADERS : 0, 1, [0xbe]),
             repeat: 16_384,
@@ -814,11 +833,7 @@ const HPACK_HOSTILITIES: [number, (random: Random) => Hostility][] = [
       const count = random.pick([600, 2_000]);
       return {
         what: `${count} small fields`,
-        answer: [
-          headers(1, [...STATUS_200, ...Array.from({ length: count }, () => literalField("x-a", "b")).flat()]),
-          ...BODY,
-          GOAWAY_1,
-        ],
+        answer: [SMALL_FIELDS.get(count)!, ...BODY, GOAWAY_1],
         ends: "error",
         says: /maxHeaderSize/,
         ending: "any",
@@ -829,13 +844,7 @@ const HPACK_HOSTILITIES: [number, (random: Random) => Hostility][] = [
     1,
     () => ({
       what: "trailers that decode beyond maxHeaderSize",
-      answer: [
-        HEAD,
-        ...BODY.slice(0, 1),
-        data(1, HELLO.slice(13)),
-        headers(1, [...indexedLiteralField("x-bomb", BOMB_VALUE), ...references(8_000)], END_HEADERS | END_STREAM),
-        GOAWAY_1,
-      ],
+      answer: [HEAD, ...BODY.slice(0, 1), data(1, HELLO.slice(13)), TRAILER_BOMB, GOAWAY_1],
       ends: "error",
       says: /maxHeaderSize/,
       ending: "any",
@@ -851,15 +860,7 @@ const HPACK_HOSTILITIES: [number, (random: Random) => Hostility][] = [
       memory: FLOOD_GROWTH,
     }),
   ],
-  [
-    1,
-    () =>
-      legal("a header list just under maxHeaderSize", [
-        headWith([...HEALTHY_FIELDS, ["x-big", "b".repeat(MAX_HEADER_SIZE - 4 * KIB)]]),
-        ...BODY,
-        GOAWAY_1,
-      ]),
-  ],
+  [1, () => legal("a header list just under maxHeaderSize", [JUST_UNDER, ...BODY, GOAWAY_1])],
   // Blocks that do not decode (RFC 7541): a COMPRESSION_ERROR for the connection.
   [
     6,

@@ -53,8 +53,11 @@ export const ERROR = {
   ENHANCE_YOUR_CALM: 11,
 } as const;
 
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 function toHex(bytes: readonly number[]): string {
-  return bytes.map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  let text = "";
+  for (const byte of bytes) text += HEX[byte]!;
+  return text;
 }
 
 const latin1 = (text: string) => Array.from(text, (character) => character.charCodeAt(0) & 0xff);

@@ -120,8 +120,7 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
       }
     });
     client.on("end", () => upstream.end());
-    // After a FIN, what the client sent last may still be on its way: a reset alone cuts it off.
-    client.on("close", () => upstream.writableEnded || upstream.destroy());
+    client.on("close", () => upstream.destroy());
   };
 
   const server = await startTcpServer((client) => {
