@@ -23,10 +23,7 @@ import { runWebSocketCase } from "./hostile/websocket.js";
  * them, is left out of the group. Take a defect out of the list once it is
  * fixed: its scenario and its cases run again, and must pass.
  */
-const AWAITING_FIX: readonly Defect[] = [
-  "the client's GOAWAY and other last frames are lost when its HTTP/2 connection closes",
-  "a request its HTTP/2 connection failed unprocessed is not sent again",
-];
+const AWAITING_FIX: readonly Defect[] = [];
 
 /** The case numbers a family runs: its share of PF_HOSTILE_CASES, or the one PF_HOSTILE_ONLY names. */
 function casesOf(family: Family, fixture: Fixture): number[] {

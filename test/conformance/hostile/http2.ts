@@ -519,9 +519,9 @@ const FRAME_HOSTILITIES: [number, (random: Random) => Hostility][] = [
         what: `HEADERS without END_HEADERS, then ${empty ? "empty " : ""}CONTINUATION frames without end`,
         answer: [headers(1, headerBlock(200), 0)],
         flood: { frames: [empty ? frame(H2.CONTINUATION, 0, 1) : FULL_CONTINUATION], ms: 3_000, then: [] },
-        // Empty frames do not grow the block: a client may count them, or let its timeout end them.
+        // Empty frames do not grow the block: a client may count them, or let its timeout end them. No GOAWAY is
+        // checked: a client that closes with the flood unread sends a TCP reset, which may discard it on the way.
         ends: empty ? "any" : "error",
-        ...(!empty && { goaway: ANY_ERROR }),
         memory: FLOOD_GROWTH,
       };
     },
