@@ -41,6 +41,8 @@ const DEFECT_CASES = 12;
 
 /** The first cases of each family that show `defect`. */
 function casesShowing(defect: Defect, family: Family, fixture: Fixture): number[] {
+  // Planning thousands of cases takes seconds: only the families that say they may show it are searched.
+  if (!family.defects?.includes(defect)) return [];
   const plan = family.planner(fixture.hostile);
   const found: number[] = [];
   for (let index = 0; index < DEFECT_SEARCH && found.length < DEFECT_CASES; index++) {

@@ -86,6 +86,8 @@ export interface Family {
   options?: PinnedFetchOptions;
   /** Error codes any of its cases may end with. */
   codes: readonly PinnedFetchErrorCode[];
+  /** The defects some of its cases show: a defect's scenario looks for its cases in these families alone. */
+  defects?: readonly Defect[];
   /** The plan of each case, from what the fixture recorded. */
   planner(hostile: HostileDescription): (index: number) => CasePlan;
 }
@@ -324,6 +326,7 @@ const CUT_ENDINGS = ["close_notify", "fin", "reset"] as const;
 const responseCut: Family = {
   key: "response-cut",
   name: "a response cut at every byte offset by close_notify, FIN or reset",
+  defects: ["a chunked body cut in its trailer section is taken as complete"],
   share: 0.15,
   least: 20,
   costPerCase: 300,
@@ -538,6 +541,7 @@ const slow: Family = {
   costPerCase: 4_000,
   limits: { connectTimeout: 500, timeout: 1_500, body: 800 },
   codes: ["ERR_TIMEOUT", "ERR_HTTP"],
+  defects: ["a fast body starves the event loop"],
   planner: (hostile) => (index) => {
     const random = caseRandom(hostile.seed, "slow", index);
     const { what, server, expect, defect } = SLOW[index % SLOW.length]!;

@@ -1015,6 +1015,7 @@ function http2Family(
     limits: { connectTimeout: 600, timeout: 1_000, body: 1_000 },
     options: { maxHeaderSize: MAX_HEADER_SIZE },
     codes: ["ERR_HTTP", "ERR_CONNECT", "ERR_TLS", "ERR_TIMEOUT"],
+    defects: [GOAWAY_LOST, NOT_SENT_AGAIN],
     planner: (hostile) => (index) => {
       const random = caseRandom(hostile.seed, key, index);
       const hostility = pick(index, random);

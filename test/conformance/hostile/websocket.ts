@@ -572,6 +572,7 @@ const frames: Family = {
   limits: LIMITS,
   options: { maxMessageSize: MAX },
   codes: ["ERR_WEBSOCKET", "ERR_CONNECT"],
+  defects: ["a message is dropped when a bad frame follows it in one read"],
   planner: (hostile) => (index) => {
     const random = caseRandom(hostile.seed, "ws-frames", index);
     const hostility = pickHostility(index, random)(random);
