@@ -21,6 +21,8 @@ export interface Target {
   hybrid: { port: number; groups: string[] };
   /** A WebSocket server (the ws package): `/plain` without permessage-deflate, `/deflate` with it. */
   webSocketPort: number;
+  /** node:http2's server, the same routes and TLS setup, answering ALPN `h2` with HTTP/2 and the rest with HTTP/1.1. */
+  http2Port: number;
 }
 
 /** The size of the WebSocket throughput measures' binary messages. */

@@ -11,17 +11,23 @@
 // package: `/plain` without permessage-deflate, `/deflate` with it (ws's
 // defaults: messages of 1 KiB and more compressed).
 //
+// A fifth, node:http2's secure server with the same TLS setup and routes,
+// answers ALPN `h2` with HTTP/2 and `http/1.1` (or no ALPN) with HTTP/1.1
+// (allowHTTP1); it counts, per tag, how many of the connections were h2
+// sessions, which proves the protocol each client spoke.
+//
 // Every request carries `?tag=<runtime>/<measure>/<client>`; the server
 // counts, per tag, the requests, the TLS connections that carried any of
 // them, and how many of those are still open (for WebSocket, the messages it
 // received count as requests). A plain-HTTP listener on loopback answers
 // GET /stats with those counters as JSON.
 //
-// Prints {port, statsPort, ca, pins, clientAuth: {port, identities}, hybrid: {port, groups}, webSocketPort}
+// Prints {port, statsPort, ca, pins, clientAuth: {port, identities}, hybrid: {port, groups}, webSocketPort, http2Port}
 // as one JSON line (an identity per client key type, certificate and PKCS#8
 // key in PEM); when its stdin closes, prints its counters and exits.
 import { constants, randomBytes } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { type Http2ServerRequest, type Http2ServerResponse, createSecureServer } from "node:http2";
 import { type ServerOptions, createServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
@@ -36,6 +42,8 @@ import { pinOf } from "../../test/support/servers.js";
 export interface Counter {
   /** TLS connections that carried a request with the tag. */
   connections: number;
+  /** Those connections that were HTTP/2 sessions (the others spoke HTTP/1.1). */
+  h2: number;
   requests: number;
   /** Those connections still open. */
   open: number;
@@ -57,10 +65,11 @@ export interface Stats {
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
 const bodies = new Map<number, Buffer>();
 const stats: Stats = { handshakes: 0, resumed: 0, open: 0, tags: {} };
-const tagsOf = new WeakMap<Socket, Set<string>>();
+/** Per TLS socket (HTTP/1.1) or HTTP/2 session, the tags of the requests it carried. */
+const tagsOf = new WeakMap<object, Set<string>>();
 
 function counter(tag: string): Counter {
-  return (stats.tags[tag] ??= { connections: 0, requests: 0, open: 0, resumed: 0 });
+  return (stats.tags[tag] ??= { connections: 0, h2: 0, requests: 0, open: 0, resumed: 0 });
 }
 
 /** Random, so that permessage-deflate gains nothing from it: the cost of its path alone. */
@@ -100,14 +109,17 @@ function serveWebSocket(socket: WebSocket, tag: string, tls: TLSSocket): void {
 }
 
 /** `/bytes/N`: N bytes at once (N up to 1 MiB); `/stream/N`: N bytes written 64 KiB at a time, as the client reads them. */
-function route(request: IncomingMessage, response: ServerResponse): void {
+function route(request: IncomingMessage | Http2ServerRequest, response: ServerResponse): void {
   const url = new URL(request.url ?? "/", "https://bench");
   const tag = url.searchParams.get("tag") ?? "untagged";
-  const socket = request.socket as TLSSocket;
-  let tags = tagsOf.get(socket);
+  // Over h2 a connection is the stream's session (request.socket stands for the stream).
+  const session = request.httpVersionMajor === 2 ? (request as Http2ServerRequest).stream.session : undefined;
+  const connection = session ?? request.socket;
+  const socket = (session?.socket ?? request.socket) as TLSSocket;
+  let tags = tagsOf.get(connection);
   if (!tags) {
-    tagsOf.set(socket, (tags = new Set()));
-    socket.once("close", () => {
+    tagsOf.set(connection, (tags = new Set()));
+    connection.once("close", () => {
       for (const seen of tags!) counter(seen).open--;
     });
   }
@@ -115,6 +127,7 @@ function route(request: IncomingMessage, response: ServerResponse): void {
   if (!tags.has(tag)) {
     tags.add(tag);
     count.connections++;
+    if (session) count.h2++;
     count.open++;
     if (socket.isSessionReused()) count.resumed++;
   }
@@ -172,9 +185,15 @@ const clientAuthServer = createServer(
   { ...options, requestCert: true, rejectUnauthorized: true, ca: clientCa.certPem },
   route,
 );
-for (const listener of [server, clientAuthServer]) {
-  // Idle keep-alive connections stay open for the clients to close (pinned-fetch's pool closes its own after 4 s).
-  listener.keepAliveTimeout = 60_000;
+// The compatibility API's response has the methods `route` calls, with the same meaning.
+const http2Server = createSecureServer({ ...options, allowHTTP1: true }, (request, response: Http2ServerResponse) =>
+  route(request, response as unknown as ServerResponse),
+);
+// Idle keep-alive connections stay open for the clients to close (pinned-fetch's pool closes its own after 4 s);
+// node:http2 closes no idle session, nor (with allowHTTP1) an idle HTTP/1.1 connection.
+server.keepAliveTimeout = 60_000;
+clientAuthServer.keepAliveTimeout = 60_000;
+for (const listener of [server, clientAuthServer, http2Server]) {
   listener.on("secureConnection", (socket: TLSSocket) => {
     stats.handshakes++;
     if (socket.isSessionReused()) stats.resumed++;
@@ -188,6 +207,7 @@ for (const listener of [server, clientAuthServer]) {
 // A backlog above the 1,000 connections the memory measure opens at once, so that no SYN is dropped.
 await new Promise<void>((resolve) => server.listen({ port: 0, host: "127.0.0.1", backlog: 2048 }, resolve));
 await new Promise<void>((resolve) => clientAuthServer.listen({ port: 0, host: "127.0.0.1" }, resolve));
+await new Promise<void>((resolve) => http2Server.listen({ port: 0, host: "127.0.0.1", backlog: 2048 }, resolve));
 
 const webSocketServer = createServer(options, (_request, response) => {
   response.writeHead(426, { "content-length": "0" }).end();
@@ -234,6 +254,7 @@ console.log(
     clientAuth: { port: (clientAuthServer.address() as AddressInfo).port, identities },
     hybrid: { port: hybridServer.port, groups: hybridGroups },
     webSocketPort: (webSocketServer.address() as AddressInfo).port,
+    http2Port: (http2Server.address() as AddressInfo).port,
   }),
 );
 process.stdin.resume();
@@ -243,6 +264,7 @@ process.stdin.on("end", () => {
   server.closeAllConnections();
   clientAuthServer.closeAllConnections();
   clientAuthServer.close();
+  http2Server.close();
   for (const endpoint of Object.values(endpoints)) for (const client of endpoint.clients) client.terminate();
   webSocketServer.closeAllConnections();
   webSocketServer.close();
