@@ -19,6 +19,7 @@ const MEASURES = [
   "cold with a client certificate",
   "keep-alive",
   "bulk",
+  "concurrent",
   "websocket echo",
   "websocket receive",
   "websocket send",

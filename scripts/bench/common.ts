@@ -60,6 +60,12 @@ export interface Client {
 /** The cold measure's name for pinned-fetch with `postQuantum: false`. */
 export const CLASSICAL = "pinned-fetch-classical";
 
+/** The keep-alive and bulk measures' name for pinned-fetch against the server that speaks h2 (`http2Port`). */
+export const PINNED_H2 = "pinned-fetch-h2";
+
+/** The concurrent measure's name for pinned-fetch with `http2: false` (its default, `pinned-fetch`, speaks h2). */
+export const PINNED_HTTP1 = "pinned-fetch-h1";
+
 export type RuntimeName = "node" | "deno" | "bun";
 
 const host = globalThis as unknown as { Deno?: { version: { deno: string } }; Bun?: { version: string } };

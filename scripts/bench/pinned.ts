@@ -9,13 +9,14 @@ import { type Client, type Identity, type Mode, type Target, readAll, readHeader
  * otherwise the pool keeps them (unlimited, 4 s idle). `create` is
  * createPinnedFetch of the sources or of the built package; `identity`, a
  * client certificate to present to the server; `postQuantum: false`, the
- * classical groups only (otherwise the default, as users get it).
+ * classical groups only (otherwise the default, as users get it); `http2:
+ * false`, HTTP/1.1 only (otherwise h2 where the server's ALPN picks it).
  */
 export function pinnedClient(
   target: Target,
   mode: Mode,
   create: typeof createPinnedFetch,
-  { identity, postQuantum }: { identity?: Identity; postQuantum?: false } = {},
+  { identity, postQuantum, http2 }: { identity?: Identity; postQuantum?: false; http2?: false } = {},
 ): Client {
   const pinnedFetch = create({
     pins: { localhost: target.pins },
@@ -23,6 +24,8 @@ export function pinnedClient(
     resolve: { localhost: "127.0.0.1" },
     ...(identity && { clientCertificates: { localhost: identity } }),
     ...(postQuantum === false && { postQuantum }),
+    // Until the client's HTTP/2 lands, `http2` is not an option of createPinnedFetch.
+    ...((http2 === false && { http2 }) as object),
   });
   const init: RequestInit = mode === "close" ? { headers: { connection: "close" } } : {};
   const send = (path: string) => pinnedFetch(urlOf(target, path), init);

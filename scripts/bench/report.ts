@@ -2,12 +2,21 @@
 // with its ratio to the native pin-capable client of the same runtime and
 // run, and the issue's target for it, met or missed, where it sets one.
 import type { ClientResult, ColdSamples } from "./client.js";
-import { CLASSICAL, WEBSOCKET_DEFLATE, WEBSOCKET_MEASURES, type WebSocketMeasure } from "./common.js";
+import {
+  CLASSICAL,
+  PINNED_H2,
+  PINNED_HTTP1,
+  WEBSOCKET_DEFLATE,
+  WEBSOCKET_MEASURES,
+  type WebSocketMeasure,
+} from "./common.js";
+import type { ConcurrentResult } from "./concurrent.js";
 import type { MemoryResult } from "./memory.js";
 import type { Counter } from "./server.js";
 import type { WebSocketResult } from "./websocket.js";
 
 export interface RuntimeResult extends ClientResult {
+  concurrent: ConcurrentResult;
   webSocket: WebSocketResult;
   /** Milliseconds from spawn to the printed line, per client (`none`: no request, the runtime's start alone). */
   first: Record<string, number[]>;
@@ -26,6 +35,10 @@ const LABEL = { node: "Node", deno: "Deno", bun: "Bun" } as Record<string, strin
 const COLD_TARGET: Record<string, number> = { node: 1.0, deno: 1.2, bun: 1.5 };
 const KEEP_ALIVE_TARGET = 1.0;
 const BULK_TARGET = 0.5;
+/** Issue 20: pinned-fetch over h2 at least 0.9x of itself over HTTP/1.1 in keep-alive and bulk. */
+const H2_TARGET = 0.9;
+/** Issue 20: pinned-fetch over h2 at least 1.0x of the runtime's own client, 100 requests in flight. */
+const CONCURRENT_TARGET = 1.0;
 /** Issue 19: pinned-fetch's WebSocket at least 0.8x of the runtime's own, in round trips and in throughput. */
 const WEBSOCKET_TARGET = 0.8;
 const FIRST_TARGET = 1.5;
@@ -61,6 +74,9 @@ function clients(result: RuntimeResult, names: string[]): [string, string][] {
     none: "(no request: process start alone)",
     ws: "ws + checkServerIdentity",
     [WEBSOCKET_DEFLATE]: "pinned-fetch, permessage-deflate",
+    [PINNED_H2]: "pinned-fetch over h2 (node:http2's server)",
+    [PINNED_HTTP1]: "pinned-fetch, http2: false",
+    ...result.concurrent.natives,
   };
   return names.map((name) => [name, shown[name]!]);
 }
@@ -69,6 +85,19 @@ function clients(result: RuntimeResult, names: string[]): [string, string][] {
 function seen(result: RuntimeResult, measure: string, name: string): string {
   const counter = result.server[`${measure}/${name}`];
   return counter ? `${counter.connections} / ${counter.requests}` : "—";
+}
+
+/** As `seen`, with how many of the connections were h2 sessions: TLS connections (h2) / requests. */
+function seenWithH2(result: RuntimeResult, measure: string, name: string): string {
+  const counter = result.server[`${measure}/${name}`];
+  return counter ? `${counter.connections} (${counter.h2}) / ${counter.requests}` : "—";
+}
+
+/** The protocol the server saw `name` speak in `measure`: h2, HTTP/1.1, or both. */
+function protocol(result: RuntimeResult, measure: string, name: string): string {
+  const counter = result.server[`${measure}/${name}`];
+  if (!counter?.connections) return "—";
+  return counter.h2 === counter.connections ? "h2" : counter.h2 ? "h2 and HTTP/1.1" : "HTTP/1.1";
 }
 
 const perRequest = ({ cpuMs, ms }: ColdSamples) => cpuMs / ms.length;
@@ -160,47 +189,75 @@ export function report(results: RuntimeResult[], engine: Engine, hybridGroups: r
       table(["runtime", "client key", "client", ...COLD_HEAD, "server: TLS conns / requests"], clientCertRows),
   );
 
-  const keepAliveRows = results.flatMap((result) =>
-    clients(result, Object.keys(result.keepAlive)).map(([name, shown]) => {
-      const value = median(result.keepAlive[name]!);
-      const r = value / median(result.keepAlive.native!);
-      return [
-        label(result),
-        shown,
-        fixed(value, 0),
-        ratio(r, 1),
-        name === "pinned-fetch" ? atLeast(r, KEEP_ALIVE_TARGET) : "",
-        seen(result, "keep-alive", name),
-      ];
-    }),
-  );
+  /** Keep-alive and bulk: each client against the native one; pinned-fetch over h2 also against its HTTP/1.1 row. */
+  const sequentialRows = (measure: "keep-alive" | "bulk", target: number) =>
+    results.flatMap((result) => {
+      const samples = measure === "bulk" ? result.bulk : result.keepAlive;
+      return clients(result, Object.keys(samples)).map(([name, shown]) => {
+        const value = median(samples[name]!);
+        const r = value / median(samples.native!);
+        const overHttp1 = value / median(samples["pinned-fetch"]!);
+        const goal =
+          name === "pinned-fetch"
+            ? atLeast(r, target)
+            : name === PINNED_H2
+              ? `h2 / HTTP/1.1 ${ratio(overHttp1, 1)} ${atLeast(overHttp1, H2_TARGET)}`
+              : "";
+        return [label(result), shown, fixed(value, 0), ratio(r, 1), goal, seenWithH2(result, measure, name)];
+      });
+    });
+  const sequentialHead = (rate: string) => [
+    "runtime",
+    "client",
+    `${rate} (median of rounds)`,
+    "ratio",
+    "target",
+    "server: TLS conns (h2) / requests",
+  ];
   sections.push(
     "### keep-alive: sequential 1 KiB GETs on one kept-alive connection (one instance / one agent)\n\n" +
-      table(
-        ["runtime", "client", "req/s (median of rounds)", "ratio", "target", "server: TLS conns / requests"],
-        keepAliveRows,
-      ),
-  );
-
-  const bulkRows = results.flatMap((result) =>
-    clients(result, Object.keys(result.bulk)).map(([name, shown]) => {
-      const value = median(result.bulk[name]!);
-      const r = value / median(result.bulk.native!);
-      return [
-        label(result),
-        shown,
-        fixed(value, 0),
-        ratio(r, 1),
-        name === "pinned-fetch" ? atLeast(r, BULK_TARGET) : "",
-        seen(result, "bulk", name),
-      ];
-    }),
+      table(sequentialHead("req/s"), sequentialRows("keep-alive", KEEP_ALIVE_TARGET)),
   );
   sections.push(
     "### bulk: one streamed download read to the end (MB = 10^6 bytes)\n\n" +
+      table(sequentialHead("MB/s"), sequentialRows("bulk", BULK_TARGET)),
+  );
+
+  // The base of the ratios: the runtime's first own client (the pinning one, or Deno's fetch, which cannot pin).
+  const concurrentRows = results.flatMap((result) => {
+    const { measures, natives } = result.concurrent;
+    const perRequestUs = ({ cpuMs, requests }: { cpuMs: number; requests: number }) => (cpuMs * 1000) / requests;
+    const base = measures[Object.keys(natives)[0]!]!;
+    return clients(result, Object.keys(measures)).map(([name, shown]) => {
+      const samples = measures[name]!;
+      const r = median(samples.perSecond) / median(base.perSecond);
+      return [
+        label(result),
+        shown,
+        protocol(result, "concurrent", name),
+        fixed(median(samples.perSecond), 0),
+        fixed(perRequestUs(samples), 0),
+        `${ratio(r, 1)} / ${ratio(perRequestUs(samples), perRequestUs(base))}`,
+        name === "pinned-fetch" ? atLeast(r, CONCURRENT_TARGET) : "",
+        seenWithH2(result, "concurrent", name),
+      ];
+    });
+  });
+  sections.push(
+    "### concurrent: requests in flight to one origin (node:http2's server, h2 and HTTP/1.1), each sending its " +
+      "next 1 KiB GET once the last body is read; ratios to the runtime's first own client\n\n" +
       table(
-        ["runtime", "client", "MB/s (median of rounds)", "ratio", "target", "server: TLS conns / requests"],
-        bulkRows,
+        [
+          "runtime",
+          "client",
+          "protocol (as the server saw it)",
+          "req/s (median of rounds)",
+          "client CPU µs/req",
+          "ratio req/s / CPU",
+          "target (req/s)",
+          "server: TLS conns (h2) / requests",
+        ],
+        concurrentRows,
       ),
   );
 

@@ -3,16 +3,19 @@
 // pinned-fetch's postQuantum: false, and against a server that speaks the
 // post-quantum hybrid), keep-alive requests, a bulk download, the first
 // request of a fresh process, memory with idle pooled connections, and
-// WebSocket echo and throughput. The servers are separate processes; each
+// WebSocket echo and throughput, and many requests in flight to one origin
+// over h2 and HTTP/1.1 (concurrent). The servers are separate processes; each
 // runtime runs client.ts (the cold measures, keep-alive, bulk, interleaved in
-// rounds), websocket.ts (its measures interleaved in rounds), then first.ts
-// in fresh processes and memory.ts in fresh processes. Everything stays on
-// loopback. Prints Markdown tables; writes the raw figures as JSON.
+// rounds), concurrent.ts (its clients interleaved in rounds), websocket.ts
+// (its measures interleaved in rounds), then first.ts in fresh processes and
+// memory.ts in fresh processes. Everything stays on loopback. Prints Markdown
+// tables; writes the raw figures as JSON.
 //   npm run bench [-- --smoke] [--rounds 10] [--cold 50] [--keep-alive 1000]
-//     [--bulk-mib 64] [--ws-echo 2000] [--ws-mib 32] [--idle 1000] [--fresh 2]
-//     [--runtimes node,deno,bun] [--json bench-results.json]
-// --smoke: tiny sizes (1 round, 3 requests and round trips, 1 MiB, 20 idle connections, 1 fresh process),
-// to show it all runs.
+//     [--bulk-mib 64] [--concurrent-ms 3000] [--in-flight 100] [--ws-echo 2000]
+//     [--ws-mib 32] [--idle 1000] [--fresh 2] [--runtimes node,deno,bun]
+//     [--json bench-results.json]
+// --smoke: tiny sizes (1 round, 3 requests and round trips, 1 MiB, 10 requests in flight for 200 ms,
+// 20 idle connections, 1 fresh process), to show it all runs.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -22,6 +25,7 @@ import { createInterface } from "node:readline";
 import { BUN, CHILD_ENV, DENO, ROOT, denoRun } from "../../test/support/runtimes.js";
 import type { ClientResult, Sizes } from "./client.js";
 import type { Target } from "./common.js";
+import type { ConcurrentResult, ConcurrentSizes } from "./concurrent.js";
 import type { MemoryResult } from "./memory.js";
 import { type Engine, type RuntimeResult, report } from "./report.js";
 import type { Counter, Stats } from "./server.js";
@@ -49,6 +53,11 @@ const webSocketSizes: WebSocketSizes = {
   rounds: sizes.rounds,
   echo: count("ws-echo", 2000, 3),
   bytes: count("ws-mib", 32, 1) * 1024 * 1024,
+};
+const concurrentSizes: ConcurrentSizes = {
+  rounds: sizes.rounds,
+  ms: count("concurrent-ms", 3000, 200),
+  inFlight: count("in-flight", 100, 10),
 };
 const idle = count("idle", 1000, 20);
 const fresh = count("fresh", 2, 1);
@@ -174,6 +183,10 @@ const results: RuntimeResult[] = [];
 for (const runtime of runtimes) {
   process.stderr.write(`bench: ${runtime}: cold (with a client certificate, post-quantum), keep-alive, bulk...\n`);
   const measured = await run<ClientResult>(runtime, "client.ts", [JSON.stringify({ target, sizes })]);
+  process.stderr.write(`bench: ${runtime}: concurrent, h2 and HTTP/1.1...\n`);
+  const concurrent = await run<ConcurrentResult>(runtime, "concurrent.ts", [
+    JSON.stringify({ target, sizes: concurrentSizes }),
+  ]);
   process.stderr.write(`bench: ${runtime}: WebSocket echo, receive, send...\n`);
   const webSocket = await run<WebSocketResult>(
     runtime,
@@ -197,7 +210,7 @@ for (const runtime of runtimes) {
   for (const [tag, counter] of Object.entries((await stats(target)).tags)) {
     if (tag.startsWith(`${runtime}/`)) server[tag.slice(runtime.length + 1)] = counter;
   }
-  results.push({ ...measured, webSocket, first, memory, server });
+  results.push({ ...measured, concurrent, webSocket, first, memory, server });
 }
 server.stdin!.end();
 const totals = await nextLine<Stats>(server);
@@ -209,7 +222,8 @@ const engine: Engine = { sha256: manifest.sha256, bytes: manifest.bytes, gzipByt
 const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown" };
 const title =
   `pinned-fetch benchmark, ${new Date().toISOString().slice(0, 10)}: ${sizes.rounds} round(s); cold ${sizes.cold} and keep-alive ` +
-  `${sizes.keepAlive} requests per client and round; bulk ${sizes.bulk / 1024 / 1024} MiB; WebSocket ` +
+  `${sizes.keepAlive} requests per client and round; bulk ${sizes.bulk / 1024 / 1024} MiB; concurrent ` +
+  `${concurrentSizes.inFlight} requests in flight for ${concurrentSizes.ms / 1000} s per client and round; WebSocket ` +
   `${webSocketSizes.echo} round trips and ${webSocketSizes.bytes / 1024 / 1024} MiB each way; ${fresh} fresh process(es) per client and round; ` +
   `${idle} idle connections; loopback, TLS 1.3, ECDSA P-256 server certificates, RSA 2048 and ECDSA P-256 client certificates; ` +
   `${machine.cpus} CPUs (${machine.model}).`;
@@ -231,7 +245,7 @@ const git = (...gitArgs: string[]) => {
 const source = { commit: git("rev-parse", "HEAD"), changed: git("status", "--porcelain").split("\n").filter(Boolean) };
 writeFileSync(
   jsonFile,
-  `${JSON.stringify({ date: new Date().toISOString(), args, sizes, webSocketSizes, idle, fresh, machine, source, engine, totals, results }, null, 1)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), args, sizes, concurrentSizes, webSocketSizes, idle, fresh, machine, source, engine, totals, results }, null, 1)}\n`,
 );
 console.log(`Raw figures: ${jsonFile}`);
 process.exit(0);
