@@ -1,7 +1,8 @@
 // One runtime's side of the cold, cold with a client certificate, cold
 // against the post-quantum server, keep-alive and bulk measures: pinned-fetch
 // against the runtime's own pin-capable client, interleaved in rounds (the
-// order flips every round) so that drift hits both alike. The cold measure
+// order flips every round) so that drift hits both alike. Keep-alive and bulk
+// also time pinned-fetch over h2, against node:http2's server. The cold measure
 // also times pinned-fetch with `postQuantum: false`: the default sends an
 // X25519MLKEM768 share beside the X25519 one, which the bench server (Node's
 // OpenSSL, classical groups only) ignores.
@@ -12,6 +13,7 @@ import {
   type Client,
   type Identity,
   type Mode,
+  PINNED_H2,
   type Target,
   pathOf,
   runtime,
@@ -84,6 +86,8 @@ const hybrid = new Map(
   contenders.map(({ name, make }) => [name, make({ ...target, port: target.hybrid.port }, "close")]),
 );
 const kept = new Map(contenders.map(({ name, make }) => [name, make(target, "keep-alive")]));
+// The same, against the server that speaks h2: pinned-fetch over h2 beside its HTTP/1.1 row above.
+kept.set(PINNED_H2, pinnedClient({ ...target, port: target.http2Port }, "keep-alive", createPinnedFetch));
 const clientAuth = { ...target, port: target.clientAuth.port };
 /** Per client key type, the cold clients given that certificate. */
 const certified = new Map(
@@ -106,8 +110,8 @@ const result: ClientResult = {
     ]),
   ),
   coldHybrid: Object.fromEntries(contenders.map(({ name }) => [name, { ms: [], cpuMs: 0, keyExchange: [] }])),
-  keepAlive: Object.fromEntries(contenders.map(({ name }) => [name, []])),
-  bulk: Object.fromEntries(contenders.map(({ name }) => [name, []])),
+  keepAlive: Object.fromEntries([...kept.keys()].map((name) => [name, []])),
+  bulk: Object.fromEntries([...kept.keys()].map((name) => [name, []])),
 };
 
 /** Sequential cold requests, each timed, and the CPU time they took together. */
@@ -148,7 +152,8 @@ for (let round = 0; round < sizes.rounds; round++) {
     );
     await timeCold(client, pathOf(KIB, tag("cold-hybrid", name)), samples);
   }
-  for (const name of order.filter((name) => kept.has(name))) {
+  const keptOrder = round % 2 === 0 ? [...kept.keys()] : [...kept.keys()].reverse();
+  for (const name of keptOrder) {
     const client = kept.get(name)!;
     const path = pathOf(KIB, tag("keep-alive", name));
     // Not timed: (re)opens the connection if the client let it go since the last round.
@@ -157,7 +162,7 @@ for (let round = 0; round < sizes.rounds; round++) {
     for (let i = 0; i < sizes.keepAlive; i++) expect(await client.get(path), 1024);
     result.keepAlive[name]!.push(sizes.keepAlive / ((performance.now() - start) / 1000));
   }
-  for (const name of order.filter((name) => kept.has(name))) {
+  for (const name of keptOrder) {
     const start = performance.now();
     expect(await kept.get(name)!.get(pathOf(`/stream/${sizes.bulk}`, tag("bulk", name))), sizes.bulk);
     result.bulk[name]!.push(sizes.bulk / 1e6 / ((performance.now() - start) / 1000));
