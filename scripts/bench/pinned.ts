@@ -24,8 +24,7 @@ export function pinnedClient(
     resolve: { localhost: "127.0.0.1" },
     ...(identity && { clientCertificates: { localhost: identity } }),
     ...(postQuantum === false && { postQuantum }),
-    // Until the client's HTTP/2 lands, `http2` is not an option of createPinnedFetch.
-    ...((http2 === false && { http2 }) as object),
+    ...(http2 === false && { http2 }),
   });
   const init: RequestInit = mode === "close" ? { headers: { connection: "close" } } : {};
   const send = (path: string) => pinnedFetch(urlOf(target, path), init);
