@@ -166,6 +166,7 @@ export class Pool<C extends PooledConnection> {
         );
       }
     }
+    for (const origin of this.#origins.values()) origin.waiting.length = 0;
     this.#origins.clear();
     this.#leases.clear();
     await Promise.all(all.map((connection) => connection.close()));
@@ -215,6 +216,7 @@ export class Pool<C extends PooledConnection> {
 
   /** Gives waiting requests what is free now: room on a connection, or a place to open one. */
   #dispatch(origin: Origin<C>): void {
+    if (origin !== this.#origins.get(origin.key)) return;
     while (origin.waiting.length > 0) {
       const connection = this.#take(origin);
       if (connection) {
@@ -234,7 +236,9 @@ export class Pool<C extends PooledConnection> {
       connection = await open();
     } catch (error) {
       origin.opening--;
-      // The place is free again: the next waiter tries a connection of its own.
+      // The place is free again: the next waiter tries a connection of its own. Until one succeeds, waiters no
+      // longer wait for each other's, so that a host that does not answer fails them together, not in turn.
+      origin.multiplexed ??= false;
       this.#dispatch(origin);
       throw error;
     }
@@ -256,6 +260,8 @@ export class Pool<C extends PooledConnection> {
     lease.idleTimer = setTimeout(() => {
       lease.retired = true;
       this.#drop(lease);
+      // Its place is free: a request may be waiting for one (for a connection whose streams were all taken).
+      this.#dispatch(lease.origin);
     }, IDLE_TIMEOUT);
     this.#runtime.unrefTimer(lease.idleTimer);
   }

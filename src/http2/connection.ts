@@ -30,10 +30,11 @@ import { HpackDecoder, HpackEncoder, HpackError } from "./hpack.js";
 import { STREAM_WINDOW, Stream } from "./stream.js";
 
 /**
- * What the connection may receive unread, over all its streams: large enough that a few unread bodies do not stall
- * the others (browsers allow 12-15 MiB), and still a bound on what a connection holds.
+ * What the connection may receive unread, over all its streams: 1 GiB, as Go's client allows. The streams' windows
+ * bound what each body holds; a connection window under their sum would let bodies nobody reads (20 of 1 MiB, with
+ * 16 MiB) stop the one being read, for good.
  */
-const CONNECTION_WINDOW = 16 * STREAM_WINDOW;
+const CONNECTION_WINDOW = 1024 * STREAM_WINDOW;
 /** As over HTTP/1.1 (undici's defaults): the wait for a response head, and for each piece of its body. */
 const HEADERS_TIMEOUT = 300_000;
 const BODY_TIMEOUT = 300_000;
@@ -296,7 +297,8 @@ export class Http2Connection {
     let at = 0;
     do {
       if (stream.localEnded) return;
-      const size = Math.min(bytes.length - at, stream.sendWindow, this.#sendWindow, this.#maxFrameSize);
+      // A window may be below zero after the server lowered SETTINGS_INITIAL_WINDOW_SIZE (RFC 9113, section 6.9.2).
+      const size = Math.max(0, Math.min(bytes.length - at, stream.sendWindow, this.#sendWindow, this.#maxFrameSize));
       if (size <= 0 && bytes.length > 0) {
         await this.#windowOpens(stream);
         continue;
@@ -375,7 +377,10 @@ export class Http2Connection {
   #consumed(stream: Stream | null, size: number): void {
     if (size === 0 || this.#failure !== null) return;
     this.#unacknowledged += size;
-    if (this.#unacknowledged >= CONNECTION_WINDOW / 2) {
+    // Granted in steps of a stream window once the server has half the window left or less, and whatever was read
+    // once it has less than a step: bodies nobody reads may hold the rest, and must not stop the others.
+    const left = this.#receiveWindow;
+    if (left <= CONNECTION_WINDOW / 2 && (this.#unacknowledged >= STREAM_WINDOW || left < STREAM_WINDOW)) {
       this.#receiveWindow += this.#unacknowledged;
       this.#send(uint32Frame(FrameType.WindowUpdate, 0, this.#unacknowledged));
       this.#unacknowledged = 0;
@@ -487,7 +492,8 @@ export class Http2Connection {
       if (!(error instanceof StreamError)) throw error;
       const stream = this.#streams.get(frame.stream);
       if (stream) this.#reset(stream, error.code, this.#malformed(error));
-      else this.#send(uint32Frame(FrameType.RstStream, frame.stream, error.code));
+      // A stream that is over (or a PRIORITY frame's idle one): answered as PING is, so a flood stays bounded.
+      else this.#sendControl(uint32Frame(FrameType.RstStream, frame.stream, error.code));
     }
   }
 
@@ -533,9 +539,10 @@ export class Http2Connection {
     }
     stream.received += data.length;
     if (stream.contentLength !== null && stream.received > stream.contentLength) {
+      this.#consumed(null, data.length);
       throw new StreamError(ErrorCode.ProtocolError, `more body than its Content-Length of ${stream.contentLength}`);
     }
-    if (data.length > 0) stream.chunks.push(data);
+    if (data.length > 0) stream.chunks.push(owned(data));
     if (frame.flags & Flag.EndStream) this.#endRemote(stream);
     stream.readerWakes();
   }
@@ -557,7 +564,7 @@ export class Http2Connection {
   #onContinuation(frame: Frame): void {
     const block = this.#block;
     if (block === null) throw new ConnectionError(ErrorCode.ProtocolError, "CONTINUATION outside a header block");
-    block.pieces.push(frame.payload);
+    block.pieces.push(frame.payload.slice());
     block.size += 9 + frame.payload.length;
     this.#checkBlockSize();
     if (!(frame.flags & Flag.EndHeaders)) return;
@@ -611,7 +618,7 @@ export class Http2Connection {
       // Trailers: read and dropped, as over HTTP/1.1.
       if (!endStream)
         throw new StreamError(ErrorCode.ProtocolError, "a second header block that does not end the stream");
-      for (const [name, value] of fields) checkField(name, value, true);
+      for (const [name, value] of fields) checkField(name, value);
       this.#endRemote(stream);
       return stream.readerWakes();
     }
@@ -896,6 +903,14 @@ function joined(chunks: Uint8Array[]): Uint8Array | undefined {
     at += chunk.length;
   }
   return bytes;
+}
+
+/**
+ * `data`, or a copy of it where it is a small part of its read's buffer: a view keeps the whole buffer alive, and
+ * the windows count only what the frames carry.
+ */
+function owned(data: Uint8Array): Uint8Array {
+  return data.length * 4 < data.buffer.byteLength ? data.slice() : data;
 }
 
 /** The payload of a DATA or HEADERS frame without its padding. */

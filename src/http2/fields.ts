@@ -48,7 +48,7 @@ export function responseHead(fields: [string, string][]): ResponseHead {
       }
       status = value;
     } else {
-      checkField(name, value, false);
+      checkField(name, value);
       regular.push([name, value]);
     }
   }
@@ -56,8 +56,8 @@ export function responseHead(fields: [string, string][]): ResponseHead {
   return { status: Number(status), statusText: "", fields: regular, closes: false };
 }
 
-export function checkField(name: string, value: string, trailer: boolean): void {
-  if (!FIELD_NAME.test(name) || CONNECTION_SPECIFIC.has(name) || (trailer && name.startsWith(":"))) {
+export function checkField(name: string, value: string): void {
+  if (!FIELD_NAME.test(name) || CONNECTION_SPECIFIC.has(name)) {
     throw new StreamError(ErrorCode.ProtocolError, `the field ${JSON.stringify(name.slice(0, 40))}`);
   }
   if (!FIELD_VALUE.test(value)) throw new StreamError(ErrorCode.ProtocolError, `a malformed value of ${name}`);

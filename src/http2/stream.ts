@@ -48,7 +48,7 @@ export class Stream {
     this.headArrived.catch(() => {});
   }
 
-  /** Whether a response body can follow its head: not for HEAD, 204 or 304 (RFC 9110, section 6.4.1). */
+  /** Whether a response body can follow its head: not for HEAD, 204, 205 or 304 (RFC 9110, section 6.4.1). */
   get bodiless(): boolean {
     const status = this.head?.status;
     return this.method === "HEAD" || status === 204 || status === 205 || status === 304;
