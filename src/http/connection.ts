@@ -1,6 +1,7 @@
 import { PinnedFetchError } from "../errors.js";
 import type { Runtime } from "../runtime/index.js";
 import type { PooledConnection } from "./pool.js";
+import { NetworkWaits } from "./network-waits.js";
 import type { ExchangeProgress } from "./retry.js";
 import { abortable, whenAborted } from "../signals.js";
 import type { Connection } from "../tls/connection.js";
@@ -57,8 +58,7 @@ export class HttpConnection implements PooledConnection {
   readonly #tls: Connection;
   readonly #limits: HttpLimits;
   readonly #runtime: Runtime;
-  /** Waits on the network under way: the head's, or a read of the body. */
-  #waits = 0;
+  readonly #network: NetworkWaits;
   readonly #reader: ByteReader;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   /** Whether the request is not fully written yet: the server may answer early. */
@@ -74,22 +74,7 @@ export class HttpConnection implements PooledConnection {
     this.#runtime = runtime;
     this.#reader = new ByteReader(tls.readable);
     this.#writer = tls.writable.getWriter();
-    this.setKeepsProcessAlive(false);
-  }
-
-  /** Whether its socket keeps the process alive: only while someone waits on the network through it (see above). */
-  setKeepsProcessAlive(keep: boolean): void {
-    this.#tls.setKeepsProcessAlive(keep);
-  }
-
-  /** `work`, during which the process stays alive: someone waits on the network. */
-  async #awaitNetwork<T>(work: Promise<T>): Promise<T> {
-    if (this.#waits++ === 0) this.setKeepsProcessAlive(true);
-    try {
-      return await work;
-    } finally {
-      if (--this.#waits === 0) this.setKeepsProcessAlive(false);
-    }
+    this.#network = new NetworkWaits(tls);
   }
 
   /** Whether it can carry a request: TLS is open, and nothing arrived that no request asked for. */
@@ -142,7 +127,7 @@ export class HttpConnection implements PooledConnection {
     try {
       // A server may answer before the whole body is sent (a 413, say): the head wins.
       head = await abortable(
-        this.#awaitNetwork(Promise.race([reading, sending.then(() => reading)])),
+        this.#network.around(Promise.race([reading, sending.then(() => reading)])),
         signal,
         () => this.destroy(),
         {
@@ -240,7 +225,7 @@ export class HttpConnection implements PooledConnection {
   ): ReadableStream<Uint8Array> {
     const reader = this.#reader;
     const runtime = this.#runtime;
-    const awaitNetwork = <T>(work: Promise<T>) => this.#awaitNetwork(work);
+    const network = this.#network;
     const host = this.#tls.host;
     const { maxChunkLineSize, maxHeaderSize } = this.#limits;
     let remaining = bodyFraming.kind === "length" ? bodyFraming.length : 0;
@@ -329,7 +314,7 @@ export class HttpConnection implements PooledConnection {
           }, BODY_TIMEOUT);
           runtime.unrefTimer(timer);
           try {
-            const chunk = await awaitNetwork(nextChunk());
+            const chunk = await network.around(nextChunk());
             if (chunk === null) {
               controller.close();
               end(true);

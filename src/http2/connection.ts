@@ -1,6 +1,7 @@
 import { PinnedFetchError } from "../errors.js";
 import type { IncomingResponse, OutgoingRequest } from "../http/connection.js";
 import { type HttpLimits, sizeText } from "../http/message.js";
+import { NetworkWaits } from "../http/network-waits.js";
 import type { ExchangeProgress } from "../http/retry.js";
 import type { Runtime } from "../runtime/index.js";
 import { abortable, whenAborted } from "../signals.js";
@@ -76,7 +77,7 @@ export class Http2Connection {
   readonly #encoder = new HpackEncoder();
   readonly #streams = new Map<number, Stream>();
   #nextStreamId = 1;
-  #waits = 0;
+  readonly #network: NetworkWaits;
   /** The server's settings, and whether its first SETTINGS frame has come. */
   #settled = false;
   #settingsTimer: ReturnType<typeof setTimeout>;
@@ -108,7 +109,7 @@ export class Http2Connection {
     this.#limits = limits;
     this.#runtime = runtime;
     this.#writer = tls.writable.getWriter();
-    tls.setKeepsProcessAlive(false);
+    this.#network = new NetworkWaits(tls);
     this.#send(PREFACE);
     this.#send(
       settingsFrame([
@@ -147,19 +148,6 @@ export class Http2Connection {
     if (!this.open) return 0;
     const idsLeft = Math.floor((MAX_INT31 - this.#nextStreamId) / 2) + 1;
     return Math.min(this.#settled ? this.#maxStreams : 1, idsLeft);
-  }
-
-  setKeepsProcessAlive(keep: boolean): void {
-    this.#tls.setKeepsProcessAlive(keep);
-  }
-
-  async #awaitNetwork<T>(work: Promise<T>): Promise<T> {
-    if (this.#waits++ === 0) this.setKeepsProcessAlive(true);
-    try {
-      return await work;
-    } finally {
-      if (--this.#waits === 0) this.setKeepsProcessAlive(false);
-    }
   }
 
   /** Idle in the pool: it keeps reading (an idle HTTP/2 connection answers PING), with a new connection's buffers. */
@@ -244,7 +232,7 @@ export class Http2Connection {
       });
     try {
       const head = await abortable(
-        this.#awaitNetwork(stream.headArrived),
+        this.#network.around(stream.headArrived),
         signal,
         () => this.#reset(stream, ErrorCode.Cancel, signal?.reason),
         {
@@ -347,7 +335,7 @@ export class Http2Connection {
           this.#runtime.unrefTimer(timer);
           try {
             while (stream.chunks.length === 0 && !stream.remoteEnded && stream.failure === null) {
-              await this.#awaitNetwork(new Promise<void>((resolve) => (stream.wakeReader = resolve)));
+              await this.#network.around(new Promise<void>((resolve) => (stream.wakeReader = resolve)));
             }
           } finally {
             clearTimeout(timer);
