@@ -137,7 +137,8 @@ export class Pool<C extends PooledConnection> {
       if (lease.exchanges === 0) this.#drop(lease);
       return;
     }
-    if (!connection.open || (!reusable && !connection.multiplexed)) lease.retired = true;
+    // An HTTP/2 connection whose server has not sent its SETTINGS by the end of an exchange is not trusted with more.
+    if (!connection.open || connection.settling || (!reusable && !connection.multiplexed)) lease.retired = true;
     if (lease.exchanges === 0 && lease.retired) this.#drop(lease);
     this.#dispatch(origin);
     if (lease.exchanges === 0 && !lease.retired) this.#idle(lease);
