@@ -100,6 +100,8 @@ export class Http2Connection {
   /** The write of the last batch: the writes before it are done when it is. */
   #lastWrite: Promise<void> = Promise.resolve();
   #closing: Promise<void> | null = null;
+  /** The read loop, which ends with the server's side of the connection. */
+  readonly #reading: Promise<void>;
   #controlBacklog = 0;
   /** Streams waiting for the connection's send window to open. */
   readonly #windowWaiters = new Set<Stream>();
@@ -130,7 +132,7 @@ export class Http2Connection {
       SETTINGS_TIMEOUT,
     );
     runtime.unrefTimer(this.#settingsTimer);
-    void this.#readFrames(tls.readable.getReader());
+    this.#reading = this.#readFrames(tls.readable.getReader());
   }
 
   /** Whether it can take new streams: no failure, no GOAWAY, stream ids left. */
@@ -182,18 +184,18 @@ export class Http2Connection {
   }
 
   /**
-   * Closes TLS once the frames queued last (a GOAWAY, RST_STREAM, a SETTINGS acknowledgement) are written, or
-   * after CLOSE_GRACE if the server does not read them.
+   * Closes the connection once the frames queued last (a GOAWAY, RST_STREAM, a SETTINGS acknowledgement) are
+   * written, close_notify after them, and the server has ended its side, within CLOSE_GRACE in all: a socket
+   * closed with bytes unread sends a reset, which can reach the server before the last frames are read.
    */
   async #closeAfterWrites(): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, CLOSE_GRACE);
-      this.#runtime.unrefTimer(timer);
-    });
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE)));
     await Promise.race([(this.#flushing ?? this.#lastWrite).catch(() => {}), grace]);
+    await Promise.race([this.#writer.close().catch(() => {}), grace]);
+    await Promise.race([this.#reading, grace]);
     clearTimeout(timer);
-    await this.#tls.close();
+    this.#tls.destroy();
   }
 
   /**
@@ -422,22 +424,30 @@ export class Http2Connection {
     );
   }
 
+  /** Reads frames until the server's side ends; once the connection failed or closes, reads and drops them. */
   async #readFrames(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
     const frames: Frame[] = [];
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return this.#ended(null);
-        this.#parser.push(value, frames);
+    for (;;) {
+      let read: ReadableStreamReadResult<Uint8Array>;
+      try {
+        read = await reader.read();
+      } catch (error) {
+        return this.#ended(error);
+      }
+      if (read.done) return this.#ended(null);
+      if (this.#failure !== null) continue;
+      try {
+        this.#parser.push(read.value, frames);
         for (const frame of frames) {
-          if (this.#failure !== null) return;
+          if (this.#failure !== null) break;
           this.#onFrame(frame);
         }
+      } catch (error) {
+        if (error instanceof ConnectionError) this.#protocolError(error);
+        else this.#ended(error);
+      } finally {
         frames.length = 0;
       }
-    } catch (error) {
-      if (error instanceof ConnectionError) this.#protocolError(error);
-      else this.#ended(error);
     }
   }
 
