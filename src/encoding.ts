@@ -1,5 +1,16 @@
 // Bytes as text: base64, PEM and colon-hex, with the globals every runtime has. Pins, trust anchors and the
-// proxy's credentials all use them, so they sit below every floor.
+// proxy's credentials all use them, so they sit below every floor; so does joining pieces of bytes.
+
+/** `pieces`, whose lengths add up to `size`, copied into one array. */
+export function concatenate(pieces: readonly Uint8Array[], size: number): Uint8Array {
+  const whole = new Uint8Array(size);
+  let at = 0;
+  for (const piece of pieces) {
+    whole.set(piece, at);
+    at += piece.length;
+  }
+  return whole;
+}
 
 /** Standard base64, with padding. */
 export function toBase64(bytes: Uint8Array): string {

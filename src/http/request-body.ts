@@ -1,5 +1,6 @@
 // A request's body as it is sent: bytes whose length is known, or a stream. A body inside a Request is read only
 // once its connection is verified, so that a request that fails its pins reads none of it.
+import { concatenate } from "../encoding.js";
 import { abortable } from "../signals.js";
 
 /** A body ready to send: bytes (sent with a Content-Length), a stream (sent chunked), or none. */
@@ -60,14 +61,4 @@ export class UnreadBody {
 export function cancelUnsent(body: RequestBody | UnreadBody | undefined, reason: unknown): void {
   const stream = body instanceof UnreadBody ? body.stream : body;
   if (stream instanceof ReadableStream && !stream.locked) stream.cancel(reason).catch(() => {});
-}
-
-function concatenate(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
 }

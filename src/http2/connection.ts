@@ -1,3 +1,4 @@
+import { concatenate } from "../encoding.js";
 import { PinnedFetchError } from "../errors.js";
 import type { IncomingResponse, OutgoingRequest } from "../http/connection.js";
 import { type HttpLimits, sizeText } from "../http/message.js";
@@ -394,15 +395,7 @@ export class Http2Connection {
       this.#outgoing = [];
       this.#outgoingSize = 0;
       this.#flushing = null;
-      let bytes = pieces[0]!;
-      if (pieces.length > 1) {
-        bytes = new Uint8Array(size);
-        let at = 0;
-        for (const piece of pieces) {
-          bytes.set(piece, at);
-          at += piece.length;
-        }
-      }
+      const bytes = pieces.length === 1 ? pieces[0]! : concatenate(pieces, size);
       return (this.#lastWrite = this.#writer.write(bytes));
     });
     // Whoever does not wait for the write learns of a failure from the connection instead.
@@ -567,13 +560,7 @@ export class Http2Connection {
     this.#checkBlockSize();
     if (!(frame.flags & Flag.EndHeaders)) return;
     this.#block = null;
-    const whole = new Uint8Array(block.size - 9 * block.pieces.length);
-    let at = 0;
-    for (const piece of block.pieces) {
-      whole.set(piece, at);
-      at += piece.length;
-    }
-    this.#onHeaderBlock(frame, whole, block.endStream);
+    this.#onHeaderBlock(frame, concatenate(block.pieces, block.size - 9 * block.pieces.length), block.endStream);
   }
 
   /** A header block (frame headers counted) over maxHeaderSize and some slack is a flood, for any stream. */
@@ -893,14 +880,7 @@ function joined(chunks: Uint8Array[]): Uint8Array | undefined {
   let count = 0;
   let size = 0;
   while (count < chunks.length && size + chunks[count]!.length <= JOINED_LIMIT) size += chunks[count++]!.length;
-  if (count <= 1) return chunks.shift();
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks.splice(0, count)) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
+  return count <= 1 ? chunks.shift() : concatenate(chunks.splice(0, count), size);
 }
 
 /**

@@ -5,6 +5,7 @@
 // keep their window from message to message unless no_context_takeover was
 // negotiated, when they are reset after each.
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from "node:zlib";
+import { concatenate } from "../encoding.js";
 
 /** What the server's answer negotiated (RFC 7692 §7.1), defaults filled in. */
 export interface DeflateParams {
@@ -167,11 +168,5 @@ function flushThrough(stream: ZlibStream, input: Uint8Array[], limit: number): P
 /** The pieces as one Uint8Array (not a Buffer, whose slice does not copy), copied only when there are several. */
 function joined(pieces: Uint8Array[], length: number): Uint8Array {
   if (pieces.length === 1) return new Uint8Array(pieces[0]!.buffer, pieces[0]!.byteOffset, length);
-  const whole = new Uint8Array(length);
-  let at = 0;
-  for (const piece of pieces) {
-    whole.set(piece, at);
-    at += piece.length;
-  }
-  return whole;
+  return concatenate(pieces, length);
 }
