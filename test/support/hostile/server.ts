@@ -110,7 +110,11 @@ export async function startHostileServer(pki: Pki): Promise<HostileServer> {
     });
     upstream.on("end", () => editor.finish("fin"));
     upstream.on("error", () => editor.finish("reset"));
-    upstream.on("close", () => tap?.done());
+    upstream.on("close", () => {
+      tap?.done();
+      // A server that stopped reading is gone: what the client sends now is dropped, and its end or reset is seen.
+      client.resume();
+    });
     client.on("data", (chunk: Buffer) => {
       tap?.client(chunk);
       // As fast as the server reads: a server that stops reading holds the client back.
