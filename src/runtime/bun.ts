@@ -56,6 +56,8 @@ const HANDLERS: BunSocketHandlers = {
 /** Bun's sockets through `Bun.connect`. */
 export const bunRuntime: BuiltInRuntime = {
   name: "bun",
+  // Bun's node:crypto (BoringSSL) makes a cipher cheaply: every record goes to it.
+  smallRecordsInEngine: 0,
 
   // Bun.connect cannot be cancelled: the signal is checked before and after.
   connect({ host, port, signal }: ConnectOptions): Promise<Socket> {

@@ -74,4 +74,10 @@ export interface BuiltInRuntime extends Runtime {
    * every variable in one ERR_CONFIG.
    */
   environment(names: readonly string[]): Record<string, string | undefined>;
+  /**
+   * ChaCha20-Poly1305 records up to this many bytes are sealed and opened inside the TLS engine instead of
+   * through node:crypto, where a new cipher for each record costs more than the engine's own cipher takes for
+   * one that small (BENCHMARKS.md, "Figures behind design choices"). 0: every record goes to node:crypto.
+   */
+  readonly smallRecordsInEngine: number;
 }

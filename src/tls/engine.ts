@@ -5,7 +5,8 @@
 import { PinnedFetchError } from "../errors.js";
 import type { VerifiedPath } from "../pins/path.js";
 import { decodeBase64 } from "../runtime/base64.js";
-import { type NativeAead, aeadCipher, aeadSupported } from "./native/aead.js";
+import { hostRuntime } from "../runtime/index.js";
+import { type NativeAead, aeadCipher, aeadInEngineUpTo, aeadSupported } from "./native/aead.js";
 import { verifySignature } from "./native/signatures.js";
 import {
   ABI_VERSION,
@@ -95,8 +96,11 @@ export class Engine {
   readonly #step: { -readonly [K in keyof Step]: Step[K] } = { flags: 0, output: null, plaintext: null, failure: null };
   #scratch = 0;
   #scratchSize = 0;
+  /** The host runtime's `smallRecordsInEngine`. */
+  readonly #smallRecords: number;
 
-  private constructor(module: WebAssembly.Module) {
+  private constructor(module: WebAssembly.Module, smallRecords: number) {
+    this.#smallRecords = smallRecords;
     const instance = new WebAssembly.Instance(module, { host: this.#imports() });
     this.#exports = instance.exports as unknown as Exports;
     checkAbiVersion(this.#exports.pf_abi_version?.());
@@ -122,7 +126,7 @@ export class Engine {
         { cause },
       );
     }
-    return new Engine(module);
+    return new Engine(module, (await hostRuntime()).smallRecordsInEngine);
   }
 
   #aeadStep(key: number, step: (aead: NativeAead) => boolean): number {
@@ -147,6 +151,7 @@ export class Engine {
       },
       now_ms: (): number => Date.now(),
       aead_supported: (cipher: number): number => (aeadSupported(cipher) ? 1 : 0),
+      aead_in_engine_up_to: (cipher: number): number => aeadInEngineUpTo(cipher, this.#smallRecords),
       aead_key: (cipher: number, key: number, keyLen: number): number => {
         let aead: NativeAead | undefined;
         try {

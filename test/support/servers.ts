@@ -65,6 +65,8 @@ export interface ServerOptions {
   ecdhCurve?: string;
   /** Serve a chain signed with SHA-1, which OpenSSL's default security level refuses to load. */
   sha1?: true;
+  /** The cipher suites the server takes (OpenSSL's names, TLS 1.3's among them), if not its defaults. */
+  ciphers?: string;
 }
 
 /** An HTTPS server on 127.0.0.1 with a few routes (see `route`). */
@@ -81,6 +83,7 @@ export async function startHttpsServer(options: ServerOptions): Promise<TestServ
       // Node keeps no server-side session cache, so without tickets nothing resumes.
       ...(options.resumption === false && { secureOptions: constants.SSL_OP_NO_TICKET }),
       ...(options.sha1 && { ciphers: "DEFAULT@SECLEVEL=0" }),
+      ...(options.ciphers && { ciphers: options.ciphers }),
       ...(options.ecdhCurve && { ecdhCurve: options.ecdhCurve }),
     },
     (request, response) => {

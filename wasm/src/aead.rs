@@ -1,11 +1,17 @@
 //! TLS 1.3 record protection by the host's native AEAD (node:crypto), where
 //! the host has the cipher: ring's portable AES-GCM in wasm decrypts at
-//! about a tenth of the speed of the runtime's own TLS. The suites keep
-//! ring's hash and HKDF; only the record cipher moves. A host without the
-//! cipher keeps ring's suite, decided once per process.
+//! about a tenth of the speed of the runtime's own TLS. But a host call makes
+//! a new node:crypto cipher, which costs Node and Deno more than ring's
+//! ChaCha20-Poly1305 takes for a record of a few KiB: records up to the size
+//! the host names (requests, small responses, HTTP/2's control frames) stay
+//! with ring, under the same key. The suites keep ring's hash and HKDF; only
+//! the record cipher moves. A host without the cipher keeps ring's suite,
+//! decided once per process.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+
+use ring::aead;
 
 use rustls::crypto::CipherSuiteCommon;
 use rustls::crypto::cipher::{
@@ -20,55 +26,117 @@ use rustls::{
 
 use crate::host;
 use crate::slab::Global;
+use crate::wipe;
 use crate::wire::Cipher;
 
 const TAG_LEN: usize = 16;
 
-/// A cipher as the host knows it (see `src/tls/native/aead.ts`).
+/// A cipher as the host knows it (see `src/tls/native/aead.ts`), and as ring knows it.
+#[derive(Clone, Copy)]
 struct HostAead {
     cipher: Cipher,
     key_len: usize,
+    ring: &'static aead::Algorithm,
+    /// Records whose sealed payload is at most this long are sealed and opened by ring (the host says how long).
+    in_engine_up_to: usize,
 }
 
-static AES_128_GCM: HostAead = HostAead {
+const AES_128_GCM: HostAead = HostAead {
     cipher: Cipher::Aes128Gcm,
     key_len: 16,
+    ring: &aead::AES_128_GCM,
+    in_engine_up_to: 0,
 };
-static AES_256_GCM: HostAead = HostAead {
+const AES_256_GCM: HostAead = HostAead {
     cipher: Cipher::Aes256Gcm,
     key_len: 32,
+    ring: &aead::AES_256_GCM,
+    in_engine_up_to: 0,
 };
-static CHACHA20_POLY1305: HostAead = HostAead {
+const CHACHA20_POLY1305: HostAead = HostAead {
     cipher: Cipher::Chacha20Poly1305,
     key_len: 32,
+    ring: &aead::CHACHA20_POLY1305,
+    in_engine_up_to: 0,
 };
 
-/// The host's key: freed with the last use of it.
-struct HostKey(u32);
+/// One direction's key: the host's handle, freed with the last use of it, and its bytes for ring, wiped then.
+struct RecordKey {
+    aead: HostAead,
+    host: u32,
+    bytes: [u8; 32],
+}
 
-impl Drop for HostKey {
+impl Drop for RecordKey {
     fn drop(&mut self) {
-        host::aead_free(self.0);
+        host::aead_free(self.host);
+        wipe(&mut self.bytes);
     }
 }
 
-impl HostAead {
-    fn key(&self, key: &AeadKey) -> HostKey {
-        HostKey(host::aead_key(self.cipher, key.as_ref()))
+impl RecordKey {
+    fn new(aead: HostAead, key: &AeadKey) -> Self {
+        let mut bytes = [0; 32];
+        let key = key.as_ref();
+        bytes[..key.len()].copy_from_slice(key);
+        RecordKey {
+            aead,
+            host: host::aead_key(aead.cipher, key),
+            bytes,
+        }
+    }
+
+    /// ring's key, made for one record: keeping it would cost every connection about 1 KiB of engine memory.
+    fn in_engine(&self) -> Option<aead::LessSafeKey> {
+        let key = aead::UnboundKey::new(self.aead.ring, &self.bytes[..self.aead.key_len]).ok()?;
+        Some(aead::LessSafeKey::new(key))
+    }
+
+    /// Seals `record`'s bytes in place and puts the tag in its last TAG_LEN bytes.
+    fn seal(&self, nonce: [u8; 12], aad: &[u8], record: &mut [u8]) -> bool {
+        if record.len() > self.aead.in_engine_up_to {
+            return host::aead_seal(self.host, &nonce, aad, record);
+        }
+        let (Some(key), Some(tag_at)) = (self.in_engine(), record.len().checked_sub(TAG_LEN))
+        else {
+            return false;
+        };
+        let (data, tag) = record.split_at_mut(tag_at);
+        let nonce = aead::Nonce::assume_unique_for_key(nonce);
+        match key.seal_in_place_separate_tag(nonce, aead::Aad::from(aad), data) {
+            Ok(sealed) => {
+                tag.copy_from_slice(sealed.as_ref());
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Opens `record` (ciphertext, then tag) in place; false if it is not authentic.
+    fn open(&self, nonce: [u8; 12], aad: &[u8], record: &mut [u8]) -> bool {
+        if record.len() > self.aead.in_engine_up_to {
+            return host::aead_open(self.host, &nonce, aad, record);
+        }
+        let Some(key) = self.in_engine() else {
+            return false;
+        };
+        let nonce = aead::Nonce::assume_unique_for_key(nonce);
+        key.open_in_place(nonce, aead::Aad::from(aad), record)
+            .is_ok()
     }
 }
 
 impl Tls13AeadAlgorithm for HostAead {
     fn encrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageEncrypter> {
         Box::new(Encrypter {
-            key: self.key(&key),
+            key: RecordKey::new(*self, &key),
             iv,
         })
     }
 
     fn decrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageDecrypter> {
         Box::new(Decrypter {
-            key: self.key(&key),
+            key: RecordKey::new(*self, &key),
             iv,
         })
     }
@@ -87,7 +155,7 @@ impl Tls13AeadAlgorithm for HostAead {
 }
 
 struct Encrypter {
-    key: HostKey,
+    key: RecordKey,
     iv: Iv,
 }
 
@@ -103,12 +171,10 @@ impl MessageEncrypter for Encrypter {
         payload.extend_from_slice(&msg.typ.to_array());
         payload.extend_from_slice(&[0; TAG_LEN]);
         let nonce = Nonce::new(&self.iv, seq).0;
-        if !host::aead_seal(
-            self.key.0,
-            &nonce,
-            &make_tls13_aad(total_len),
-            payload.as_mut(),
-        ) {
+        if !self
+            .key
+            .seal(nonce, &make_tls13_aad(total_len), payload.as_mut())
+        {
             return Err(Error::EncryptError);
         }
         // All TLS 1.3 application data records carry TLSv1_2 as their legacy version (RFC 8446, 5.1).
@@ -125,7 +191,7 @@ impl MessageEncrypter for Encrypter {
 }
 
 struct Decrypter {
-    key: HostKey,
+    key: RecordKey,
     iv: Iv,
 }
 
@@ -140,7 +206,10 @@ impl MessageDecrypter for Decrypter {
             return Err(Error::DecryptError);
         }
         let nonce = Nonce::new(&self.iv, seq).0;
-        if !host::aead_open(self.key.0, &nonce, &make_tls13_aad(payload.len()), payload) {
+        if !self
+            .key
+            .open(nonce, &make_tls13_aad(payload.len()), payload)
+        {
             return Err(Error::DecryptError);
         }
         let plain_len = payload.len() - TAG_LEN;
@@ -198,15 +267,19 @@ fn is_chacha(suite: &SupportedCipherSuite) -> bool {
 }
 
 fn host_suite(ring_suite: &'static Tls13CipherSuite) -> Option<SupportedCipherSuite> {
-    let aead: &'static HostAead = match ring_suite.common.suite {
-        rustls::CipherSuite::TLS13_AES_128_GCM_SHA256 => &AES_128_GCM,
-        rustls::CipherSuite::TLS13_AES_256_GCM_SHA384 => &AES_256_GCM,
-        rustls::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256 => &CHACHA20_POLY1305,
+    let aead = match ring_suite.common.suite {
+        rustls::CipherSuite::TLS13_AES_128_GCM_SHA256 => AES_128_GCM,
+        rustls::CipherSuite::TLS13_AES_256_GCM_SHA384 => AES_256_GCM,
+        rustls::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256 => CHACHA20_POLY1305,
         _ => return None,
     };
     if !host::aead_supported(aead.cipher) {
         return None;
     }
+    let aead: &'static HostAead = Box::leak(Box::new(HostAead {
+        in_engine_up_to: host::aead_in_engine_up_to(aead.cipher),
+        ..aead
+    }));
     let suite = Box::leak(Box::new(Tls13CipherSuite {
         common: CipherSuiteCommon {
             suite: ring_suite.common.suite,

@@ -18,6 +18,9 @@ unsafe extern "C" {
     /// 1 if the host has AEAD `cipher` (see `aead.rs`).
     #[link_name = "aead_supported"]
     fn host_aead_supported(cipher: u32) -> u32;
+    /// Records under `cipher` whose sealed payload is at most this many bytes stay with ring (see `aead.rs`).
+    #[link_name = "aead_in_engine_up_to"]
+    fn host_aead_in_engine_up_to(cipher: u32) -> u32;
     /// A handle to the host's key for `cipher`.
     #[link_name = "aead_key"]
     fn host_aead_key(cipher: u32, key: *const u8, key_len: usize) -> u32;
@@ -111,6 +114,10 @@ pub fn aead_supported(cipher: Cipher) -> bool {
     unsafe { host_aead_supported(cipher as u32) == 1 }
 }
 
+pub fn aead_in_engine_up_to(cipher: Cipher) -> usize {
+    unsafe { host_aead_in_engine_up_to(cipher as u32) as usize }
+}
+
 pub fn aead_key(cipher: Cipher, key: &[u8]) -> u32 {
     unsafe { host_aead_key(cipher as u32, key.as_ptr(), key.len()) }
 }
@@ -169,6 +176,10 @@ mod test_stubs {
     #[unsafe(no_mangle)]
     extern "C" fn aead_supported(_: u32) -> u32 {
         0
+    }
+    #[unsafe(no_mangle)]
+    extern "C" fn aead_in_engine_up_to(_: u32) -> u32 {
+        unimplemented!("aead_in_engine_up_to")
     }
     #[unsafe(no_mangle)]
     extern "C" fn aead_key(_: u32, _: *const u8, _: usize) -> u32 {

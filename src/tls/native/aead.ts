@@ -66,6 +66,15 @@ function knownAnswerHolds(cipher: number): boolean {
   }
 }
 
+/**
+ * The longest sealed record of `cipher` that the engine seals and opens itself, given the runtime's
+ * `smallRecordsInEngine`: ChaCha20-Poly1305 up to that size, AES-GCM never (ring's AES-GCM in wasm has no AES
+ * instructions, and loses to node:crypto even on 1 KiB records).
+ */
+export function aeadInEngineUpTo(cipher: number, smallRecords: number): number {
+  return cipher === Cipher.Chacha20Poly1305 ? smallRecords : 0;
+}
+
 /** A key of `cipher`, or undefined if it is not one of the engine's. */
 export function aeadCipher(cipher: number, key: Uint8Array): NativeAead | undefined {
   const spec = CIPHERS[cipher];

@@ -24,6 +24,9 @@ export type CertificateName = (typeof CERTIFICATES)[number];
 /** Each server, by what it does; see fixture.ts. */
 const SERVERS = [
   "tls13",
+  "aes128Gcm",
+  "aes256Gcm",
+  "chacha20Poly1305",
   "tls12",
   "impostor13",
   "impostor12",

@@ -209,6 +209,10 @@ export async function startFixture(): Promise<RunningFixture> {
 
   const servers: Record<ServerName, TestServer> = {
     tls13: await startHttpsServer({ ...good, ...only("TLSv1.3") }),
+    // TLS 1.3 with one record cipher each.
+    aes128Gcm: await startHttpsServer({ ...good, ...only("TLSv1.3"), ciphers: "TLS_AES_128_GCM_SHA256" }),
+    aes256Gcm: await startHttpsServer({ ...good, ...only("TLSv1.3"), ciphers: "TLS_AES_256_GCM_SHA384" }),
+    chacha20Poly1305: await startHttpsServer({ ...good, ...only("TLSv1.3"), ciphers: "TLS_CHACHA20_POLY1305_SHA256" }),
     tls12: await startHttpsServer({ ...good, ...only("TLSv1.2") }),
     impostor13: await startHttpsServer({ ...impostor, ...only("TLSv1.3") }),
     impostor12: await startHttpsServer({ ...impostor, ...only("TLSv1.2") }),

@@ -233,6 +233,11 @@ extern "C" fn aead_supported(cipher: u32) -> u32 {
 }
 
 #[unsafe(no_mangle)]
+extern "C" fn aead_in_engine_up_to(cipher: u32) -> u32 {
+    panic!("aead_in_engine_up_to({cipher}) although the host has no cipher");
+}
+
+#[unsafe(no_mangle)]
 extern "C" fn aead_key(cipher: u32, _key: *const u8, _key_len: usize) -> u32 {
     panic!("aead_key({cipher}) although the host has no cipher");
 }
