@@ -38,8 +38,8 @@ let built: Promise<string> | undefined;
 
 /**
  * Starts the server on 127.0.0.1 (port 0). Every response carries the connection's group in `x-key-exchange`;
- * `GET /bytes/N` answers N zero bytes, any other path `{ keyExchange, protocol }` as JSON; `x-http-version` says
- * "HTTP/2.0" or "HTTP/1.1".
+ * `GET /bytes/N` answers N zero bytes, `GET /counters` the requests and connections counted per `?tag=`, any other
+ * path `{ keyExchange, protocol }` as JSON; `x-http-version` says "HTTP/2.0" or "HTTP/1.1".
  */
 export async function startGoTlsServer(options: GoTlsServerOptions): Promise<GoTlsServer> {
   const binary = await (built ??= build());

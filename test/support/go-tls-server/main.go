@@ -6,9 +6,12 @@
 // (net/http's own HTTP/2 server) before http/1.1. Every response names the
 // HTTP version of its request in x-http-version. It prints its port, answers every request with the group and
 // protocol its connection negotiated, and exits when its stdin closes.
+// Requests with `?tag=T` are counted per tag as the benchmark's Node server
+// counts them; GET /counters answers those counters as JSON.
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -19,7 +22,75 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 )
+
+// What the benchmark reads of one tag: the connections that carried a request with it (and how many of them
+// were h2), its requests, its connections still open and the most that were open at once.
+type counter struct {
+	Connections int `json:"connections"`
+	H2          int `json:"h2"`
+	Requests    int `json:"requests"`
+	Open        int `json:"open"`
+	MaxOpen     int `json:"maxOpen"`
+	Resumed     int `json:"resumed"`
+}
+
+// A connection's tags; one is made per connection (ConnContext) and found again from each request's context.
+type connection struct{ tags map[string]bool }
+
+type connectionKey struct{}
+
+var (
+	mutex       sync.Mutex
+	counters    = map[string]*counter{}
+	connections sync.Map // net.Conn -> *connection
+)
+
+// Counts the request, and its connection the first time the connection carries the tag.
+func count(r *http.Request) {
+	tag := r.URL.Query().Get("tag")
+	seen, _ := r.Context().Value(connectionKey{}).(*connection)
+	if tag == "" || seen == nil {
+		return
+	}
+	mutex.Lock()
+	defer mutex.Unlock()
+	c := counters[tag]
+	if c == nil {
+		c = &counter{}
+		counters[tag] = c
+	}
+	c.Requests++
+	if !seen.tags[tag] {
+		seen.tags[tag] = true
+		c.Connections++
+		if r.ProtoMajor == 2 {
+			c.H2++
+		}
+		if r.TLS.DidResume {
+			c.Resumed++
+		}
+		c.Open++
+		c.MaxOpen = max(c.MaxOpen, c.Open)
+	}
+}
+
+// A closed connection is no longer open for any of its tags.
+func closed(conn net.Conn, state http.ConnState) {
+	if state != http.StateClosed && state != http.StateHijacked {
+		return
+	}
+	value, found := connections.LoadAndDelete(conn)
+	if !found {
+		return
+	}
+	mutex.Lock()
+	defer mutex.Unlock()
+	for tag := range value.(*connection).tags {
+		counters[tag].Open--
+	}
+}
 
 // The groups by the names pinned-fetch reports them with.
 var groups = map[string]tls.CurveID{
@@ -68,7 +139,16 @@ func main() {
 		os.Exit(0)
 	}()
 	// Handshakes the tests make fail on purpose are not worth a line of output.
-	server := &http.Server{Handler: http.HandlerFunc(answer), ErrorLog: log.New(io.Discard, "", 0)}
+	server := &http.Server{
+		Handler:  http.HandlerFunc(answer),
+		ErrorLog: log.New(io.Discard, "", 0),
+		ConnContext: func(ctx context.Context, conn net.Conn) context.Context {
+			seen := &connection{tags: map[string]bool{}}
+			connections.Store(conn, seen)
+			return context.WithValue(ctx, connectionKey{}, seen)
+		},
+		ConnState: closed,
+	}
 	if os.Getenv("H2") == "1" {
 		// net/http's Serve speaks HTTP/2 on each *tls.Conn that negotiated h2.
 		server.Protocols = new(http.Protocols)
@@ -78,8 +158,16 @@ func main() {
 	fail(server.Serve(listener))
 }
 
-// GET /bytes/N answers N bytes (the benchmark's response); anything else the connection's TLS parameters as JSON.
+// GET /bytes/N answers N bytes (the benchmark's response); /counters the counters; anything else the connection's TLS parameters as JSON.
 func answer(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/counters" {
+		mutex.Lock()
+		defer mutex.Unlock()
+		w.Header().Set("content-type", "application/json")
+		json.NewEncoder(w).Encode(counters)
+		return
+	}
+	count(r)
 	w.Header().Set("x-key-exchange", nameOf(r.TLS.CurveID))
 	w.Header().Set("x-http-version", r.Proto)
 	if size, found := strings.CutPrefix(r.URL.Path, "/bytes/"); found {
