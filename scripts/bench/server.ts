@@ -16,19 +16,26 @@
 // (allowHTTP1); it counts, per tag, how many of the connections were h2
 // sessions, which proves the protocol each client spoke.
 //
+// A sixth, Go's net/http (the same Go server, in a process of its own, with the
+// same certificate, classical groups and no session tickets), offers h2 and
+// http/1.1 and serves the concurrent measure: both its protocol paths are
+// cheap, unlike node:http2's h2. It counts per tag as below, and GET /stats
+// includes its counters.
+//
 // Every request carries `?tag=<runtime>/<measure>/<client>`; the server
 // counts, per tag, the requests, the TLS connections that carried any of
 // them, and how many of those are still open (for WebSocket, the messages it
 // received count as requests). A plain-HTTP listener on loopback answers
 // GET /stats with those counters as JSON.
 //
-// Prints {port, statsPort, ca, pins, clientAuth: {port, identities}, hybrid: {port, groups}, webSocketPort, http2Port}
+// Prints {port, statsPort, ca, pins, clientAuth: {port, identities}, hybrid: {port, groups}, webSocketPort, http2Port,
+// goPort}
 // as one JSON line (an identity per client key type, certificate and PKCS#8
 // key in PEM); when its stdin closes, prints its counters and exits.
 import { constants, randomBytes } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { type Http2ServerRequest, type Http2ServerResponse, createSecureServer } from "node:http2";
-import { type ServerOptions, createServer } from "node:https";
+import { type ServerOptions, createServer, get } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 
@@ -42,6 +49,8 @@ import { pinOf } from "../../test/support/servers.js";
 export interface Counter {
   /** TLS connections that carried a request with the tag. */
   connections: number;
+  /** The most of those connections open at once (counted by the Go server only). */
+  maxOpen?: number;
   /** Those connections that were HTTP/2 sessions (the others spoke HTTP/1.1). */
   h2: number;
   requests: number;
@@ -240,8 +249,38 @@ const hybridServer = await startGoTlsServer({
   noTickets: true,
 });
 
+// Classical groups, as the Node listeners take: the concurrent measure is about requests, not key exchange.
+const goServer = await startGoTlsServer({
+  chain: [pki.leaf, pki.intermediate],
+  key: pki.leaf,
+  groups: ["X25519", "secp256r1", "secp384r1"],
+  noTickets: true,
+  h2: true,
+});
+
+/** The Go server's counters, by tag. */
+function goCounters(): Promise<Record<string, Counter>> {
+  return new Promise((resolve, reject) => {
+    const url = `https://127.0.0.1:${goServer.port}/counters`;
+    const request = get(url, { ca: pki.root.certPem, servername: "localhost", timeout: 10_000 }, (response) => {
+      const parts: Buffer[] = [];
+      response.on("data", (part: Buffer) => parts.push(part));
+      response.on("end", () => resolve(JSON.parse(Buffer.concat(parts).toString()) as Record<string, Counter>));
+      response.on("error", reject);
+    });
+    request.on("timeout", () => request.destroy(new Error("the Go server's counters took more than 10 s")));
+    request.on("error", reject);
+  });
+}
+
 const statsServer = createHttpServer((_request, response) => {
-  response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(stats));
+  goCounters().then(
+    (counters) => {
+      const tags = { ...stats.tags, ...counters };
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ...stats, tags }));
+    },
+    (error: Error) => response.writeHead(500, { "content-type": "text/plain" }).end(error.message),
+  );
 });
 await new Promise<void>((resolve) => statsServer.listen(0, "127.0.0.1", resolve));
 
@@ -255,12 +294,14 @@ console.log(
     hybrid: { port: hybridServer.port, groups: hybridGroups },
     webSocketPort: (webSocketServer.address() as AddressInfo).port,
     http2Port: (http2Server.address() as AddressInfo).port,
+    goPort: goServer.port,
   }),
 );
 process.stdin.resume();
 process.stdin.on("end", () => {
   console.log(JSON.stringify(stats));
   void hybridServer.close();
+  void goServer.close();
   server.closeAllConnections();
   clientAuthServer.closeAllConnections();
   clientAuthServer.close();
