@@ -1,25 +1,29 @@
 // One runtime's side of the cold, cold with a client certificate, cold
 // against the post-quantum server, keep-alive and bulk measures: pinned-fetch
-// against the runtime's own pin-capable client, interleaved in rounds (the
-// order flips every round) so that drift hits both alike. Keep-alive and bulk
-// also time pinned-fetch over h2, against node:http2's server. The cold measure
+// against each of the runtime's own pin-capable clients (native.ts),
+// interleaved in rounds (the order flips every round) so that drift hits all
+// alike. Keep-alive and bulk also time pinned-fetch over h2, against
+// node:http2's server, and in Bun, Bun's fetch without pins. The cold measure
 // also times pinned-fetch with `postQuantum: false`: the default sends an
 // X25519MLKEM768 share beside the X25519 one, which the bench server (Node's
 // OpenSSL, classical groups only) ignores.
 //   <runtime> scripts/bench/client.ts '<json>'
 // where the JSON holds the server's target and the Sizes. Prints one JSON line.
 import {
+  BASELINES,
   CLASSICAL,
   type Client,
   type Identity,
   type Mode,
   PINNED_H2,
   type Target,
+  UNPINNED,
+  benchRuntime,
   pathOf,
   runtime,
   runtimeVersion,
 } from "./common.js";
-import { NATIVE_NAME, nativeClient } from "./native.js";
+import { nativeClient } from "./native.js";
 import { createPinnedFetch } from "../../src/index.js";
 import { pinnedClient } from "./pinned.js";
 import { subtlsClient } from "./subtls.js";
@@ -46,9 +50,11 @@ export interface HybridSamples extends ColdSamples {
 }
 
 export interface ClientResult {
+  /** The bench's name for the runtime (common.ts's benchRuntime). */
   runtime: string;
   version: string;
-  native: string;
+  /** The runtime's pin-capable clients (common.ts's BASELINES): the bases of the ratios. */
+  baselines: string[];
   subtls?: string;
   cold: Record<string, ColdSamples>;
   /** The cold measure against the listener that requires a client certificate, per client key type. */
@@ -64,52 +70,43 @@ export interface ClientResult {
 const { target, sizes } = JSON.parse(process.argv[2]!) as { target: Target; sizes: Sizes };
 const KIB = "/bytes/1024";
 
-interface Contender {
-  name: string;
-  make(at: Target, mode: Mode, identity?: Identity): Client;
+/** pinned-fetch, then the runtime's pin-capable clients, by name. */
+async function contenders(at: Target, mode: Mode, identity?: Identity): Promise<Map<string, Client>> {
+  const clients = new Map([["pinned-fetch", pinnedClient(at, mode, createPinnedFetch, { identity })]]);
+  for (const name of BASELINES[runtime]) clients.set(name, await nativeClient(name, at, mode, { identity }));
+  return clients;
 }
-const contenders: Contender[] = [
-  { name: "pinned-fetch", make: (at, mode, identity) => pinnedClient(at, mode, createPinnedFetch, { identity }) },
-  { name: "native", make: (at, mode, identity) => nativeClient(at, mode, identity) },
-];
 const subtls = runtime === "node" ? await subtlsClient(target) : undefined;
 
 function expect(length: number, size: number): void {
   if (length !== size) throw new Error(`expected ${size} bytes, got ${length}`);
 }
 
-const tag = (measure: string, name: string) => `${runtime}/${measure}/${name}`;
-const cold = new Map(contenders.map(({ name, make }) => [name, make(target, "close")]));
+const tag = (measure: string, name: string) => `${benchRuntime}/${measure}/${name}`;
+const cold = await contenders(target, "close");
 cold.set(CLASSICAL, pinnedClient(target, "close", createPinnedFetch, { postQuantum: false }));
 if (subtls) cold.set("subtls", subtls.client);
-const hybrid = new Map(
-  contenders.map(({ name, make }) => [name, make({ ...target, port: target.hybrid.port }, "close")]),
-);
-const kept = new Map(contenders.map(({ name, make }) => [name, make(target, "keep-alive")]));
+const hybrid = await contenders({ ...target, port: target.hybrid.port }, "close");
+const kept = await contenders(target, "keep-alive");
 // The same, against the server that speaks h2: pinned-fetch over h2 beside its HTTP/1.1 row above.
 kept.set(PINNED_H2, pinnedClient({ ...target, port: target.http2Port }, "keep-alive", createPinnedFetch));
+if (runtime === "bun") kept.set(UNPINNED, await nativeClient(UNPINNED, target, "keep-alive"));
 const clientAuth = { ...target, port: target.clientAuth.port };
 /** Per client key type, the cold clients given that certificate. */
-const certified = new Map(
-  Object.entries(target.clientAuth.identities).map(([keyType, identity]) => [
-    keyType,
-    new Map(contenders.map(({ name, make }) => [name, make(clientAuth, "close", identity)])),
-  ]),
-);
+const certified = new Map<string, Map<string, Client>>();
+for (const [keyType, identity] of Object.entries(target.clientAuth.identities))
+  certified.set(keyType, await contenders(clientAuth, "close", identity));
 const certifiedClients = [...certified.values()].flatMap((clients) => [...clients]);
+const samplesOf = (clients: Map<string, Client>) =>
+  Object.fromEntries([...clients.keys()].map((name) => [name, { ms: [], cpuMs: 0 }]));
 const result: ClientResult = {
-  runtime,
+  runtime: benchRuntime,
   version: runtimeVersion,
-  native: NATIVE_NAME,
+  baselines: BASELINES[runtime],
   ...(subtls && { subtls: subtls.version }),
-  cold: Object.fromEntries([...cold.keys()].map((name) => [name, { ms: [], cpuMs: 0 }])),
-  coldClientCert: Object.fromEntries(
-    [...certified.keys()].map((keyType) => [
-      keyType,
-      Object.fromEntries(contenders.map(({ name }) => [name, { ms: [], cpuMs: 0 }])),
-    ]),
-  ),
-  coldHybrid: Object.fromEntries(contenders.map(({ name }) => [name, { ms: [], cpuMs: 0, keyExchange: [] }])),
+  cold: samplesOf(cold),
+  coldClientCert: Object.fromEntries([...certified].map(([keyType, clients]) => [keyType, samplesOf(clients)])),
+  coldHybrid: Object.fromEntries([...hybrid.keys()].map((name) => [name, { ms: [], cpuMs: 0, keyExchange: [] }])),
   keepAlive: Object.fromEntries([...kept.keys()].map((name) => [name, []])),
   bulk: Object.fromEntries([...kept.keys()].map((name) => [name, []])),
 };

@@ -23,6 +23,8 @@ export interface Target {
   webSocketPort: number;
   /** node:http2's server, the same routes and TLS setup, answering ALPN `h2` with HTTP/2 and the rest with HTTP/1.1. */
   http2Port: number;
+  /** Go's net/http, the same certificate, offering h2 and http/1.1: the concurrent measure's server. */
+  goPort: number;
 }
 
 /** The size of the WebSocket throughput measures' binary messages. */
@@ -42,10 +44,13 @@ export interface Identity {
 
 /**
  * How a client holds its connections: `close`, a new one for each request;
- * `keep-alive`, one connection for sequential requests; `pool`, as many
- * kept-alive connections as there are requests at once.
+ * `keep-alive`, one connection for sequential requests; `pool`, kept-alive
+ * connections, as many as there are requests at once or `connections` at most.
  */
 export type Mode = "close" | "keep-alive" | "pool";
+
+/** The connections the concurrent measure allows every client: the browsers' and undici's default per origin. */
+export const CONCURRENT_CONNECTIONS = 6;
 
 export interface Client {
   /** GETs `path` and reads the body to its end; resolves to its length in bytes. */
@@ -71,6 +76,32 @@ export type RuntimeName = "node" | "deno" | "bun";
 const host = globalThis as unknown as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
 export const runtime: RuntimeName = host.Bun ? "bun" : host.Deno ? "deno" : "node";
 export const runtimeVersion = host.Bun?.version ?? host.Deno?.version.deno ?? process.versions.node;
+/**
+ * The bench's name for this runtime, in results and request tags: `node24` for the Node LTS that run.ts starts
+ * beside the Node it runs in (it says so in PF_BENCH_RUNTIME; Deno is not asked, which would need a permission).
+ */
+export const benchRuntime: string = (runtime === "node" && process.env.PF_BENCH_RUNTIME) || runtime;
+
+/**
+ * Each runtime's pin-capable clients, by the bench's name for them (native.ts makes them): every target is a ratio
+ * to the best of them in the measure, in the same run.
+ */
+export const BASELINES: Record<RuntimeName, string[]> = {
+  node: ["node:https", "undici-fetch"],
+  deno: ["node:https"],
+  bun: ["bun-fetch", "node:https"],
+};
+
+/** Bun's fetch without pins, in Bun's keep-alive and bulk: a reference row, never a base (it cannot pin). */
+export const UNPINNED = "bun-fetch-unpinned";
+
+/** The tables' names for the clients native.ts makes. */
+export const BASELINE_SHOWN: Record<string, string> = {
+  "node:https": "node:https + checkServerIdentity",
+  "undici-fetch": "undici fetch + pinning connect",
+  "bun-fetch": "fetch + tls.checkServerIdentity",
+  [UNPINNED]: "fetch without pins (cannot pin: not a base)",
+};
 
 export const urlOf = (target: Target, path: string) => `https://localhost:${target.port}${path}`;
 

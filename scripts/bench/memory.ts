@@ -1,6 +1,6 @@
 // Memory with many idle pooled connections, in a fresh process of its own:
 // N GETs at once from one client (pinned-fetch's pool is unlimited; the
-// native clients' pools are made so). The fetch-shaped clients get every
+// runtime's own clients' pools are made so). The fetch-shaped clients get every
 // response head before reading any body, so that all their connections go
 // idle at the same moment (node:https's agent has no idle timeout). Then -
 // well within pinned-fetch's 4 s idle timeout - the growth of the process's
@@ -8,8 +8,8 @@
 // shrinks: it is the high-water mark, handshakes included), against a
 // baseline taken after one warm-up request. The server says how many of the
 // client's connections are open at that moment.
-//   <runtime> scripts/bench/memory.ts pinned-fetch|native '<json>'
-import { type Target, pathOf, runtime, serverStats, sleep } from "./common.js";
+//   <runtime> scripts/bench/memory.ts pinned-fetch|<baseline> '<json>'
+import { type Target, benchRuntime, pathOf, serverStats, sleep } from "./common.js";
 
 export interface MemoryResult {
   name: string;
@@ -33,8 +33,8 @@ const engineMemory = async () =>
   pinned ? (await (await import("../../src/tls/engine.js")).loadEngine()).memoryBytes : undefined;
 const client = pinned
   ? (await import("./pinned.js")).pinnedClient(target, "pool", pinned.createPinnedFetch)
-  : (await import("./native.js")).nativeClient(target, "pool");
-const tag = `${runtime}/memory/${name}`;
+  : await (await import("./native.js")).nativeClient(name, target, "pool");
+const tag = `${benchRuntime}/memory/${name}`;
 const path = pathOf("/bytes/1024", tag);
 
 await client.get(path);

@@ -6,17 +6,23 @@ import { type Client, type Identity, type Mode, type Target, readAll, readHeader
 
 /**
  * `close` sends `connection: close`, so each request opens a connection;
- * otherwise the pool keeps them (unlimited, 4 s idle). `create` is
+ * otherwise the pool keeps them (4 s idle). `create` is
  * createPinnedFetch of the sources or of the built package; `identity`, a
  * client certificate to present to the server; `postQuantum: false`, the
  * classical groups only (otherwise the default, as users get it); `http2:
- * false`, HTTP/1.1 only (otherwise h2 where the server's ALPN picks it).
+ * false`, HTTP/1.1 only (otherwise h2 where the server's ALPN picks it);
+ * `connections`, the most per origin.
  */
 export function pinnedClient(
   target: Target,
   mode: Mode,
   create: typeof createPinnedFetch,
-  { identity, postQuantum, http2 }: { identity?: Identity; postQuantum?: false; http2?: false } = {},
+  {
+    identity,
+    postQuantum,
+    http2,
+    connections,
+  }: { identity?: Identity; postQuantum?: false; http2?: false; connections?: number } = {},
 ): Client {
   const pinnedFetch = create({
     pins: { localhost: target.pins },
@@ -25,6 +31,7 @@ export function pinnedClient(
     ...(identity && { clientCertificates: { localhost: identity } }),
     ...(postQuantum === false && { postQuantum }),
     ...(http2 === false && { http2 }),
+    ...(connections && { connections }),
   });
   const init: RequestInit = mode === "close" ? { headers: { connection: "close" } } : {};
   const send = (path: string) => pinnedFetch(urlOf(target, path), init);

@@ -1,32 +1,36 @@
-// pinned-fetch against each runtime's own pin-capable client, in Node, Deno
-// and Bun, in one run: cold requests (also with a client certificate, with
-// pinned-fetch's postQuantum: false, and against a server that speaks the
-// post-quantum hybrid), keep-alive requests, a bulk download, the first
-// request of a fresh process, memory with idle pooled connections, and
-// WebSocket echo and throughput, and many requests in flight to one origin
-// over h2 and HTTP/1.1 (concurrent). The servers are separate processes; each
-// runtime runs client.ts (the cold measures, keep-alive, bulk, interleaved in
-// rounds), concurrent.ts (its clients interleaved in rounds), websocket.ts
-// (its measures interleaved in rounds), then first.ts in fresh processes and
-// memory.ts in fresh processes. Everything stays on loopback. Prints Markdown
-// tables; writes the raw figures as JSON.
+// pinned-fetch against each runtime's own pin-capable clients, in Node 20
+// (the Node that runs this), Node 24 (`node24`: the LTS binary of
+// test/support/runtimes.ts's nodeLts()), Deno and Bun, in one run: cold
+// requests (also with a client certificate, with pinned-fetch's postQuantum:
+// false, and against a server that speaks the post-quantum hybrid),
+// keep-alive requests, a bulk download, 64 requests in flight to one origin
+// over at most 6 connections (concurrent), WebSocket echo and throughput, the
+// first request of a fresh process, and memory with idle pooled connections.
+// Every target is a ratio to the best of the runtime's pin-capable clients in
+// that measure and run (common.ts's BASELINES). The servers are separate
+// processes; each runtime runs client.ts (the cold measures, keep-alive,
+// bulk, interleaved in rounds), concurrent.ts (its clients interleaved in
+// rounds), websocket.ts (its measures interleaved in rounds), then first.ts
+// in fresh processes and memory.ts in fresh processes. Everything stays on
+// loopback. Prints Markdown tables; writes the raw figures as JSON.
 //   npm run bench [-- --smoke] [--rounds 10] [--cold 50] [--keep-alive 1000]
-//     [--bulk-mib 64] [--concurrent-ms 3000] [--in-flight 100] [--ws-echo 2000]
-//     [--ws-mib 32] [--idle 1000] [--fresh 2] [--runtimes node,deno,bun]
+//     [--bulk-mib 64] [--concurrent-ms 3000] [--in-flight 64] [--ws-echo 2000]
+//     [--ws-mib 32] [--idle 1000] [--fresh 2] [--runtimes node,node24,deno,bun]
 //     [--json bench-results.json]
 // --smoke: tiny sizes (1 round, 3 requests and round trips, 1 MiB, 10 requests in flight for 200 ms,
 // 20 idle connections, 1 fresh process), to show it all runs.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 
-import { BUN, CHILD_ENV, DENO, ROOT, denoRun } from "../../test/support/runtimes.js";
+import { BUN, CHILD_ENV, DENO, ROOT, denoRun, nodeLts } from "../../test/support/runtimes.js";
 import type { ClientResult, Sizes } from "./client.js";
-import type { Target } from "./common.js";
+import { CONCURRENT_CONNECTIONS, type Target } from "./common.js";
 import type { ConcurrentResult, ConcurrentSizes } from "./concurrent.js";
 import type { MemoryResult } from "./memory.js";
+import { recorded } from "./recorded.js";
 import { type Engine, type RuntimeResult, report } from "./report.js";
 import type { Counter, Stats } from "./server.js";
 import type { WebSocketResult, WebSocketSizes } from "./websocket.js";
@@ -57,12 +61,21 @@ const webSocketSizes: WebSocketSizes = {
 const concurrentSizes: ConcurrentSizes = {
   rounds: sizes.rounds,
   ms: count("concurrent-ms", 3000, 200),
-  inFlight: count("in-flight", 100, 10),
+  inFlight: count("in-flight", 64, 10),
 };
 const idle = count("idle", 1000, 20);
 const fresh = count("fresh", 2, 1);
 const jsonFile = option("json", "bench-results.json");
-const runtimes = option("runtimes", "node,deno,bun").split(",");
+const RUNTIMES = ["node", "node24", "deno", "bun"];
+const runtimes = option("runtimes", RUNTIMES.join(",")).split(",");
+for (const runtime of runtimes)
+  if (!RUNTIMES.includes(runtime)) throw new Error(`unknown runtime ${runtime} (--runtimes takes ${RUNTIMES})`);
+/** Node 24's binary, fetched into npm's cache on first use. */
+const node24 = runtimes.includes("node24") ? nodeLts() : undefined;
+
+/** The 1-minute load average: other work on the machine moves every figure. */
+const load = () => loadavg()[0]!.toFixed(1);
+const loadAtStart = load();
 
 /** A process that prints nothing for this long has hung. */
 const SILENCE_LIMIT = 300_000;
@@ -79,8 +92,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => pr
 function start(
   binary: string,
   childArgs: string[],
-  stdin: "pipe" | "ignore" = "ignore",
   env: NodeJS.ProcessEnv = CHILD_ENV,
+  stdin: "pipe" | "ignore" = "ignore",
 ): ChildProcess {
   const child = spawn(binary, childArgs, { cwd: ROOT, env, stdio: [stdin, "pipe", "inherit"] });
   children.add(child);
@@ -119,19 +132,28 @@ function nextLine<T>(child: ChildProcess): Promise<T> {
   });
 }
 
-/** Flags for the runtime itself, per runtime, before the script. */
-type RuntimeFlags = { node?: string[]; deno?: string[] };
+/** Flags for the runtime itself, per runtime (node: both Nodes), before the script. */
+type RuntimeFlags = { node?: string[]; node24?: string[]; deno?: string[] };
 
-/** How `runtime` runs one of the bench's scripts. */
-function command(runtime: string, script: string, scriptArgs: string[], flags: RuntimeFlags = {}): [string, string[]] {
+/** How `runtime` runs one of the bench's scripts, and the environment it runs in (`env` and the bench's name for it). */
+function command(
+  runtime: string,
+  script: string,
+  scriptArgs: string[],
+  flags: RuntimeFlags = {},
+  env: NodeJS.ProcessEnv = CHILD_ENV,
+): [string, string[], NodeJS.ProcessEnv] {
   const path = `scripts/bench/${script}`;
-  if (runtime === "node") return [process.execPath, [...(flags.node ?? []), "--import", "tsx", path, ...scriptArgs]];
+  if (runtime === "node" || runtime === "node24") {
+    const binary = runtime === "node" ? process.execPath : node24!;
+    const nodeFlags = flags[runtime] ?? flags.node ?? [];
+    return [binary, [...nodeFlags, "--import", "tsx", path, ...scriptArgs], { ...env, PF_BENCH_RUNTIME: runtime }];
+  }
   if (runtime === "deno") {
     const denoArgs = denoRun(["127.0.0.1", "localhost"], "--unstable-sloppy-imports", ...(flags.deno ?? []));
-    return [DENO, [...denoArgs, path, ...scriptArgs]];
+    return [DENO, [...denoArgs, path, ...scriptArgs], env];
   }
-  if (runtime === "bun") return [BUN, [path, ...scriptArgs]];
-  throw new Error(`unknown runtime ${runtime} (--runtimes takes node, deno, bun)`);
+  return [BUN, [path, ...scriptArgs], env];
 }
 
 async function run<T>(
@@ -141,7 +163,7 @@ async function run<T>(
   flags?: RuntimeFlags,
   env?: NodeJS.ProcessEnv,
 ): Promise<T> {
-  const child = start(...command(runtime, script, scriptArgs, flags), "ignore", env);
+  const child = start(...command(runtime, script, scriptArgs, flags, env));
   const result = await nextLine<T>(child);
   child.kill();
   return result;
@@ -168,7 +190,7 @@ execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconf
   stdio: "inherit",
   timeout: 120_000,
 });
-const server = start(process.execPath, ["--import", "tsx", "scripts/bench/server.ts"], "pipe");
+const server = start(process.execPath, ["--import", "tsx", "scripts/bench/server.ts"], CHILD_ENV, "pipe");
 const target = await nextLine<Target>(server);
 // The runtime's own WebSocket takes no CA in Node and Deno: their processes trust the bench's by flag and
 // environment (Bun's takes it as an option). Node 20 has a global WebSocket only with --experimental-websocket.
@@ -176,17 +198,24 @@ const caFile = join(scratch, "ca.pem");
 writeFileSync(caFile, target.ca);
 const webSocketFlags: RuntimeFlags = {
   node: typeof globalThis.WebSocket === "function" ? [] : ["--experimental-websocket"],
+  node24: [],
   deno: ["--cert", caFile],
 };
 const webSocketEnv = { ...CHILD_ENV, NODE_EXTRA_CA_CERTS: caFile };
+// Bun's fetch has no per-origin connection limit; this bounds its requests in flight, so its connections, to 6.
+const concurrentEnv = { ...CHILD_ENV, BUN_CONFIG_MAX_HTTP_REQUESTS: String(CONCURRENT_CONNECTIONS) };
 const results: RuntimeResult[] = [];
 for (const runtime of runtimes) {
   process.stderr.write(`bench: ${runtime}: cold (with a client certificate, post-quantum), keep-alive, bulk...\n`);
   const measured = await run<ClientResult>(runtime, "client.ts", [JSON.stringify({ target, sizes })]);
   process.stderr.write(`bench: ${runtime}: concurrent, h2 and HTTP/1.1...\n`);
-  const concurrent = await run<ConcurrentResult>(runtime, "concurrent.ts", [
-    JSON.stringify({ target, sizes: concurrentSizes }),
-  ]);
+  const concurrent = await run<ConcurrentResult>(
+    runtime,
+    "concurrent.ts",
+    [JSON.stringify({ target, sizes: concurrentSizes })],
+    {},
+    concurrentEnv,
+  );
   process.stderr.write(`bench: ${runtime}: WebSocket echo, receive, send...\n`);
   const webSocket = await run<WebSocketResult>(
     runtime,
@@ -196,7 +225,9 @@ for (const runtime of runtimes) {
     webSocketEnv,
   );
   process.stderr.write(`bench: ${runtime}: first request in fresh processes...\n`);
-  const first: Record<string, number[]> = { "pinned-fetch": [], native: [], none: [] };
+  const first: Record<string, number[]> = Object.fromEntries(
+    ["pinned-fetch", ...measured.baselines, "none"].map((name) => [name, []]),
+  );
   for (let round = 0; round < sizes.rounds; round++) {
     const order = round % 2 === 0 ? Object.keys(first) : Object.keys(first).reverse();
     for (let i = 0; i < fresh; i++)
@@ -204,7 +235,7 @@ for (const runtime of runtimes) {
   }
   process.stderr.write(`bench: ${runtime}: memory with ${idle} idle connections...\n`);
   const memory: Record<string, MemoryResult> = {};
-  for (const name of ["pinned-fetch", "native"])
+  for (const name of ["pinned-fetch", ...measured.baselines])
     memory[name] = await run<MemoryResult>(runtime, "memory.ts", [name, JSON.stringify({ target, idle })]);
   const server: Record<string, Counter> = {};
   for (const [tag, counter] of Object.entries((await stats(target)).tags)) {
@@ -223,12 +254,13 @@ const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown" };
 const title =
   `pinned-fetch benchmark, ${new Date().toISOString().slice(0, 10)}: ${sizes.rounds} round(s); cold ${sizes.cold} and keep-alive ` +
   `${sizes.keepAlive} requests per client and round; bulk ${sizes.bulk / 1024 / 1024} MiB; concurrent ` +
-  `${concurrentSizes.inFlight} requests in flight for ${concurrentSizes.ms / 1000} s per client and round; WebSocket ` +
+  `${concurrentSizes.inFlight} requests in flight over at most ${CONCURRENT_CONNECTIONS} connections for ${concurrentSizes.ms / 1000} s per client and round; WebSocket ` +
   `${webSocketSizes.echo} round trips and ${webSocketSizes.bytes / 1024 / 1024} MiB each way; ${fresh} fresh process(es) per client and round; ` +
   `${idle} idle connections; loopback, TLS 1.3, ECDSA P-256 server certificates, RSA 2048 and ECDSA P-256 client certificates; ` +
-  `${machine.cpus} CPUs (${machine.model}).`;
-console.log(`${title}\n\n${report(results, engine, target.hybrid.groups)}\n`);
-console.log(`The server completed ${totals.handshakes} TLS handshakes, ${totals.resumed} of them resumed.`);
+  `${machine.cpus} CPUs (${machine.model}); load average ${loadAtStart} at the start, ${load()} at the end.`;
+const last = recorded(new URL("../../BENCHMARKS.md", import.meta.url));
+console.log(`${title}\n\n${report(results, engine, target.hybrid.groups, last)}\n`);
+console.log(`The Node listeners completed ${totals.handshakes} TLS handshakes, ${totals.resumed} of them resumed.`);
 const git = (...gitArgs: string[]) => {
   try {
     return execFileSync("git", gitArgs, {

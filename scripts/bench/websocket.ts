@@ -24,6 +24,7 @@ import {
   WEBSOCKET_MEASURES,
   WEBSOCKET_MESSAGE_BYTES,
   type WebSocketMeasure,
+  benchRuntime,
   runtime,
 } from "./common.js";
 import { pinCheck } from "./native.js";
@@ -223,7 +224,7 @@ const counts: Record<WebSocketMeasure, number> = {
 /** One measure on a new connection; resolves to its rate and CPU time, the connection closed. */
 async function timed(name: string, measure: WebSocketMeasure, count: number, tag: string) {
   const endpoint = name === WEBSOCKET_DEFLATE ? "/deflate" : "/plain";
-  const url = `${origin}${endpoint}?tag=${encodeURIComponent(`${runtime}/${tag}/${name}`)}`;
+  const url = `${origin}${endpoint}?tag=${encodeURIComponent(`${benchRuntime}/${tag}/${name}`)}`;
   const connection = await within(clients.get(name)!(url), MEASURE_LIMIT, `${name}: opening`);
   const cpu = process.cpuUsage();
   const start = performance.now();
