@@ -54,6 +54,15 @@ test("npm run bench -- --smoke runs every measure in Node, Node 24, Deno and Bun
       expect(rows.length, `${measure}: pinned-fetch and a native client in ${runtime}`).toBeGreaterThanOrEqual(2);
     }
   }
+  // Each target's base: one of the runtime's pin-capable clients, never pinned-fetch, marked in every runtime.
+  for (const measure of ["cold:", "keep-alive", "bulk", "concurrent", "first request"]) {
+    const rows = sections.find((text) => text.startsWith(measure))!.split("\n");
+    for (const runtime of RUNTIMES) {
+      const bases = rows.filter((line) => line.startsWith(`| ${runtime}`) && line.includes(" (base) |"));
+      expect(bases.length, `${measure}: one base in ${runtime}`).toBe(1);
+      expect(bases[0], `${measure}: the base in ${runtime}`).not.toMatch(/\| pinned-fetch/);
+    }
+  }
   // The server's column, "conns (with deflate) / messages in": only the deflate row negotiated permessage-deflate.
   for (const measure of ["websocket echo", "websocket receive", "websocket send"]) {
     const rows = sections.find((text) => text.startsWith(measure))!.split("\n");
