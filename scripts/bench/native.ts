@@ -4,11 +4,11 @@
 // whose TLS `connect` options carry the same pin check; Bun's fetch with
 // `tls.checkServerIdentity`; and, as a reference that cannot pin, Bun's fetch
 // without it. Each is given a client certificate (`cert`, `key`) where the
-// measure asks for one. undici is imported only by the client that uses it,
-// so that a fresh process loads only the client it measures.
+// measure asks for one. node:https and undici are imported only by the
+// client that uses them, so that a fresh process loads only the client it
+// measures (and the pin check, which every client here needs).
 import { createHash, X509Certificate } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { Agent, request as httpsRequest } from "node:https";
 import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate } from "node:tls";
 
 import { type Client, type Identity, type Mode, type Target, UNPINNED, readAll, readHeader, urlOf } from "./common.js";
@@ -54,7 +54,12 @@ const lookup = (
  * options, the pin check among them, are the agent's: Node 24 and Bun pool no socket for a request that brings a
  * `checkServerIdentity` of its own (the agent could not tell whether another request's check would pass).
  */
-function nodeHttps(target: Target, mode: Mode, { identity, connections = Infinity }: NativeOptions): Client {
+async function nodeHttps(
+  target: Target,
+  mode: Mode,
+  { identity, connections = Infinity }: NativeOptions,
+): Promise<Client> {
+  const { Agent, request: httpsRequest } = await import("node:https");
   const tls = {
     ca: target.ca,
     checkServerIdentity: pinCheck(target.pins),
