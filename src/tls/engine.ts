@@ -8,6 +8,7 @@ import { decodeBase64 } from "../runtime/base64.js";
 import { hostRuntime } from "../runtime/index.js";
 import { type NativeAead, aeadCipher, aeadInEngineUpTo, aeadSupported } from "./native/aead.js";
 import { verifySignature } from "./native/signatures.js";
+import { ENGINE_BASE64 } from "../../wasm/engine-base64.js";
 import {
   ABI_VERSION,
   type Cause,
@@ -107,26 +108,9 @@ export class Engine {
     this.#renewViews();
   }
 
-  /**
-   * The engine's bytes come embedded in a module (wasm/engine-base64.js), not
-   * read from a file: no file permission in Deno, and the same import from npm,
-   * JSR or a bundle. Imported here, on first use, so a process that makes no
-   * connection never parses them.
-   */
+  /** A fresh instance of the compiled engine. */
   static async load(): Promise<Engine> {
-    const { ENGINE_BASE64 } = await import("../../wasm/engine-base64.js");
-    let module: WebAssembly.Module;
-    try {
-      module = await WebAssembly.compile(decodeBase64(ENGINE_BASE64));
-    } catch (cause) {
-      throw new PinnedFetchError(
-        "ERR_CONFIG",
-        `The TLS engine could not be compiled (${String(cause)}). ` +
-          `pinned-fetch needs a runtime that compiles WebAssembly at run time: Node, Deno or Bun.`,
-        { cause },
-      );
-    }
-    return new Engine(module, (await hostRuntime()).smallRecordsInEngine);
+    return new Engine(await compiledEngine(), (await hostRuntime()).smallRecordsInEngine);
   }
 
   #aeadStep(key: number, step: (aead: NativeAead) => boolean): number {
@@ -475,10 +459,43 @@ export function checkAbiVersion(engineVersion: number | undefined): void {
   );
 }
 
+/**
+ * The engine's bytes come embedded in a module (wasm/engine-base64.js), not
+ * read from a file: no file permission in Deno, and the same import from npm,
+ * JSR or a bundle. They are compiled as this module is imported, on the
+ * runtime's own background threads, so that compiling overlaps the rest of
+ * the import and the first connection's dial instead of following them; the
+ * first connection waits for it (`loadEngine`). A failure waits for that
+ * connection too, and a next one tries again.
+ */
+let compiled: Promise<WebAssembly.Module> | undefined;
+void compiledEngine();
+
+function compiledEngine(): Promise<WebAssembly.Module> {
+  if (!compiled) {
+    compiled = compileEngine();
+    compiled.catch(() => (compiled = undefined));
+  }
+  return compiled;
+}
+
+async function compileEngine(): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(decodeBase64(ENGINE_BASE64));
+  } catch (cause) {
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `The TLS engine could not be compiled (${String(cause)}). ` +
+        `pinned-fetch needs a runtime that compiles WebAssembly at run time: Node, Deno or Bun.`,
+      { cause },
+    );
+  }
+}
+
 let shared: Promise<Engine> | undefined;
 let current: Engine | undefined;
 
-/** The process's one engine, compiled and instantiated on first use. */
+/** The process's one engine, instantiated on first use (and again after a trap). */
 export function loadEngine(): Promise<Engine> {
   shared ??= Engine.load().then(
     (engine) => (current = engine),
