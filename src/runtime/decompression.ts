@@ -6,18 +6,18 @@
 // and Node 20's has no brotli. Both sides are node:stream's: Duplex.toWeb,
 // in Node and Deno, takes thousands of input chunks while nobody reads the
 // output, which would read a body from the network ahead of its reader.
-import { pipeline, Readable, type Transform } from "node:stream";
-import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from "node:zlib";
+import type { Transform } from "node:stream";
+import { stream, zlib } from "./builtins.js";
 
 /** The most bytes a decoder hands on at once: the size of its output buffer. */
 const DECODED_PIECE = 64 * 1024;
 
 const DECODERS = {
-  gzip: createGunzip,
+  gzip: (options) => zlib().createGunzip(options),
   /** zlib-wrapped deflate, as HTTP means it */
-  deflate: createInflate,
-  "deflate-raw": createInflateRaw,
-  br: createBrotliDecompress,
+  deflate: (options) => zlib().createInflate(options),
+  "deflate-raw": (options) => zlib().createInflateRaw(options),
+  br: (options) => zlib().createBrotliDecompress(options),
 } satisfies Record<string, (options: { chunkSize: number }) => Transform>;
 
 export type Decompression = keyof typeof DECODERS;
@@ -30,6 +30,7 @@ export type Decompression = keyof typeof DECODERS;
 export function decompress(input: ReadableStream<Uint8Array>, format: Decompression): ReadableStream<Uint8Array> {
   const decoder = DECODERS[format]({ chunkSize: DECODED_PIECE });
   // Errors reach the output through the decoder, which pipeline destroys with them.
+  const { pipeline, Readable } = stream();
   pipeline(Readable.fromWeb(input as Parameters<typeof Readable.fromWeb>[0]), decoder, () => {});
   return Readable.toWeb(decoder) as ReadableStream<Uint8Array>;
 }

@@ -4,8 +4,9 @@
 // 00 00 ff ff that the flush ends with is removed (or appended). The streams
 // keep their window from message to message unless no_context_takeover was
 // negotiated, when they are reset after each.
-import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from "node:zlib";
+import type { DeflateRaw, InflateRaw } from "node:zlib";
 import { concatenate } from "../encoding.js";
+import { zlib } from "./builtins.js";
 
 /** What the server's answer negotiated (RFC 7692 §7.1), defaults filled in. */
 export interface DeflateParams {
@@ -50,7 +51,7 @@ export function messageDeflate(params: DeflateParams): MessageDeflate {
     // A 9-bit window is safe where 8 bits were negotiated: zlib never refers back more than the window
     // less 262 bytes (MAX_DIST), 250 bytes here, so an inflater with a 256-byte window reads it. ws asks
     // for 8 and gets the same 9 from Node.
-    deflate ??= quiet(createDeflateRaw({ windowBits: Math.max(9, params.clientMaxWindowBits) }));
+    deflate ??= quiet(zlib().createDeflateRaw({ windowBits: Math.max(9, params.clientMaxWindowBits) }));
     const stream = deflate;
     let output: Uint8Array | null;
     try {
@@ -65,7 +66,7 @@ export function messageDeflate(params: DeflateParams): MessageDeflate {
 
   const decompressOne = async (payload: Uint8Array, limit: number): Promise<Uint8Array | null> => {
     if (closed) throw new Error("permessage-deflate was closed");
-    inflate ??= quiet(createInflateRaw({ windowBits: params.serverMaxWindowBits, chunkSize: OUTPUT_PIECE }));
+    inflate ??= quiet(zlib().createInflateRaw({ windowBits: params.serverMaxWindowBits, chunkSize: OUTPUT_PIECE }));
     const stream = inflate;
     let output: Uint8Array | null;
     try {
@@ -157,7 +158,7 @@ function flushThrough(stream: ZlibStream, input: Uint8Array[], limit: number): P
     stream.on("close", onClose);
     for (const piece of input) stream.write(piece);
     // Deno passes an error to this callback before the stream emits it.
-    stream.flush(constants.Z_SYNC_FLUSH, (error?: unknown) => {
+    stream.flush(zlib().constants.Z_SYNC_FLUSH, (error?: unknown) => {
       done();
       if (error) reject(error as Error);
       else resolve(joined(pieces, length));
