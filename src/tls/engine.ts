@@ -108,9 +108,19 @@ export class Engine {
     this.#renewViews();
   }
 
-  /** A fresh instance of the compiled engine. */
+  /**
+   * A fresh instance of the compiled engine. Node does not count a compile
+   * in progress as work that keeps the process alive (with V8's lazy
+   * compilation off, a script awaiting its first request would exit before
+   * it), so a timer does while a connection waits for it.
+   */
   static async load(): Promise<Engine> {
-    return new Engine(await compiledEngine(), (await hostRuntime()).smallRecordsInEngine);
+    const alive = setInterval(() => {}, 60_000);
+    try {
+      return new Engine(await compiledEngine(), (await hostRuntime()).smallRecordsInEngine);
+    } finally {
+      clearInterval(alive);
+    }
   }
 
   #aeadStep(key: number, step: (aead: NativeAead) => boolean): number {
