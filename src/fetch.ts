@@ -5,7 +5,7 @@ import { decodeBody } from "./http/decode.js";
 import { Pool } from "./http/pool.js";
 import { type Hop, redirectLocation, redirected } from "./http/redirects.js";
 import { UnreadBody, bodyOf, cancelUnsent } from "./http/request-body.js";
-import { requestFields, requestHeaders } from "./http/request-fields.js";
+import { requestFields } from "./http/request-fields.js";
 import { type ExchangeProgress, failedUnprocessed, mayRetry, notRetried } from "./http/retry.js";
 import { Http2Connection } from "./http2/connection.js";
 import { fetchSettings } from "./options.js";
@@ -139,9 +139,8 @@ export function observedPinnedFetch(
   }
 
   async function pinnedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    const { request, url, host, signal } = requestOf(input, init);
+    const { request, method, redirect, headers, url, host, signal } = requestOf(input, init);
     signal?.throwIfAborted();
-    const headers = requestHeaders(request, init);
     const limit = deadline(
       signal,
       timeout,
@@ -150,14 +149,14 @@ export function observedPinnedFetch(
     );
     let hop: Hop | undefined;
     try {
-      hop = { method: request.method, url, host, headers, body: await bodyOf(request, init) };
+      hop = { method, url, host, headers, body: request ? await bodyOf(request, init) : null };
       // The limit bounds the wait for each response head; the caller's signal also ends the body.
       for (let redirects = 0; ; redirects++) {
-        const response = await exchange(hop, limit.signal, signal, request.redirect);
-        const location = redirectLocation(response.status, response.headers, request.redirect);
+        const response = await exchange(hop, limit.signal, signal, redirect);
+        const location = redirectLocation(response.status, response.headers, redirect);
         if (location === null) return answer(response, hop.url, redirects);
         await response.body?.cancel();
-        hop = redirected(hop, response.status, location, request.redirect, redirects);
+        hop = redirected(hop, response.status, location, redirect, redirects);
       }
     } catch (error) {
       cancelUnsent(hop?.body, error);

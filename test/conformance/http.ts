@@ -67,6 +67,50 @@ export const http: Group = {
         }),
     },
     {
+      name: "sends the same request whether fetch makes a Request of its arguments or not",
+      run: (fixture) =>
+        withFetch(pinned(fixture), async (fetch) => {
+          // Options without a body make no Request; `keepalive: false` is one only a Request checks, so it makes one.
+          const inits: RequestInit[] = [
+            {},
+            { method: "get", headers: { "x-one": " padded ", accept: "text/plain" } },
+            {
+              method: "delete",
+              headers: [
+                ["x-two", "a"],
+                ["x-two", "b"],
+              ],
+            },
+            { method: "PATCH", headers: new Headers({ "user-agent": "mine" }), redirect: "manual" },
+            { method: "Options", redirect: "error", signal: new AbortController().signal },
+          ];
+          for (const init of inits) {
+            const plain = (await (await fetch(url(fixture, "/echo"), init)).json()) as Echo;
+            const made = (await (await fetch(url(fixture, "/echo"), { ...init, keepalive: false })).json()) as Echo;
+            assert.deepEqual(plain, made, JSON.stringify(init));
+          }
+          // With a body, a Request is made, but the method sent is the one asked for (Bun's Request makes "Delete" GET).
+          for (const method of ["Delete", "options"]) {
+            const echo = (await (await fetch(url(fixture, "/echo"), { method, body: "x" })).json()) as Echo;
+            assert.deepEqual([echo.method, echo.body], [method.toUpperCase(), "x"]);
+          }
+          const [manual, followed] = await Promise.all([
+            fetch(url(fixture, "/redirect/302"), { redirect: "manual" }),
+            fetch(url(fixture, "/redirect/302"), { redirect: "manual", keepalive: false }),
+          ]);
+          assert.deepEqual([manual.status, followed.status], [302, 302]);
+          await Promise.all([manual.body?.cancel(), followed.body?.cancel()]);
+          const refused = (init: RequestInit) => rejection(fetch(url(fixture, "/hello"), init));
+          for (const init of [
+            { method: "get\n" },
+            { headers: { "bad name": "x" } },
+            { redirect: "bogus" as RequestRedirect },
+          ]) {
+            assert.equal((await refused(init)).code, "ERR_CONFIG", JSON.stringify(init));
+          }
+        }),
+    },
+    {
       name: "sends a streamed request body chunked",
       run: (fixture) =>
         withFetch(pinned(fixture), async (fetch) => {
