@@ -78,7 +78,10 @@ impl RecordKey {
     fn new(aead: HostAead, key: &AeadKey) -> Self {
         let mut bytes = [0; 32];
         let key = key.as_ref();
-        bytes[..key.len()].copy_from_slice(key);
+        // Kept only where ring may use them.
+        if aead.in_engine_up_to > 0 {
+            bytes[..key.len()].copy_from_slice(key);
+        }
         RecordKey {
             aead,
             host: host::aead_key(aead.cipher, key),
