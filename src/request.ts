@@ -104,16 +104,7 @@ export function requestOf(
   // Without a body, and with options that a Request would check no further, none is made: it costs a fetch in
   // Deno about a tenth of its CPU time on a kept-alive connection, and in Node about a twentieth.
   if (!given && options.body == null && plainOptions(options)) {
-    let fields: Headers;
-    try {
-      fields = new Headers(headers);
-    } catch (error) {
-      throw new PinnedFetchError(
-        "ERR_CONFIG",
-        `fetch cannot make a request of its arguments: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
+    const fields = madeOfArguments(() => new Headers(headers));
     const redirect = (options.redirect ?? "follow") as RequestRedirect;
     return { request: null, method: normalizedMethod(method), redirect, headers: fields, url, host, signal };
   }
@@ -124,16 +115,9 @@ export function requestOf(
     given?.body && options.body == null
       ? { body: given.body, duplex: "half", keepalive: false, mode: "cors" as const }
       : {};
-  let request: Request;
-  try {
-    request = new Request(input as Request, { ...options, ...givenBody, ...(headers && { headers }), signal: null });
-  } catch (error) {
-    throw new PinnedFetchError(
-      "ERR_CONFIG",
-      `fetch cannot make a request of its arguments: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
+  const request = madeOfArguments(
+    () => new Request(input as Request, { ...options, ...givenBody, ...(headers && { headers }), signal: null }),
+  );
   return {
     request,
     // Not the Request's: Bun's sends "Options", "Delete" or "FOO" as GET, and "patch" as PATCH.
@@ -146,12 +130,30 @@ export function requestOf(
   };
 }
 
-/** Options a Request would check nothing more of than fetch does here: no body, and a known redirect mode. */
+/** What the runtime's Headers or Request constructor makes of fetch's arguments; its TypeError is ERR_CONFIG. */
+function madeOfArguments<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `fetch cannot make a request of its arguments: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
 const PLAIN_OPTIONS = new Set(["method", "headers", "signal", "redirect"]);
 const REDIRECT_MODES = new Set(["follow", "error", "manual"]);
 
+/**
+ * Whether a Request would check nothing more of `options` than fetch does here: a plain object (a Request reads
+ * members by name, inherited getters too) whose members are only those of PLAIN_OPTIONS, with a known redirect mode.
+ */
 function plainOptions(options: RequestInit): boolean {
-  for (const key in options) {
+  const prototype = Object.getPrototypeOf(options) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  for (const key of Object.keys(options)) {
     if (!PLAIN_OPTIONS.has(key) && (options as Record<string, unknown>)[key] !== undefined) return false;
   }
   return options.redirect === undefined || REDIRECT_MODES.has(options.redirect);

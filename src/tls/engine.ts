@@ -475,8 +475,8 @@ export function checkAbiVersion(engineVersion: number | undefined): void {
  * JSR or a bundle. They are compiled as this module is imported, on the
  * runtime's own background threads, so that compiling overlaps the rest of
  * the import and the first connection's dial instead of following them; the
- * first connection waits for it (`loadEngine`). A failure waits for that
- * connection too, and a next one tries again.
+ * first connection waits for it (`loadEngine`). A compile that fails is
+ * forgotten: the next connection compiles again, and fails with ERR_CONFIG.
  */
 let compiled: Promise<WebAssembly.Module> | undefined;
 void compiledEngine();

@@ -73,7 +73,10 @@ export const http: Group = {
           // Options without a body make no Request; `keepalive: false` is one only a Request checks, so it makes one.
           const inits: RequestInit[] = [
             {},
-            { method: "get", headers: { "x-one": " padded ", accept: "text/plain" } },
+            {
+              method: "get",
+              headers: { "x-one": " padded ", accept: "text/plain", cookie: "a=1", origin: "https://o.test" },
+            },
             {
               method: "delete",
               headers: [
