@@ -14,7 +14,7 @@ import {
 } from "node:http2";
 import type { TLSSocket } from "node:tls";
 
-import { listen, newStats, route, type ServerOptions, type TestServer } from "./servers.js";
+import { listen, newStats, route, serverTls, type ServerOptions, type TestServer } from "./servers.js";
 
 export interface Http2TestServer extends TestServer {
   /** HTTP/2 sessions: connections whose client sent the HTTP/2 preface. (`requests` counts their streams.) */
@@ -41,11 +41,8 @@ export async function startHttp2Server(
   const stats: Omit<Http2TestServer, "port" | "close"> = { ...newStats(), sessions: 0, resets: 0, alpnRefusals: 0 };
   const server = createSecureServer(
     {
-      key: options.key.keyPem,
-      cert: options.chain.map((certificate) => certificate.certPem).join(""),
+      ...serverTls(options),
       allowHTTP1: false,
-      minVersion: options.minVersion ?? "TLSv1.2",
-      maxVersion: options.maxVersion ?? "TLSv1.3",
       // Room for the raw twin's 100 KB header field (the default refuses blocks over 64 KiB).
       maxSendHeaderBlockLength: 256 * 1024,
       ...(options.settings && { settings: options.settings }),

@@ -69,17 +69,24 @@ export interface ServerOptions {
   ciphers?: string;
 }
 
+/** What every test server presents and accepts: its chain and key, and TLS 1.2 and 1.3 unless `options` limit them. */
+export function serverTls(options: ServerOptions) {
+  return {
+    key: options.key.keyPem,
+    cert: options.chain.map((certificate) => certificate.certPem).join(""),
+    minVersion: options.minVersion ?? ("TLSv1.2" as const),
+    maxVersion: options.maxVersion ?? ("TLSv1.3" as const),
+  };
+}
+
 /** An HTTPS server on 127.0.0.1 with a few routes (see `route`). */
 export async function startHttpsServer(options: ServerOptions): Promise<TestServer> {
   const stats = newStats();
   const server: Server = createHttpsServer(
     {
-      key: options.key.keyPem,
-      cert: options.chain.map((certificate) => certificate.certPem).join(""),
+      ...serverTls(options),
       // Without it, Nagle's algorithm holds a response's last small segment for a delayed ACK.
       noDelay: true,
-      minVersion: options.minVersion ?? "TLSv1.2",
-      maxVersion: options.maxVersion ?? "TLSv1.3",
       // Node keeps no server-side session cache, so without tickets nothing resumes.
       ...(options.resumption === false && { secureOptions: constants.SSL_OP_NO_TICKET }),
       ...(options.sha1 && { ciphers: "DEFAULT@SECLEVEL=0" }),
@@ -128,11 +135,8 @@ export async function startClientAuthServer(
   const observer = new ClientCertificateObserver();
   const https = createHttpsServer(
     {
-      key: options.key.keyPem,
-      cert: options.chain.map((certificate) => certificate.certPem).join(""),
+      ...serverTls(options),
       noDelay: true,
-      minVersion: options.minVersion ?? "TLSv1.2",
-      maxVersion: options.maxVersion ?? "TLSv1.3",
       requestCert: true,
       rejectUnauthorized: options.require,
       ca: options.clientCa,
@@ -274,10 +278,7 @@ export async function startCoalescingTlsServer(
 /** What a raw TLSSocket of these options presents and accepts. */
 function secureContextOf(options: ServerOptions) {
   return createSecureContext({
-    key: options.key.keyPem,
-    cert: options.chain.map((certificate) => certificate.certPem).join(""),
-    minVersion: options.minVersion ?? "TLSv1.2",
-    maxVersion: options.maxVersion ?? "TLSv1.3",
+    ...serverTls(options),
     // A raw TLSSocket has no session cache either, so without tickets nothing resumes.
     ...(options.resumption === false && { secureOptions: constants.SSL_OP_NO_TICKET }),
     ...(options.ecdhCurve && { ecdhCurve: options.ecdhCurve }),
