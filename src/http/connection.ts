@@ -244,10 +244,18 @@ export class HttpConnection implements PooledConnection {
       controller.error(signal!.reason);
     };
 
+    // A length-delimited body ends with its last byte, not with a further read: the connection is free at once.
+    const deliver = (chunk: Uint8Array) => {
+      controller.enqueue(chunk);
+      if (bodyFraming.kind === "length" && remaining === 0) {
+        controller.close();
+        end(true);
+      }
+    };
+
     const nextChunk = async (): Promise<Uint8Array | null> => {
       switch (bodyFraming.kind) {
         case "length": {
-          if (remaining === 0) return null;
           const bytes = await reader.read(remaining);
           if (bytes === null) {
             throw new PinnedFetchError(
@@ -303,6 +311,14 @@ export class HttpConnection implements PooledConnection {
           stopListening = whenAborted(signal, onAbort);
         },
         async pull() {
+          // Bytes that arrived with the head, or with an earlier record, need no wait: no timer, no read.
+          if (bodyFraming.kind === "length") {
+            const bytes = reader.take(remaining);
+            if (bytes !== null) {
+              remaining -= bytes.length;
+              return deliver(bytes);
+            }
+          }
           const timer = setTimeout(() => {
             end(false);
             controller.error(
@@ -319,7 +335,7 @@ export class HttpConnection implements PooledConnection {
               controller.close();
               end(true);
             } else {
-              controller.enqueue(chunk);
+              deliver(chunk);
             }
           } catch (error) {
             end(false);

@@ -101,12 +101,18 @@ export class ByteReader {
     this.#buffer = this.#storage.subarray(start, start + length);
   }
 
-  /** Up to `max` bytes, or null at the end of the stream. */
-  async read(max: number): Promise<Uint8Array | null> {
-    if (this.#buffer.length === 0 && !(await this.#fill())) return null;
+  /** Up to `max` bytes that have arrived already, or null if none have: reads nothing. */
+  take(max: number): Uint8Array | null {
+    if (this.#buffer.length === 0) return null;
     const bytes = this.#buffer.subarray(0, max);
     this.#buffer = this.#buffer.subarray(bytes.length);
     return bytes;
+  }
+
+  /** Up to `max` bytes, or null at the end of the stream. */
+  async read(max: number): Promise<Uint8Array | null> {
+    if (this.#buffer.length === 0 && !(await this.#fill())) return null;
+    return this.take(max);
   }
 }
 
