@@ -38,7 +38,8 @@ export interface OutgoingRequest {
 
 export interface IncomingResponse {
   head: ResponseHead;
-  body: ReadableStream<Uint8Array> | null;
+  /** The body as it arrives, or as bytes if it arrived whole with its head. */
+  body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> | null;
 }
 
 /**
@@ -154,6 +155,14 @@ export class HttpConnection implements PooledConnection {
     if (bodyFraming.kind === "none" || (bodyFraming.kind === "length" && bodyFraming.length === 0)) {
       onIdle(reusable && !this.#reader.buffered);
       return { head, body: bodyFraming.kind === "none" ? null : emptyStream() };
+    }
+    // A body that came with its head (most API responses) frees the connection at once, and without a signal
+    // that could still error it, goes as bytes: no stream to read it through.
+    const whole = bodyFraming.kind === "length" ? this.#reader.takeWhole(bodyFraming.length) : null;
+    if (whole !== null) {
+      onIdle(reusable && !this.#reader.buffered);
+      // Response copies bytes, so the reader's buffer may be reused; TLS chunks are never shared memory.
+      return { head, body: bodySignal ? arrivedBody(whole, bodySignal) : (whole as Uint8Array<ArrayBuffer>) };
     }
     return {
       head,
@@ -363,6 +372,27 @@ async function skipTrailers(reader: ByteReader, limit: number): Promise<void> {
     if (field.length === 0) return;
     left -= field.length + CRLF.length;
   }
+}
+
+/** A body that has all arrived, which `signal` still errors until it is read, as fetch's body is errored. */
+function arrivedBody(bytes: Uint8Array, signal: AbortSignal): ReadableStream<Uint8Array> {
+  let stopListening = () => {};
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        stopListening = whenAborted(signal, () => controller.error(signal.reason));
+      },
+      pull(controller) {
+        stopListening();
+        controller.enqueue(bytes);
+        controller.close();
+      },
+      cancel() {
+        stopListening();
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 function emptyStream(): ReadableStream<Uint8Array> {

@@ -11,12 +11,13 @@ const MAX_CODINGS = 5;
  * of at most 64 KiB that are decoded only as they are read. A coding
  * pinned-fetch does not know leaves the body as it is; a body that does not
  * decode errors with ERR_HTTP. More than MAX_CODINGS codings throw ERR_HTTP
- * (and cancel the body), whether known or not.
+ * (and cancel the body), whether known or not. A body that arrived whole, as
+ * bytes, stays bytes unless it needs decoding.
  */
 export function decodeBody(
-  body: ReadableStream<Uint8Array>,
+  body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>,
   contentEncoding: string | null,
-): ReadableStream<Uint8Array> {
+): ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> {
   const listed = (contentEncoding ?? "")
     .split(",")
     .map((coding) => coding.trim().toLowerCase())
@@ -27,13 +28,14 @@ export function decodeBody(
       `The response lists ${listed.length} content codings (Content-Encoding), and pinned-fetch decodes at most ${MAX_CODINGS}, ` +
         "as undici does: each one multiplies how far a few bytes expand. Fix the server, or ask for the resource with Accept-Encoding: identity.",
     );
-    body.cancel(error).catch(() => {});
+    if (body instanceof ReadableStream) body.cancel(error).catch(() => {});
     throw error;
   }
   const codings = listed.filter((coding) => coding !== "identity");
   if (codings.length === 0 || !codings.every((coding) => CODINGS.has(coding))) return body;
   const header = codings.join(", ");
-  return codings.reduceRight((decoded, coding) => decodedBy(decoded, coding, header), body);
+  const stream = body instanceof ReadableStream ? body : new Blob([body]).stream();
+  return codings.reduceRight((decoded, coding) => decodedBy(decoded, coding, header), stream);
 }
 
 /**

@@ -101,6 +101,11 @@ export class ByteReader {
     this.#buffer = this.#storage.subarray(start, start + length);
   }
 
+  /** The next `length` bytes if all of them have arrived, or null: reads nothing. */
+  takeWhole(length: number): Uint8Array | null {
+    return this.#buffer.length >= length ? this.take(length) : null;
+  }
+
   /** Up to `max` bytes that have arrived already, or null if none have: reads nothing. */
   take(max: number): Uint8Array | null {
     if (this.#buffer.length === 0) return null;

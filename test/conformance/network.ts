@@ -215,6 +215,18 @@ export const cancellation: Group = {
         }),
     },
     {
+      name: "aborting before reading a body that has all arrived errors it with the reason",
+      run: (fixture) =>
+        withFetch(local(fixture), async (fetch) => {
+          const url = `https://localhost:${fixture.ports.tls13}/hello`;
+          const controller = new AbortController();
+          const unread = await fetch(url, { signal: controller.signal });
+          const reason = new Error("stop");
+          controller.abort(reason);
+          await rejectsWith(unread.text(), reason);
+        }),
+    },
+    {
       name: "aborting while reading the body errors the body with the reason",
       run: (fixture) =>
         withFetch(local(fixture), async (fetch) => {

@@ -99,6 +99,20 @@ export const pool: Group = {
       },
     },
     {
+      name: "a response whose body has all arrived frees its connection, read or not, and keeps its body",
+      run: async (fixture) => {
+        const before = await fixture.stats("tls13");
+        await withFetch({ ...local(fixture), connections: 1 }, async (fetch) => {
+          const unread = await fetch(url(fixture, "/hello"));
+          // Bounded: were the first connection still held by its unread body, this would wait for it until then.
+          const next = await fetch(url(fixture, "/hello"), { signal: AbortSignal.timeout(5_000) });
+          assert.equal(await next.text(), HELLO);
+          assert.equal(await unread.text(), HELLO);
+        });
+        assert.deepEqual(await since(fixture, before), { connections: 1, requests: 2 });
+      },
+    },
+    {
       name: "aborting a request that waits for a connection rejects with the reason and keeps the others' places",
       run: async (fixture) => {
         await withFetch({ ...local(fixture), connections: 1 }, async (fetch) => {
