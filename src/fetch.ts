@@ -237,6 +237,8 @@ export function observedPinnedFetch(
       maxHeaderSize: limits.maxHeaderSize,
       timeout,
       sockets: webSockets,
+      // Used once a connection is open, when the runtime has long been chosen.
+      unrefTimer: (timer) => void runtime.then((adapter) => adapter.unrefTimer(timer)),
     }),
     async close() {
       try {

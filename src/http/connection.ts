@@ -3,7 +3,7 @@ import type { Runtime } from "../runtime/index.js";
 import type { PooledConnection } from "./pool.js";
 import { NetworkWaits } from "./network-waits.js";
 import type { ExchangeProgress } from "./retry.js";
-import { abortable, whenAborted } from "../signals.js";
+import { abortable, coarseTimeout, whenAborted } from "../signals.js";
 import type { Connection } from "../tls/connection.js";
 import {
   type Framing,
@@ -328,16 +328,19 @@ export class HttpConnection implements PooledConnection {
               return deliver(bytes);
             }
           }
-          const timer = setTimeout(() => {
-            end(false);
-            controller.error(
-              new PinnedFetchError(
-                "ERR_TIMEOUT",
-                `${host} sent nothing of the response body for ${BODY_TIMEOUT / 1000} s.`,
-              ),
-            );
-          }, BODY_TIMEOUT);
-          runtime.unrefTimer(timer);
+          const cancelTimeout = coarseTimeout(
+            BODY_TIMEOUT,
+            () => {
+              end(false);
+              controller.error(
+                new PinnedFetchError(
+                  "ERR_TIMEOUT",
+                  `${host} sent nothing of the response body for ${BODY_TIMEOUT / 1000} s.`,
+                ),
+              );
+            },
+            (timer) => runtime.unrefTimer(timer),
+          );
           try {
             const chunk = await network.around(nextChunk());
             if (chunk === null) {
@@ -350,7 +353,7 @@ export class HttpConnection implements PooledConnection {
             end(false);
             controller.error(error);
           } finally {
-            clearTimeout(timer);
+            cancelTimeout();
           }
         },
         cancel() {

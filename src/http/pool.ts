@@ -1,6 +1,6 @@
 import { PinnedFetchError } from "../errors.js";
 import type { Runtime } from "../runtime/index.js";
-import { whenAborted } from "../signals.js";
+import { coarseTimeout, whenAborted } from "../signals.js";
 
 /** How long an unused connection is kept open, as undici's default keep-alive timeout. */
 const IDLE_TIMEOUT = 4_000;
@@ -42,7 +42,8 @@ interface Lease<C extends PooledConnection> {
   exchanges: number;
   /** It takes no new exchange, and closes once its last one is over. */
   retired: boolean;
-  idleTimer: ReturnType<typeof setTimeout> | null;
+  /** Cancels its idle timeout, while it carries no exchange. */
+  stopIdling: (() => void) | null;
 }
 
 /** One origin's connections under one pin decision, how many are opening, and who waits. */
@@ -155,7 +156,7 @@ export class Pool<C extends PooledConnection> {
     const all: C[] = [];
     for (const origin of this.#origins.values()) {
       for (const lease of origin.leases) {
-        if (lease.idleTimer) clearTimeout(lease.idleTimer);
+        lease.stopIdling?.();
         all.push(lease.connection);
       }
       for (const waiter of origin.waiting) {
@@ -197,8 +198,8 @@ export class Pool<C extends PooledConnection> {
         continue;
       }
       if (lease.exchanges >= connection.streamLimit) continue;
-      if (lease.idleTimer) clearTimeout(lease.idleTimer);
-      lease.idleTimer = null;
+      lease.stopIdling?.();
+      lease.stopIdling = null;
       lease.exchanges++;
       return connection;
     }
@@ -245,7 +246,7 @@ export class Pool<C extends PooledConnection> {
     }
     origin.opening--;
     origin.multiplexed = connection.multiplexed;
-    const lease: Lease<C> = { origin, connection, exchanges: 1, retired: false, idleTimer: null };
+    const lease: Lease<C> = { origin, connection, exchanges: 1, retired: false, stopIdling: null };
     this.#leases.set(connection, lease);
     if (origin === this.#origins.get(origin.key)) {
       origin.leases.push(lease);
@@ -258,18 +259,22 @@ export class Pool<C extends PooledConnection> {
   /** Starts the idle timer of a connection that carries nothing now. */
   #idle(lease: Lease<C>): void {
     lease.connection.watchIdle();
-    lease.idleTimer = setTimeout(() => {
-      lease.retired = true;
-      this.#drop(lease);
-      // Its place is free: a request may be waiting for one (for a connection whose streams were all taken).
-      this.#dispatch(lease.origin);
-    }, IDLE_TIMEOUT);
-    this.#runtime.unrefTimer(lease.idleTimer);
+    lease.stopIdling = coarseTimeout(
+      IDLE_TIMEOUT,
+      () => {
+        lease.stopIdling = null;
+        lease.retired = true;
+        this.#drop(lease);
+        // Its place is free: a request may be waiting for one (for a connection whose streams were all taken).
+        this.#dispatch(lease.origin);
+      },
+      (timer) => this.#runtime.unrefTimer(timer),
+    );
   }
 
   /** Closes a connection and forgets it. */
   #drop(lease: Lease<C>): void {
-    if (lease.idleTimer) clearTimeout(lease.idleTimer);
+    lease.stopIdling?.();
     this.#leases.delete(lease.connection);
     const at = lease.origin.leases.indexOf(lease);
     if (at !== -1) lease.origin.leases.splice(at, 1);

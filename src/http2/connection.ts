@@ -5,7 +5,7 @@ import { type HttpLimits, sizeText } from "../http/message.js";
 import { NetworkWaits } from "../http/network-waits.js";
 import type { ExchangeProgress } from "../http/retry.js";
 import type { Runtime } from "../runtime/index.js";
-import { abortable, whenAborted } from "../signals.js";
+import { abortable, coarseTimeout, whenAborted } from "../signals.js";
 import type { Connection } from "../tls/connection.js";
 import {
   ConnectionError,
@@ -328,20 +328,23 @@ export class Http2Connection {
           });
         },
         pull: async () => {
-          const timer = setTimeout(() => {
-            const error = new PinnedFetchError(
-              "ERR_TIMEOUT",
-              `${host} sent nothing of the response body for ${BODY_TIMEOUT / 1000} s.`,
-            );
-            this.#reset(stream, ErrorCode.Cancel, error);
-          }, BODY_TIMEOUT);
-          this.#runtime.unrefTimer(timer);
+          const cancelTimeout = coarseTimeout(
+            BODY_TIMEOUT,
+            () => {
+              const error = new PinnedFetchError(
+                "ERR_TIMEOUT",
+                `${host} sent nothing of the response body for ${BODY_TIMEOUT / 1000} s.`,
+              );
+              this.#reset(stream, ErrorCode.Cancel, error);
+            },
+            (timer) => this.#runtime.unrefTimer(timer),
+          );
           try {
             while (stream.chunks.length === 0 && !stream.remoteEnded && stream.failure === null) {
               await this.#network.around(new Promise<void>((resolve) => (stream.wakeReader = resolve)));
             }
           } finally {
-            clearTimeout(timer);
+            cancelTimeout();
           }
           const chunk = joined(stream.chunks);
           if (chunk) {

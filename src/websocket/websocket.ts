@@ -43,6 +43,8 @@ export interface WebSocketSettings {
   /** Milliseconds from the constructor until `open` (the timeout option); no limit beyond the connect's otherwise. */
   timeout: number | undefined;
   sockets: OpenWebSockets;
+  /** The runtime's: keeps a timer from holding the process open. */
+  unrefTimer(timer: ReturnType<typeof setTimeout>): void;
 }
 
 /** The third argument of the constructor: what a browser cannot send, and `ws` can. */
@@ -338,7 +340,7 @@ export class PinnedWebSocket extends EventTarget {
 
   /** Connects, writes the upgrade once the connection is verified, and reads the answer, within the timeout. */
   async #open(protocols: readonly string[], headers: Headers): Promise<Accepted> {
-    const { connect, timeout, maxHeaderSize, perMessageDeflate } = this.#settings;
+    const { connect, timeout, maxHeaderSize, perMessageDeflate, unrefTimer } = this.#settings;
     const host = this.#host;
     const port = Number(this.#url.port || 443);
     const limit = deadline(
@@ -367,6 +369,7 @@ export class PinnedWebSocket extends EventTarget {
               host,
             },
           ),
+        unref: unrefTimer,
       });
       return acceptedUpgrade(head, host, upgrade, protocols, perMessageDeflate);
     } finally {
