@@ -22,9 +22,9 @@ const CRLF = encodeLatin1("\r\n");
 const LAST_CHUNK = encodeLatin1("0\r\n\r\n");
 /** Bodies up to this size are sent in the same write as the head. */
 const COALESCE_LIMIT = 16 * 1024;
-/** undici's defaults: the wait for a response head, and for each piece of its body. */
+/** undici's defaults: the wait for a response head, and for each piece of its body (HTTP/2's too). */
 export const HEADERS_TIMEOUT = 300_000;
-const BODY_TIMEOUT = 300_000;
+export const BODY_TIMEOUT = 300_000;
 
 export interface OutgoingRequest {
   method: string;

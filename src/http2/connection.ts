@@ -1,6 +1,6 @@
 import { concatenate } from "../encoding.js";
 import { PinnedFetchError } from "../errors.js";
-import type { IncomingResponse, OutgoingRequest } from "../http/connection.js";
+import { BODY_TIMEOUT, HEADERS_TIMEOUT, type IncomingResponse, type OutgoingRequest } from "../http/connection.js";
 import { type HttpLimits, sizeText } from "../http/message.js";
 import { NetworkWaits } from "../http/network-waits.js";
 import type { ExchangeProgress } from "../http/retry.js";
@@ -37,9 +37,6 @@ import { STREAM_WINDOW, Stream } from "./stream.js";
  * 16 MiB) stop the one being read, for good.
  */
 const CONNECTION_WINDOW = 1024 * STREAM_WINDOW;
-/** As over HTTP/1.1 (undici's defaults): the wait for a response head, and for each piece of its body. */
-const HEADERS_TIMEOUT = 300_000;
-const BODY_TIMEOUT = 300_000;
 /** Answers to PING and SETTINGS not yet handed to the socket: a server that floods them and reads none is cut off. */
 const MAX_CONTROL_BACKLOG = 10_000;
 /** Room for the frame headers and indexing of a header block, beyond maxHeaderSize of decoded fields. */
