@@ -29,7 +29,9 @@ const DEFAULT_MAX_MESSAGE_SIZE = 100 * 1024 * 1024;
 const MAX_TIMER = 2 ** 31 - 1;
 
 const MILLISECONDS: Option = {
-  accepts: `a number of milliseconds from 1 to ${MAX_TIMER.toLocaleString("en-US")} (about 24.8 days, the longest a timer waits)`,
+  // Written out, not MAX_TIMER.toLocaleString(): the first Intl call loads ICU's locale data, 15-25 ms of CPU at import
+  // in Node and Deno (BENCHMARKS.md, "Figures behind design choices").
+  accepts: "a number of milliseconds from 1 to 2,147,483,647 (about 24.8 days, the longest a timer waits)",
   valid: (value) => typeof value === "number" && value >= 1 && value <= MAX_TIMER,
 };
 const BYTES: Option = {
