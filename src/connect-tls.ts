@@ -6,7 +6,7 @@ import { authority } from "./host.js";
 import { connectTlsSettings } from "./options.js";
 import type { Runtime, RuntimeName } from "./runtime/index.js";
 import { type Connection, type TlsConnection, type TlsOptions, readyTls } from "./tls/connection.js";
-import type { ClientCertificate } from "./tls/client-certificates.js";
+import { type ClientCertificate, readIdentity } from "./tls/client-certificates.js";
 import type { TrustContext } from "./tls/trust.js";
 
 export interface ConnectTlsOptions {
@@ -48,11 +48,16 @@ export interface ConnectTlsOptions {
  * have passed. Malformed options reject with ERR_CONFIG before anything connects.
  */
 export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnection> {
-  const { hostname, port, pins, mode, trust, clientIdentity, alpn, signal, connectTimeout, route, runtime } =
+  const { hostname, port, pins, mode, trust, clientCertificate, alpn, signal, connectTimeout, route, runtime } =
     connectTlsSettings(options);
+  // The identity is read here, not by connectTlsSettings: its reader is loaded on first use (readIdentity).
+  const [adapter, clientIdentity] = await Promise.all([
+    runtime,
+    clientCertificate && readIdentity(clientCertificate, "clientCertificate"),
+  ]);
   let connection: Connection;
   try {
-    connection = await openTls(await runtime, trust, {
+    connection = await openTls(adapter, trust, {
       ...mode,
       hostname,
       port,

@@ -110,7 +110,7 @@ export function observedPinnedFetch(
   let pool: Promise<Pool<HttpConnection | Http2Connection>> | undefined;
   const webSockets = new OpenWebSockets();
 
-  /** The pin decision for `host` now: its pins under the instance's mode, and its client identity. */
+  /** The pin decision for `host` now: its pins under the instance's mode, and its client identity (once read). */
   function decisionFor(host: string) {
     return { pinning: { ...mode, pins: policy.pinsFor(host) }, clientIdentity: clientCertificates.for(host) };
   }
@@ -180,6 +180,7 @@ export function observedPinnedFetch(
     const { method, url, host, headers } = hop;
     const port = Number(url.port || 443);
     const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter, connectionLimit, http2)));
+    if (clientCertificates.read) await clientCertificates.read;
     const decision = decisionFor(host);
     const { pinning, clientIdentity } = decision;
     const open = async () => {
@@ -232,7 +233,10 @@ export function observedPinnedFetch(
 
   return Object.assign(pinnedFetch, {
     WebSocket: boundWebSocket({
-      connect: (host, port, signal) => verifiedConnection(host, port, signal, decisionFor(host), HTTP1),
+      connect: async (host, port, signal) => {
+        if (clientCertificates.read) await clientCertificates.read;
+        return verifiedConnection(host, port, signal, decisionFor(host), HTTP1);
+      },
       ...webSocketLimits,
       maxHeaderSize: limits.maxHeaderSize,
       timeout,

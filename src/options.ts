@@ -12,7 +12,6 @@ import { configuredHost } from "./host.js";
 import { PinPolicy, resolvePinningMode } from "./pins/policy.js";
 import { type Runtime, selectRuntime } from "./runtime/index.js";
 import { ClientCertificates } from "./tls/client-certificates.js";
-import { readClientIdentity } from "./tls/identity/identity.js";
 import { TrustContext } from "./tls/trust.js";
 import { described, isPlainObject } from "./values.js";
 
@@ -191,7 +190,7 @@ export function connectTlsSettings(options: ConnectTlsOptions) {
     pins: given.pins && new PinSet(given.pins.map((pin) => parsePin(pin, hostname))),
     mode: resolvePinningMode(given),
     trust: new TrustContext(given.ca, given.postQuantum),
-    clientIdentity: given.clientCertificate && readClientIdentity(given.clientCertificate, "clientCertificate"),
+    clientCertificate: given.clientCertificate,
     alpn: given.alpn,
     signal: given.signal,
     connectTimeout: given.connectTimeout,

@@ -2,7 +2,7 @@
 // its pattern covers; any other server that asks gets none.
 import { PinnedFetchError } from "../errors.js";
 import { type HostPattern, hostPattern, patternCovers } from "../host.js";
-import { type ClientIdentity, readClientIdentity } from "./identity/identity.js";
+import type { ClientIdentity } from "./identity/identity.js";
 
 /** A client certificate and its private key, as PEM, or as a PKCS#12 file. */
 export type ClientCertificate =
@@ -23,12 +23,46 @@ export type ClientCertificate =
 /** Narrower patterns first: an exact host, then `*.`, then `**.`. */
 const NARROWNESS: Record<HostPattern["kind"], number> = { exact: 2, label: 1, any: 0 };
 
+/**
+ * The identity of `given`, read by ./identity/identity.js, which is imported only now: its ASN.1 reader and the
+ * ciphers of encrypted keys cost more CPU at import than the rest of a first request's modules, and most
+ * programs present no client certificate (BENCHMARKS.md, "Figures behind design choices"). Rejects with
+ * ERR_CONFIG, naming `label`, for an identity that cannot be used (a wrong passphrase included).
+ */
+export async function readIdentity(given: ClientCertificate, label: string): Promise<ClientIdentity> {
+  let reader: typeof import("./identity/identity.js");
+  try {
+    reader = await import("./identity/identity.js");
+  } catch (cause) {
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `${label} cannot be read: pinned-fetch's client-certificate reader did not load (${String(cause)}). ` +
+        `If you bundle pinned-fetch, keep its dynamic import of identity.js.`,
+      { cause },
+    );
+  }
+  return reader.readClientIdentity(given, label);
+}
+
+interface Entry {
+  pattern: HostPattern;
+  label: string;
+  /** Set once `ClientCertificates.read` has resolved. */
+  identity?: ClientIdentity;
+}
+
 /** The identities of `clientCertificates`, by host pattern (the patterns of `pins`). */
 export class ClientCertificates {
-  readonly #entries: { pattern: HostPattern; identity: ClientIdentity }[] = [];
+  readonly #entries: Entry[] = [];
+  /**
+   * Resolves once every identity is read; rejects with the ERR_CONFIG of the first that cannot be used. Undefined
+   * when none is given. Each request awaits it before it connects, so a bad identity fails every request.
+   */
+  readonly read: Promise<void> | undefined;
 
-  /** Throws ERR_CONFIG, naming the pattern, for a bad pattern or identity (a wrong passphrase included). */
+  /** Throws ERR_CONFIG, naming the pattern, for a bad pattern; the identities themselves are checked by `read`. */
   constructor(given: Readonly<Record<string, ClientCertificate>> = {}) {
+    const reads: Promise<unknown>[] = [];
     for (const [written, identity] of Object.entries(given)) {
       const label = `clientCertificates["${written}"]`;
       const pattern = hostPattern(written, "clientCertificates");
@@ -38,19 +72,25 @@ export class ClientCertificates {
       if (twin) {
         throw new PinnedFetchError(
           "ERR_CONFIG",
-          `${label} covers the same hosts as ${twin.identity.label}: give each pattern one certificate.`,
+          `${label} covers the same hosts as ${twin.label}: give each pattern one certificate.`,
         );
       }
-      this.#entries.push({ pattern, identity: readClientIdentity(identity, label) });
+      const entry: Entry = { pattern, label };
+      this.#entries.push(entry);
+      reads.push(readIdentity(identity, label).then((read) => (entry.identity = read)));
     }
+    if (reads.length === 0) return;
+    this.read = Promise.all(reads).then(() => undefined);
+    // Reported by each request that awaits it, not as an unhandled rejection of a program that makes none.
+    this.read.catch(() => undefined);
   }
 
   /**
    * The identity offered to `host` (canonical), or undefined: of the patterns that cover it, the one nearest to it
-   * (the longest host, then an exact host before `*.` before `**.`).
+   * (the longest host, then an exact host before `*.` before `**.`). Only once `read` has resolved.
    */
   for(host: string): ClientIdentity | undefined {
-    let chosen: { pattern: HostPattern; identity: ClientIdentity } | undefined;
+    let chosen: Entry | undefined;
     for (const entry of this.#entries) {
       if (!patternCovers(entry.pattern, host)) continue;
       if (!chosen || nearer(entry.pattern, chosen.pattern)) chosen = entry;

@@ -14,7 +14,7 @@ import {
   type PinnedFetchOptions as Options,
 } from "../../src/index.js";
 import type { ClientAuthAnswer } from "../support/servers.js";
-import { type Group, assert, eventually, ignoreWarning, rejection, thrown, withFetch } from "./harness/check.js";
+import { type Group, assert, eventually, ignoreWarning, rejection, withFetch } from "./harness/check.js";
 import {
   CLIENT_KEYS,
   type ClientIdentityFiles,
@@ -356,14 +356,33 @@ const UNUSABLE: [string, (fixture: Fixture) => Promise<{ given: Identity; files:
   ],
 ];
 
+// The identity reader loads on first use, so createPinnedFetch cannot read an identity synchronously: every request
+// rejects instead, before it connects (the port here has no listener: a dial would be ERR_CONNECT), to any host.
 const config = UNUSABLE.map(([what, make]) => ({
-  name: `${what}: ERR_CONFIG from createPinnedFetch, naming the pattern, with no key material shown`,
+  name: `${what}: ERR_CONFIG from every request before it connects, naming the pattern, with no key material shown`,
   run: async (fixture: Fixture) => {
     const { files, given } = await make(fixture);
-    const error = thrown(() => createPinnedFetch(options(fixture, { "a.client.test": given })));
-    assert.equal(error.code, "ERR_CONFIG");
-    assert.match(error.message, /a\.client\.test/);
-    assertNoKeyMaterial(files, shownError(error));
+    const fetch = createPinnedFetch(options(fixture, { "a.client.test": given }));
+    try {
+      for (const host of ["a.client.test", "other.test"]) {
+        const error = await rejection(fetch(`https://${host}:${fixture.ports.refused}/`));
+        assert.equal(error.code, "ERR_CONFIG", host);
+        assert.match(error.message, /a\.client\.test/);
+        assertNoKeyMaterial(files, shownError(error));
+      }
+      const tlsError = await rejection(
+        connectTls({
+          hostname: "a.client.test",
+          port: fixture.ports.refused,
+          pins: [fixture.pins.intermediate],
+          clientCertificate: given,
+        }),
+      );
+      assert.equal(tlsError.code, "ERR_CONFIG");
+      assertNoKeyMaterial(files, shownError(tlsError));
+    } finally {
+      await fetch.close();
+    }
   },
 }));
 
