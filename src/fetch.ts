@@ -7,7 +7,7 @@ import { type Hop, redirectLocation, redirected } from "./http/redirects.js";
 import { UnreadBody, bodyOf, cancelUnsent } from "./http/request-body.js";
 import { requestFields } from "./http/request-fields.js";
 import { type ExchangeProgress, failedUnprocessed, mayRetry, notRetried } from "./http/retry.js";
-import { Http2Connection } from "./http2/connection.js";
+import type { Http2Connection } from "./http2/connection.js";
 import { fetchSettings } from "./options.js";
 import type { PinRule, PinningModeOptions } from "./pins/policy.js";
 import { requestOf } from "./request.js";
@@ -77,6 +77,21 @@ export interface PinnedFetch {
   /** The WebSocket interface (wss: only), connecting under this fetch's pins and options. */
   readonly WebSocket: typeof PinnedWebSocket;
   close(): Promise<void>;
+}
+
+/**
+ * The HTTP/2 client, imported when a server first picks h2: a first request over HTTP/1.1 does without its modules
+ * and HPACK's Huffman tables (BENCHMARKS.md, "Figures behind design choices"). The runtime keeps the module.
+ */
+function http2Client(): Promise<typeof import("./http2/connection.js")> {
+  return import("./http2/connection.js").catch((cause: unknown) => {
+    throw new PinnedFetchError(
+      "ERR_CONFIG",
+      `The server picked HTTP/2, but pinned-fetch's HTTP/2 client did not load (${String(cause)}). ` +
+        `Reinstall pinned-fetch; if you bundle it, keep its dynamic imports, or pass http2: false.`,
+      { cause },
+    );
+  });
 }
 
 /**
@@ -186,7 +201,12 @@ export function observedPinnedFetch(
     const open = async () => {
       const tls = await verifiedConnection(host, port, signal, decision, http2 ? H2_AND_HTTP1 : HTTP1);
       const adapter = await runtime;
-      return tls.alpn === "h2" ? new Http2Connection(tls, limits, adapter) : new HttpConnection(tls, limits, adapter);
+      if (tls.alpn !== "h2") return new HttpConnection(tls, limits, adapter);
+      const { Http2Connection } = await http2Client().catch(async (error: unknown) => {
+        await tls.close().catch(() => undefined);
+        throw error;
+      });
+      return new Http2Connection(tls, limits, adapter);
     };
     for (let retried = false; ; retried = true) {
       const { connection, reused } = await connections.acquire(
