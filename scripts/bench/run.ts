@@ -172,7 +172,11 @@ async function run<T>(
 /** Milliseconds from spawning first.ts to its line. */
 async function firstRequest(runtime: string, name: string, target: Target): Promise<number> {
   const began = performance.now();
-  const child = start(...command(runtime, "first.ts", [name, JSON.stringify(target)]));
+  const scriptArgs = [name, JSON.stringify(target)];
+  const [binary, args, env] = command(runtime, "first.ts", scriptArgs);
+  // Node imports the package before tsx's hooks exist: first.mjs says why.
+  const node = runtime === "node" || runtime === "node24";
+  const child = start(binary, node ? ["scripts/bench/first.mjs", ...scriptArgs] : args, env);
   await nextLine(child);
   const elapsed = performance.now() - began;
   child.kill();
