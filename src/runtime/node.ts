@@ -15,6 +15,8 @@ export const nodeRuntime: BuiltInRuntime = {
   name: "node",
   // A new node:crypto cipher per record costs more than the engine takes for a record of 4 KiB.
   smallRecordsInEngine: 4096,
+  // node:crypto's X25519 (OpenSSL 3's key generation and export) costs as much CPU per cold request as ring's in wasm.
+  x25519InHost: false,
 
   connect({ host, port, signal }: ConnectOptions): Promise<Socket> {
     return connectUnlessAborted(signal, () => netSocket(host, port, signal));

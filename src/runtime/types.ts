@@ -80,4 +80,9 @@ export interface BuiltInRuntime extends Runtime {
    * one that small (BENCHMARKS.md, "Figures behind design choices"). 0: every record goes to node:crypto.
    */
   readonly smallRecordsInEngine: number;
+  /**
+   * Whether X25519 goes to node:crypto (the private key kept here, the engine given a handle) rather than ring's
+   * code in the engine (BENCHMARKS.md, "Figures behind design choices").
+   */
+  readonly x25519InHost: boolean;
 }

@@ -3,11 +3,14 @@
 // bytes to send and plaintext to deliver, which this binding copies out. The
 // numbers it exchanges with the engine are in wire.ts.
 import { PinnedFetchError } from "../errors.js";
+import type { KeyObject } from "node:crypto";
+
 import type { VerifiedPath } from "../pins/path.js";
 import { decodeBase64 } from "../runtime/base64.js";
-import { hostRuntime } from "../runtime/index.js";
+import { type BuiltInRuntime, hostRuntime } from "../runtime/index.js";
 import { type NativeAead, aeadCipher, aeadInEngineUpTo, aeadSupported } from "./native/aead.js";
 import { verifySignature } from "./native/signatures.js";
+import { x25519Agree, x25519KeyPair, x25519Works } from "./native/x25519.js";
 import { ENGINE_BASE64 } from "../../wasm/engine-base64.js";
 import {
   ABI_VERSION,
@@ -91,6 +94,9 @@ export class Engine {
   /** Record cipher keys the engine holds, by handle (wasm/src/aead.rs). */
   readonly #aeadKeys = new Map<number, NativeAead>();
   #nextAeadKey = 1;
+  /** X25519 private keys the host holds for the engine, by handle (wasm/src/kx.rs): they never enter the engine. */
+  readonly #x25519Keys = new Map<number, KeyObject>();
+  #nextX25519Key = 1;
   #bytes!: Uint8Array;
   #view!: DataView;
   #result!: StepResultView;
@@ -99,9 +105,12 @@ export class Engine {
   #scratchSize = 0;
   /** The host runtime's `smallRecordsInEngine`. */
   readonly #smallRecords: number;
+  /** The host runtime's `x25519InHost`, if its X25519 gives the known answer. */
+  readonly #x25519InHost: boolean;
 
-  private constructor(module: WebAssembly.Module, smallRecords: number) {
-    this.#smallRecords = smallRecords;
+  private constructor(module: WebAssembly.Module, { smallRecordsInEngine, x25519InHost }: BuiltInRuntime) {
+    this.#smallRecords = smallRecordsInEngine;
+    this.#x25519InHost = x25519InHost && x25519Works();
     const instance = new WebAssembly.Instance(module, { host: this.#imports() });
     this.#exports = instance.exports as unknown as Exports;
     checkAbiVersion(this.#exports.pf_abi_version?.());
@@ -117,7 +126,7 @@ export class Engine {
   static async load(): Promise<Engine> {
     const alive = setInterval(() => {}, 60_000);
     try {
-      return new Engine(await compiledEngine(), (await hostRuntime()).smallRecordsInEngine);
+      return new Engine(await compiledEngine(), await hostRuntime());
     } finally {
       clearInterval(alive);
     }
@@ -164,6 +173,25 @@ export class Engine {
       aead_open: (key: number, nonce: number, aad: number, aadLen: number, record: number, recordLen: number): number =>
         this.#aeadStep(key, (aead) => aead.open(bytesAt(nonce, 12), bytesAt(aad, aadLen), bytesAt(record, recordLen))),
       aead_free: (key: number): void => void this.#aeadKeys.delete(key),
+      // 0: no key here, and ring's X25519 serves (a runtime that keeps it, or an exception).
+      x25519_new: (publicKey: number): number => {
+        if (!this.#x25519InHost) return 0;
+        let key: KeyObject;
+        try {
+          key = x25519KeyPair(bytesAt(publicKey, 32));
+        } catch {
+          return 0;
+        }
+        const handle = this.#nextX25519Key++;
+        this.#x25519Keys.set(handle, key);
+        return handle;
+      },
+      // 0 (an unknown key, an invalid share, an exception) fails the handshake.
+      x25519_agree: (key: number, peer: number, secret: number): number => {
+        const privateKey = this.#x25519Keys.get(key);
+        return privateKey && x25519Agree(privateKey, bytesAt(peer, 32), bytesAt(secret, 32)) ? 1 : 0;
+      },
+      x25519_free: (key: number): void => void this.#x25519Keys.delete(key),
       verify_signature: (
         algorithm: number,
         spki: number,
@@ -414,11 +442,12 @@ export class Engine {
     return this.#exports.memory.buffer.byteLength;
   }
 
-  /** What the engine holds now: sessions, native record-cipher keys, and bytes allocated (read by the soak test). */
-  get inUse(): { sessions: number; recordKeys: number; allocatedBytes: number } {
+  /** What the engine holds now: sessions, native record-cipher and X25519 keys, and bytes allocated (read by the soak test). */
+  get inUse(): { sessions: number; recordKeys: number; x25519Keys: number; allocatedBytes: number } {
     return {
       sessions: this.#verifiers.size,
       recordKeys: this.#aeadKeys.size,
+      x25519Keys: this.#x25519Keys.size,
       allocatedBytes: this.#exports.pf_allocated(),
     };
   }

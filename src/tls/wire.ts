@@ -6,7 +6,7 @@
 // numbers from here.
 
 /** The ABI version this code speaks; the engine says its own through `pf_abi_version`. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** Status flags of a session after every call: bits of `StepResult.flags`. */
 export enum Flag {

@@ -215,8 +215,8 @@ async function soak(): Promise<Record<string, unknown>> {
   );
   check(`soak: ${SOAK_REQUESTS} requests, each ended as it should`, unexpected.length === 0, outcomes);
   check(
-    "soak: after each fetch.close() the engine holds no session and no record key",
-    closes.every((held) => held.sessions === 0 && held.recordKeys === 0),
+    "soak: after each fetch.close() the engine holds no session, no record key and no X25519 key",
+    closes.every((held) => held.sessions === 0 && held.recordKeys === 0 && held.x25519Keys === 0),
     closes,
   );
   check(

@@ -19,7 +19,7 @@ use rustls::{ClientConfig, NamedGroup, SignatureScheme, version};
 
 use crate::aead;
 use crate::host::HostTime;
-use crate::kx::X25519MLKEM768;
+use crate::kx::{X25519, X25519MLKEM768};
 use crate::signatures;
 use crate::slab::Global;
 use crate::verifier::PathVerifier;
@@ -59,6 +59,12 @@ pub fn new_config(
 
     let mut provider = rustls::crypto::ring::default_provider();
     provider.cipher_suites = aead::fastest_first(&provider.cipher_suites);
+    // ring's X25519 gives way to the host's (see kx.rs), in its place in the order.
+    for group in provider.kx_groups.iter_mut() {
+        if group.name() == NamedGroup::X25519 {
+            *group = X25519;
+        }
+    }
     if groups == Groups::PostQuantumFirst {
         // The hybrid first: rustls then sends its share and X25519's (see kx.rs).
         provider.kx_groups.insert(0, X25519MLKEM768);

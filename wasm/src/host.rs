@@ -1,4 +1,4 @@
-//! The host imports: randomness, wall-clock time, signature checks, record ciphers and the pin decision.
+//! The host imports: randomness, wall-clock time, X25519, signature checks, record ciphers and the pin decision.
 
 use rustls::pki_types::UnixTime;
 use rustls::time_provider::TimeProvider;
@@ -46,6 +46,16 @@ unsafe extern "C" {
     ) -> u32;
     #[link_name = "aead_free"]
     fn host_aead_free(key: u32);
+    /// A new X25519 key pair kept by the host: writes its 32-byte public key at `public_key` and returns a
+    /// handle to the private key, which never leaves the host; 0 if the host has none (see `kx.rs`).
+    #[link_name = "x25519_new"]
+    fn host_x25519_new(public_key: *mut u8) -> u32;
+    /// Writes the 32-byte secret that `key` agrees with the peer's public key `peer` (32 bytes) at `secret`;
+    /// 1 on success, 0 if there is none (an invalid share, or an error in the host).
+    #[link_name = "x25519_agree"]
+    fn host_x25519_agree(key: u32, peer: *const u8, secret: *mut u8) -> u32;
+    #[link_name = "x25519_free"]
+    fn host_x25519_free(key: u32);
     /// Checks `signature` of `message` under the DER SubjectPublicKeyInfo `spki` with `algorithm`
     /// (see `signatures.rs`): 1 if the host finds it valid.
     #[link_name = "verify_signature"]
@@ -152,6 +162,22 @@ pub fn aead_free(key: u32) {
     unsafe { host_aead_free(key) }
 }
 
+/// A handle to a new X25519 private key in the host, and its public key; `None` if the host has none.
+pub fn x25519_new() -> Option<(u32, [u8; 32])> {
+    let mut public_key = [0u8; 32];
+    let key = unsafe { host_x25519_new(public_key.as_mut_ptr()) };
+    (key != 0).then_some((key, public_key))
+}
+
+/// Writes the secret `key` agrees with `peer` into `secret`: false if there is none.
+pub fn x25519_agree(key: u32, peer: &[u8; 32], secret: &mut [u8; 32]) -> bool {
+    unsafe { host_x25519_agree(key, peer.as_ptr(), secret.as_mut_ptr()) == 1 }
+}
+
+pub fn x25519_free(key: u32) {
+    unsafe { host_x25519_free(key) }
+}
+
 /// The host imports for the crate's unit tests: a test binary needs them to
 /// link, and the tests call only `random`.
 #[cfg(test)]
@@ -210,6 +236,19 @@ mod test_stubs {
     #[unsafe(no_mangle)]
     extern "C" fn aead_free(_: u32) {
         unimplemented!("aead_free")
+    }
+    /// No host X25519: ring's serves.
+    #[unsafe(no_mangle)]
+    extern "C" fn x25519_new(_: *mut u8) -> u32 {
+        0
+    }
+    #[unsafe(no_mangle)]
+    extern "C" fn x25519_agree(_: u32, _: *const u8, _: *mut u8) -> u32 {
+        unimplemented!("x25519_agree")
+    }
+    #[unsafe(no_mangle)]
+    extern "C" fn x25519_free(_: u32) {
+        unimplemented!("x25519_free")
     }
     #[unsafe(no_mangle)]
     extern "C" fn verify_signature(

@@ -1,28 +1,98 @@
-//! X25519MLKEM768 (draft-ietf-tls-ecdhe-mlkem, code point 0x11EC), the
-//! post-quantum hybrid: ML-KEM-768 from RustCrypto's ml-kem beside ring's X25519, for
-//! TLS 1.3 only. The client's share is the ML-KEM encapsulation key followed
+//! The engine's key exchange groups beyond ring's: X25519 computed by the host,
+//! and X25519MLKEM768 (draft-ietf-tls-ecdhe-mlkem, code point 0x11EC), the
+//! post-quantum hybrid: ML-KEM-768 from RustCrypto's ml-kem beside that X25519,
+//! for TLS 1.3 only. The client's share is the ML-KEM encapsulation key followed
 //! by the X25519 public key; the server's is the ML-KEM ciphertext followed
 //! by its X25519 public key; the secret is ML-KEM's followed by X25519's.
 //! Client side only: the engine never answers a ClientHello.
+//!
+//! X25519 goes to the host's native crypto (node:crypto), as signatures do:
+//! ring's on wasm32 runs its 64-bit code with emulated 128-bit products, and
+//! took a fifth of Bun's CPU per cold request. The private key stays in the
+//! host (the engine holds a handle); only the public key and the agreed
+//! secret, which the key schedule needs, enter the engine. A host without
+//! X25519 (`x25519_new` gives 0) leaves it to ring.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use ml_kem::ml_kem_768::{Ciphertext, DecapsulationKey};
 use ml_kem::{Decapsulate, KeyExport, Seed};
-use rustls::crypto::ring::kx_group::X25519;
+use rustls::crypto::ring::kx_group::X25519 as RING_X25519;
 use rustls::crypto::{ActiveKeyExchange, SharedSecret, SupportedKxGroup};
 use rustls::ffdhe_groups::FfdheGroup;
 use rustls::{Error, NamedGroup, PeerMisbehaved, ProtocolVersion};
 
-use crate::wipe;
+use crate::{host, wipe};
 
+pub static X25519: &dyn SupportedKxGroup = &HostX25519;
 pub static X25519MLKEM768: &dyn SupportedKxGroup = &X25519MlKem768;
 
 const ENCAPSULATION_KEY_LEN: usize = 1184;
 const CIPHERTEXT_LEN: usize = 1088;
 const SECRET_LEN: usize = 32;
 const X25519_LEN: usize = 32;
+
+/// X25519 by the host, or by ring where the host has none.
+#[derive(Debug)]
+struct HostX25519;
+
+impl SupportedKxGroup for HostX25519 {
+    fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
+        match host::x25519_new() {
+            Some((key, public_key)) => Ok(Box::new(HostKey { key, public_key })),
+            None => RING_X25519.start(),
+        }
+    }
+
+    fn ffdhe_group(&self) -> Option<FfdheGroup<'static>> {
+        None
+    }
+
+    fn name(&self) -> NamedGroup {
+        NamedGroup::X25519
+    }
+}
+
+/// The host's handle to a private key, and its public key.
+struct HostKey {
+    key: u32,
+    public_key: [u8; X25519_LEN],
+}
+
+impl ActiveKeyExchange for HostKey {
+    /// As ring's: a share that is not 32 bytes, or one that gives no secret
+    /// (a low-order point gives all zeros; the host refuses it), is invalid.
+    fn complete(self: Box<Self>, peer: &[u8]) -> Result<SharedSecret, Error> {
+        let peer: &[u8; X25519_LEN] = peer
+            .try_into()
+            .map_err(|_| PeerMisbehaved::InvalidKeyShare)?;
+        let mut secret = [0u8; X25519_LEN];
+        let agreed = host::x25519_agree(self.key, peer, &mut secret);
+        let shared = agreed.then(|| SharedSecret::from(&secret[..]));
+        wipe(&mut secret);
+        shared.ok_or(PeerMisbehaved::InvalidKeyShare.into())
+    }
+
+    fn ffdhe_group(&self) -> Option<FfdheGroup<'static>> {
+        None
+    }
+
+    fn group(&self) -> NamedGroup {
+        NamedGroup::X25519
+    }
+
+    fn pub_key(&self) -> &[u8] {
+        &self.public_key
+    }
+}
+
+/// Completed or not, the host forgets the private key.
+impl Drop for HostKey {
+    fn drop(&mut self) {
+        host::x25519_free(self.key);
+    }
+}
 
 #[derive(Debug)]
 struct X25519MlKem768;
@@ -168,7 +238,7 @@ mod tests {
             EncapsulationKey::new(encapsulation_key.try_into().unwrap()).unwrap();
         let (ciphertext, mlkem_secret) =
             encapsulation_key.encapsulate_deterministic(&message.into());
-        let x25519 = X25519.start_and_complete(x25519_share).unwrap();
+        let x25519 = RING_X25519.start_and_complete(x25519_share).unwrap();
         let share = [&ciphertext[..], &x25519.pub_key[..]].concat();
         let secret = [&mlkem_secret[..], x25519.secret.secret_bytes()].concat();
         (share, secret)
@@ -199,7 +269,7 @@ mod tests {
     fn a_server_choosing_x25519_completes_with_the_component() {
         let active = X25519MLKEM768.start().unwrap();
         let (_, x25519_share) = active.hybrid_component().unwrap();
-        let server = X25519.start_and_complete(x25519_share).unwrap();
+        let server = RING_X25519.start_and_complete(x25519_share).unwrap();
         let secret = active.complete_hybrid_component(&server.pub_key).unwrap();
         assert_eq!(secret.secret_bytes(), server.secret.secret_bytes());
     }

@@ -6,7 +6,7 @@
 
 /// The version of this ABI, exported as `pf_abi_version`: the host refuses an
 /// engine that speaks another.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// Every variant of a wire enum, and the variant of a number the other side sent.
 macro_rules! known {

@@ -1,15 +1,19 @@
 //! The engine's host imports (../../src/host.rs), stubbed deterministically.
 //! Randomness comes from a fixed-seed generator that the harness swaps in
 //! per session, time is a fixed instant unless a script sets another, the
-//! record ciphers and signature checks are left to ring, and the pin
+//! record ciphers and signature checks are left to ring, X25519 is ring's
+//! natively behind the host's handles, and the pin
 //! verdicts are the script's. The stubs also check what the engine hands
 //! them: a malformed certificate list, a wrong session or a host cipher
 //! used though refused is a finding.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
 use std::slice;
 use std::sync::{Mutex, MutexGuard};
+
+use ring::agreement::{self, EphemeralPrivateKey, UnparsedPublicKey};
+use ring::rand::SystemRandom;
 
 use pinned_fetch_engine::wire::{
     Cipher, EntryKind, PathVerdict, SignatureAlgorithm, Stage, Verdict,
@@ -70,6 +74,9 @@ struct Host {
     current_session: u32,
     /// Sessions for which this host accepted a certificate or a path.
     accepted: BTreeSet<u32>,
+    /// X25519 keys given to the engine by handle; `None` once used for an agreement.
+    x25519_keys: BTreeMap<u32, Option<EphemeralPrivateKey>>,
+    next_x25519_key: u32,
 }
 
 static HOST: Mutex<Host> = Mutex::new(Host {
@@ -77,6 +84,8 @@ static HOST: Mutex<Host> = Mutex::new(Host {
     random: Random::session(),
     current_session: 0,
     accepted: BTreeSet::new(),
+    x25519_keys: BTreeMap::new(),
+    next_x25519_key: 1,
 });
 
 fn host() -> MutexGuard<'static, Host> {
@@ -284,6 +293,53 @@ extern "C" fn aead_open(
 #[unsafe(no_mangle)]
 extern "C" fn aead_free(key: u32) {
     assert_eq!(key, CHACHA_KEY, "aead_free of a key the host never gave");
+}
+
+/// A key from ring natively, drawn from the session's generator (through the
+/// engine's getrandom, as ring in the engine would draw it): the recordings'
+/// key shares stay the same. 0 when the generator fails (the engine's ring then fails too).
+#[unsafe(no_mangle)]
+extern "C" fn x25519_new(public_key: *mut u8) -> u32 {
+    // Not under the lock: drawing the key takes it (`pf_host_random`).
+    let Ok(key) = EphemeralPrivateKey::generate(&agreement::X25519, &SystemRandom::new()) else {
+        return 0;
+    };
+    let public = key.compute_public_key().expect("an X25519 public key");
+    assert!(!public_key.is_null(), "x25519_new: a null public key");
+    unsafe { slice::from_raw_parts_mut(public_key, 32) }.copy_from_slice(public.as_ref());
+    let mut host = host();
+    let handle = host.next_x25519_key;
+    host.next_x25519_key += 1;
+    host.x25519_keys.insert(handle, Some(key));
+    handle
+}
+
+/// Each key agrees at most once, and only keys the host gave and the engine has not freed.
+#[unsafe(no_mangle)]
+extern "C" fn x25519_agree(key: u32, peer: *const u8, secret: *mut u8) -> u32 {
+    let peer = read(peer, 32);
+    let private = host()
+        .x25519_keys
+        .get_mut(&key)
+        .unwrap_or_else(|| {
+            panic!("x25519_agree with key {key} the host never gave or the engine freed")
+        })
+        .take()
+        .unwrap_or_else(|| panic!("x25519_agree with key {key} a second time"));
+    assert!(!secret.is_null(), "x25519_agree: a null secret");
+    let secret = unsafe { slice::from_raw_parts_mut(secret, 32) };
+    let peer = UnparsedPublicKey::new(&agreement::X25519, peer);
+    u32::from(
+        agreement::agree_ephemeral(private, &peer, |agreed| secret.copy_from_slice(agreed)).is_ok(),
+    )
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn x25519_free(key: u32) {
+    assert!(
+        host().x25519_keys.remove(&key).is_some(),
+        "x25519_free of key {key} the host never gave or the engine freed"
+    );
 }
 
 /// Never "valid" (1): ring decides every signature.
