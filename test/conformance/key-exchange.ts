@@ -4,6 +4,7 @@
 // offers classical groups alone. Real servers of each kind, each behind a
 // relay that shows the ClientHellos it received and the group its server chose.
 import { connectTls, type ConnectTlsOptions, type PinnedFetchError, type TlsConnection } from "../../src/index.js";
+import { loadEngine } from "../../src/tls/engine.js";
 import type { KeyShare } from "../support/hellos.js";
 import type { Handshake } from "../support/wire-observer.js";
 import { type Group, HELLO, assert, eventually, local, rejection, withFetch } from "./harness/check.js";
@@ -208,6 +209,23 @@ export const keyExchange: Group = {
           });
           assertHandshake(hybrid, BOTH_SHARES, "X25519MLKEM768");
         });
+      },
+    },
+    {
+      name: "X25519 keys the runtime's crypto holds for the engine are all let go: after X25519, the hybrid and postQuantum: false, none is left",
+      timeout: () => GO_BUILD_BOUND,
+      run: async (fixture) => {
+        const { port: classical } = await fixture.keyExchangeServer("classical");
+        const { port: hybridOnly } = await fixture.keyExchangeServer("hybridOnly");
+        for (const postQuantum of [true, false]) {
+          await withFetch({ ...local(fixture), postQuantum }, async (fetch) => {
+            assert.equal(await (await fetch(`https://localhost:${classical}/hello`)).text(), HELLO);
+            const hybrid = fetch(`https://localhost:${hybridOnly}/`);
+            if (postQuantum) assert.equal((await hybrid).headers.get("x-key-exchange"), "X25519MLKEM768");
+            else assert.equal((await rejection(hybrid)).code, "ERR_TLS");
+          });
+        }
+        assert.equal((await loadEngine()).inUse.x25519Keys, 0, "X25519 keys still held");
       },
     },
     runtimeServer("denoServe", "Deno.serve"),

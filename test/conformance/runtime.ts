@@ -5,6 +5,7 @@ import { createPinnedFetch, type Runtime } from "../../src/index.js";
 import { selectRuntime } from "../../src/runtime/index.js";
 import { aeadCipher, aeadSupported } from "../../src/tls/native/aead.js";
 import { verifySignature } from "../../src/tls/native/signatures.js";
+import { x25519Agree, x25519KeyPair, x25519Works } from "../../src/tls/native/x25519.js";
 import { type Group, HELLO, assert, delay, eventually, local, withFetch } from "./harness/check.js";
 import type { Fixture, ServerName } from "./harness/description.js";
 
@@ -81,6 +82,25 @@ export const runtime: Group = {
         assert.equal(verifySignature(ED25519, spki, new TextEncoder().encode("changed"), signature), false);
         // A key of another kind than the algorithm says is not taken (the engine's ring code judges it).
         assert.equal(verifySignature(1, spki, message, signature), false);
+      },
+    },
+    {
+      name: "lends the engine X25519 that gives RFC 7748's answer, agrees between two keys and refuses low-order points",
+      run: async () => {
+        assert.equal(x25519Works(), true);
+        const [alicePublic, bobPublic] = [new Uint8Array(32), new Uint8Array(32)];
+        const [alice, bob] = [x25519KeyPair(alicePublic), x25519KeyPair(bobPublic)];
+        const [aliceSecret, bobSecret] = [new Uint8Array(32), new Uint8Array(32)];
+        assert.equal(x25519Agree(alice, bobPublic, aliceSecret), true);
+        assert.equal(x25519Agree(bob, alicePublic, bobSecret), true);
+        assert.deepEqual(aliceSecret, bobSecret);
+        assert.notDeepEqual(aliceSecret, new Uint8Array(32));
+        // u = 0 and u = 1, whose secrets are all zeros: refused, and nothing written.
+        for (const point of [new Uint8Array(32), Uint8Array.of(1, ...new Array(31).fill(0))]) {
+          const secret = new Uint8Array(32).fill(7);
+          assert.equal(x25519Agree(alice, point, secret), false);
+          assert.deepEqual(secret, new Uint8Array(32).fill(7));
+        }
       },
     },
     {

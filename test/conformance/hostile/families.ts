@@ -554,36 +554,62 @@ const slow: Family = {
 };
 
 /**
- * Key shares a ServerHello that chooses X25519MLKEM768 may carry instead of the ML-KEM-768 ciphertext (1,088 bytes)
- * and the X25519 key (32): sizes that are not 1,120, and the right size of random bytes, then a record that looks
- * encrypted. ML-KEM's implicit rejection turns a random ciphertext into a wrong secret, not an error: that record
- * cannot be decrypted under the keys derived from it.
+ * Key shares a ServerHello may carry instead of X25519MLKEM768's (the ML-KEM-768 ciphertext, 1,088 bytes, and the
+ * X25519 key, 32) or X25519's (32 bytes): sizes that are not those, X25519 points of low order, whose secret is all
+ * zeros (RFC 7748 §6.1: refused, as the runtime's X25519 must refuse it where it computes it), and the right size of
+ * random bytes, then a record that looks encrypted. ML-KEM's implicit rejection turns a random ciphertext into a
+ * wrong secret, not an error: that record cannot be decrypted under the keys derived from it.
  */
-const HYBRID_SHARES: { bytes: number; record: boolean; says: RegExp }[] = [
-  { bytes: 1_119, record: false, says: /InvalidKeyShare/ },
-  { bytes: 1_121, record: false, says: /InvalidKeyShare/ },
-  { bytes: 1_088, record: false, says: /InvalidKeyShare/ },
-  { bytes: 32, record: false, says: /InvalidKeyShare/ },
-  { bytes: 1_120, record: true, says: /decrypt/ },
-];
 const X25519MLKEM768 = 0x11ec;
+const X25519 = 0x001d;
+/** Points of order 1 and 8 (u = 0, u = 1, and one whose top bit is set, which X25519 ignores). */
+const LOW_ORDER = [
+  "00".repeat(32),
+  "01" + "00".repeat(31),
+  "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+  "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880",
+];
+const KEY_SHARES: { group: number; bytes: number; x25519?: string; record: boolean; says: RegExp }[] = [
+  { group: X25519MLKEM768, bytes: 1_119, record: false, says: /InvalidKeyShare/ },
+  { group: X25519MLKEM768, bytes: 1_121, record: false, says: /InvalidKeyShare/ },
+  { group: X25519MLKEM768, bytes: 1_088, record: false, says: /InvalidKeyShare/ },
+  { group: X25519MLKEM768, bytes: 32, record: false, says: /InvalidKeyShare/ },
+  { group: X25519MLKEM768, bytes: 1_120, record: true, says: /decrypt/ },
+  ...LOW_ORDER.map((x25519) => ({
+    group: X25519MLKEM768,
+    bytes: 1_120,
+    x25519,
+    record: false,
+    says: /InvalidKeyShare/,
+  })),
+  { group: X25519, bytes: 31, record: false, says: /InvalidKeyShare/ },
+  { group: X25519, bytes: 33, record: false, says: /InvalidKeyShare/ },
+  { group: X25519, bytes: 32, record: true, says: /decrypt/ },
+  ...LOW_ORDER.map((x25519) => ({ group: X25519, bytes: 32, x25519, record: false, says: /InvalidKeyShare/ })),
+];
 
-const hybridShare: Family = {
-  key: "hybrid-share",
-  name: "a ServerHello that chooses X25519MLKEM768 with a key share of a wrong size, or of random bytes",
+const keyShare: Family = {
+  key: "key-share",
+  name: "a ServerHello that chooses X25519MLKEM768 or X25519 with a key share of a wrong size, a low-order X25519 point, or random bytes",
   share: 0,
-  least: HYBRID_SHARES.length,
+  least: KEY_SHARES.length,
   costPerCase: 300,
   limits: FAST,
   codes: ["ERR_TLS"],
   planner: (hostile) => (index) => {
-    const random = caseRandom(hostile.seed, "hybrid-share", index);
-    const { bytes, record, says } = HYBRID_SHARES[index % HYBRID_SHARES.length]!;
+    const random = caseRandom(hostile.seed, "key-share", index);
+    const { group, bytes, x25519, record, says } = KEY_SHARES[index % KEY_SHARES.length]!;
     // The server then waits: the client must refuse what it got, not wait for more.
     const after = record ? hex([0x17, 3, 3, 0, 100, ...random.bytes(100)]) : "";
+    // A low-order point replaces the share's X25519 key, its last 32 bytes.
+    const share = hex(random.bytes(bytes - (x25519 ? 32 : 0))) + (x25519 ?? "");
+    const name = group === X25519 ? "X25519" : "X25519MLKEM768";
+    const what = x25519
+      ? `a key share whose X25519 key is the low-order point ${x25519}`
+      : `a key share of ${bytes} random bytes${record ? ", then a record of random bytes" : ""}`;
     return {
-      what: `a ServerHello choosing X25519MLKEM768 with a key share of ${bytes} random bytes${record ? ", then a record of random bytes" : ""}, then a stall`,
-      server: { kind: "serverHello", group: X25519MLKEM768, share: hex(random.bytes(bytes)), after, ending: "stall" },
+      what: `a ServerHello choosing ${name} with ${what}, then a stall`,
+      server: { kind: "serverHello", group, share, after, ending: "stall" },
       expect: ["ERR_TLS"],
       says,
     };
@@ -599,7 +625,7 @@ export const FAMILIES: readonly Family[] = [
   responseCut,
   keptAlive,
   slow,
-  hybridShare,
+  keyShare,
   ...WEBSOCKET_FAMILIES,
   ...HTTP2_FAMILIES,
 ];
