@@ -2,9 +2,9 @@
 // connection. Sessions are handles; after each call the engine leaves TLS
 // bytes to send and plaintext to deliver, which this binding copies out. The
 // numbers it exchanges with the engine are in wire.ts.
-import { PinnedFetchError } from "../errors.js";
 import type { KeyObject } from "node:crypto";
 
+import { PinnedFetchError } from "../errors.js";
 import type { VerifiedPath } from "../pins/path.js";
 import { decodeBase64 } from "../runtime/base64.js";
 import { type BuiltInRuntime, hostRuntime } from "../runtime/index.js";
