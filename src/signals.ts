@@ -83,6 +83,8 @@ interface CoarseWait {
 const coarseWaits = new Set<CoarseWait>();
 let ticks = 0;
 let ticker: ReturnType<typeof setTimeout> | null = null;
+/** The runtime's unref, from the wait that started the ticker: every timer of the ticker is unref'd. */
+let unrefTicker: (timer: ReturnType<typeof setTimeout>) => void = () => {};
 
 /**
  * Calls `onTimeout` once `ms` have passed, less than two ticks (1 s) later; returns what cancels it. For the long waits that
@@ -100,21 +102,37 @@ export function coarseTimeout(
   const wait: CoarseWait = { due: ticks + Math.ceil(ms / TICK_MS) + 1, onTimeout };
   coarseWaits.add(wait);
   if (ticker === null) {
-    ticker = setTimeout(tick, TICK_MS);
-    unref(ticker);
+    unrefTicker = unref;
+    armTicker();
   }
   return () => void coarseWaits.delete(wait);
 }
 
+function armTicker(): void {
+  ticker = setTimeout(tick, TICK_MS);
+  unrefTicker(ticker);
+}
+
+/** Ends the waits that are due; the next tick is set first, so that a callback that throws stops no other wait. */
 function tick(): void {
   ticks++;
+  const due: CoarseWait[] = [];
   for (const wait of coarseWaits) {
     if (wait.due > ticks) continue;
     coarseWaits.delete(wait);
-    wait.onTimeout();
+    due.push(wait);
   }
-  if (coarseWaits.size === 0) ticker = null;
-  else ticker = setTimeout(tick, TICK_MS);
+  if (coarseWaits.size > 0) armTicker();
+  else ticker = null;
+  for (const wait of due) {
+    try {
+      wait.onTimeout();
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
 }
 
 /**

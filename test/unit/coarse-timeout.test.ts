@@ -52,6 +52,43 @@ describe("coarseTimeout", () => {
     expect(fired).toBe(0);
   });
 
+  it("unrefs every timer of the ticker, not only the first", () => {
+    const made = vi.spyOn(globalThis, "setTimeout");
+    let fired = 0;
+    coarseTimeout(3_000, () => fired++, unref);
+    vi.advanceTimersByTime(4_000);
+    expect(fired).toBe(1);
+    expect(made.mock.calls.length).toBeGreaterThan(5);
+    expect(unrefs).toEqual(made.mock.results.map((result) => result.value));
+    made.mockRestore();
+  });
+
+  it("a callback that throws ends no other wait's timeout, and is reported", () => {
+    const reported: unknown[] = [];
+    const microtasks = vi.spyOn(globalThis, "queueMicrotask").mockImplementation((task) => {
+      try {
+        task();
+      } catch (error) {
+        reported.push(error);
+      }
+    });
+    const order: string[] = [];
+    const failure = new Error("thrown by a timeout");
+    coarseTimeout(
+      1_000,
+      () => {
+        throw failure;
+      },
+      unref,
+    );
+    coarseTimeout(1_000, () => order.push("same tick"), unref);
+    coarseTimeout(3_000, () => order.push("later"), unref);
+    vi.advanceTimersByTime(4_000);
+    expect(order).toEqual(["same tick", "later"]);
+    expect(reported).toEqual([failure]);
+    microtasks.mockRestore();
+  });
+
   it("keeps one timer however many wait, and a wait set by a firing one is kept", () => {
     const order: string[] = [];
     const cancels = Array.from({ length: 100 }, (_, index) =>
