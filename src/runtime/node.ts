@@ -7,9 +7,6 @@ import { PushedReads } from "./pushed.js";
 import { connectUnlessAborted } from "./socket-state.js";
 import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
-/** Bytes of one socket read, as Node's own reads (and the most the TLS connection feeds its engine at once). */
-const READ_SIZE = 64 * 1024;
-
 /** Node's sockets through `node:net`. */
 export const nodeRuntime: BuiltInRuntime = {
   name: "node",
@@ -42,23 +39,8 @@ export const nodeRuntime: BuiltInRuntime = {
 /** A connected socket; `signal` cancels the attempt in flight, which Node (unlike Deno and Bun) can do. */
 function netSocket(host: string, port: number, signal: AbortSignal | undefined): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const reads = new PushedReads(() => socket.resume());
-    const socket = netConnect({
-      host,
-      port,
-      noDelay: true,
-      // Half-open, as in Deno and Bun: the peer's FIN ends reads, not our writes.
-      allowHalfOpen: true,
-      // Every read into one buffer, which the TLS connection copies into the engine before it reads again: no
-      // new buffer per read. Returning false pauses the socket until the next read asks.
-      onread: {
-        buffer: new Uint8Array(READ_SIZE),
-        callback: (length: number, buffer: Uint8Array) => {
-          reads.push(buffer.subarray(0, length));
-          return false;
-        },
-      },
-    });
+    // Half-open, as in Deno and Bun: the peer's FIN ends reads, not our writes.
+    const socket = netConnect({ host, port, noDelay: true, allowHalfOpen: true });
     const onAbort = () => {
       socket.destroy();
       reject(signal?.reason);
@@ -76,7 +58,7 @@ function netSocket(host: string, port: number, signal: AbortSignal | undefined):
     socket.once("error", onError);
     socket.once("connect", () => {
       settle();
-      resolve(new NodeSocket(socket, reads, host, port));
+      resolve(new NodeSocket(socket, host, port));
     });
   });
 }
@@ -85,11 +67,14 @@ class NodeSocket implements Socket {
   readonly #socket: NetSocket;
   readonly #state: PushedReads;
 
-  /** `reads` receives what `socket` reads (see netSocket). */
-  constructor(socket: NetSocket, reads: PushedReads, host: string, port: number) {
+  constructor(socket: NetSocket, host: string, port: number) {
     this.#socket = socket;
-    this.#state = reads;
+    this.#state = new PushedReads(() => socket.resume());
     socket.pause();
+    socket.on("data", (chunk: Buffer) => {
+      socket.pause();
+      this.#state.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    });
     socket.on("end", () => this.#state.end());
     socket.on("error", (error) => this.#state.fail(connectError(host, port, error)));
     socket.on("close", () => this.#state.close());
