@@ -12,6 +12,7 @@ import { configuredHost } from "./host.js";
 import { PinPolicy, resolvePinningMode } from "./pins/policy.js";
 import { type Runtime, selectRuntime } from "./runtime/index.js";
 import { ClientCertificates } from "./tls/client-certificates.js";
+import { givenIdentity } from "./tls/identity/given.js";
 import { TrustContext } from "./tls/trust.js";
 import { described, isPlainObject } from "./values.js";
 
@@ -190,7 +191,7 @@ export function connectTlsSettings(options: ConnectTlsOptions) {
     pins: given.pins && new PinSet(given.pins.map((pin) => parsePin(pin, hostname))),
     mode: resolvePinningMode(given),
     trust: new TrustContext(given.ca, given.postQuantum),
-    clientCertificate: given.clientCertificate,
+    clientCertificate: given.clientCertificate && givenIdentity(given.clientCertificate, "clientCertificate"),
     alpn: given.alpn,
     signal: given.signal,
     connectTimeout: given.connectTimeout,

@@ -2,6 +2,7 @@
 // its pattern covers; any other server that asks gets none.
 import { PinnedFetchError } from "../errors.js";
 import { type HostPattern, hostPattern, patternCovers } from "../host.js";
+import { type GivenIdentity, givenIdentity } from "./identity/given.js";
 import type { ClientIdentity } from "./identity/identity.js";
 
 /** A client certificate and its private key, as PEM, or as a PKCS#12 file. */
@@ -24,12 +25,13 @@ export type ClientCertificate =
 const NARROWNESS: Record<HostPattern["kind"], number> = { exact: 2, label: 1, any: 0 };
 
 /**
- * The identity of `given`, read by ./identity/identity.js, which is imported only now: its ASN.1 reader and the
+ * The identity of `given` (checked and copied by givenIdentity when the options were), read by
+ * ./identity/identity.js, which is imported only now: its ASN.1 reader and the
  * ciphers of encrypted keys cost more CPU at import than the rest of a first request's modules, and most
  * programs present no client certificate (BENCHMARKS.md, "Figures behind design choices"). Rejects with
  * ERR_CONFIG, naming `label`, for an identity that cannot be used (a wrong passphrase included).
  */
-export async function readIdentity(given: ClientCertificate, label: string): Promise<ClientIdentity> {
+export async function readIdentity(given: GivenIdentity, label: string): Promise<ClientIdentity> {
   let reader: typeof import("./identity/identity.js");
   try {
     reader = await import("./identity/identity.js");
@@ -60,7 +62,10 @@ export class ClientCertificates {
    */
   readonly read: Promise<void> | undefined;
 
-  /** Throws ERR_CONFIG, naming the pattern, for a bad pattern; the identities themselves are checked by `read`. */
+  /**
+   * Throws ERR_CONFIG, naming the pattern, for a bad pattern or an identity of the wrong shape; what the identities
+   * hold is checked by `read`.
+   */
   constructor(given: Readonly<Record<string, ClientCertificate>> = {}) {
     const reads: Promise<unknown>[] = [];
     for (const [written, identity] of Object.entries(given)) {
@@ -77,7 +82,8 @@ export class ClientCertificates {
       }
       const entry: Entry = { pattern, label };
       this.#entries.push(entry);
-      reads.push(readIdentity(identity, label).then((read) => (entry.identity = read)));
+      const checked = givenIdentity(identity, label);
+      reads.push(readIdentity(checked, label).then((read) => (entry.identity = read)));
     }
     if (reads.length === 0) return;
     this.read = Promise.all(reads).then(() => undefined);

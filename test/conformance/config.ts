@@ -46,6 +46,25 @@ export const config: Group = {
     refuses("an unknown runtime", { runtime: "browser" as "node" }),
     refuses("a runtime object without connect", { runtime: { name: "custom" } as never }),
     {
+      name: "refuses a client certificate of the wrong shape at once, however its certificate and key would read",
+      run: () => {
+        const cases: [unknown, RegExp][] = [
+          [{ cert: "x", key: "y", pasphrase: "z" }, /unknown field "pasphrase"/],
+          [{ cert: "x" }, /both cert and key are needed/],
+          [{ pfx: "text" }, /pfx must be the PKCS#12 file's bytes/],
+          [{ pfx: new Uint8Array(4), cert: "x" }, /give either pfx or cert and key/],
+          [{ cert: "x", key: "y", passphrase: 1 }, /passphrase must be a string/],
+        ];
+        for (const [given, message] of cases) {
+          refusal({ clientCertificates: { localhost: given } }, message);
+          assert.match(
+            thrown(() => createPinnedFetch({ clientCertificates: { localhost: given } } as never)).message,
+            /clientCertificates\["localhost"\]/,
+          );
+        }
+      },
+    },
+    {
       name: "refuses a runtime whose APIs are not here",
       run: (fixture) => {
         const error = thrown(() => createPinnedFetch({ runtime: missingRuntime(fixture) }));

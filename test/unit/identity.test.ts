@@ -1,4 +1,4 @@
-// readClientIdentity against files OpenSSL 3 wrote (test/unit/fixtures/identity, made by the commands in
+// givenIdentity and readClientIdentity against files OpenSSL 3 wrote (test/unit/fixtures/identity, made by the commands in
 // its README) and PKCS#12 files test/support/pkcs12.ts builds with pkijs: every format and key type it
 // reads, every refusal with its advice, and that no message, JSON or inspection shows any of a key.
 import { readFileSync } from "node:fs";
@@ -9,6 +9,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { describe, expect, it } from "vitest";
 
 import { PinnedFetchError } from "../../src/errors.js";
+import { givenIdentity } from "../../src/tls/identity/given.js";
 import { ClientIdentity, readClientIdentity } from "../../src/tls/identity/identity.js";
 import { MAC_KEY, pkcs12Kdf } from "../../src/tls/identity/pkcs12-kdf.js";
 import { buildPkcs12 } from "../support/pkcs12.js";
@@ -31,8 +32,9 @@ function pemDers(name: string): Buffer[] {
 const pkcs8 = (key: string): Buffer => pemDers(`${key}.key`)[0]!;
 const certificate = (name: string): Buffer => pemDers(`${name}.pem`)[0]!;
 
+/** As pinned-fetch reads an option: its shape checked and copied (givenIdentity), then read. */
 function read(given: unknown): ClientIdentity {
-  return readClientIdentity(given, LABEL);
+  return readClientIdentity(givenIdentity(given, LABEL), LABEL);
 }
 
 /** The key DER an identity lends, copied out. */
@@ -660,5 +662,16 @@ describe("an identity shows no key", () => {
     expect(lent!.every((byte) => byte === 0)).toBe(true);
     // The identity's own copy is intact.
     expect(lentKey(identity).der).toEqual(pkcs8("p256"));
+  });
+});
+
+describe("givenIdentity", () => {
+  it("copies the option's bytes, so the caller may wipe its own once the options are taken", () => {
+    const pfx = bytes("ed25519.p12");
+    const cert = new TextEncoder().encode(text("p256.pem"));
+    const key = new TextEncoder().encode(text("p256.key"));
+    const checked = [givenIdentity({ pfx, passphrase: PASSPHRASE }, LABEL), givenIdentity({ cert, key }, LABEL)];
+    for (const wiped of [pfx, cert, key]) wiped.fill(0);
+    expect(checked.map((given) => readClientIdentity(given, LABEL).keyType)).toEqual(["Ed25519", "ECDSA P-256"]);
   });
 });

@@ -1,6 +1,7 @@
-// A client certificate and its private key, read and checked when the
-// options are: the certificates (leaf first), what people are told of them,
-// and the key, which only the engine is ever handed.
+// A client certificate and its private key, read and checked on first use
+// (given.ts checked the option's shape when the options were): the
+// certificates (leaf first), what people are told of them, and the key, which
+// only the engine is ever handed.
 import { sameBytes } from "../../encoding.js";
 import { PinnedFetchError } from "../../errors.js";
 import { certificateSpki, checkCertificate } from "../../pins/certificate.js";
@@ -10,6 +11,7 @@ import { type KeyFormat, namedCurve, privateKeyInfo, sameKey, spkiInfo } from ".
 import { decryptPbes2, iterationBudget } from "./pbes2.js";
 import { pemBlocks } from "./pem.js";
 import { type Pkcs12Contents, readPkcs12 } from "./pkcs12.js";
+import type { GivenIdentity } from "./given.js";
 import { Refusal, readOr, refuse } from "./refusal.js";
 
 /** The decrypted keys, out of sight of JSON.stringify, util.inspect and anything else that walks an object. */
@@ -61,19 +63,15 @@ export class ClientIdentity {
   }
 }
 
-const FIELDS = new Set(["cert", "key", "pfx", "passphrase"]);
-const SHAPE = "an identity is { cert, key, passphrase? } (PEM) or { pfx, passphrase? } (PKCS#12 bytes)";
-/** Far more than any certificate chain and key; bounds what a mistaken file can cost. */
-const MAX_INPUT = 1 << 20;
 const CONVERT_KEY =
   "Convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in old.key -out new.key` (OpenSSL 3), and use new.key.";
 
 /**
- * Reads and checks a client identity: `{ cert, key, passphrase? }` (PEM) or
- * `{ pfx, passphrase? }` (PKCS#12). Throws ERR_CONFIG naming `label` and what
- * is wrong; the message never holds key material and the error has no cause.
+ * Reads and checks a client identity, whose shape givenIdentity checked and
+ * copied. Throws ERR_CONFIG naming `label`
+ * and what is wrong; the message never holds key material and the error has no cause.
  */
-export function readClientIdentity(given: unknown, label: string): ClientIdentity {
+export function readClientIdentity(given: GivenIdentity, label: string): ClientIdentity {
   try {
     return read(given, label);
   } catch (error) {
@@ -82,31 +80,10 @@ export function readClientIdentity(given: unknown, label: string): ClientIdentit
   }
 }
 
-function read(given: unknown, label: string): ClientIdentity {
-  if (typeof given !== "object" || given === null) refuse(`${SHAPE}.`);
-  const fields = given as Record<string, unknown>;
-  const unknown = Object.keys(fields).find((field) => !FIELDS.has(field));
-  if (unknown !== undefined) refuse(`unknown field ${JSON.stringify(unknown)}; ${SHAPE}.`);
-  const { cert, key, pfx, passphrase } = fields;
-  if (passphrase !== undefined && typeof passphrase !== "string") refuse("passphrase must be a string.");
-  if (pfx !== undefined) {
-    if (cert !== undefined || key !== undefined) refuse(`give either pfx or cert and key, not both; ${SHAPE}.`);
-    const bytes = pfx instanceof ArrayBuffer ? new Uint8Array(pfx) : pfx instanceof Uint8Array ? pfx : null;
-    if (!bytes) refuse("pfx must be the PKCS#12 file's bytes (a Uint8Array or ArrayBuffer), not text.");
-    if (bytes.length > MAX_INPUT) refuse(`pfx is larger than ${MAX_INPUT} bytes, too large for an identity.`);
-    return fromPkcs12(readPkcs12(new Uint8Array(bytes), passphrase ?? ""), label);
-  }
-  if (cert === undefined || key === undefined) refuse(`both cert and key are needed; ${SHAPE}.`);
-  return fromPem(text(cert, "cert"), text(key, "key"), passphrase, label);
-}
-
-function text(value: unknown, field: string): string {
-  if (typeof value !== "string" && !(value instanceof Uint8Array) && !(value instanceof ArrayBuffer)) {
-    refuse(`${field} must be PEM text, as a string or bytes.`);
-  }
-  const length = typeof value === "string" ? value.length : value.byteLength;
-  if (length > MAX_INPUT) refuse(`${field} is larger than ${MAX_INPUT} bytes, too large for an identity.`);
-  return typeof value === "string" ? value : new TextDecoder().decode(value);
+function read(given: GivenIdentity, label: string): ClientIdentity {
+  return "pfx" in given
+    ? fromPkcs12(readPkcs12(given.pfx, given.passphrase), label)
+    : fromPem(given.cert, given.key, given.passphrase, label);
 }
 
 function fromPem(certText: string, keyText: string, passphrase: string | undefined, label: string): ClientIdentity {
