@@ -161,7 +161,7 @@ export class HttpConnection implements PooledConnection {
     const whole = bodyFraming.kind === "length" ? this.#reader.takeWhole(bodyFraming.length) : null;
     if (whole !== null) {
       onIdle(reusable && !this.#reader.buffered);
-      // Response copies bytes, so the reader's buffer may be reused; TLS chunks are never shared memory.
+      // A view the reader never writes over (it appends past what it handed out); TLS chunks are never shared memory.
       return { head, body: bodySignal ? arrivedBody(whole, bodySignal) : (whole as Uint8Array<ArrayBuffer>) };
     }
     return {

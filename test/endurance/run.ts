@@ -103,7 +103,6 @@ async function allClosed(): Promise<boolean> {
   return false;
 }
 
-/** Something the client holds, read at a moment of the soak. */
 /**
  * Waits, at most 2 s, for pinned-fetch's timers to end: the one timer behind its long timeouts stops at its first
  * tick (every 500 ms) with nothing to wait for. A timeout left behind by any request keeps it going.
@@ -114,6 +113,7 @@ async function timersSettled(): Promise<void> {
   }
 }
 
+/** Something the client holds, read at a moment of the soak. */
 function holdings() {
   return { ...engine.inUse, memoryBytes: engine.memoryBytes, timers: pendingTimers.size, listeners: sharedListeners };
 }
