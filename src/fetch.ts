@@ -231,9 +231,16 @@ export function observedPinnedFetch(
       };
       const progress: ExchangeProgress = { answered: false, unprocessed: false };
       const closures = connections.closures;
+      const unexpected = (error: unknown) =>
+        error instanceof PinnedFetchError
+          ? error
+          : new PinnedFetchError("ERR_HTTP", `The response from ${host} cannot be represented: ${String(error)}`, {
+              cause: error,
+            });
+      let incoming: IncomingResponse;
       try {
         const outgoing = { method, target: `${url.pathname}${url.search}`, fields, body };
-        return responseOf(await connection.exchange(outgoing, signal, release, bodySignal, progress), redirect);
+        incoming = await connection.exchange(outgoing, signal, release, bodySignal, progress);
       } catch (error) {
         const closedByUs = connections.closures !== closures;
         const attempt = { method, body, error, reused, closedByUs, ...progress };
@@ -243,10 +250,15 @@ export function observedPinnedFetch(
           if (!mayRetry(method, body)) throw notRetried(host, attempt);
           if (!retried) continue;
         }
-        if (error instanceof PinnedFetchError) throw error;
-        throw new PinnedFetchError("ERR_HTTP", `The response from ${host} cannot be represented: ${String(error)}`, {
-          cause: error,
-        });
+        throw unexpected(error);
+      }
+      // The server answered: a response that cannot be made of its answer is no reason to send the request again.
+      try {
+        return responseOf(incoming, redirect);
+      } catch (error) {
+        if (incoming.body instanceof ReadableStream) incoming.body.cancel(error).catch(() => {});
+        release(false);
+        throw unexpected(error);
       }
     }
   }

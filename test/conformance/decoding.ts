@@ -195,6 +195,20 @@ export const decoding: Group = {
         }),
     },
     {
+      name: "a response that cannot be decoded, on a kept-alive connection, is the server's answer: nothing is sent again",
+      run: (fixture) =>
+        withFetch(local(fixture), async (fetch) => {
+          assert.equal(await (await fetch(`https://localhost:${fixture.ports.tls13}/hello`)).text(), HELLO);
+          const six = encoded(fixture, "gzip,gzip,gzip,gzip,gzip,gzip");
+          for (const init of [{}, { method: "POST", body: "sent once" }]) {
+            const before = await fixture.stats("tls13");
+            const error = await rejection(fetch(six, init));
+            assert.match(error.message, /6 content codings .* at most 5/);
+            assert.equal((await fixture.stats("tls13")).requests - before.requests, 1, "requests the server saw");
+          }
+        }),
+    },
+    {
       name: "five stacked codings decode; six are ERR_HTTP before any decoding, known or not (as undici)",
       run: (fixture) =>
         withFetch(local(fixture), async (fetch) => {
