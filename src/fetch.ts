@@ -125,8 +125,12 @@ export function observedPinnedFetch(
   let pool: Promise<Pool<HttpConnection | Http2Connection>> | undefined;
   const webSockets = new OpenWebSockets();
 
-  /** The pin decision for `host` now: its pins under the instance's mode, and its client identity (once read). */
-  function decisionFor(host: string) {
+  /**
+   * The pin decision for `host` now: its pins under the instance's mode, and its client identity, once the
+   * identities are read (in the background, from createPinnedFetch on): no connection is made before that.
+   */
+  async function decisionFor(host: string) {
+    if (clientCertificates.read) await clientCertificates.read;
     return { pinning: { ...mode, pins: policy.pinsFor(host) }, clientIdentity: clientCertificates.for(host) };
   }
 
@@ -135,7 +139,7 @@ export function observedPinnedFetch(
     host: string,
     port: number,
     signal: AbortSignal | undefined,
-    { pinning, clientIdentity }: ReturnType<typeof decisionFor>,
+    { pinning, clientIdentity }: Awaited<ReturnType<typeof decisionFor>>,
     alpn: readonly string[],
   ) {
     const adapter = await runtime;
@@ -195,8 +199,7 @@ export function observedPinnedFetch(
     const { method, url, host, headers } = hop;
     const port = Number(url.port || 443);
     const connections = await (pool ??= runtime.then((adapter) => new Pool(adapter, connectionLimit, http2)));
-    if (clientCertificates.read) await clientCertificates.read;
-    const decision = decisionFor(host);
+    const decision = await decisionFor(host);
     const { pinning, clientIdentity } = decision;
     const open = async () => {
       const tls = await verifiedConnection(host, port, signal, decision, http2 ? H2_AND_HTTP1 : HTTP1);
@@ -231,12 +234,6 @@ export function observedPinnedFetch(
       };
       const progress: ExchangeProgress = { answered: false, unprocessed: false };
       const closures = connections.closures;
-      const unexpected = (error: unknown) =>
-        error instanceof PinnedFetchError
-          ? error
-          : new PinnedFetchError("ERR_HTTP", `The response from ${host} cannot be represented: ${String(error)}`, {
-              cause: error,
-            });
       let incoming: IncomingResponse;
       try {
         const outgoing = { method, target: `${url.pathname}${url.search}`, fields, body };
@@ -250,7 +247,7 @@ export function observedPinnedFetch(
           if (!mayRetry(method, body)) throw notRetried(host, attempt);
           if (!retried) continue;
         }
-        throw unexpected(error);
+        throw unrepresentable(host, error);
       }
       // The server answered: a response that cannot be made of its answer is no reason to send the request again.
       try {
@@ -258,17 +255,14 @@ export function observedPinnedFetch(
       } catch (error) {
         if (incoming.body instanceof ReadableStream) incoming.body.cancel(error).catch(() => {});
         release(false);
-        throw unexpected(error);
+        throw unrepresentable(host, error);
       }
     }
   }
 
   return Object.assign(pinnedFetch, {
     WebSocket: boundWebSocket({
-      connect: async (host, port, signal) => {
-        if (clientCertificates.read) await clientCertificates.read;
-        return verifiedConnection(host, port, signal, decisionFor(host), HTTP1);
-      },
+      connect: async (host, port, signal) => verifiedConnection(host, port, signal, await decisionFor(host), HTTP1),
       ...webSocketLimits,
       maxHeaderSize: limits.maxHeaderSize,
       timeout,
@@ -298,6 +292,14 @@ function responseOf({ head, body }: IncomingResponse, redirect: RequestRedirect)
   const followed = redirectLocation(head.status, headers, redirect) !== null;
   const decoded = body && !followed ? decodeBody(body, headers.get("content-encoding")) : body;
   return new Response(decoded, { status: head.status, statusText: head.statusText, headers });
+}
+
+/** `error` if it is pinned-fetch's own; otherwise ERR_HTTP: the response from `host` cannot be represented. */
+function unrepresentable(host: string, error: unknown): PinnedFetchError {
+  if (error instanceof PinnedFetchError) return error;
+  return new PinnedFetchError("ERR_HTTP", `The response from ${host} cannot be represented: ${String(error)}`, {
+    cause: error,
+  });
 }
 
 /** The response a fetch answers with: from `url`, after `redirects` redirects. */

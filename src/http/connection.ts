@@ -58,7 +58,8 @@ export class HttpConnection implements PooledConnection {
   onCapacity = () => {};
   readonly #tls: Connection;
   readonly #limits: HttpLimits;
-  readonly #runtime: Runtime;
+  /** The runtime's, made once: the timeouts of every exchange and body read pass it on. */
+  readonly #unrefTimer: (timer: ReturnType<typeof setTimeout>) => void;
   readonly #network: NetworkWaits;
   readonly #reader: ByteReader;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -72,7 +73,7 @@ export class HttpConnection implements PooledConnection {
   constructor(tls: Connection, limits: HttpLimits, runtime: Runtime) {
     this.#tls = tls;
     this.#limits = limits;
-    this.#runtime = runtime;
+    this.#unrefTimer = (timer) => runtime.unrefTimer(timer);
     this.#reader = new ByteReader(tls.readable);
     this.#writer = tls.writable.getWriter();
     this.#network = new NetworkWaits(tls);
@@ -135,7 +136,7 @@ export class HttpConnection implements PooledConnection {
           ms: HEADERS_TIMEOUT,
           error: () =>
             new PinnedFetchError("ERR_TIMEOUT", `${host} sent no response within ${HEADERS_TIMEOUT / 1000} s.`),
-          unref: (timer) => this.#runtime.unrefTimer(timer),
+          unref: this.#unrefTimer,
         },
       );
     } catch (error) {
@@ -233,7 +234,7 @@ export class HttpConnection implements PooledConnection {
     onEnd: (clean: boolean) => void,
   ): ReadableStream<Uint8Array> {
     const reader = this.#reader;
-    const runtime = this.#runtime;
+    const unrefTimer = this.#unrefTimer;
     const network = this.#network;
     const host = this.#tls.host;
     const { maxChunkLineSize, maxHeaderSize } = this.#limits;
@@ -339,7 +340,7 @@ export class HttpConnection implements PooledConnection {
                 ),
               );
             },
-            (timer) => runtime.unrefTimer(timer),
+            unrefTimer,
           );
           try {
             const chunk = await network.around(nextChunk());

@@ -69,7 +69,8 @@ interface Origin<C extends PooledConnection> {
  * IDLE_TIMEOUT.
  */
 export class Pool<C extends PooledConnection> {
-  readonly #runtime: Runtime;
+  /** The runtime's, made once: every idle timeout passes it on. */
+  readonly #unrefTimer: (timer: ReturnType<typeof setTimeout>) => void;
   readonly #limit: number;
   /** Whether connections may be HTTP/2 (the http2 option). */
   readonly #multiplexing: boolean;
@@ -78,7 +79,7 @@ export class Pool<C extends PooledConnection> {
   #closures = 0;
 
   constructor(runtime: Runtime, limit: number, multiplexing: boolean) {
-    this.#runtime = runtime;
+    this.#unrefTimer = (timer) => runtime.unrefTimer(timer);
     this.#limit = limit;
     this.#multiplexing = multiplexing;
   }
@@ -268,7 +269,7 @@ export class Pool<C extends PooledConnection> {
         // Its place is free: a request may be waiting for one (for a connection whose streams were all taken).
         this.#dispatch(lease.origin);
       },
-      (timer) => this.#runtime.unrefTimer(timer),
+      this.#unrefTimer,
     );
   }
 

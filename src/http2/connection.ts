@@ -68,7 +68,8 @@ export class Http2Connection {
   onCapacity: () => void = () => {};
   readonly #tls: Connection;
   readonly #limits: HttpLimits;
-  readonly #runtime: Runtime;
+  /** The runtime's, made once: the timeouts of every exchange and body read pass it on. */
+  readonly #unrefTimer: (timer: ReturnType<typeof setTimeout>) => void;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #parser = new FrameParser(DEFAULT_MAX_FRAME_SIZE);
   readonly #decoder = new HpackDecoder();
@@ -107,7 +108,7 @@ export class Http2Connection {
   constructor(tls: Connection, limits: HttpLimits, runtime: Runtime) {
     this.#tls = tls;
     this.#limits = limits;
-    this.#runtime = runtime;
+    this.#unrefTimer = (timer) => runtime.unrefTimer(timer);
     this.#writer = tls.writable.getWriter();
     this.#network = new NetworkWaits(tls);
     this.#send(PREFACE);
@@ -242,7 +243,7 @@ export class Http2Connection {
               "ERR_TIMEOUT",
               `${this.#tls.host} sent no response within ${HEADERS_TIMEOUT / 1000} s.`,
             ),
-          unref: (timer) => this.#runtime.unrefTimer(timer),
+          unref: this.#unrefTimer,
         },
       );
       return { head, body: stream.bodiless ? null : this.#bodyStream(stream, bodySignal) };
@@ -334,7 +335,7 @@ export class Http2Connection {
               );
               this.#reset(stream, ErrorCode.Cancel, error);
             },
-            (timer) => this.#runtime.unrefTimer(timer),
+            this.#unrefTimer,
           );
           try {
             while (stream.chunks.length === 0 && !stream.remoteEnded && stream.failure === null) {
