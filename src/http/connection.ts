@@ -62,7 +62,6 @@ export class HttpConnection implements PooledConnection {
   readonly #unrefTimer: (timer: ReturnType<typeof setTimeout>) => void;
   readonly #network: NetworkWaits;
   readonly #reader: ByteReader;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   /** Whether the request is not fully written yet: the server may answer early. */
   #sending = false;
   /** The request body being streamed, until its last chunk is sent. */
@@ -74,8 +73,7 @@ export class HttpConnection implements PooledConnection {
     this.#tls = tls;
     this.#limits = limits;
     this.#unrefTimer = (timer) => runtime.unrefTimer(timer);
-    this.#reader = new ByteReader(tls.readable);
-    this.#writer = tls.writable.getWriter();
+    this.#reader = new ByteReader(tls);
     this.#network = new NetworkWaits(tls);
   }
 
@@ -189,24 +187,24 @@ export class HttpConnection implements PooledConnection {
     const headBytes = encodeLatin1(`${head}\r\n`);
     if (body instanceof ReadableStream) {
       const reader = (this.#requestBody = body.getReader());
-      await this.#writer.write(headBytes);
+      await this.#tls.write(headBytes);
       for (let read = await reader.read(); !read.done; read = await reader.read()) {
         if (read.value.length === 0) continue;
-        await this.#writer.write(encodeLatin1(`${read.value.length.toString(16)}\r\n`));
-        await this.#writer.write(read.value);
-        await this.#writer.write(CRLF);
+        await this.#tls.write(encodeLatin1(`${read.value.length.toString(16)}\r\n`));
+        await this.#tls.write(read.value);
+        await this.#tls.write(CRLF);
       }
       if (this.#requestBody !== reader) return; // cancelled: the connection is not reused
-      await this.#writer.write(LAST_CHUNK);
+      await this.#tls.write(LAST_CHUNK);
       this.#requestBody = null;
     } else if (body && body.length <= COALESCE_LIMIT) {
       const message = new Uint8Array(headBytes.length + body.length);
       message.set(headBytes);
       message.set(body, headBytes.length);
-      await this.#writer.write(message);
+      await this.#tls.write(message);
     } else {
-      await this.#writer.write(headBytes);
-      if (body) await this.#writer.write(body);
+      await this.#tls.write(headBytes);
+      if (body) await this.#tls.write(body);
     }
   }
 

@@ -2,22 +2,27 @@ import { PinnedFetchError } from "../errors.js";
 
 const EMPTY = new Uint8Array(0);
 
+/** Where the bytes come from: the next piece, or null at the end (a TLS connection is one). */
+export interface ByteSource {
+  read(): Promise<Uint8Array | null>;
+}
+
 /**
  * Reads an HTTP/1.1 byte stream: delimited sections (head, chunk-size lines)
  * with a size limit, and body bytes handed on without copying.
  */
 export class ByteReader {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #source: ByteSource;
   /** Bytes that arrived and were not asked for yet. */
   #buffer: Uint8Array = EMPTY;
   /** Where #buffer grows in place while a section arrives in pieces (it never moves what was handed out). */
   #storage: Uint8Array = EMPTY;
   #received = 0;
-  /** The read under way, shared by whoever waits for bytes: one read of the stream at a time. */
+  /** The read under way, shared by whoever waits for bytes: one read of the source at a time. */
   #filling: Promise<boolean> | null = null;
 
-  constructor(readable: ReadableStream<Uint8Array>) {
-    this.#reader = readable.getReader();
+  constructor(source: ByteSource) {
+    this.#source = source;
   }
 
   /** Bytes that have arrived, in all. */
@@ -30,17 +35,17 @@ export class ByteReader {
     return this.#buffer.length > 0;
   }
 
-  /** Starts reading ahead, so that bytes arriving while nobody asks show in `buffered` (and a failure in the stream). */
+  /** Starts reading ahead, so that bytes arriving while nobody asks show in `buffered` (and a failure in the source). */
   readAhead(): void {
     this.#fill().catch(() => {});
   }
 
   /** Reads the next piece into the buffer; false at the end of the stream. */
   #fill(): Promise<boolean> {
-    this.#filling ??= this.#reader.read().then(
-      ({ done, value }) => {
+    this.#filling ??= this.#source.read().then(
+      (value) => {
         this.#filling = null;
-        if (done) return false;
+        if (value === null) return false;
         this.#received += value.length;
         this.#append(value);
         return true;
@@ -114,7 +119,7 @@ export class ByteReader {
     return bytes;
   }
 
-  /** Up to `max` bytes, or null at the end of the stream. */
+  /** Up to `max` bytes, or null at the end of the source. */
   async read(max: number): Promise<Uint8Array | null> {
     if (this.#buffer.length === 0 && !(await this.#fill())) return null;
     return this.take(max);

@@ -70,7 +70,6 @@ export class Http2Connection {
   readonly #limits: HttpLimits;
   /** The runtime's, made once: the timeouts of every exchange and body read pass it on. */
   readonly #unrefTimer: (timer: ReturnType<typeof setTimeout>) => void;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #parser = new FrameParser(DEFAULT_MAX_FRAME_SIZE);
   readonly #decoder = new HpackDecoder();
   readonly #encoder = new HpackEncoder();
@@ -109,7 +108,6 @@ export class Http2Connection {
     this.#tls = tls;
     this.#limits = limits;
     this.#unrefTimer = (timer) => runtime.unrefTimer(timer);
-    this.#writer = tls.writable.getWriter();
     this.#network = new NetworkWaits(tls);
     this.#send(PREFACE);
     this.#send(
@@ -131,7 +129,7 @@ export class Http2Connection {
       SETTINGS_TIMEOUT,
     );
     runtime.unrefTimer(this.#settingsTimer);
-    this.#reading = this.#readFrames(tls.readable.getReader());
+    this.#reading = this.#readFrames(tls);
   }
 
   /** Whether it can take new streams: no failure, no GOAWAY, stream ids left. */
@@ -191,7 +189,7 @@ export class Http2Connection {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE)));
     await Promise.race([(this.#flushing ?? this.#lastWrite).catch(() => {}), grace]);
-    await Promise.race([this.#writer.close().catch(() => {}), grace]);
+    await Promise.race([this.#tls.end().catch(() => {}), grace]);
     await Promise.race([this.#reading, grace]);
     clearTimeout(timer);
     this.#tls.destroy();
@@ -397,7 +395,7 @@ export class Http2Connection {
       this.#outgoingSize = 0;
       this.#flushing = null;
       const bytes = pieces.length === 1 ? pieces[0]! : concatenate(pieces, size);
-      return (this.#lastWrite = this.#writer.write(bytes));
+      return (this.#lastWrite = this.#tls.write(bytes));
     });
     // Whoever does not wait for the write learns of a failure from the connection instead.
     this.#flushing.catch(() => {});
@@ -419,19 +417,19 @@ export class Http2Connection {
   }
 
   /** Reads frames until the server's side ends; once the connection failed or closes, reads and drops them. */
-  async #readFrames(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  async #readFrames(tls: Connection): Promise<void> {
     const frames: Frame[] = [];
     for (;;) {
-      let read: ReadableStreamReadResult<Uint8Array>;
+      let bytes: Uint8Array | null;
       try {
-        read = await reader.read();
+        bytes = await tls.read();
       } catch (error) {
         return this.#ended(error);
       }
-      if (read.done) return this.#ended(null);
+      if (bytes === null) return this.#ended(null);
       if (this.#failure !== null) continue;
       try {
-        this.#parser.push(read.value, frames);
+        this.#parser.push(bytes, frames);
         for (const frame of frames) {
           if (this.#failure !== null) break;
           this.#onFrame(frame);

@@ -84,8 +84,6 @@ export async function readyTls(
 }
 
 export class Connection implements TlsConnection {
-  readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: WritableStream<Uint8Array>;
   /** Settles when the handshake and the pin check are done. */
   readonly handshake: Promise<void>;
   alpn: string | null = null;
@@ -110,6 +108,10 @@ export class Connection implements TlsConnection {
   #answered = false;
   /** What the engine has not been fed yet of the last socket read (over MAX_FEED). */
   #unfed: Uint8Array | null = null;
+  /** A write over MAX_WRITE under way, settled or not: writes meanwhile wait for it, so that chunks stay whole. */
+  #longWrite: Promise<void> | null = null;
+  #readable: ReadableStream<Uint8Array> | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
 
   constructor(engine: Engine, trust: TrustContext, config: number, socket: Socket, options: TlsOptions) {
     this.#engine = engine;
@@ -126,17 +128,32 @@ export class Connection implements TlsConnection {
     }
     this.#session = session;
     this.handshake = this.#handshake();
+  }
+
+  /** The connection's bytes as a stream, for `connectTls`; this package's protocols use `read` and `write`. */
+  get readable(): ReadableStream<Uint8Array> {
     // Reading starts after the handshake, which owns the socket until then.
-    this.readable = new ReadableStream<Uint8Array>({
+    return (this.#readable ??= new ReadableStream<Uint8Array>({
       start: () => this.handshake.catch(() => {}),
-      pull: (controller) => this.#pull(controller),
+      pull: async (controller) => {
+        try {
+          const plaintext = await this.read();
+          if (plaintext) controller.enqueue(plaintext);
+          else controller.close();
+        } catch (error) {
+          controller.error(error);
+        }
+      },
       cancel: () => this.destroy(),
-    });
-    this.writable = new WritableStream<Uint8Array>({
-      write: (chunk) => this.#write(chunk),
-      close: () => this.#sendCloseNotify(),
+    }));
+  }
+
+  get writable(): WritableStream<Uint8Array> {
+    return (this.#writable ??= new WritableStream<Uint8Array>({
+      write: (chunk) => this.write(chunk),
+      close: () => this.end(),
       abort: () => this.destroy(),
-    });
+    }));
   }
 
   /** The server's name, as verified. */
@@ -265,23 +282,45 @@ export class Connection implements TlsConnection {
     throw this.#fail(tlsFailureError(failure, this.#host, this.#failureContext));
   }
 
-  async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+  /**
+   * The next decrypted bytes from the server, or null after its close_notify; one read at a time, after the
+   * handshake. A failure destroys the connection.
+   */
+  async read(): Promise<Uint8Array | null> {
     try {
       for (;;) {
         const handshakePlaintext = this.#handshakePlaintext.shift();
-        if (handshakePlaintext) return controller.enqueue(handshakePlaintext);
-        if (this.#flags & Flag.PeerClosed) return controller.close();
+        if (handshakePlaintext) return handshakePlaintext;
+        if (this.#flags & Flag.PeerClosed) return null;
         const timerTurn = overdueTimerTurn();
         if (timerTurn) await timerTurn;
         const plaintext = await this.#receive(
           "closed the connection without a TLS close_notify, so what it sent may be truncated.",
         );
-        if (plaintext) return controller.enqueue(plaintext);
+        if (plaintext) return plaintext;
       }
     } catch (error) {
       this.destroy();
-      controller.error(error);
+      throw error;
     }
+  }
+
+  /** Encrypts and sends `chunk`; resolves once the socket has taken it. Chunks go out whole and in call order. */
+  write(chunk: Uint8Array): Promise<void> {
+    const before = this.#longWrite;
+    const writing = before ? before.then(() => this.#write(chunk)) : this.#write(chunk);
+    if (before || chunk.length > MAX_WRITE) {
+      const settled: Promise<void> = writing.then(
+        () => this.#writeSettled(settled),
+        () => this.#writeSettled(settled),
+      );
+      this.#longWrite = settled;
+    }
+    return writing;
+  }
+
+  #writeSettled(write: Promise<void>): void {
+    if (this.#longWrite === write) this.#longWrite = null;
   }
 
   async #write(chunk: Uint8Array): Promise<void> {
@@ -297,7 +336,9 @@ export class Connection implements TlsConnection {
     }
   }
 
-  async #sendCloseNotify(): Promise<void> {
+  /** Sends close_notify: the end of what this side sends. */
+  async end(): Promise<void> {
+    await this.#longWrite;
     if (this.#destroyed || this.#failure) return;
     const step = this.#engine.close(this.#session);
     if (step.output) await this.#socket.write(step.output);
@@ -308,7 +349,7 @@ export class Connection implements TlsConnection {
     if (this.#destroyed) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE)));
-    await Promise.race([this.#sendCloseNotify().catch(() => {}), grace]);
+    await Promise.race([this.end().catch(() => {}), grace]);
     clearTimeout(timer);
     this.destroy();
   }

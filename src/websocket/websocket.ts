@@ -130,7 +130,6 @@ export class PinnedWebSocket extends EventTarget {
   #binaryType: BinaryType = "blob";
   #bufferedAmount = 0;
   #tls: Connection | null = null;
-  #writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
   #reader: ByteReader | null = null;
   #deflate: MessageDeflate | null = null;
   /** Abandons the opening handshake: close() before `open`, or the pinned fetch's close(). */
@@ -355,8 +354,7 @@ export class PinnedWebSocket extends EventTarget {
       // Abandoned as it connected: not a byte of the upgrade then.
       limit.signal?.throwIfAborted();
       tls.setKeepsProcessAlive(true);
-      this.#writer = tls.writable.getWriter();
-      const reader = (this.#reader = new ByteReader(tls.readable));
+      const reader = (this.#reader = new ByteReader(tls));
       const upgrade = upgradeRequest(this.#url, protocols, headers, perMessageDeflate);
       const head = await abortable(this.#upgrade(upgrade, reader, maxHeaderSize), limit.signal, () => tls.destroy(), {
         ms: HEADERS_TIMEOUT,
@@ -377,7 +375,7 @@ export class PinnedWebSocket extends EventTarget {
   }
 
   async #upgrade(upgrade: Upgrade, reader: ByteReader, maxHeaderSize: number) {
-    await this.#writer!.write(upgrade.bytes);
+    await this.#tls!.write(upgrade.bytes);
     const bytes = await reader.readUntil(
       HEAD_END,
       maxHeaderSize,
@@ -574,7 +572,7 @@ export class PinnedWebSocket extends EventTarget {
   }
 
   #sendFrame(frame: Uint8Array, size: number): void {
-    this.#writer!.write(frame).then(
+    this.#tls!.write(frame).then(
       () => (this.#bufferedAmount -= size),
       (error: unknown) => this.#ended(error),
     );
@@ -591,7 +589,7 @@ export class PinnedWebSocket extends EventTarget {
       return;
     }
     this.#pong = null;
-    this.#writer!.write(encodeFrame(Opcode.Pong, payload, false)).then(
+    this.#tls!.write(encodeFrame(Opcode.Pong, payload, false)).then(
       () => {
         const next = this.#pong;
         this.#pong = undefined;
@@ -602,7 +600,7 @@ export class PinnedWebSocket extends EventTarget {
   }
 
   #writeControl(frame: Uint8Array): void {
-    this.#writer!.write(frame).catch((error: unknown) => this.#ended(error));
+    this.#tls!.write(frame).catch((error: unknown) => this.#ended(error));
   }
 
   /**
@@ -614,7 +612,7 @@ export class PinnedWebSocket extends EventTarget {
     const tls = this.#tls!;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE)));
-    const sent = (this.#pending ?? Promise.resolve()).then(() => this.#writer!.close()).catch(() => {});
+    const sent = (this.#pending ?? Promise.resolve()).then(() => this.#tls!.end()).catch(() => {});
     await Promise.race([Promise.all([sent, this.#drain()]), grace]);
     clearTimeout(timer);
     tls.destroy();

@@ -267,7 +267,7 @@ export const websocket: Group = {
         }),
     },
     {
-      name: "1 MiB and 16 MiB messages go both ways intact, text and binary",
+      name: "1 MiB and 16 MiB messages go both ways intact, text and binary, and a small one sent after them",
       timeout: () => 90_000,
       run: (fixture) =>
         withFetch(pinned(fixture), async (fetch) => {
@@ -281,14 +281,17 @@ export const websocket: Group = {
           socket.send(text);
           socket.send(small);
           socket.send(large);
-          const [echoedText, echoedSmall, echoedLarge] = await watched.messages(3, 60_000);
+          // Sent while the large one is still being written: it waits its turn, whole.
+          socket.send("after");
+          const [echoedText, echoedSmall, echoedLarge, echoedAfter] = await watched.messages(4, 60_000);
           assert.equal(typeof echoedText, "string");
           assert.ok(echoedText === text, "the text came back as sent");
           sameBytes(asArrayBuffer(echoedSmall, "1 MiB"), small, "1 MiB");
           sameBytes(asArrayBuffer(echoedLarge, "16 MiB"), large, "16 MiB");
+          assert.equal(echoedAfter, "after");
           const record = await closeCleanly(fixture, "websocketPlain", watched, id);
-          const sent = new TextEncoder().encode(text).length + small.length + large.length;
-          assert.equal(record.messages, 3);
+          const sent = new TextEncoder().encode(text).length + small.length + large.length + "after".length;
+          assert.equal(record.messages, 4);
           assert.ok(record.receivedBytes > sent, `the server received ${record.receivedBytes} bytes of ${sent}`);
         }),
     },
