@@ -108,6 +108,8 @@ export class Connection implements TlsConnection {
   #answered = false;
   /** What the engine has not been fed yet of the last socket read (over MAX_FEED). */
   #unfed: Uint8Array | null = null;
+  /** The client's last handshake flight (its Finished, after its certificate if it sent one), until it is sent. */
+  #heldFlight: Uint8Array | null = null;
   /** A write over MAX_WRITE under way, settled or not: writes meanwhile wait for it, so that chunks stay whole. */
   #longWrite: Promise<void> | null = null;
   #readable: ReadableStream<Uint8Array> | undefined;
@@ -243,10 +245,14 @@ export class Connection implements TlsConnection {
    * failure, already the connection's, comes at the next read.
    */
   #applyStep(step: Step): Uint8Array | null | Promise<never> {
-    if (step.output) this.#socket.write(step.output).catch(() => {});
+    const completes = (step.flags & Flag.HandshakeDone) !== 0 && !(this.#flags & Flag.HandshakeDone);
+    if (step.output) {
+      if (completes && !step.failure) this.#holdFlight(step.output);
+      else this.#send(step.output).catch(() => {});
+    }
     // Read in the turn of the call that completed the handshake: the engine's result is shared by every session,
     // and another connection's call may replace it before this one's next await returns.
-    if (step.flags & Flag.HandshakeDone && !(this.#flags & Flag.HandshakeDone)) {
+    if (completes) {
       const { version, alpn, keyExchange } = this.#engine.negotiated();
       this.protocol = version === "TLSv1.2" ? "TLSv1.2" : "TLSv1.3";
       this.alpn = alpn;
@@ -323,11 +329,36 @@ export class Connection implements TlsConnection {
     if (this.#longWrite === write) this.#longWrite = null;
   }
 
+  /**
+   * Keeps the handshake's last flight for the first write (one socket write, one packet, fewer for every new
+   * connection), or for a timer: a protocol where the server speaks first must not wait for the client to write.
+   * It exists only once the server's certificate and pins have passed.
+   */
+  #holdFlight(flight: Uint8Array): void {
+    this.#heldFlight = flight;
+    setTimeout(() => {
+      const held = this.#heldFlight;
+      this.#heldFlight = null;
+      if (held && !this.#destroyed) this.#socket.write(held).catch(() => {});
+    }, 0);
+  }
+
+  /** Sends `output` to the socket, after the held handshake flight if there is one. */
+  #send(output: Uint8Array): Promise<void> {
+    const held = this.#heldFlight;
+    if (!held) return this.#socket.write(output);
+    this.#heldFlight = null;
+    const both = new Uint8Array(held.length + output.length);
+    both.set(held);
+    both.set(output, held.length);
+    return this.#socket.write(both);
+  }
+
   async #write(chunk: Uint8Array): Promise<void> {
     for (let at = 0; at < chunk.length; at += MAX_WRITE) {
       this.#assertUsable();
       const step = this.#engine.write(this.#session, chunk.subarray(at, at + MAX_WRITE));
-      const sent = step.output ? this.#socket.write(step.output) : undefined;
+      const sent = step.output ? this.#send(step.output) : undefined;
       if (step.failure) {
         sent?.catch(() => {}); // the alert goes out if it can; the failure is what counts
         await this.#failed(step.failure, step.flags);
@@ -341,7 +372,7 @@ export class Connection implements TlsConnection {
     await this.#longWrite;
     if (this.#destroyed || this.#failure) return;
     const step = this.#engine.close(this.#session);
-    if (step.output) await this.#socket.write(step.output);
+    if (step.output) await this.#send(step.output);
   }
 
   /** Sends close_notify, waiting at most CLOSE_GRACE for a congested socket, then closes. */

@@ -74,6 +74,25 @@ export const tls: Group = {
       },
     },
     {
+      name: "a server that speaks first is heard by a client that only reads",
+      run: async (fixture) => {
+        // The client's Finished waits to leave with its first write; one that never writes sends it all the same.
+        const connection = await connectTls({
+          hostname: "localhost",
+          resolve: { localhost: "127.0.0.1" },
+          port: fixture.ports.greeting,
+          pins: [fixture.pins.intermediate],
+          ca: fixture.ca.root,
+        });
+        try {
+          const { value } = await connection.readable.getReader().read();
+          assert.equal(new TextDecoder().decode(value), "hello from the server");
+        } finally {
+          await connection.close();
+        }
+      },
+    },
+    {
       name: "rejects a pin mismatch with the chain",
       run: async (fixture) => {
         const error = await rejection(

@@ -54,6 +54,7 @@ const SERVERS = [
   "unparsableNames",
   "wrongNameUntrusted",
   "echo",
+  "greeting",
   "raw",
   "trailing",
   "endless",

@@ -246,6 +246,8 @@ export async function startFixture(): Promise<RunningFixture> {
     }),
     expiredSelfSignedCa: await startHttpsServer({ chain: [expiredSelfSigned], key: expiredSelfSigned }),
     echo: await startTlsServer({ ...good, alpn: ["echo/1", "http/1.1"] }, (socket) => socket.pipe(socket)),
+    // Speaks first, once the handshake is complete at its end: once it has the client's Finished.
+    greeting: await startTlsServer(good, (socket) => socket.write("hello from the server")),
     raw: await startTlsServer(good, (socket, tcp) =>
       socket.once("data", (request: Buffer) => {
         const target = request.toString("latin1").split(" ", 2)[1] ?? "";
