@@ -11,7 +11,23 @@ import { PinnedFetchError } from "./errors.js";
  * with its last dot stripped would match no rule.
  */
 export function canonicalHost(host: string): string | null {
-  if (typeof host !== "string" || host === "" || /[\s/?#@\\]/.test(host)) return null;
+  if (typeof host !== "string") return null;
+  // Every request asks, mostly about the same few hosts.
+  let canonical = canonicalForms.get(host);
+  if (canonical === undefined) {
+    canonical = canonicalForm(host);
+    if (canonicalForms.size >= FORMS_REMEMBERED) canonicalForms.clear();
+    canonicalForms.set(host, canonical);
+  }
+  return canonical;
+}
+
+/** Host spellings `canonicalHost` remembers at once, with their canonical forms. */
+const FORMS_REMEMBERED = 256;
+const canonicalForms = new Map<string, string | null>();
+
+function canonicalForm(host: string): string | null {
+  if (host === "" || /[\s/?#@\\]/.test(host)) return null;
   const literal = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   // The URL parser drops a scheme's default port, so "[::1]:443" would read as "::1".
   if (literal.startsWith("[") && !literal.endsWith("]")) return null;

@@ -25,10 +25,15 @@ interface Rule {
  * as any HTTPS client would (trusted path, name, validity) but not pinned.
  * When several rules cover a host, any of their pins will do, as in OkHttp.
  */
+/** Hosts whose pins PinPolicy remembers at once. */
+const HOSTS_REMEMBERED = 256;
+
 export class PinPolicy {
   readonly #rules: Rule[] = [];
   /** The PinSet of each combination of rules in force met so far, by their indices: at most one per subset of the rules. */
   readonly #sets = new Map<string, PinSet>();
+  /** Each recent host's answer, and the span of time in which it holds: no rule covering the host starts or stops in it. */
+  readonly #byHost = new Map<string, { pins: PinSet | undefined; from: number; until: number }>();
 
   /**
    * Throws ERR_CONFIG, naming the culprit, for a malformed rule, pattern, pin
@@ -81,10 +86,26 @@ export class PinPolicy {
    * The same rules in force give the same PinSet, made once.
    */
   pinsFor(host: string, now = Date.now()): PinSet | undefined {
+    const known = this.#byHost.get(host);
+    if (known && now >= known.from && now < known.until) return known.pins;
     let inForce = "";
+    let until = Infinity;
     this.#rules.forEach((rule, index) => {
-      if (patternCovers(rule.scope, host) && !(rule.expires && rule.expires.getTime() <= now)) inForce += `${index},`;
+      if (!patternCovers(rule.scope, host)) return;
+      const expires = rule.expires?.getTime() ?? Infinity;
+      if (expires <= now) return;
+      inForce += `${index},`;
+      until = Math.min(until, expires);
     });
+    const pins = this.#setOf(inForce);
+    // Every request asks: a host's answer is remembered (for a few hundred hosts at a time) until a rule of it expires.
+    if (this.#byHost.size >= HOSTS_REMEMBERED) this.#byHost.clear();
+    this.#byHost.set(host, { pins, from: now, until });
+    return pins;
+  }
+
+  /** The PinSet of the rules at the indices `inForce` lists (`"0,3,"`), or undefined for none. */
+  #setOf(inForce: string): PinSet | undefined {
     if (inForce === "") return undefined;
     let pins = this.#sets.get(inForce);
     if (!pins) {
