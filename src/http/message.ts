@@ -75,7 +75,7 @@ export function parseHead(
     if (/[\0\r\n]/.test(value)) throw malformed(`a control character in header ${name}`);
     const lowerName = name.toLowerCase();
     fields.push([lowerName, value]);
-    if (lowerName === "connection" && listed(value, "close")) closes = true;
+    if (lowerName === "connection" && listsClose(value)) closes = true;
   }
   return { status: Number(statusLine[2]), statusText: statusLine[3] ?? "", fields, closes };
 }
@@ -93,12 +93,11 @@ function lineEnd(text: string, start: number): number {
   return at === -1 ? text.length : at;
 }
 
-/** Whether the comma-separated list `value` has `token` (in any case) as an element. */
-function listed(value: string, token: string): boolean {
-  return value
-    .toLowerCase()
-    .split(/\s*,\s*/)
-    .includes(token);
+/** Whether the comma-separated list `value` has "close" (in any case) as an element. */
+function listsClose(value: string): boolean {
+  const lower = value.toLowerCase();
+  // Most say keep-alive: no split for them.
+  return lower.includes("close") && lower.split(/\s*,\s*/).includes("close");
 }
 
 /** How the body of `head`, answering `method`, is delimited. */

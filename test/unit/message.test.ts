@@ -55,6 +55,12 @@ describe("parseHead", () => {
     ["Connection: close closes", "HTTP/1.1 200 OK\r\nConnection: close", { closes: true }],
     ["close among other options, in any case", "HTTP/1.1 200 OK\r\nconnection: keep-alive , Close", { closes: true }],
     ["Connection: keep-alive does not close", "HTTP/1.1 200 OK\r\nConnection: keep-alive", { closes: false }],
+    [
+      "a word that only contains close does not close",
+      "HTTP/1.1 200 OK\r\nConnection: closed, unclose, x close",
+      { closes: false },
+    ],
+    ["close first in a list closes", "HTTP/1.1 200 OK\r\nConnection: close,upgrade", { closes: true }],
     ["no reason and no space before it", "HTTP/1.1 204", { status: 204, statusText: "" }],
     ["an empty reason after its space", "HTTP/1.1 200 ", { status: 200, statusText: "" }],
     ["a reason with a tab and obs-text (as latin1)", "HTTP/1.1 200 \tCaf\xe9", { statusText: "\tCaf\xe9" }],
