@@ -176,15 +176,21 @@ async function soakRequest(pinned: PinnedFetch, index: number): Promise<string> 
  * what it held after the first. The cache keeps at most 8 tickets for a
  * server name (each with the server's certificates); a connection takes one
  * and, if it succeeds, gets two. So that aborts and resets do not leave it
- * less full at random, each round ends with eight new connections in turn,
- * which fill it. The servers speak HTTP/1.1, and the soak offers only that:
+ * less full at random (a connection abandoned as its handshake ends gets
+ * none: its Finished never leaves), each round ends with twelve requests in
+ * turn that close their connections: the first up to four may find one of
+ * the origin's pooled connections, the eight after that are new and fill it. The servers speak HTTP/1.1, and the soak offers only that:
  * offering h2 too, each round's first requests to an origin would wait for
  * its first connection to show which protocol it speaks, and that order of
  * handshakes leaves the cache less full at some rounds' end than at others'
  * (in steps of 1,184 bytes), though never more full.
  */
+/** The soak's connections per origin, and the tickets the engine's cache keeps per server name. */
+const POOL_LIMIT = 4;
+const TICKETS_KEPT = 8;
+
 async function soak(): Promise<Record<string, unknown>> {
-  const pinned = create(4, false);
+  const pinned = create(POOL_LIMIT, false);
   const outcomes: Record<string, number> = {};
   const perThousandMs: number[] = [];
   const peaks: ReturnType<typeof holdings>[] = [];
@@ -203,7 +209,7 @@ async function soak(): Promise<Record<string, unknown>> {
     await Promise.all(Array.from({ length: SOAK_PARALLEL }, worker));
     perThousandMs.push(Math.round(performance.now() - start));
     peaks.push(holdings());
-    for (let fill = 0; fill < 8; fill++)
+    for (let fill = 0; fill < POOL_LIMIT + TICKETS_KEPT; fill++)
       await (await pinned(url(good, "/id"), { headers: { connection: "close" } })).text();
     await pinned.close();
     await timersSettled();
@@ -232,7 +238,7 @@ async function soak(): Promise<Record<string, unknown>> {
   check("soak: after fetch.close() the servers see every connection closed", await allClosed(), await connections());
   check(
     "soak: sessions held never exceed the pool's limit (4 per origin, 3 origins) and the handshakes in flight",
-    peaks.every((held) => held.sessions <= 3 * 4 + SOAK_PARALLEL),
+    peaks.every((held) => held.sessions <= 3 * POOL_LIMIT + SOAK_PARALLEL),
     peaks.map((held) => held.sessions),
   );
   return {
