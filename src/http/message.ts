@@ -57,7 +57,7 @@ export function parseHead(
   if (!statusLine) throw malformed(`status line ${JSON.stringify(text.slice(0, Math.min(end, 80)))}`);
   const fields: [string, string][] = [];
   let closes = statusLine[1] === "0";
-  // A line at a time, with no regular expression but the name's: every response passes here.
+  // A line at a time, without splitting the head or trimming by regular expression: every response passes here.
   while (end < text.length) {
     const start = end + 2;
     end = lineEnd(text, start);

@@ -20,14 +20,14 @@ interface Rule {
   expires: Date | undefined;
 }
 
+/** Hosts whose pins PinPolicy remembers at once. */
+const HOSTS_REMEMBERED = 256;
+
 /**
  * Which pins each host must match. A host with no rule in force is verified
  * as any HTTPS client would (trusted path, name, validity) but not pinned.
  * When several rules cover a host, any of their pins will do, as in OkHttp.
  */
-/** Hosts whose pins PinPolicy remembers at once. */
-const HOSTS_REMEMBERED = 256;
-
 export class PinPolicy {
   readonly #rules: Rule[] = [];
   /** The PinSet of each combination of rules in force met so far, by their indices: at most one per subset of the rules. */

@@ -9,6 +9,8 @@ import { TrustContext } from "./trust.js";
 import { HandshakeVerifier, type HandshakePinning } from "./verifier.js";
 import { FailureCode, Flag, Groups } from "./wire.js";
 
+/** Taken when the module loads: a test's fake timers, installed later, would never send a held flight. */
+const schedule = globalThis.setTimeout;
 /** How long close() lets close_notify wait behind unsent data. */
 const CLOSE_GRACE = 1_000;
 /**
@@ -110,7 +112,10 @@ export class Connection implements TlsConnection {
   #unfed: Uint8Array | null = null;
   /** The client's last handshake flight (its Finished, after its certificate if it sent one), until it is sent. */
   #heldFlight: Uint8Array | null = null;
-  /** A write over MAX_WRITE under way, settled or not: writes meanwhile wait for it, so that chunks stay whole. */
+  /**
+   * The last of the writes that wait their turn, since one over MAX_WRITE began (it goes out in pieces): a write
+   * meanwhile waits behind it, so that chunks stay whole and in order. Null once they have all settled.
+   */
   #longWrite: Promise<void> | null = null;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
@@ -238,8 +243,9 @@ export class Connection implements TlsConnection {
   }
 
   /**
-   * Applies one step of the engine: sends what it produced, keeps its flags,
-   * and returns the plaintext. A failure
+   * Applies one step of the engine: sends what it produced (holding the
+   * handshake's last flight, see `#holdFlight`), keeps its flags, and returns
+   * the plaintext. A failure
    * rejects, unless records before the failing one brought plaintext: each
    * record is authenticated on its own, so that plaintext is returned, and the
    * failure, already the connection's, comes at the next read.
@@ -306,6 +312,8 @@ export class Connection implements TlsConnection {
         if (plaintext) return plaintext;
       }
     } catch (error) {
+      // Later reads and writes fail with it too, as an errored stream's did.
+      if (error instanceof PinnedFetchError) this.#fail(error);
       this.destroy();
       throw error;
     }
@@ -336,7 +344,7 @@ export class Connection implements TlsConnection {
    */
   #holdFlight(flight: Uint8Array): void {
     this.#heldFlight = flight;
-    setTimeout(() => {
+    schedule(() => {
       const held = this.#heldFlight;
       this.#heldFlight = null;
       if (held && !this.#destroyed) this.#socket.write(held).catch(() => {});

@@ -168,6 +168,10 @@ async function soakRequest(pinned: PinnedFetch, index: number): Promise<string> 
   }
 }
 
+/** The soak's connections per origin, and the tickets the engine's cache keeps per server name. */
+const POOL_LIMIT = 4;
+const TICKETS_KEPT = 8;
+
 /**
  * Rounds of a thousand requests on one instance, each round ended by
  * fetch.close(). The first round is the baseline: it creates the instance's
@@ -177,18 +181,15 @@ async function soakRequest(pinned: PinnedFetch, index: number): Promise<string> 
  * server name (each with the server's certificates); a connection takes one
  * and, if it succeeds, gets two. So that aborts and resets do not leave it
  * less full at random (a connection abandoned as its handshake ends gets
- * none: its Finished never leaves), each round ends with twelve requests in
- * turn that close their connections: the first up to four may find one of
- * the origin's pooled connections, the eight after that are new and fill it. The servers speak HTTP/1.1, and the soak offers only that:
+ * none: its Finished never leaves), each round ends with twelve requests
+ * in turn that close their connections: the first up to four may find one
+ * of the origin's pooled connections, the eight after that are new and
+ * fill it. The servers speak HTTP/1.1, and the soak offers only that:
  * offering h2 too, each round's first requests to an origin would wait for
  * its first connection to show which protocol it speaks, and that order of
  * handshakes leaves the cache less full at some rounds' end than at others'
  * (in steps of 1,184 bytes), though never more full.
  */
-/** The soak's connections per origin, and the tickets the engine's cache keeps per server name. */
-const POOL_LIMIT = 4;
-const TICKETS_KEPT = 8;
-
 async function soak(): Promise<Record<string, unknown>> {
   const pinned = create(POOL_LIMIT, false);
   const outcomes: Record<string, number> = {};
