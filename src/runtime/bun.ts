@@ -120,8 +120,7 @@ class BunSocket implements Socket {
   }
 
   received(data: Uint8Array): void {
-    this.#socket?.pause();
-    this.#state.push(data);
+    if (!this.#state.push(data)) this.#socket?.pause();
   }
 
   ended(): void {

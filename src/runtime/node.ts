@@ -72,8 +72,7 @@ class NodeSocket implements Socket {
     this.#state = new PushedReads(() => socket.resume());
     socket.pause();
     socket.on("data", (chunk: Buffer) => {
-      socket.pause();
-      this.#state.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      if (!this.#state.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) socket.pause();
     });
     socket.on("end", () => this.#state.end());
     socket.on("error", (error) => this.#state.fail(connectError(host, port, error)));
