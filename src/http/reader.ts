@@ -40,7 +40,7 @@ export class ByteReader {
     this.#fill().catch(() => {});
   }
 
-  /** Reads the next piece into the buffer; false at the end of the stream. */
+  /** Reads the next piece into the buffer; false at the end of the source. */
   #fill(): Promise<boolean> {
     this.#filling ??= this.#source.read().then(
       (value) => {

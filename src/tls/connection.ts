@@ -4,13 +4,11 @@ import { abortable } from "../signals.js";
 import { type Engine, type EngineFailure, MAX_WRITE, type Step, loadEngine } from "./engine.js";
 import { type FailureContext, clientCertificateError, pinMismatchError, tlsFailureError } from "./failures.js";
 import type { ClientIdentity } from "./identity/identity.js";
-import { overdueTimerTurn } from "./timer-turns.js";
+import { overdueTimerTurn, schedule } from "./timer-turns.js";
 import { TrustContext } from "./trust.js";
 import { HandshakeVerifier, type HandshakePinning } from "./verifier.js";
 import { FailureCode, Flag, Groups } from "./wire.js";
 
-/** Taken when the module loads: a test's fake timers, installed later, would never send a held flight. */
-const schedule = globalThis.setTimeout;
 /** How long close() lets close_notify wait behind unsent data. */
 const CLOSE_GRACE = 1_000;
 /**

@@ -7,8 +7,11 @@
 
 /** Milliseconds of reading without a timer turn, after which reading waits for one. */
 const STARVED_AFTER = 10;
-/** Taken when the module loads: a test's fake timers, installed later, would never fire. */
-const schedule = globalThis.setTimeout;
+/**
+ * The runtime's setTimeout, taken when the module loads: a test's fake timers, installed later, would never fire
+ * (the turn here, the held handshake flight in connection.ts).
+ */
+export const schedule = globalThis.setTimeout;
 
 let turn: Promise<void> | null = null;
 let since = 0;

@@ -612,7 +612,7 @@ export class PinnedWebSocket extends EventTarget {
     const tls = this.#tls!;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE)));
-    const sent = (this.#pending ?? Promise.resolve()).then(() => this.#tls!.end()).catch(() => {});
+    const sent = (this.#pending ?? Promise.resolve()).then(() => tls.end()).catch(() => {});
     await Promise.race([Promise.all([sent, this.#drain()]), grace]);
     clearTimeout(timer);
     tls.destroy();

@@ -68,8 +68,8 @@ const CONVERT_KEY =
 
 /**
  * Reads and checks a client identity, whose shape givenIdentity checked and
- * copied. Throws ERR_CONFIG naming `label`
- * and what is wrong; the message never holds key material and the error has no cause.
+ * copied. Throws ERR_CONFIG naming `label` and what is wrong; the message
+ * never holds key material and the error has no cause.
  */
 export function readClientIdentity(given: GivenIdentity, label: string): ClientIdentity {
   try {
