@@ -135,12 +135,12 @@ function coldFigures(samples: ColdSamples, base: ColdSamples | undefined): strin
 
 const COLD_HEAD = ["median ms", "p99 ms", "client CPU ms/req", "ratio to base: median / p99 / CPU"];
 
-/** `hybridGroups`: the groups the post-quantum server takes, its preferred first; `last`: BENCHMARKS.md's figures. */
+/** `hybridGroups`: the groups the post-quantum server takes, its preferred first; `baseline`: BENCHMARKS.md's figures. */
 export function report(
   results: RuntimeResult[],
   engine: Engine,
   hybridGroups: readonly string[],
-  last: Recorded,
+  baseline: Recorded,
 ): string {
   const label = (result: RuntimeResult) => `${LABEL[result.runtime]} ${result.version}`;
   const sections: string[] = [];
@@ -365,7 +365,7 @@ export function report(
       table(["runtime", "client", "median ms", "ratio to base", "target", "processes"], firstRows),
   );
 
-  const lastEngine = last.engineKiB;
+  const baseEngine = baseline.engineKiB;
   const memoryRows = results.flatMap((result) => {
     // Per connection the server saw open: none open (a client that kept nothing) gives no figure.
     const rssPer = (memory: MemoryResult) =>
@@ -378,8 +378,9 @@ export function report(
       const engineKiB =
         memory.engine && memory.open ? (memory.engine.after - memory.engine.before) / 1024 / memory.open : NaN;
       // WebAssembly memory grows by 64 KiB pages: per connection, the figure is known to within one page.
-      const grown = engineKiB > (lastEngine?.value ?? NaN) + WASM_PAGE_KIB / memory.open;
-      const target = memory.engine && lastEngine ? `does not grow (last ${lastEngine.value}): ${verdict(!grown)}` : "";
+      const grown = engineKiB > (baseEngine?.value ?? NaN) + WASM_PAGE_KIB / memory.open;
+      const target =
+        memory.engine && baseEngine ? `does not grow (baseline ${baseEngine.value}): ${verdict(!grown)}` : "";
       return [
         label(result),
         shown,
@@ -409,15 +410,15 @@ export function report(
         ],
         memoryRows,
       ) +
-      (lastEngine ? `\n\nLast recorded engine KiB/conn: BENCHMARKS.md, "${lastEngine.entry}".` : ""),
+      (baseEngine ? `\n\nBaseline engine KiB/conn: BENCHMARKS.md, "${baseEngine.entry}".` : ""),
   );
 
-  const lastGzip = last.gzipBytes;
+  const baseGzip = baseline.gzipBytes;
   sections.push(
     `### engine size\n\nwasm/pinned_fetch.wasm ${engine.sha256.slice(0, 12)}: ${engine.bytes} bytes, ${engine.gzipBytes} gzip ` +
-      (lastGzip
-        ? `(target: does not grow; last recorded ${lastGzip.value} gzip, BENCHMARKS.md, "${lastGzip.entry}": ` +
-          `${verdict(engine.gzipBytes <= lastGzip.value)})`
+      (baseGzip
+        ? `(target: does not grow; baseline ${baseGzip.value} gzip, BENCHMARKS.md, "${baseGzip.entry}": ` +
+          `${verdict(engine.gzipBytes <= baseGzip.value)})`
         : "(no figure recorded in BENCHMARKS.md to compare with)"),
   );
   return sections.join("\n\n");

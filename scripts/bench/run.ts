@@ -262,8 +262,8 @@ const title =
   `${webSocketSizes.echo} round trips and ${webSocketSizes.bytes / 1024 / 1024} MiB each way; ${fresh} fresh process(es) per client and round; ` +
   `${idle} idle connections; loopback, TLS 1.3, ECDSA P-256 server certificates, RSA 2048 and ECDSA P-256 client certificates; ` +
   `${machine.cpus} CPUs (${machine.model}); load average ${loadAtStart} at the start, ${load()} at the end.`;
-const last = recorded(new URL("../../BENCHMARKS.md", import.meta.url));
-console.log(`${title}\n\n${report(results, engine, target.hybrid.groups, last)}\n`);
+const baseline = recorded(new URL("../../BENCHMARKS.md", import.meta.url));
+console.log(`${title}\n\n${report(results, engine, target.hybrid.groups, baseline)}\n`);
 console.log(`The Node listeners completed ${totals.handshakes} TLS handshakes, ${totals.resumed} of them resumed.`);
 const git = (...gitArgs: string[]) => {
   try {
