@@ -3,11 +3,11 @@
 // without completes at once, without a HelloRetryRequest; `postQuantum: false`
 // offers classical groups alone. Real servers of each kind, each behind a
 // relay that shows the ClientHellos it received and the group its server chose.
-import { connectTls, type ConnectTlsOptions, type PinnedFetchError, type TlsConnection } from "../../src/index.js";
+import { type ConnectTlsOptions, type PinnedFetchError, type TlsConnection } from "../../src/index.js";
 import { loadEngine } from "../../src/tls/engine.js";
 import type { KeyShare } from "../support/hellos.js";
 import type { Handshake } from "../support/wire-observer.js";
-import { type Group, HELLO, assert, eventually, local, rejection, withFetch } from "./harness/check.js";
+import { type Group, HELLO, assert, connectLocal, eventually, local, rejection, withFetch } from "./harness/check.js";
 import type { Fixture, KeyExchangeServerName } from "./harness/description.js";
 
 /** The shares of the default ClientHello: the hybrid's (ML-KEM-768's 1,184 bytes and X25519's 32) and X25519's. */
@@ -50,17 +50,6 @@ function assertHandshake(handshake: Handshake | undefined, shares: KeyShare[], g
   assert.equal(handshake.serverGroup, group, "the group the server chose");
 }
 
-/** connectTls to `localhost` at `port`, trusting the test root. */
-function connect(fixture: Fixture, port: number, extra: Partial<ConnectTlsOptions> = {}): Promise<TlsConnection> {
-  return connectTls({
-    hostname: "localhost",
-    resolve: { localhost: "127.0.0.1" },
-    port,
-    ca: fixture.ca.root,
-    ...extra,
-  });
-}
-
 /** Sends a GET of /hello over `connection` and returns the response's status line, then closes it. */
 async function statusLine(connection: TlsConnection): Promise<string> {
   const writer = connection.writable.getWriter();
@@ -88,7 +77,7 @@ async function connectTlsReports(
   extra: Partial<ConnectTlsOptions> = {},
 ): Promise<Handshake> {
   const [handshake] = await handshakesOf(fixture, name, 1, async (port) => {
-    const connection = await connect(fixture, port, extra);
+    const connection = await connectLocal(fixture, port, extra);
     assert.equal(connection.keyExchange, group);
     assert.equal(await statusLine(connection), "HTTP/1.1 200 OK");
   });
@@ -179,7 +168,7 @@ export const keyExchange: Group = {
           await withFetch({ ...local(fixture), postQuantum: false }, async (fetch) => {
             errors.push(await rejection(fetch(`https://localhost:${port}/`)));
           });
-          errors.push(await rejection(connect(fixture, port, { postQuantum: false })));
+          errors.push(await rejection(connectLocal(fixture, port, { postQuantum: false })));
           for (const error of errors) {
             assert.equal(error.code, "ERR_TLS", error.message);
             assert.match(error.message, /X25519MLKEM768/);

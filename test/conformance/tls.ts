@@ -1,18 +1,5 @@
 // connectTls: the pinned TLS layer on its own, for protocols other than HTTP.
-import { type ConnectTlsOptions, connectTls } from "../../src/index.js";
-import { type Group, assert, rejection } from "./harness/check.js";
-import type { Fixture } from "./harness/description.js";
-
-/** connectTls to the fixture's server on `port`, as localhost, under the fixture's CA. */
-function local(fixture: Fixture, port: number, options: Partial<ConnectTlsOptions> = {}) {
-  return connectTls({
-    hostname: "localhost",
-    resolve: { localhost: "127.0.0.1" },
-    port,
-    ca: fixture.ca.root,
-    ...options,
-  });
-}
+import { type Group, assert, connectLocal, rejection } from "./harness/check.js";
 
 export const tls: Group = {
   name: "connectTls",
@@ -23,7 +10,7 @@ export const tls: Group = {
         // The engine's result of a call is shared by all sessions; each connection must read its own.
         const open = (index: number) => {
           const tls13 = index % 2 === 0;
-          return local(fixture, tls13 ? fixture.ports.echo : fixture.ports.tls12, {
+          return connectLocal(fixture, tls13 ? fixture.ports.echo : fixture.ports.tls12, {
             pins: [fixture.pins.intermediate],
             ...(tls13 ? { alpn: ["echo/1"] } : {}),
           }).then((connection) => ({ tls13, connection }));
@@ -42,7 +29,7 @@ export const tls: Group = {
     {
       name: "round-trips 200 KB through an echo server, with ALPN and the verified path",
       run: async (fixture) => {
-        const connection = await local(fixture, fixture.ports.echo, {
+        const connection = await connectLocal(fixture, fixture.ports.echo, {
           pins: [fixture.pins.intermediate],
           alpn: ["echo/1"],
         });
@@ -81,7 +68,7 @@ export const tls: Group = {
       name: "a server that speaks first is heard by a client that only reads",
       run: async (fixture) => {
         // The client's Finished waits to leave with its first write; one that never writes sends it all the same.
-        const connection = await local(fixture, fixture.ports.greeting, { pins: [fixture.pins.intermediate] });
+        const connection = await connectLocal(fixture, fixture.ports.greeting, { pins: [fixture.pins.intermediate] });
         try {
           const { value } = await connection.readable.getReader().read();
           assert.equal(new TextDecoder().decode(value), "hello from the server");
@@ -93,7 +80,7 @@ export const tls: Group = {
     {
       name: "rejects a pin mismatch with the chain",
       run: async (fixture) => {
-        const error = await rejection(local(fixture, fixture.ports.echo, { pins: [fixture.pins.otherRoot] }));
+        const error = await rejection(connectLocal(fixture, fixture.ports.echo, { pins: [fixture.pins.otherRoot] }));
         assert.equal(error.code, "ERR_PIN_MISMATCH");
         assert.equal(error.chain?.length, 3);
       },
@@ -101,7 +88,7 @@ export const tls: Group = {
     {
       name: "close() returns while the peer reads nothing",
       run: async (fixture) => {
-        const connection = await local(fixture, fixture.ports.stalled);
+        const connection = await connectLocal(fixture, fixture.ports.stalled);
         const writer = connection.writable.getWriter();
         writer.write(new Uint8Array(8 * 1024 * 1024)).catch(() => {});
         await connection.close();

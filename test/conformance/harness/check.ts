@@ -2,7 +2,15 @@
 // Deno and Bun all provide) and a few waits that are always bounded.
 import assert from "node:assert/strict";
 
-import { createPinnedFetch, type PinnedFetch, PinnedFetchError, type PinnedFetchOptions } from "../../../src/index.js";
+import {
+  type ConnectTlsOptions,
+  type TlsConnection,
+  connectTls,
+  createPinnedFetch,
+  type PinnedFetch,
+  PinnedFetchError,
+  type PinnedFetchOptions,
+} from "../../../src/index.js";
 import type { Fixture } from "./description.js";
 
 export { assert };
@@ -112,6 +120,21 @@ export function local(fixture: Fixture, pins?: readonly string[]): PinnedFetchOp
     onWarning: ignoreWarning,
     ...(pins && { pins: { localhost: pins } }),
   };
+}
+
+/** connectTls to the fixture's server on `port`, as `localhost` at 127.0.0.1, trusting the test root. */
+export function connectLocal(
+  fixture: Fixture,
+  port: number,
+  options: Partial<ConnectTlsOptions> = {},
+): Promise<TlsConnection> {
+  return connectTls({
+    hostname: "localhost",
+    resolve: { localhost: "127.0.0.1" },
+    port,
+    ca: fixture.ca.root,
+    ...options,
+  });
 }
 
 /** What the test servers' `/echo` answers: the request as they received it. */
