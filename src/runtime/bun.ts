@@ -120,7 +120,9 @@ class BunSocket implements Socket {
   }
 
   received(data: Uint8Array): void {
-    if (!this.#state.push(data)) this.#socket?.pause();
+    if (this.#state.handOver(data)) return;
+    this.#state.queue(data);
+    this.#socket?.pause();
   }
 
   ended(): void {

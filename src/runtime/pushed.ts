@@ -1,5 +1,5 @@
-// The state and reads of a socket that pushes what it receives (Node, Bun). The adapter pauses its socket when a
-// chunk comes that no read waits for, and `resume` runs only when a read waits, so TLS is read only as fast as its
+// The state and reads of a socket that pushes what it receives (Node, Bun). The adapter queues and pauses its socket
+// when a chunk comes that no read waits for, and `resume` runs only when a read waits, so TLS is read only as fast as its
 // consumer goes. A chunk handed straight to a waiting read leaves the socket flowing: pausing and resuming it for
 // every response cost a keep-alive request about a tenth of its CPU in Bun.
 import type { PinnedFetchError } from "../errors.js";
@@ -18,12 +18,16 @@ export class PushedReads extends SocketState {
     this.#resume = resume;
   }
 
-  /** Hands `chunk` to the read that waits, or queues it: false then, and the adapter pauses its socket. */
-  push(chunk: Uint8Array): boolean {
+  /** Hands `chunk` to the read that waits; false if none waits, and then the adapter queues it and pauses its socket. */
+  handOver(chunk: Uint8Array): boolean {
     const pending = this.#takePending();
-    if (pending) pending.resolve(chunk);
-    else this.#chunks.push(chunk);
+    pending?.resolve(chunk);
     return pending !== null;
+  }
+
+  /** Keeps `chunk`, which must stay as it is, for the next read. */
+  queue(chunk: Uint8Array): void {
+    this.#chunks.push(chunk);
   }
 
   /** The peer finished sending: reads end with null, and writing stays possible. */

@@ -169,6 +169,30 @@ export const runtime: Group = {
       },
     },
     {
+      name: "bytes read stay as they are until the next read, however long it takes",
+      run: async (fixture) => {
+        const socket = await connect(fixture, "source");
+        // An adapter that reuses its buffer (Node's) must not fill it again while the bytes it lent are in use.
+        const misplaced = (chunk: Uint8Array, from: number) => {
+          for (let at = 0, expected = from % fixture.sourcePeriod; at < chunk.length; at++) {
+            if (chunk[at] !== expected) return at;
+            if (++expected === fixture.sourcePeriod) expected = 0;
+          }
+          return -1;
+        };
+        let total = 0;
+        for (let chunk = await socket.read(), reads = 1; chunk; chunk = await socket.read(), reads++) {
+          // A task's wait on every few reads lets the socket receive (and a reused buffer change) meanwhile.
+          if (reads % 8 === 0) await delay(1);
+          const at = misplaced(chunk, total);
+          assert.equal(at, -1, `byte ${total + at} changed before the next read`);
+          total += chunk.length;
+        }
+        assert.equal(total, fixture.sourceBytes);
+        socket.close();
+      },
+    },
+    {
       name: "nothing is read from the network while nobody reads",
       run: async (fixture) => {
         const before = await fixture.stats("source");

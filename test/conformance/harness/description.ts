@@ -194,8 +194,9 @@ export interface FixtureDescription {
   expiredSelfSigned: { pem: string };
   /** A host name that fails DNS resolution without a query leaving the machine (a label over 63 bytes). */
   unresolvable: string;
-  /** Bytes the `source` server streams on each connection. */
+  /** Bytes the `source` server streams on each connection: byte n of them is n % sourcePeriod. */
   sourceBytes: number;
+  sourcePeriod: number;
   /** The ports of the HTTP/2 twins; GET /http2-stats on the control server answers all their counters. */
   http2Twins: Record<Http2TwinName, number>;
   /** Servers whose chains are mazes for path building (test/support/hostile/chains.ts), the P-384 root (PEM) they

@@ -61,8 +61,13 @@ export interface RunningFixture {
 }
 
 const DAY = 24 * 3_600_000;
-const SOURCE_BYTES = 64 * 1024 * 1024;
-const SOURCE_CHUNK = Buffer.alloc(1024 * 1024, 0x5a);
+/**
+ * What the `source` server streams: byte n of it is n % 251, so a chunk shows where it came from. The period does
+ * not divide a read of any power-of-two size, so bytes read into a buffer that another read then overwrote differ.
+ */
+const SOURCE_PERIOD = 251;
+const SOURCE_CHUNK = Buffer.from(Array.from({ length: SOURCE_PERIOD * 4096 }, (_, at) => at % SOURCE_PERIOD));
+const SOURCE_BYTES = 64 * SOURCE_CHUNK.length;
 /** Hostile cases per runtime in `npm test`; PF_HOSTILE_CASES sets another number (see hostile.ts). */
 const HOSTILE_CASES = 600;
 
@@ -373,6 +378,7 @@ export async function startFixture(): Promise<RunningFixture> {
     expiredSelfSigned: { pem: expiredSelfSigned.certPem },
     unresolvable: `${"a".repeat(64)}.test`,
     sourceBytes: SOURCE_BYTES,
+    sourcePeriod: SOURCE_PERIOD,
     http2Twins: Object.fromEntries(HTTP2_TWINS.map((name) => [name, http2Twins[name].port])) as Record<
       Http2TwinName,
       number
