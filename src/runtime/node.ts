@@ -8,8 +8,10 @@ import { PushedReads } from "./pushed.js";
 import { connectUnlessAborted } from "./socket-state.js";
 import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
-/** Bytes Node reads at most at once into a socket's buffer: its own default, and the most TLS takes per call. */
-const READ_SIZE = 64 * 1024;
+/** Bytes of a small read buffer: a short response fits in one. */
+const SMALL_READ = 4 * 1024;
+/** Bytes of a large read buffer: Node's own read size, and the most TLS takes per call. */
+const LARGE_READ = 64 * 1024;
 
 /** Node's sockets through `node:net`. */
 export const nodeRuntime: BuiltInRuntime = {
@@ -43,10 +45,7 @@ export const nodeRuntime: BuiltInRuntime = {
 /** A connected socket; `signal` cancels the attempt in flight, which Node (unlike Deno and Bun) can do. */
 function netSocket(host: string, port: number, signal: AbortSignal | undefined): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    // Node reads into the socket's own two buffers in turn (see NodeSocket), not a new one per read. It asks for
-    // the next buffer before its first read and after each.
-    const buffers = [readBuffer(), readBuffer()];
-    let turn = 0;
+    const buffers = new ReadBuffers();
     let received: (length: number, buffer: Uint8Array) => boolean = () => false; // nothing comes before "connect"
     // Half-open, as in Deno and Bun: the peer's FIN ends reads, not our writes.
     const socket = netConnect({
@@ -54,7 +53,14 @@ function netSocket(host: string, port: number, signal: AbortSignal | undefined):
       port,
       noDelay: true,
       allowHalfOpen: true,
-      onread: { buffer: () => buffers[(turn ^= 1)]!, callback: (length, buffer) => received(length, buffer) },
+      // Node asks for the buffer of its next read before its first read and after each.
+      onread: {
+        buffer: () => buffers.next(),
+        callback: (length, buffer) => {
+          buffers.read(length, buffer);
+          return received(length, buffer);
+        },
+      },
     });
     const onAbort = () => {
       socket.destroy();
@@ -81,19 +87,42 @@ function netSocket(host: string, port: number, signal: AbortSignal | undefined):
 }
 
 /**
- * Room for a read, not zeroed (Node writes it before anyone reads it), as a plain Uint8Array: a Buffer's slice()
- * would not copy.
+ * The buffers Node reads a socket into, two in turn: the buffer of the read before is the one a read may still use
+ * (see NodeSocket). Small ones while reads fit in them, so that an idle connection holds 8 KiB; 64 KiB ones from a
+ * read that fills its buffer until a read fits a small one again, so that a download takes few reads.
  */
-function readBuffer(): Uint8Array {
-  const buffer = Buffer.allocUnsafeSlow(READ_SIZE);
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+class ReadBuffers {
+  readonly #small = readBuffers(SMALL_READ);
+  #large: readonly [Uint8Array, Uint8Array] | null = null;
+  #turn = 0;
+
+  /** The buffer of Node's next read: never the one of the read before, since the pair changes or the turn does. */
+  next(): Uint8Array {
+    this.#turn ^= 1;
+    return (this.#large ?? this.#small)[this.#turn]!;
+  }
+
+  /** Node read `length` bytes into `buffer`: it decides the size of the next. */
+  read(length: number, buffer: Uint8Array): void {
+    if (length === buffer.length) this.#large ??= readBuffers(LARGE_READ);
+    else if (length <= SMALL_READ) this.#large = null;
+  }
 }
 
 /**
- * A Node socket that reads into two buffers of its own, in turn: a new buffer per read, and the stream that carries
+ * Two buffers of `size` bytes for reads, in one allocation, not zeroed (Node writes them before anyone reads them),
+ * as plain Uint8Arrays: a Buffer's slice() would not copy.
+ */
+function readBuffers(size: number): readonly [Uint8Array, Uint8Array] {
+  const { buffer, byteOffset } = Buffer.allocUnsafeSlow(2 * size);
+  return [new Uint8Array(buffer, byteOffset, size), new Uint8Array(buffer, byteOffset + size, size)];
+}
+
+/**
+ * A Node socket that reads into buffers of its own (ReadBuffers): a new buffer per read, and the stream that carries
  * it, cost a 64 MiB download about a fifth of its CPU in Node 24 (BENCHMARKS.md). A read gets a view of a buffer.
- * As the Socket contract asks, it stays as it is until the next read: Node fills that buffer again only two reads
- * of its own later, and the second comes only if a read waited for the first (see received()).
+ * As the Socket contract asks, it stays as it is until the next read: Node fills another buffer first, and reads
+ * again after that only if a read waited for the chunk between (see received()).
  */
 class NodeSocket implements Socket {
   readonly #socket: NetSocket;
