@@ -91,7 +91,7 @@ export class HttpConnection implements PooledConnection {
    * Watches the connection while it waits in the pool: whatever a server
    * sends then (a 408 before it closes, say) answers no request, so it makes
    * the connection unusable instead of being read as the next response.
-   * Meanwhile it holds only what a new connection holds.
+   * Meanwhile its TLS session holds only what a new one holds.
    */
   watchIdle(): void {
     this.#tls.shrink();

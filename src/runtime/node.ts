@@ -1,14 +1,13 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
 import { env } from "node:process";
-import { Buffer } from "node:buffer";
 
 import { connectError } from "./failures.js";
 import { PushedReads } from "./pushed.js";
 import { connectUnlessAborted } from "./socket-state.js";
 import type { BuiltInRuntime, ConnectOptions, Socket } from "./types.js";
 
-/** Bytes of a small read buffer: a short response fits in one. */
+/** Bytes of a small read buffer: a short response, or a handshake flight, fits in one. */
 const SMALL_READ = 4 * 1024;
 /** Bytes of a large read buffer: Node's own read size, and the most TLS takes per call. */
 const LARGE_READ = 64 * 1024;
@@ -87,9 +86,9 @@ function netSocket(host: string, port: number, signal: AbortSignal | undefined):
 }
 
 /**
- * The buffers Node reads a socket into, two in turn: the buffer of the read before is the one a read may still use
- * (see NodeSocket). Small ones while reads fit in them, so that an idle connection holds 8 KiB; 64 KiB ones from a
- * read that fills its buffer until a read fits a small one again, so that a download takes few reads.
+ * The buffers Node reads a socket into, two in turn, since the buffer of the read before may still be in use (see
+ * NodeSocket): two of 4 KiB, and two of 64 KiB from a read that fills its buffer until a read does not, so that a
+ * download takes few reads and an idle connection holds 8 KiB (136 KiB if its last read filled a buffer).
  */
 class ReadBuffers {
   readonly #small = readBuffers(SMALL_READ);
@@ -105,24 +104,25 @@ class ReadBuffers {
   /** Node read `length` bytes into `buffer`: it decides the size of the next. */
   read(length: number, buffer: Uint8Array): void {
     if (length === buffer.length) this.#large ??= readBuffers(LARGE_READ);
-    else if (length <= SMALL_READ) this.#large = null;
+    else this.#large = null;
   }
 }
 
 /**
- * Two buffers of `size` bytes for reads, in one allocation, not zeroed (Node writes them before anyone reads them),
- * as plain Uint8Arrays: a Buffer's slice() would not copy.
+ * Two buffers of `size` bytes for reads, in one allocation, zeroed so that a chunk's `.buffer` shows no stale
+ * memory. Plain Uint8Arrays, whose slice() copies (a Buffer's would not).
  */
 function readBuffers(size: number): readonly [Uint8Array, Uint8Array] {
-  const { buffer, byteOffset } = Buffer.allocUnsafeSlow(2 * size);
-  return [new Uint8Array(buffer, byteOffset, size), new Uint8Array(buffer, byteOffset + size, size)];
+  const both = new Uint8Array(2 * size);
+  return [both.subarray(0, size), both.subarray(size)];
 }
 
 /**
- * A Node socket that reads into buffers of its own (ReadBuffers): a new buffer per read, and the stream that carries
- * it, cost a 64 MiB download about a fifth of its CPU in Node 24 (BENCHMARKS.md). A read gets a view of a buffer.
- * As the Socket contract asks, it stays as it is until the next read: Node fills another buffer first, and reads
- * again after that only if a read waited for the chunk between (see received()).
+ * A Node socket that reads into buffers of its own (ReadBuffers) through node:net's `onread`: a new buffer per read,
+ * and the stream that carries it, cost 6 to 28 % of a 64 MiB download's CPU (BENCHMARKS.md). A read gets a view of
+ * a buffer. As the Socket contract asks, it stays as it is until the next read: Node reads into the other buffer
+ * first, and into this one again only after a read has asked since, for received() pauses the socket when none
+ * waits.
  */
 class NodeSocket implements Socket {
   readonly #socket: NetSocket;

@@ -21,6 +21,37 @@ const settled = (promise: Promise<unknown>) => {
   return state;
 };
 
+/**
+ * Reads `server`'s pattern (byte n is n % sourcePeriod) to its end, `bytes` long, holding a chunk across a wait of
+ * `hold.ms` on every `hold.every` reads, and checks every byte of every chunk after that wait.
+ */
+async function readsStayWhole(
+  fixture: Fixture,
+  server: "source" | "rhythm",
+  bytes: number,
+  hold: { every: number; ms: number },
+): Promise<void> {
+  const socket = await connect(fixture, server);
+  const period = fixture.sourcePeriod;
+  const misplaced = (chunk: Uint8Array, from: number) => {
+    for (let at = 0, expected = from % period; at < chunk.length; at++) {
+      if (chunk[at] !== expected) return at;
+      if (++expected === period) expected = 0;
+    }
+    return -1;
+  };
+  let total = 0;
+  for (let chunk = await socket.read(), reads = 1; chunk; chunk = await socket.read(), reads++) {
+    // The wait lets the socket receive meanwhile, and a buffer it reuses change.
+    if (reads % hold.every === 0) await delay(hold.ms);
+    const at = misplaced(chunk, total);
+    assert.equal(at, -1, `${server}: byte ${total + at} changed before the next read`);
+    total += chunk.length;
+  }
+  assert.equal(total, bytes, `${server}: bytes read`);
+  socket.close();
+}
+
 export const runtime: Group = {
   name: "runtime adapters",
   scenarios: [
@@ -171,25 +202,10 @@ export const runtime: Group = {
     {
       name: "bytes read stay as they are until the next read, however long it takes",
       run: async (fixture) => {
-        const socket = await connect(fixture, "source");
-        // An adapter that reuses its buffer (Node's) must not fill it again while the bytes it lent are in use.
-        const misplaced = (chunk: Uint8Array, from: number) => {
-          for (let at = 0, expected = from % fixture.sourcePeriod; at < chunk.length; at++) {
-            if (chunk[at] !== expected) return at;
-            if (++expected === fixture.sourcePeriod) expected = 0;
-          }
-          return -1;
-        };
-        let total = 0;
-        for (let chunk = await socket.read(), reads = 1; chunk; chunk = await socket.read(), reads++) {
-          // A task's wait on every few reads lets the socket receive (and a reused buffer change) meanwhile.
-          if (reads % 8 === 0) await delay(1);
-          const at = misplaced(chunk, total);
-          assert.equal(at, -1, `byte ${total + at} changed before the next read`);
-          total += chunk.length;
-        }
-        assert.equal(total, fixture.sourceBytes);
-        socket.close();
+        // An adapter that reuses its buffers (Node's) must not fill one again while the bytes it lent are in use:
+        // under a flood (source), and through reads of every size, each hold outlasting the server's pause (rhythm).
+        await readsStayWhole(fixture, "source", fixture.sourceBytes, { every: 8, ms: 1 });
+        await readsStayWhole(fixture, "rhythm", fixture.rhythmBytes, { every: 2, ms: 5 });
       },
     },
     {

@@ -69,6 +69,7 @@ const SERVERS = [
   "halfClose",
   "sink",
   "source",
+  "rhythm",
   "proxy",
   "authProxy",
   "badGatewayProxy",
@@ -197,6 +198,8 @@ export interface FixtureDescription {
   /** Bytes the `source` server streams on each connection: byte n of them is n % sourcePeriod. */
   sourceBytes: number;
   sourcePeriod: number;
+  /** Bytes the `rhythm` server sends on each connection: the `source` pattern, in pieces of many sizes with pauses. */
+  rhythmBytes: number;
   /** The ports of the HTTP/2 twins; GET /http2-stats on the control server answers all their counters. */
   http2Twins: Record<Http2TwinName, number>;
   /** Servers whose chains are mazes for path building (test/support/hostile/chains.ts), the P-384 root (PEM) they

@@ -62,12 +62,20 @@ export interface RunningFixture {
 
 const DAY = 24 * 3_600_000;
 /**
- * What the `source` server streams: byte n of it is n % 251, so a chunk shows where it came from. The period does
- * not divide a read of any power-of-two size, so bytes read into a buffer that another read then overwrote differ.
+ * What the `source` server streams: byte n of it is n % 251, so a chunk shows where it came from. Bytes read into a
+ * buffer that a later read then overwrote differ from what they were, unless the bytes between were a multiple of
+ * 251 long.
  */
 const SOURCE_PERIOD = 251;
 const SOURCE_CHUNK = Buffer.from(Array.from({ length: SOURCE_PERIOD * 4096 }, (_, at) => at % SOURCE_PERIOD));
 const SOURCE_BYTES = 64 * SOURCE_CHUNK.length;
+/**
+ * The sizes of the `rhythm` server's pieces of that pattern, in turn, with a pause after each: reads that fit a
+ * small buffer, fill one, fall short of a large one and fill it, in every order (Node's adapter changes its read
+ * buffers on those).
+ */
+const RHYTHM_PIECES = [300, 4096, 1500, 200_000, 4096, 9000, 100, 70_000, 65_536, 2000];
+const RHYTHM_ROUNDS = 12;
 /** Hostile cases per runtime in `npm test`; PF_HOSTILE_CASES sets another number (see hostile.ts). */
 const HOSTILE_CASES = 600;
 
@@ -282,6 +290,7 @@ export async function startFixture(): Promise<RunningFixture> {
     halfClose: await startTcpServer((socket) => socket.end("bye")),
     sink: await startTcpServer((socket) => socket.pause()),
     source: await startTcpServer((socket, stats) => stream(socket, stats)),
+    rhythm: await startTcpServer((socket) => void rhythm(socket)),
     proxy: await startProxy(),
     authProxy: await startProxy({ credentials: PROXY_CREDENTIALS }),
     badGatewayProxy: await startProxy({ refuse: "502 Bad Gateway" }),
@@ -379,6 +388,7 @@ export async function startFixture(): Promise<RunningFixture> {
     unresolvable: `${"a".repeat(64)}.test`,
     sourceBytes: SOURCE_BYTES,
     sourcePeriod: SOURCE_PERIOD,
+    rhythmBytes: RHYTHM_ROUNDS * RHYTHM_PIECES.reduce((sum, size) => sum + size, 0),
     http2Twins: Object.fromEntries(HTTP2_TWINS.map((name) => [name, http2Twins[name].port])) as Record<
       Http2TwinName,
       number
@@ -459,6 +469,22 @@ function stream(socket: Socket, stats: TestServer): void {
     if (chunks === 0) socket.end();
   };
   next();
+}
+
+/** Sends the `source` pattern in RHYTHM_PIECES, RHYTHM_ROUNDS times, each piece after the last has gone out and a timer's turn. */
+async function rhythm(socket: Socket): Promise<void> {
+  let sent = 0;
+  for (let round = 0; round < RHYTHM_ROUNDS; round++) {
+    for (const size of RHYTHM_PIECES) {
+      const from = sent % SOURCE_PERIOD;
+      // The callback comes once the piece is out, or with an error once the socket is destroyed.
+      await new Promise((resolve) => socket.write(SOURCE_CHUNK.subarray(from, from + size), resolve));
+      if (socket.destroyed) return;
+      sent += size;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+  socket.end();
 }
 
 /** The other forms of pin of a certificate, as openssl (through node:crypto) computes them. */
