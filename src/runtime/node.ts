@@ -119,7 +119,7 @@ function readBuffers(size: number): readonly [Uint8Array, Uint8Array] {
 
 /**
  * A Node socket that reads into buffers of its own (ReadBuffers) through node:net's `onread`: a new buffer per read,
- * and the stream that carries it, cost 6 to 28 % of a 64 MiB download's CPU (BENCHMARKS.md). A read gets a view of
+ * and the stream that carries it, cost 12 to 22 % of a 64 MiB download's CPU (BENCHMARKS.md). A read gets a view of
  * a buffer. As the Socket contract asks, it stays as it is until the next read: Node reads into the other buffer
  * first, and into this one again only after a read has asked since, for received() pauses the socket when none
  * waits.
@@ -137,7 +137,10 @@ class NodeSocket implements Socket {
     socket.on("close", () => this.#state.close());
   }
 
-  /** Node's callback for `length` bytes read into `buffer`. A chunk no read waits for is queued as a copy, and pauses the socket (false). */
+  /**
+   * Node's callback for `length` bytes read into `buffer`. A chunk no read waits for is queued as a copy, and pauses
+   * the socket (false).
+   */
   received(length: number, buffer: Uint8Array): boolean {
     const chunk = buffer.subarray(0, length);
     if (this.#state.handOver(chunk)) return true;

@@ -1,5 +1,5 @@
-// The state and reads of a socket that pushes what it receives (Node, Bun). The adapter queues and pauses its socket
-// when a chunk comes that no read waits for, and `resume` runs only when a read waits, so TLS is read only as fast as its
+// The state and reads of a socket that pushes what it receives (Node, Bun). The adapter queues a chunk that no read
+// waits for and pauses its socket, and `resume` runs only when a read waits, so TLS is read only as fast as its
 // consumer goes. A chunk handed straight to a waiting read leaves the socket flowing: pausing and resuming it for
 // every response cost a keep-alive request about a tenth of its CPU in Bun.
 import type { PinnedFetchError } from "../errors.js";
@@ -18,7 +18,7 @@ export class PushedReads extends SocketState {
     this.#resume = resume;
   }
 
-  /** Hands `chunk` to the read that waits; false if none waits, and then the adapter queues it and pauses its socket. */
+  /** Hands `chunk` to the read that waits; false if none waits: then the adapter queues it and pauses its socket. */
   handOver(chunk: Uint8Array): boolean {
     const pending = this.#takePending();
     pending?.resolve(chunk);

@@ -471,7 +471,10 @@ function stream(socket: Socket, stats: TestServer): void {
   next();
 }
 
-/** Sends the `source` pattern in RHYTHM_PIECES, RHYTHM_ROUNDS times, each piece after the last has gone out and a timer's turn. */
+/**
+ * Sends the `source` pattern in RHYTHM_PIECES, RHYTHM_ROUNDS times, each piece once the last has gone out and a
+ * timer's turn has passed.
+ */
 async function rhythm(socket: Socket): Promise<void> {
   let sent = 0;
   for (let round = 0; round < RHYTHM_ROUNDS; round++) {
